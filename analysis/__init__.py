@@ -1,0 +1,27 @@
+"""Did open models made by Chinese organisations overtake US ones in Hugging Face Hub downloads?
+
+The importable library behind the study's notebooks. Stages, one module (or package) each:
+
+``paths``, ``config``
+    Where files live; the validated study parameters from ``config/study.yaml``.
+``schema``
+    The raw snapshot schema and the origin labels every stage shares.
+``simulate``
+    A simulated Hub with a known crossover (demo, tests, benchmarks).
+``hub``
+    Talking to the Hub: archive snapshots, the live listing, and a local stand-in server.
+``raw``
+    The immutable raw store: atomic writes, manifest, verification.
+``origin``
+    Registry of organisations, lineage to base models, tagging.
+``panel``
+    Tagged snapshots to tidy time series of download shares by origin.
+``stats``
+    Trend tests, break tests, crossover estimators.
+``figures``
+    One figure style, one function per figure, generated numbers.
+``pipeline``, ``cli``
+    Run the notebooks in order with papermill; the command line.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,192 @@
+"""Run the study's notebooks in order with papermill.
+
+The order lives here and nowhere else: every ``notebooks/NN_name.ipynb`` runs in ascending ``NN``. Each notebook
+receives only the parameters its tagged ``parameters`` cell declares, taken from the validated configuration
+(:meth:`analysis.config.StudyConfig.notebook_parameters`) plus ``simulated`` (demo run) and ``run_config_digest``
+(the digest of the configuration actually used, overrides included). Executed notebooks go to
+``reports/NN_name.ipynb`` and are rendered to ``reports/NN_name.html``; ``reports/index.html`` links them.
+A failing cell stops the run: the partial notebook is kept, the failing notebook and cell are named, nothing after
+it runs, and the run returns a non-zero status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .config import StudyConfig
+from .paths import Paths
+from .reports import ReportEntry, headline_text, render_html, write_index
+
+NOTEBOOK_RE = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
+
+
+class PipelineError(RuntimeError):
+    """The run cannot start or a notebook failed; the message names the notebook and what to do."""
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """Outcome of one notebook."""
+
+    number: str
+    name: str
+    status: str
+    seconds: float
+    output: Path
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Outcome of a run of the chain."""
+
+    runs: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "ok" for r in self.runs)
+
+
+def discover_notebooks(notebooks_dir: Path) -> list[Path]:
+    """The chain's notebooks, ``NN_name.ipynb``, in order; duplicate numbers are an error."""
+    nbs = sorted(p for p in notebooks_dir.glob("*.ipynb") if NOTEBOOK_RE.match(p.name))
+    nums = [p.name[:2] for p in nbs]
+    dup = {n for n in nums if nums.count(n) > 1}
+    if dup:
+        raise PipelineError(f"{notebooks_dir}: two notebooks share the number {sorted(dup)[0]}; renumber one")
+    if not nbs:
+        raise PipelineError(f"{notebooks_dir}: no notebooks named NN_name.ipynb found")
+    return nbs
+
+
+def select(notebooks: list[Path], *, only: list[str] | None = None, start_from: str | None = None) -> list[Path]:
+    """Restrict the chain to ``--only NN [NN ...]`` or ``--from NN``."""
+    nums = [p.name[:2] for p in notebooks]
+    for n in (only or []) + ([start_from] if start_from else []):
+        if n.zfill(2) not in nums:
+            raise PipelineError(f"no notebook numbered {n!r}; available: {', '.join(nums)}")
+    if only:
+        want = {n.zfill(2) for n in only}
+        return [p for p in notebooks if p.name[:2] in want]
+    if start_from:
+        return [p for p in notebooks if p.name[:2] >= start_from.zfill(2)]
+    return notebooks
+
+
+def declared_parameters(notebook: Path) -> dict:
+    """Names (and inferred types/defaults) of the parameters a notebook's tagged cell declares."""
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook))
+
+
+def _first_line(text) -> str:
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _locate_cell(notebook: Path, source: str) -> str:
+    """Name a failing cell by its 1-based position among the source notebook's cells, and its first line."""
+    import nbformat
+
+    try:
+        cells = nbformat.read(str(notebook), as_version=4).cells
+        pos = next(i for i, c in enumerate(cells, 1) if c.source.strip() == str(source).strip())
+        where = f"cell {pos}"
+    except (StopIteration, OSError, ValueError):
+        where = "a cell"
+    return f"{where} (`{_first_line(source)[:60]}`)"
+
+
+@contextlib.contextmanager
+def _env(extra: dict[str, str]):
+    old = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, start_from: str | None = None,
+              simulated: bool = False, env: dict[str, str] | None = None,
+              log: Callable[[str], None] = print) -> RunResult:
+    """Execute the notebooks in order.
+
+    Parameters
+    ----------
+    cfg : StudyConfig
+        Validated configuration; each notebook gets the parameters it declares.
+    paths : Paths
+        Project locations (notebooks and reports folders).
+    only, start_from : optional
+        Run only some notebooks (``["03"]``) or start at one (``"04"``).
+    simulated : bool
+        Demo run on the simulated Hub (passed to every notebook that declares ``simulated``).
+    env : dict, optional
+        Extra environment for the kernels (e.g. ``HF_ENDPOINT`` of the local Hub stand-in).
+    log : callable
+        Receives one progress line per notebook.
+
+    Returns
+    -------
+    RunResult
+        ``ok`` is False if a notebook failed; the failing notebook is the last entry.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    notebooks = select(discover_notebooks(paths.notebooks_dir), only=only, start_from=start_from)
+    params = dict(cfg.notebook_parameters(), simulated=simulated, run_config_digest=cfg.digest())
+    paths.reports_dir.mkdir(parents=True, exist_ok=True)
+    runs: list[NotebookRun] = []
+    entries: list[ReportEntry] = []
+    env = dict(env or {})
+    env.setdefault("STUDY_ROOT", str(paths.root))
+    env.setdefault("MPLBACKEND", "Agg")
+    with _env(env):
+        for i, nb in enumerate(notebooks, 1):
+            declared = declared_parameters(nb)
+            given = {k: params[k] for k in declared if k in params}
+            out = paths.reports_dir / nb.name
+            t0 = time.monotonic()
+            status, message = "ok", ""
+            try:
+                papermill.execute_notebook(str(nb), str(out), parameters=given, cwd=str(nb.parent),
+                                           kernel_name="python3", progress_bar=False, log_output=False)
+            except PapermillExecutionError as e:
+                status = "failed"
+                message = f"{_locate_cell(nb, e.source)} raised {e.ename}: {_first_line(e.evalue)}"
+            except Exception as e:  # kernel died, notebook unreadable, ...
+                status = "failed"
+                message = f"{type(e).__name__}: {e}"
+            secs = time.monotonic() - t0
+            html_file = out.with_suffix(".html")
+            if out.is_file():
+                try:
+                    render_html(out, html_file, simulated=simulated)
+                except Exception as e:  # a broken render must not hide the run's outcome
+                    message += f" (HTML render failed: {e})"
+            runs.append(NotebookRun(nb.name[:2], nb.stem, status, secs, out, message))
+            entries.append(ReportEntry(nb.stem, status, secs, html_file.name, out.name, message))
+            if status == "ok":
+                log(f"[{i}/{len(notebooks)}] {nb.name:<24} ok      {secs:6.1f} s")
+            else:
+                log(f"[{i}/{len(notebooks)}] {nb.name:<24} FAILED  {secs:6.1f} s")
+                log(f"    {nb.name}: {message}")
+                log(f"    partial executed notebook kept at {out}; later notebooks were not run")
+                break
+    headline, data_range = headline_text(paths.crossover_file)
+    write_index(paths.reports_dir, entries, config_source=cfg.source, config_digest=cfg.digest(),
+                simulated=simulated, headline=headline, data_range=data_range)
+    return RunResult(runs=runs)

@@ -1,0 +1,51 @@
+"""The notebooks are thin drivers: clean, parameterized from the config, no definitions."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import nbformat
+import pytest
+
+from analysis.config import load_config
+from analysis.paths import REPO_ROOT
+from analysis.pipeline import declared_parameters, discover_notebooks
+
+NOTEBOOKS = discover_notebooks(REPO_ROOT / "notebooks")
+RUNNER_PARAMETERS = {"simulated", "run_config_digest"}
+
+
+def test_the_chain_has_six_stages_in_order():
+    assert [p.name for p in NOTEBOOKS] == ["01_pull.ipynb", "02_tag_origin.ipynb", "03_panel.ipynb",
+                                           "04_trend_tests.ipynb", "05_crossover.ipynb", "06_figures.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_clean_and_thin(path):
+    nb = nbformat.read(str(path), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+    for c in code:
+        assert not c.get("outputs") and c.get("execution_count") is None, "commit notebooks without outputs"
+        tree = ast.parse(c.source)
+        defs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))]
+        assert not defs, "no def/class in notebooks: move code into the analysis package"
+        assert not re.search(r"hf_[A-Za-z0-9]{20,}|HF_TOKEN\s*=", c.source), "no tokens in notebooks"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_parameters_are_typed_commented_and_known_to_the_config(path):
+    nb = nbformat.read(str(path), as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    known = set(load_config().notebook_parameters()) | RUNNER_PARAMETERS
+    for line in cell.source.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        assert re.match(r"^\w+\s*:\s*[^=]+=.+#\s*\S", line), f"parameter without type or comment: {line!r}"
+    names = set(declared_parameters(path))
+    assert names, "declares at least one parameter"
+    assert names <= known, f"parameters unknown to config/study.yaml: {sorted(names - known)}"
+    assert not {n for n in names if "token" in n.lower()}, "secrets come from the environment, not parameters"

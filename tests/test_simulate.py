@@ -1,0 +1,81 @@
+"""The simulated Hub: deterministic, in the archive's layout, with a truth the shares obey."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from analysis.simulate import SimulationParams, load_truth, simulate_hub
+
+TINY = SimulationParams(models=400, weeks=12, start=dt.date(2025, 1, 1), crossover=dt.date(2025, 2, 12), seed=3,
+                        missing_week=5)
+
+
+def _digest(root):
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*")):
+        if f.is_file():
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def test_same_seed_same_bytes_other_seed_other_hub(tmp_path):
+    a, b, c = (simulate_hub(tmp_path / n, p) for n, p in
+               (("a", TINY), ("b", TINY), ("c", SimulationParams(**{**TINY.__dict__, "seed": 4}))))
+    assert _digest(a.root) == _digest(b.root)
+    assert _digest(a.root) != _digest(c.root)
+
+
+def test_layout_schema_and_truth(small_hub):
+    truth = load_truth(small_hub)
+    dates = truth["snapshot_dates"]
+    assert truth["crossover_date"] == "2025-06-04"
+    assert len(dates) == 39 and truth["missing_snapshot_dates"] == ["2025-04-30"]
+    files = sorted((small_hub / "datasets/hfmlsoc/hub_weekly_snapshots/models").glob("*/models.parquet"))
+    assert [f.parent.name for f in files] == dates
+    cols = set(pq.read_schema(files[-1]).names)
+    assert {"id", "author", "createdAt", "downloads", "downloadsAllTime", "tags", "baseModels", "cardData",
+            "siblings", "config"} <= cols
+    assert "downloadsAllTime" not in pq.read_schema(files[0]).names  # absent before 2025-02-26
+    kinds = {str(pq.read_schema(f).field("createdAt").type) for f in files}
+    assert kinds == {"timestamp[ms, tz=UTC]", "string"}  # type drift between weeks
+    assert truth["accounts"]["Qwen"]["region"] == "CN" and truth["accounts"]["bartowski"]["region"] == "UNAFFILIATED"
+
+
+def test_lineage_shares_equal_the_target_shares(small_hub):
+    truth = load_truth(small_hub)
+    tm = pd.read_parquet(small_hub / "truth_models.parquet")
+    for date in truth["snapshot_dates"][::9]:
+        t = pq.read_table(small_hub / f"datasets/hfmlsoc/hub_weekly_snapshots/models/{date}/models.parquet",
+                          columns=["id", "downloads"]).to_pandas().merge(tm, on="id")
+        share = t.groupby("lineage_region")["downloads"].sum() / t["downloads"].sum()
+        for region, target in truth["target_shares"][date].items():
+            assert share.get(region, 0.0) == pytest.approx(target, abs=2e-4)
+
+
+def test_long_tail_heavy_tail_and_dirty_lineage(small_hub):
+    truth = load_truth(small_hub)
+    last = truth["snapshot_dates"][-1]
+    t = pq.read_table(small_hub / f"datasets/hfmlsoc/hub_weekly_snapshots/models/{last}/models.parquet").to_pandas()
+    assert 0.4 < (t["downloads"] == 0).mean() < 0.7
+    top = t["downloads"].sort_values(ascending=False)
+    assert top.iloc[:10].sum() > 0.2 * top.sum()
+    assert set(t["author"]) >= {"Qwen", "meta-llama", "bartowski"}
+    assert truth["dirty_counts"]["dangling"] > 0 and truth["dirty_counts"]["cycle_members"] >= 2
+    rel = {b["relation"] for b in t["baseModels"].dropna()}
+    assert rel == {"finetune", "quantized", "adapter", "merge"}
+
+
+def test_refuses_to_overwrite_and_bad_parameters(tmp_path):
+    simulate_hub(tmp_path, TINY)
+    with pytest.raises(FileExistsError, match="already there"):
+        simulate_hub(tmp_path, TINY)
+    with pytest.raises(ValueError, match="at least 100 models"):
+        SimulationParams(models=5)
