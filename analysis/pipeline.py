@@ -4,7 +4,8 @@ The order lives here and nowhere else: every ``notebooks/NN_name.ipynb`` runs in
 receives only the parameters its tagged ``parameters`` cell declares, taken from the validated configuration
 (:meth:`analysis.config.StudyConfig.notebook_parameters`) plus ``simulated`` (demo run) and ``run_config_digest``
 (the digest of the configuration actually used, overrides included). Executed notebooks go to
-``reports/NN_name.ipynb`` and are rendered to ``reports/NN_name.html``; ``reports/index.html`` links them.
+``reports/NN_name.ipynb`` and are rendered to ``reports/NN_name.html``; ``reports/index.html`` links them; what the
+kernel wrote to its standard error goes to ``reports/NN_name.log``.
 A failing cell stops the run: the partial notebook is kept, the failing notebook and cell are named, nothing after
 it runs, and the run returns a non-zero status.
 """
@@ -105,6 +106,23 @@ def _locate_cell(notebook: Path, source: str) -> str:
 
 
 @contextlib.contextmanager
+def _stderr_to(path: Path):
+    """Send this process's file descriptor 2 (and so the kernel's inherited stderr) to a log file."""
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "wb") as f:
+        os.dup2(f.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+@contextlib.contextmanager
 def _env(extra: dict[str, str]):
     old = {k: os.environ.get(k) for k in extra}
     os.environ.update(extra)
@@ -161,9 +179,11 @@ def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, 
             out = paths.reports_dir / nb.name
             t0 = time.monotonic()
             status, message = "ok", ""
+            log_file = paths.reports_dir / f"{nb.stem}.log"
             try:
-                papermill.execute_notebook(str(nb), str(out), parameters=given, cwd=str(nb.parent),
-                                           kernel_name="python3", progress_bar=False, log_output=False)
+                with _stderr_to(log_file):
+                    papermill.execute_notebook(str(nb), str(out), parameters=given, cwd=str(nb.parent),
+                                               kernel_name="python3", progress_bar=False, log_output=False)
             except PapermillExecutionError as e:
                 status = "failed"
                 message = f"{_locate_cell(nb, e.source)} raised {e.ename}: {_first_line(e.evalue)}"
@@ -184,7 +204,8 @@ def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, 
             else:
                 log(f"[{i}/{len(notebooks)}] {nb.name:<24} FAILED  {secs:6.1f} s")
                 log(f"    {nb.name}: {message}")
-                log(f"    partial executed notebook kept at {out}; later notebooks were not run")
+                log(f"    partial executed notebook kept at {out}; kernel log at {log_file}; "
+                    "later notebooks were not run")
                 break
     headline, data_range = headline_text(paths.crossover_file)
     write_index(paths.reports_dir, entries, config_source=cfg.source, config_digest=cfg.digest(),

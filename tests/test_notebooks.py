@@ -47,5 +47,10 @@ def test_parameters_are_typed_commented_and_known_to_the_config(path):
         assert re.match(r"^\w+\s*:\s*[^=]+=.+#\s*\S", line), f"parameter without type or comment: {line!r}"
     names = set(declared_parameters(path))
     assert names, "declares at least one parameter"
+    # papermill must see every assignment, or the runner silently won't pass it (it cannot parse `str | None`
+    # annotations nor lines with a second '='; write nullable types as "Optional[str]")
+    assigned = {t.id for n in ast.parse(cell.source).body if isinstance(n, (ast.Assign, ast.AnnAssign))
+                for t in ([n.target] if isinstance(n, ast.AnnAssign) else n.targets) if isinstance(t, ast.Name)}
+    assert assigned == names, f"papermill cannot parse {sorted(assigned - names)}"
     assert names <= known, f"parameters unknown to config/study.yaml: {sorted(names - known)}"
     assert not {n for n in names if "token" in n.lower()}, "secrets come from the environment, not parameters"
