@@ -62,7 +62,7 @@ class OriginSection:
     """How downloads are attributed to an origin."""
 
     rule: str = field(default="lineage", metadata=_choice(*RULES))
-    merge_parent: str = field(default="first", metadata=_choice("first"))
+    merge_parent: str = field(default="first", metadata=_choice("first", "last", "none"))
 
 
 @dataclass(frozen=True)

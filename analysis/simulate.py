@@ -281,7 +281,11 @@ def simulate_hub(out: str | Path, params: SimulationParams | None = None, *, pro
     pop[rng.random(n) < 0.55] = 0.0               # the long tail of models nobody downloads
     pop[first_bases] = np.maximum(pop[first_bases], 1.0)
     dirty = np.zeros(n, dtype=bool)
-    cand = der[(pop[der] == 0) & np.isin(uploader[der], individuals)]
+    has_child = np.zeros(n, dtype=bool)
+    has_child[parent[parent >= 0]] = True
+    has_child[second_parent[second_parent >= 0]] = True
+    # dirty lineage only on leaves nobody downloads, so it moves neither the shares nor other models' lineage
+    cand = der[(pop[der] == 0) & np.isin(uploader[der], individuals) & ~has_child[der]]
     cand = rng.permutation(cand)
     n_dirty = max(3, n // 500)
     dangling_ix, self_ix, cyc_ix = cand[:n_dirty], cand[n_dirty:n_dirty + 2], cand[n_dirty + 2:n_dirty + 2 + 2 * (n_dirty // 2)]

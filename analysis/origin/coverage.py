@@ -1,0 +1,235 @@
+"""How much of the downloads the registry attributes, and what to add to it next.
+
+``tagging_coverage(tags, downloads)`` weighs the output of
+:func:`analysis.origin.tagging.tag_models` by downloads (e.g. the latest snapshot's 30-day
+count) and reports, under each rule, the share of downloads per region, the share that is
+tagged (CN, US, EU or OTHER), the accounts that hold the most untagged downloads, and the
+lineage data problems (cycles, self references, dangling parents) and overrides applied.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.origin.registry import REGISTRY_REGIONS
+from analysis.schema import REGIONS
+
+#: Labels that count as "not tagged" (the registry could not name a country).
+UNTAGGED: tuple[str, ...] = ("UNAFFILIATED", "UNKNOWN")
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    """Coverage of the origin tagging, weighted by downloads.
+
+    Attributes
+    ----------
+    n_models : int
+        Models in the tag table.
+    n_models_with_downloads : int
+        Of those, models with a positive download count.
+    total_downloads : float
+        Sum of the downloads over tagged models.
+    n_download_ids_not_tagged : int
+        Ids in ``downloads`` that are absent from the tag table (their downloads are left out).
+    region_share : dict
+        ``{rule: {label: share of total downloads}}`` for the rules ``uploader`` and ``lineage``
+        (labels ``REGIONS``) and the ``first_party`` scope (labels ``CN, US, EU, OTHER`` plus
+        ``EXCLUDED``, the downloads of models that are not first-party).
+    tagged_share : dict
+        ``{rule: share of downloads in CN, US, EU or OTHER}``.
+    top_untagged_accounts : list of dict
+        Under the lineage rule, the accounts (``root_author``, the owner of the lineage root) with
+        the most untagged downloads: ``account, downloads, share, n_models, label, uploader_kind``.
+        These are the accounts to research next.
+    top_untagged_uploaders : list of dict
+        The same under the uploader rule, grouped by uploading account.
+    lineage : dict
+        Counts: ``n_cycle_models, n_self_references, n_dangling, n_root_dangling``, plus the
+        share of downloads whose lineage ends at a dangling parent.
+    overrides : dict
+        ``n_models_overridden`` (own override), ``n_models_via_root`` (override on their lineage
+        root), and their download shares.
+    relation_counts, parent_source_counts : dict
+        Models per relation and per parent source.
+    merge_parent : str or None
+        The merge rule the tags were made with (from ``tags.attrs``), if known.
+    """
+
+    n_models: int
+    n_models_with_downloads: int
+    total_downloads: float
+    n_download_ids_not_tagged: int
+    region_share: dict
+    tagged_share: dict
+    top_untagged_accounts: list
+    top_untagged_uploaders: list
+    lineage: dict
+    overrides: dict
+    relation_counts: dict
+    parent_source_counts: dict
+    merge_parent: str | None = None
+
+    @property
+    def share_by_rule(self) -> dict:
+        """``region_share`` (rule -> label -> share), e.g. for ``pandas.DataFrame(report.share_by_rule).T``."""
+        return self.region_share
+
+    def to_dict(self) -> dict:
+        """The report as JSON-ready plain types."""
+        return asdict(self)
+
+    def to_json(self, path: str | os.PathLike) -> Path:
+        """Write the report as JSON (sorted keys, atomic replace) and return the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return path
+
+
+def _downloads_series(downloads) -> pd.Series:
+    if isinstance(downloads, pd.Series):
+        s = downloads
+    elif isinstance(downloads, pd.DataFrame):
+        if "id" in downloads.columns and "downloads" in downloads.columns:
+            s = downloads.set_index("id")["downloads"]
+        elif "downloads" in downloads.columns:
+            s = downloads["downloads"]
+        else:
+            raise KeyError(
+                f"tagging_coverage: downloads has columns {list(downloads.columns)}; expected 'id' and 'downloads' "
+                "(or a Series of downloads indexed by model id)."
+            )
+    else:
+        raise TypeError("tagging_coverage: downloads must be a DataFrame (id, downloads) or a Series indexed by id.")
+    if s.index.has_duplicates:
+        dup = s.index[s.index.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"tagging_coverage: downloads repeats model id(s) {dup}; pass one row per id (one snapshot).")
+    s = pd.to_numeric(s, errors="coerce").astype(float)
+    if (s < 0).any():
+        raise ValueError("tagging_coverage: downloads has negative values; pass raw download counts.")
+    return s.fillna(0.0)
+
+
+def _shares(weights: pd.Series, labels: pd.Series, order: tuple[str, ...], total: float) -> dict:
+    sums = weights.groupby(labels.to_numpy()).sum()
+    return {lab: (float(sums.get(lab, 0.0)) / total if total > 0 else 0.0) for lab in order}
+
+
+def _top(frame: pd.DataFrame, label_col: str, account_col: str, total: float, top_n: int) -> list:
+    untagged = frame[frame[label_col].isin(UNTAGGED) & (frame["w"] > 0)]
+    if untagged.empty:
+        return []
+    acc = untagged[account_col].astype(object).fillna("<no account>")
+    grouped = untagged.groupby(acc.to_numpy()).agg(
+        downloads=("w", "sum"),
+        n_models=("w", "size"),
+        label=(label_col, lambda s: "/".join(sorted(set(s)))),
+        uploader_kind=("uploader_kind", lambda s: "/".join(sorted(set(s.dropna().astype(str))))),
+    )
+    grouped = grouped.sort_values(["downloads"], ascending=False, kind="mergesort").head(top_n)
+    return [
+        {
+            "account": str(name),
+            "downloads": float(row.downloads),
+            "share": float(row.downloads / total) if total > 0 else 0.0,
+            "n_models": int(row.n_models),
+            "label": row.label,
+            "uploader_kind": row.uploader_kind,
+        }
+        for name, row in grouped.iterrows()
+    ]
+
+
+def tagging_coverage(tags: pd.DataFrame, downloads, *, top_n: int = 50) -> CoverageReport:
+    """Download-weighted coverage of the origin tags.
+
+    Parameters
+    ----------
+    tags : pandas.DataFrame
+        Output of :func:`analysis.origin.tagging.tag_models`.
+    downloads : pandas.DataFrame or pandas.Series
+        Columns ``id, downloads`` (e.g. the latest snapshot), or a Series indexed by id. Models
+        absent from it count with 0 downloads.
+    top_n : int, default 50
+        How many untagged accounts to list.
+
+    Returns
+    -------
+    CoverageReport
+    """
+    needed = {"id", "author", "root_author", "uploader_region", "lineage_region", "first_party",
+              "uploader_kind", "cycle", "self_reference", "dangling", "root_dangling", "override_source",
+              "relation", "parent_source"}
+    missing = sorted(needed - set(tags.columns))
+    if missing:
+        raise KeyError(f"tagging_coverage: tags lacks column(s) {missing}; pass the output of tag_models.")
+    dl = _downloads_series(downloads)
+    w = tags["id"].map(dl).astype(float).fillna(0.0)
+    frame = tags.assign(w=w.to_numpy())
+    total = float(w.sum())
+    not_tagged = int((~dl.index.isin(tags["id"])).sum())
+
+    region_share = {
+        "uploader": _shares(frame["w"], frame["uploader_region"], REGIONS, total),
+        "lineage": _shares(frame["w"], frame["lineage_region"], REGIONS, total),
+    }
+    fp_label = frame["uploader_region"].where(frame["first_party"], "EXCLUDED")
+    region_share["first_party"] = _shares(frame["w"], fp_label, REGISTRY_REGIONS + ("EXCLUDED",), total)
+    tagged_share = {rule: float(sum(v for k, v in shares.items() if k in REGISTRY_REGIONS))
+                    for rule, shares in region_share.items()}
+
+    def share_of(mask: pd.Series) -> float:
+        return float(frame.loc[mask.to_numpy(dtype=bool), "w"].sum()) / total if total > 0 else 0.0
+
+    lineage = {
+        "n_cycle_models": int(frame["cycle"].sum()),
+        "n_self_references": int(frame["self_reference"].sum()),
+        "n_dangling": int(frame["dangling"].sum()),
+        "n_root_dangling": int(frame["root_dangling"].sum()),
+        "share_downloads_root_dangling": share_of(frame["root_dangling"]),
+    }
+    lineage.update({k: int(v) for k, v in tags.attrs.get("lineage", {}).items() if k.startswith("n_cycles")})
+    src = frame["override_source"]
+    overrides = {
+        "n_models_overridden": int((src == "model").sum()),
+        "n_models_via_root": int((src == "lineage_root").sum()),
+        "share_downloads_overridden": share_of(src == "model"),
+        "share_downloads_via_root": share_of(src == "lineage_root"),
+    }
+    relation_counts = {str(k): int(v) for k, v in frame["relation"].value_counts().sort_index().items()}
+    parent_source_counts = {str(k): int(v) for k, v in
+                            frame["parent_source"].astype(object).fillna("none").value_counts().sort_index().items()}
+    return CoverageReport(
+        n_models=int(len(tags)),
+        n_models_with_downloads=int((w > 0).sum()),
+        total_downloads=total,
+        n_download_ids_not_tagged=not_tagged,
+        region_share=region_share,
+        tagged_share=tagged_share,
+        top_untagged_accounts=_top(frame, "lineage_region", "root_author", total, top_n),
+        top_untagged_uploaders=_top(frame, "uploader_region", "author", total, top_n),
+        lineage=lineage,
+        overrides=overrides,
+        relation_counts=relation_counts,
+        parent_source_counts=parent_source_counts,
+        merge_parent=tags.attrs.get("merge_parent"),
+    )
+
+
+__all__ = ["CoverageReport", "tagging_coverage", "UNTAGGED"]

@@ -1,0 +1,400 @@
+"""The registry of Hub accounts and the single-model overrides, validated on load.
+
+The registry (``data/reference/organizations.csv``) has one row per Hub account that matters,
+with the organisation behind it, its country (ISO 3166-1 alpha-2), region, kind and the evidence
+for the country. ``data/reference/README.md`` states the columns and the curation rules.
+
+Uploader rule (``Registry.region_of_uploader``)
+------------------------------------------------
+* registered account of an organisation kind (company, academic, non-profit, government)
+  -> the registry's region (CN, US, EU or OTHER);
+* registered organisation without a region -> ``UNKNOWN`` (the CSV validation forbids this,
+  but a registry built in code may have it);
+* registered account of kind individual, community or redistributor -> ``UNAFFILIATED``;
+* unregistered account -> ``UNAFFILIATED``; a missing account (null) -> ``UNKNOWN``.
+
+Origins are never guessed from names, and the Hub's ``region:us`` tag (a storage region) is
+never used.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from analysis.schema import REGIONS
+
+#: Regions a registry row may carry (the other labels are derived, never recorded).
+REGISTRY_REGIONS: tuple[str, ...] = ("CN", "US", "EU", "OTHER")
+
+#: Kinds of organisation: their region is the uploader region.
+ORGANISATION_KINDS: tuple[str, ...] = ("company", "academic", "non-profit", "government")
+
+#: Kinds of account whose uploads are ``UNAFFILIATED`` under the uploader rule.
+UNAFFILIATED_KINDS: tuple[str, ...] = ("individual", "community", "redistributor")
+
+#: Every kind the registry accepts.
+KINDS: tuple[str, ...] = ORGANISATION_KINDS + UNAFFILIATED_KINDS
+
+#: Columns of ``organizations.csv``, in order.
+REGISTRY_COLUMNS: tuple[str, ...] = (
+    "account",
+    "organisation",
+    "country",
+    "region",
+    "kind",
+    "parent_organisation",
+    "evidence",
+    "notes",
+)
+
+#: Columns of ``model_overrides.csv``, in order.
+OVERRIDE_COLUMNS: tuple[str, ...] = ("model_id", "rule", "region", "reason", "evidence")
+
+#: Rules an override can target.
+OVERRIDE_RULES: tuple[str, ...] = ("uploader", "lineage", "all")
+
+# ISO 3166-1 alpha-2 codes (officially assigned).
+ISO_ALPHA2: frozenset[str] = frozenset(
+    """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR
+    BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ
+    EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW
+    GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY
+    KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV
+    MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY
+    QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG
+    TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM
+    ZW
+    """.split()
+)
+
+#: Countries the study counts as Europe (region ``EU``): the EU-27, the UK, Switzerland, Norway,
+#: Iceland, Liechtenstein and the other European states. Russia and Turkey are transcontinental
+#: and counted as ``OTHER``.
+EUROPE: frozenset[str] = frozenset(
+    """
+    AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE
+    GB CH NO IS LI AD MC SM VA AL BA ME MK RS MD UA BY GI IM JE GG FO AX
+    """.split()
+)
+
+#: Countries counted as ``CN``: mainland China and its special administrative regions.
+#: Taiwan (TW) is counted as ``OTHER``.
+CHINA: frozenset[str] = frozenset({"CN", "HK", "MO"})
+
+_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+
+
+class RegistryError(ValueError):
+    """A registry or overrides file that does not pass validation.
+
+    The message names the file, the 1-based data row numbers (row 1 is the first row after the
+    header, i.e. line 2 of the file) and what is wrong.
+    """
+
+
+def expected_region(country: str) -> str:
+    """Region (``CN``, ``US``, ``EU``, ``OTHER``) implied by an ISO 3166-1 alpha-2 code.
+
+    Parameters
+    ----------
+    country : str
+        Upper-case ISO 3166-1 alpha-2 code.
+
+    Returns
+    -------
+    str
+        ``CN`` for CN/HK/MO, ``US`` for US, ``EU`` for the countries in :data:`EUROPE`,
+        ``OTHER`` otherwise.
+    """
+    if country in CHINA:
+        return "CN"
+    if country == "US":
+        return "US"
+    if country in EUROPE:
+        return "EU"
+    return "OTHER"
+
+
+def _read_csv(path: Path, columns: tuple[str, ...], what: str) -> pd.DataFrame:
+    if not path.exists():
+        raise RegistryError(f"{what} file {path} does not exist; expected a CSV with columns {list(columns)}.")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, comment=None)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise RegistryError(
+            f"{what} file {path}: missing column(s) {missing}; the header must be {','.join(columns)}."
+        )
+    frame = frame[list(columns)].copy()
+    for col in columns:
+        frame[col] = frame[col].astype(str).str.strip()
+    return frame
+
+
+def _rows(mask: Iterable[bool]) -> list[int]:
+    """1-based data-row numbers where ``mask`` is true."""
+    return [int(i) + 1 for i in np.flatnonzero(np.asarray(list(mask), dtype=bool))]
+
+
+def _fmt_rows(rows: list[int], limit: int = 20) -> str:
+    shown = ", ".join(str(r) for r in rows[:limit])
+    more = f" (and {len(rows) - limit} more)" if len(rows) > limit else ""
+    return shown + more
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A validated registry of Hub accounts.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per account, indexed by the lower-cased account name (``key``), with the
+        columns of :data:`REGISTRY_COLUMNS`. Blank cells are empty strings.
+    source : str
+        Where the registry came from (a file path or a description), for messages.
+    """
+
+    table: pd.DataFrame
+    source: str = "<in memory>"
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __contains__(self, account: object) -> bool:
+        return isinstance(account, str) and account.lower() in self.table.index
+
+    def lookup(self, accounts: Iterable[str | None] | pd.Series) -> pd.DataFrame:
+        """Registry rows for many accounts at once (case-insensitive).
+
+        Parameters
+        ----------
+        accounts : iterable of str or None
+            Hub account names (the part of a model id before ``/``). Nulls are allowed.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per input, in input order (default RangeIndex), with the columns
+            ``account`` (as given), ``registered`` (bool) and the registry columns
+            ``organisation, country, region, kind, parent_organisation`` (null where the
+            account is not registered).
+        """
+        acc = pd.Series(pd.array(list(accounts) if not isinstance(accounts, pd.Series) else accounts,
+                                 dtype="str"))
+        keys = acc.str.lower()
+        cols = ["organisation", "country", "region", "kind", "parent_organisation"]
+        found = self.table.reindex(keys.to_numpy())[cols].reset_index(drop=True)
+        out = pd.DataFrame({"account": acc.reset_index(drop=True)})
+        out["registered"] = keys.isin(self.table.index).fillna(False).astype(bool).to_numpy()
+        for col in cols:
+            out[col] = found[col].to_numpy()
+        return out
+
+    def region_of_uploader(self, accounts: Iterable[str | None] | pd.Series) -> pd.Series:
+        """Uploader-rule region of each account (see the module docstring for the rule).
+
+        Parameters
+        ----------
+        accounts : iterable of str or None
+            Hub account names.
+
+        Returns
+        -------
+        pandas.Series
+            Values in ``REGIONS``, one per input, in input order.
+        """
+        found = self.lookup(accounts)
+        return _uploader_region(found["account"], found["registered"], found["kind"], found["region"])
+
+    def kind_of(self, accounts: Iterable[str | None] | pd.Series) -> pd.Series:
+        """Registry kind of each account, or ``"unregistered"`` (``None`` for a null account)."""
+        found = self.lookup(accounts)
+        kind = found["kind"].astype(object).where(found["registered"], "unregistered")
+        return kind.where(found["account"].notna(), None)
+
+
+def _uploader_region(account: pd.Series, registered: pd.Series, kind: pd.Series,
+                     region: pd.Series) -> pd.Series:
+    kind_a = kind.astype(object).to_numpy()
+    region_a = region.astype(object).to_numpy()
+    reg = registered.to_numpy(dtype=bool)
+    is_org = reg & np.isin(kind_a, ORGANISATION_KINDS)
+    known = np.isin(region_a, REGISTRY_REGIONS)
+    out = np.full(len(account), "UNAFFILIATED", dtype=object)
+    out[is_org & known] = region_a[is_org & known]
+    out[is_org & ~known] = "UNKNOWN"
+    out[account.isna().to_numpy()] = "UNKNOWN"
+    return pd.Series(out, index=account.index, name="region", dtype="str")
+
+
+def validate_registry_frame(frame: pd.DataFrame, source: str = "<in memory>") -> pd.DataFrame:
+    """Validate registry rows and return them indexed by lower-cased account.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows with the columns of :data:`REGISTRY_COLUMNS` (strings; blanks as ``""``).
+    source : str
+        Name of the file, used in error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows, indexed by ``key`` (lower-cased account).
+
+    Raises
+    ------
+    RegistryError
+        Listing every problem found, with 1-based data-row numbers.
+    """
+    problems: list[str] = []
+    account = frame["account"]
+    country = frame["country"]
+    region = frame["region"]
+    kind = frame["kind"]
+
+    def add(mask: pd.Series, text: str) -> None:
+        rows = _rows(mask)
+        if rows:
+            problems.append(f"row(s) {_fmt_rows(rows)}: {text}")
+
+    add(account == "", "empty account; every row needs the Hub account name")
+    add(account.str.contains(r"[/\s]", regex=True), "account contains '/' or whitespace; give the bare account name")
+    add(frame["organisation"] == "", "empty organisation; name the organisation or person behind the account")
+    add(~kind.isin(KINDS), f"unknown kind; expected one of {list(KINDS)}")
+    add((region != "") & ~region.isin(REGISTRY_REGIONS),
+        f"unknown region; expected one of {list(REGISTRY_REGIONS)} (or blank where country is blank)")
+    bad_code = (country != "") & ~(country.str.match(_COUNTRY_RE) & country.isin(ISO_ALPHA2))
+    add(bad_code, "bad country code; expected an upper-case ISO 3166-1 alpha-2 code such as CN, US, FR")
+    org = kind.isin(ORGANISATION_KINDS)
+    add((country == "") & org,
+        "blank country for an organisation; blank is allowed only for kind individual/community/redistributor")
+    add((country == "") & (region != ""), "region given without a country; give the country or blank the region")
+    add((country != "") & (region == "") & org, "organisation with a country but no region")
+    good_code = (country != "") & ~bad_code & (region != "") & region.isin(REGISTRY_REGIONS)
+    implied = country.map(lambda c: expected_region(c) if c else "")
+    add(good_code & (implied != region),
+        "region does not match the country (CN/HK/MO -> CN, US -> US, European countries -> EU, else OTHER)")
+    add(frame["evidence"] == "", "missing evidence; give a URL or citation for the country")
+    keys = account.str.lower()
+    dup = keys.duplicated(keep=False) & (account != "")
+    if dup.any():
+        groups = []
+        for key, idx in keys[dup].groupby(keys[dup]).groups.items():
+            groups.append(f"'{key}' at rows {_fmt_rows([int(i) + 1 for i in idx])}")
+        problems.append("duplicate account(s) (case-insensitive): " + "; ".join(groups))
+    if problems:
+        raise RegistryError(
+            f"registry {source} failed validation ({len(problems)} problem(s); row 1 is line 2 of the file):\n  - "
+            + "\n  - ".join(problems)
+            + "\nFix these rows (see data/reference/README.md for the rules) and run again."
+        )
+    out = frame.copy()
+    out.index = pd.Index(keys.to_numpy(dtype=object), name="key")
+    return out
+
+
+def load_registry(path: str | Path) -> Registry:
+    """Load and validate ``organizations.csv``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The registry CSV (``Paths.default().reference_dir / "organizations.csv"``).
+
+    Returns
+    -------
+    Registry
+        The validated registry, indexed by lower-cased account.
+
+    Raises
+    ------
+    RegistryError
+        If the file is missing, lacks a column, or a row has an unknown region or kind, a
+        duplicate account (case-insensitive), missing evidence, a bad country code or a region
+        that does not match its country. The message names the file and the row numbers.
+    """
+    path = Path(path)
+    frame = _read_csv(path, REGISTRY_COLUMNS, "registry")
+    return Registry(table=validate_registry_frame(frame, str(path)), source=str(path))
+
+
+def registry_from_records(records: Iterable[dict], source: str = "<in memory>") -> Registry:
+    """Build a validated registry from dicts (tests, small studies).
+
+    Missing keys become blank cells; validation is the same as :func:`load_registry`.
+    """
+    frame = pd.DataFrame(list(records))
+    for col in REGISTRY_COLUMNS:
+        if col not in frame.columns:
+            frame[col] = ""
+    frame = frame[list(REGISTRY_COLUMNS)].fillna("").astype(str)
+    return Registry(table=validate_registry_frame(frame, source), source=source)
+
+
+def load_overrides(path: str | Path | None) -> pd.DataFrame:
+    """Load and validate ``model_overrides.csv``.
+
+    Each row overrides the origin of one model under one rule: ``uploader`` (the uploader
+    region), ``lineage`` (the lineage region; it also reaches the derivatives whose lineage root
+    is this model) or ``all`` (both). Overrides are applied last by
+    :func:`analysis.origin.tagging.tag_models`, and each application is reported.
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or None
+        The overrides CSV. ``None`` gives an empty table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``model_id, rule, region, reason, evidence``.
+
+    Raises
+    ------
+    RegistryError
+        Unknown rule or region, empty model id, reason or evidence, or the same model overridden
+        twice for the same rule (``all`` counts as both rules). The message names the file and rows.
+    """
+    if path is None:
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in OVERRIDE_COLUMNS})
+    path = Path(path)
+    frame = _read_csv(path, OVERRIDE_COLUMNS, "overrides")
+    return validate_overrides_frame(frame, str(path))
+
+
+def validate_overrides_frame(frame: pd.DataFrame, source: str = "<in memory>") -> pd.DataFrame:
+    """Validate override rows (see :func:`load_overrides`) and return them unchanged."""
+    problems: list[str] = []
+
+    def add(mask: pd.Series, text: str) -> None:
+        rows = _rows(mask)
+        if rows:
+            problems.append(f"row(s) {_fmt_rows(rows)}: {text}")
+
+    add(frame["model_id"] == "", "empty model_id; give the full model id 'owner/name'")
+    add(~frame["rule"].isin(OVERRIDE_RULES), f"unknown rule; expected one of {list(OVERRIDE_RULES)}")
+    add(~frame["region"].isin(REGIONS), f"unknown region; expected one of {list(REGIONS)}")
+    add(frame["reason"] == "", "missing reason; say why this model's origin differs from the rule's answer")
+    add(frame["evidence"] == "", "missing evidence; give a URL or citation")
+    expanded = []
+    for i, (mid, rule) in enumerate(zip(frame["model_id"], frame["rule"])):
+        for r in (("uploader", "lineage") if rule == "all" else (rule,)):
+            expanded.append((mid, r, i + 1))
+    seen: dict[tuple[str, str], int] = {}
+    for mid, r, row in expanded:
+        if (mid, r) in seen and seen[(mid, r)] != row:
+            problems.append(f"rows {seen[(mid, r)]} and {row}: model '{mid}' overridden twice for rule '{r}'")
+        seen.setdefault((mid, r), row)
+    if problems:
+        raise RegistryError(
+            f"overrides {source} failed validation (row 1 is line 2 of the file):\n  - " + "\n  - ".join(problems)
+        )
+    return frame.reset_index(drop=True)
