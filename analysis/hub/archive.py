@@ -1,0 +1,372 @@
+"""The weekly snapshot archive on the Hub: list snapshot dates, read one snapshot column-projected, normalise.
+
+The archive (``hfmlsoc/hub_weekly_snapshots`` by default) holds ``models/<YYYY-MM-DD>/models.parquet``, about
+1.5 GB a week. Only the raw schema's columns are read: pyarrow reads the Parquet footer, then only the column
+chunks it needs, through range requests made by :class:`ProjectedHfFile` (an ``HfFileSystem`` file whose range
+fetches go through :class:`analysis.hub.RetryPolicy` and are counted). Types that drift between weeks
+(``createdAt`` as a string, narrower integers, large lists, dictionary strings, reordered struct fields) are
+normalised to :data:`analysis.schema.RAW_SCHEMA`; a missing optional column becomes null; a missing required
+column or an unreadable file raises an error naming the snapshot and the column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..schema import BASE_MODELS_TYPE, RAW_SCHEMA, REQUIRED_COLUMNS
+from . import (IncompleteReadError, RetryPolicy, SnapshotSchemaError, SnapshotUnreadableError,
+               default_endpoint)
+
+#: Name of the snapshot file inside each date folder of the archive.
+ARCHIVE_FILE = "models.parquet"
+_DATE_PATH = re.compile(r"^models/(\d{4}-\d{2}-\d{2})/" + re.escape(ARCHIVE_FILE) + "$")
+
+
+@dataclass(frozen=True)
+class ArchiveFile:
+    """One snapshot file of the archive."""
+
+    date: dt.date
+    path_in_repo: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ArchiveListing:
+    """The snapshot files of the archive at one commit.
+
+    Attributes
+    ----------
+    repo_id, revision : str
+        Dataset repository and the revision asked for (branch, tag or sha).
+    commit : str
+        The commit sha the revision resolved to; every file is read at this commit.
+    files : tuple of ArchiveFile
+        Sorted by date.
+    """
+
+    repo_id: str
+    revision: str
+    commit: str
+    files: tuple[ArchiveFile, ...]
+
+    @property
+    def dates(self) -> list[dt.date]:
+        return [f.date for f in self.files]
+
+    def file(self, date: dt.date) -> ArchiveFile:
+        for f in self.files:
+            if f.date == date:
+                return f
+        raise KeyError(f"{self.repo_id}@{self.commit[:10]}: no snapshot for {date}")
+
+
+def list_snapshots(repo_id: str, revision: str = "main", *, endpoint: str | None = None,
+                   retry: RetryPolicy | None = None) -> ArchiveListing:
+    """Resolve ``revision`` to a commit and list the archive's snapshot files at that commit.
+
+    Parameters
+    ----------
+    repo_id : str
+        Dataset repository of the archive.
+    revision : str
+        Branch, tag or commit sha.
+    endpoint : str, optional
+        Hub endpoint; default huggingface_hub's configured one.
+    retry : RetryPolicy, optional
+
+    Returns
+    -------
+    ArchiveListing
+    """
+    from huggingface_hub import HfApi
+
+    retry = retry or RetryPolicy()
+    api = HfApi(endpoint=default_endpoint(endpoint))
+    commit = retry.call(lambda: api.dataset_info(repo_id, revision=revision).sha,
+                        f"dataset {repo_id}@{revision}")
+    if not commit:
+        raise SnapshotUnreadableError(f"dataset {repo_id}@{revision}: the Hub returned no commit sha")
+    tree = retry.call(lambda: list(api.list_repo_tree(repo_id, "models", recursive=True, repo_type="dataset",
+                                                      revision=commit)),
+                      f"dataset {repo_id}@{commit[:10]} tree models/")
+    files = []
+    for entry in tree:
+        m = _DATE_PATH.match(entry.path)
+        if m and getattr(entry, "size", None) is not None:
+            try:
+                files.append(ArchiveFile(dt.date.fromisoformat(m.group(1)), entry.path, int(entry.size)))
+            except ValueError:
+                continue  # a folder name that looks like a date but is not one
+    files.sort(key=lambda f: f.date)
+    return ArchiveListing(repo_id, revision, commit, tuple(files))
+
+
+def select_dates(dates: list[dt.date], start: dt.date | None, end: dt.date | None,
+                 frequency: str = "weekly") -> list[dt.date]:
+    """Snapshot dates within ``[start, end]``; ``monthly`` keeps the first available date of each month.
+
+    Parameters
+    ----------
+    dates : list of datetime.date
+        Available snapshot dates.
+    start, end : datetime.date or None
+        Inclusive window; None = unbounded.
+    frequency : {"weekly", "monthly"}
+    """
+    if frequency not in ("weekly", "monthly"):
+        raise ValueError(f"frequency {frequency!r}: expected 'weekly' or 'monthly'")
+    keep = sorted(d for d in set(dates) if (start is None or d >= start) and (end is None or d <= end))
+    if frequency == "monthly":
+        seen: set[tuple[int, int]] = set()
+        monthly = []
+        for d in keep:
+            if (d.year, d.month) not in seen:
+                seen.add((d.year, d.month))
+                monthly.append(d)
+        keep = monthly
+    return keep
+
+
+# --- column-projected range reads ----------------------------------------------------------------------
+def _projected_file_class() -> type:
+    from huggingface_hub import constants
+    from huggingface_hub.hf_file_system import HfFileSystemFile
+    from huggingface_hub.utils import get_session, hf_raise_for_status
+
+    class ProjectedHfFile(HfFileSystemFile):
+        """An ``HfFileSystem`` file for column projection: no read-ahead, retried and counted range fetches."""
+
+        def __init__(self, fs: Any, path: str, *, size: int, retry: RetryPolicy,
+                     on_bytes: Callable[[int], None] | None = None,
+                     on_retry: Callable[[int, float, BaseException], None] | None = None, **kwargs: Any) -> None:
+            self.retry, self.on_bytes, self.on_retry = retry, on_bytes, on_retry
+            self.bytes_read = 0
+            self.requests = 0
+            super().__init__(fs, path, mode="rb", cache_type="none", size=size, **kwargs)
+            self._url = self.url()
+
+        def _fetch_range(self, start: int, end: int) -> bytes:
+            if end <= start:
+                return b""
+            headers = {"range": f"bytes={start}-{end - 1}", **self.fs._api._build_hf_headers()}
+
+            def once() -> bytes:
+                r = get_session().get(self._url, headers=headers, timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT)
+                hf_raise_for_status(r)
+                body = r.content
+                self.requests += 1
+                self.bytes_read += len(body)
+                if self.on_bytes is not None:
+                    self.on_bytes(len(body))
+                if r.status_code == 200:  # a server that ignores Range sends the whole file
+                    body = body[start:end]
+                if len(body) != end - start:
+                    raise IncompleteReadError(f"{self.path}: asked for bytes {start}-{end - 1}, got {len(body)} bytes")
+                return body
+
+            return self.retry.call(once, f"{self.path} bytes {start}-{end - 1}", self.on_retry)
+
+    return ProjectedHfFile
+
+
+def open_projected(repo_id: str, commit: str, path_in_repo: str, size: int, *, endpoint: str | None = None,
+                   retry: RetryPolicy | None = None, on_bytes: Callable[[int], None] | None = None,
+                   on_retry: Callable[[int, float, BaseException], None] | None = None) -> Any:
+    """Open one archive file for range reads (a seekable, read-only binary file object).
+
+    Its ``bytes_read`` and ``requests`` attributes count what was fetched from the server.
+    """
+    from huggingface_hub import HfFileSystem
+
+    fs = HfFileSystem(endpoint=default_endpoint(endpoint), skip_instance_cache=True)
+    cls = _projected_file_class()
+    return cls(fs, f"datasets/{repo_id}/{path_in_repo}", revision=commit, size=size,
+               retry=retry or RetryPolicy(), on_bytes=on_bytes, on_retry=on_retry)
+
+
+# --- normalisation ---------------------------------------------------------------------------------
+def _null(type_: pa.DataType, n: int) -> pa.Array:
+    return pa.nulls(n, type_)
+
+
+def _base_models_from_py(values: list[Any], where: str) -> pa.Array:
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, str):
+            try:
+                v = json.loads(v)
+            except ValueError:
+                raise SnapshotSchemaError(f"{where}: column 'baseModels' row {i}: not JSON ({v[:60]!r})") from None
+        if v is None:
+            out.append(None)
+            continue
+        if not isinstance(v, dict):
+            raise SnapshotSchemaError(f"{where}: column 'baseModels' row {i}: expected an object with relation and "
+                                      f"models, got {type(v).__name__}")
+        models = v.get("models")
+        if isinstance(models, list):
+            models = [{"id": m.get("id") if isinstance(m, dict) else str(m)} for m in models]
+        out.append({"relation": v.get("relation"), "models": models})
+    return pa.array(out, BASE_MODELS_TYPE)
+
+
+def _json_list(value: str | None, where: str, row: int) -> list[str] | None:
+    if value is None:
+        return None
+    try:
+        out = json.loads(value)
+    except ValueError:
+        out = None
+    if not isinstance(out, list):
+        raise SnapshotSchemaError(f"{where}: column 'tags' row {row}: expected a JSON list of strings, "
+                                  f"got {value[:60]!r}")
+    return [str(x) for x in out]
+
+
+def _normalise_column(name: str, col: pa.ChunkedArray, where: str, drift: list[str]) -> pa.Array | pa.ChunkedArray:
+    want = RAW_SCHEMA.field(name).type
+    got = col.type
+    if got.equals(want):
+        return col
+    if pa.types.is_dictionary(got):
+        col = col.cast(got.value_type)
+        got = col.type
+        if got.equals(want):
+            return col
+    try:
+        if name == "createdAt":
+            if pa.types.is_string(got) or pa.types.is_large_string(got):
+                drift.append(f"createdAt: {got} parsed as {want}")
+                return pc.cast(col, want)
+            if pa.types.is_timestamp(got) or pa.types.is_date(got):
+                drift.append(f"createdAt: {got} cast to {want}")
+                if pa.types.is_timestamp(got) and got.tz is None:
+                    col = pc.assume_timezone(col, "UTC")
+                return pc.cast(col, want)
+            raise SnapshotSchemaError(f"{where}: column 'createdAt' has type {got}; expected a timestamp or an "
+                                      "ISO 8601 string")
+        if name == "baseModels":
+            try:
+                out = col.cast(want)
+                drift.append(f"baseModels: {got} cast to {want}")
+                return out
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                drift.append(f"baseModels: {got} rebuilt as {want}")
+                return _base_models_from_py(col.to_pylist(), where)
+        if name == "tags" and (pa.types.is_string(got) or pa.types.is_large_string(got)):
+            drift.append(f"tags: {got} (JSON lists) parsed as {want}")
+            return pa.array([_json_list(v, where, i) for i, v in enumerate(col.to_pylist())], want)
+        out = col.cast(want)  # safe cast: a lossy conversion raises ArrowInvalid
+        drift.append(f"{name}: {got} cast to {want}")
+        return out
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
+        raise SnapshotSchemaError(f"{where}: column {name!r} has type {got}, which cannot be converted to {want} "
+                                  f"({str(e).splitlines()[0]})") from None
+
+
+def missing_required(names: list[str]) -> list[str]:
+    """Required raw columns absent from ``names``."""
+    return [c for c in REQUIRED_COLUMNS if c not in names]
+
+
+def normalise_table(table: pa.Table, where: str, drift: list[str] | None = None) -> pa.Table:
+    """Convert a snapshot table (any column order, drifting types, extra columns) to RAW_SCHEMA.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+    where : str
+        Snapshot name for error messages (e.g. ``archive 2025-01-01``).
+    drift : list of str, optional
+        Receives one note per conversion made (absent columns, casts), for the manifest.
+
+    Raises
+    ------
+    SnapshotSchemaError
+        A required column is absent or has nulls, or a column cannot be converted.
+    """
+    drift = [] if drift is None else drift
+    missing = missing_required(table.column_names)
+    if missing:
+        raise SnapshotSchemaError(f"{where}: required column {missing[0]!r} is absent "
+                                  f"(columns present: {', '.join(table.column_names)}); snapshot skipped")
+    arrays = []
+    for f in RAW_SCHEMA:
+        if f.name not in table.column_names:
+            note = f"{f.name}: absent, written as null"
+            if note not in drift:
+                drift.append(note)
+            arrays.append(_null(f.type, table.num_rows))
+            continue
+        col = _normalise_column(f.name, table[f.name], where, drift)
+        if not f.nullable and col.null_count:
+            raise SnapshotSchemaError(f"{where}: required column {f.name!r} has {col.null_count} null values; "
+                                      "snapshot skipped")
+        arrays.append(col)
+    return pa.Table.from_arrays(arrays, schema=RAW_SCHEMA)
+
+
+def _dedupe(notes: list[str]) -> list[str]:
+    return list(dict.fromkeys(notes))
+
+
+@dataclass(frozen=True)
+class ProjectedSnapshot:
+    """An open archive snapshot ready to be read row group by row group.
+
+    Attributes
+    ----------
+    columns : tuple of str
+        Raw-schema columns present in the file (the only ones read).
+    num_rows, num_row_groups : int
+    """
+
+    where: str
+    parquet: pq.ParquetFile
+    columns: tuple[str, ...]
+    num_rows: int
+    num_row_groups: int
+
+    def iter_tables(self, drift: list[str]) -> Iterator[pa.Table]:
+        """Yield each row group, projected and normalised to RAW_SCHEMA."""
+        for i in range(self.num_row_groups):
+            try:
+                t = self.parquet.read_row_group(i, columns=list(self.columns))
+            except pa.ArrowInvalid as e:
+                raise SnapshotUnreadableError(f"{self.where}: row group {i} is unreadable "
+                                              f"({str(e).splitlines()[0]}); snapshot skipped") from e
+            yield normalise_table(t, self.where, drift)
+        drift[:] = _dedupe(drift)
+
+
+def open_snapshot(file_obj: Any, where: str) -> ProjectedSnapshot:
+    """Read the Parquet footer of a snapshot and check its columns before anything is written.
+
+    Raises
+    ------
+    SnapshotUnreadableError
+        The file is not readable Parquet.
+    SnapshotSchemaError
+        A required column is absent.
+    """
+    try:
+        pf = pq.ParquetFile(file_obj)
+    except pa.ArrowInvalid as e:  # (HTTP errors are OSErrors too: they propagate unchanged)
+        raise SnapshotUnreadableError(f"{where}: not a readable Parquet file ({str(e).splitlines()[0]}); "
+                                      "snapshot skipped") from None
+    names = pf.schema_arrow.names
+    missing = missing_required(names)
+    if missing:
+        raise SnapshotSchemaError(f"{where}: required column {missing[0]!r} is absent (columns present: "
+                                  f"{', '.join(names)}); snapshot skipped")
+    cols = tuple(c for c in RAW_SCHEMA.names if c in names)
+    return ProjectedSnapshot(where, pf, cols, pf.metadata.num_rows, pf.metadata.num_row_groups)

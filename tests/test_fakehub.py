@@ -1,0 +1,158 @@
+"""The local Hub stand-in answers the real huggingface_hub client over HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+
+import httpx2
+import pyarrow.parquet as pq
+import pytest
+from huggingface_hub import HfApi, HfFileSystem, get_hf_file_metadata, hf_hub_download, hf_hub_url
+from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+
+from analysis.hub.fakehub import Fault, FakeHub
+from analysis.paths import REPO_ROOT
+from analysis.simulate import SimulationParams, simulate_hub
+
+REPO = "hfmlsoc/hub_weekly_snapshots"
+FILE = "models/2025-01-08/models.parquet"
+
+
+@pytest.fixture(scope="module")
+def hub_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fakehub")
+    simulate_hub(root, SimulationParams(models=300, weeks=12, start=dt.date(2025, 1, 1),
+                                        crossover=dt.date(2025, 2, 12), missing_week=5))
+    return root
+
+
+@pytest.fixture
+def hub(hub_root):
+    with FakeHub(hub_root, tree_page_size=4, models_page_size=50) as h:
+        yield h
+
+
+def _local(hub_root, rel=FILE):
+    return hub_root / "datasets" / REPO / rel
+
+
+def test_repo_info_and_revisions(hub):
+    api = HfApi(endpoint=hub.endpoint)
+    sha = api.dataset_info(REPO).sha
+    assert len(sha) == 40 and sha == api.repo_info(REPO, repo_type="dataset", revision="main").sha
+    assert api.dataset_info(REPO, revision=sha).sha == sha  # a commit sha resolves to itself
+    with FakeHub(hub.root) as other:  # deterministic across servers
+        assert HfApi(endpoint=other.endpoint).dataset_info(REPO).sha == sha
+    with pytest.raises(RevisionNotFoundError):
+        api.dataset_info(REPO, revision="no-such-branch")
+    with pytest.raises(RepositoryNotFoundError):
+        api.dataset_info("nobody/nothing")
+
+
+def test_tree_listing_is_paginated(hub, hub_root):
+    api = HfApi(endpoint=hub.endpoint)
+    entries = list(api.list_repo_tree(REPO, "models", repo_type="dataset"))
+    expected = sorted(p.name for p in (hub_root / "datasets" / REPO / "models").iterdir())
+    assert [e.path for e in entries] == [f"models/{d}" for d in expected]
+    assert len(expected) == 11  # 12 weeks, one missing on purpose
+    assert hub.stats.total_requests(r"/tree/main/models$") == 3  # 11 entries at 4 per page
+    files = api.list_repo_files(REPO, repo_type="dataset")
+    assert FILE in files and "truth.json" not in files
+    rec = [e for e in api.list_repo_tree(REPO, "models", recursive=True, repo_type="dataset")
+           if e.path.endswith(".parquet")]
+    assert len(rec) == 11 and all(e.size == _local(hub_root, e.path).stat().st_size for e in rec)
+    with pytest.raises(EntryNotFoundError):
+        list(api.list_repo_tree(REPO, "nothing-here", repo_type="dataset"))
+    info = api.get_paths_info(REPO, [FILE, "models", "missing"], repo_type="dataset")
+    assert [i.path for i in info] == [FILE, "models"]
+
+
+def test_hffilesystem_ls_info_and_range_reads(hub, hub_root):
+    fs = HfFileSystem(endpoint=hub.endpoint, skip_instance_cache=True)
+    path = f"datasets/{REPO}/{FILE}"
+    assert f"datasets/{REPO}/models/2025-01-01" in fs.ls(f"datasets/{REPO}/models", detail=False)
+    local = _local(hub_root).read_bytes()
+    assert fs.info(path)["size"] == len(local)
+    hub.stats.reset()
+    with fs.open(path, "rb", block_size=1024, cache_type="none") as f:
+        f.seek(100)
+        assert f.read(50) == local[100:150]
+        f.seek(-8, 2)
+        assert f.read() == local[-8:]
+    assert hub.stats.total_bytes("/resolve/") == 58  # exactly the ranges asked for
+    with fs.open(path, "rb") as f:
+        table = pq.read_table(f, columns=["id", "downloads"])
+    assert table.equals(pq.read_table(_local(hub_root), columns=["id", "downloads"]))
+
+
+def test_resolve_headers_range_and_head(hub, hub_root):
+    local = _local(hub_root).read_bytes()
+    sha = HfApi(endpoint=hub.endpoint).dataset_info(REPO).sha
+    url = hf_hub_url(REPO, FILE, repo_type="dataset", endpoint=hub.endpoint)
+    meta = get_hf_file_metadata(url)
+    assert meta.size == len(local) and meta.commit_hash == sha
+    assert meta.etag == hashlib.sha256(local).hexdigest()
+    r = httpx2.get(url, headers={"Range": "bytes=10-19"})
+    assert r.status_code == 206 and r.content == local[10:20]
+    assert r.headers["Content-Range"] == f"bytes 10-19/{len(local)}" and r.headers["Content-Length"] == "10"
+    assert httpx2.get(url, headers={"Range": "bytes=-4"}).content == local[-4:]
+    assert httpx2.get(url, headers={"Range": f"bytes={len(local)}-"}).status_code == 416
+    assert httpx2.head(url).headers["Accept-Ranges"] == "bytes"
+
+
+def test_hf_hub_download(hub, hub_root, tmp_path):
+    f = hf_hub_download(REPO, FILE, repo_type="dataset", endpoint=hub.endpoint, cache_dir=tmp_path)
+    assert open(f, "rb").read() == _local(hub_root).read_bytes()
+
+
+def test_list_models_pages_sort_and_expand(hub, hub_root):
+    live = pq.read_table(hub_root / "live" / "models.parquet")
+    api = HfApi(endpoint=hub.endpoint)
+    models = list(api.list_models(sort="downloads", expand=["author", "downloads", "createdAt", "baseModels"]))
+    assert len(models) == live.num_rows
+    assert hub.stats.total_requests("^/api/models$") == -(-live.num_rows // 50) >= 3
+    downloads = [m.downloads for m in models]
+    assert downloads == sorted(live["downloads"].to_pylist(), reverse=True)
+    assert all(m.author and m.created_at is not None for m in models)
+    assert models[0].likes is None  # not asked for, not sent
+    derived = [m for m in models if m.base_models]
+    assert derived and all(set(m.base_models) == {"relation", "models"} for m in derived)
+    assert len(list(api.list_models(sort="downloads", limit=7))) == 7
+    qwen = list(api.list_models(author="Qwen"))
+    assert qwen and all(m.id.startswith("Qwen/") for m in qwen)
+
+
+def test_faults_status_retry_after_and_drop(hub, hub_root):
+    url = hf_hub_url(REPO, FILE, repo_type="dataset", endpoint=hub.endpoint)
+    hub.faults = [{"path": r"2025-01-08", "status": 429, "retry_after": 7, "times": 1},
+                  Fault(path=r"2025-01-08", status=503, times=1)]
+    r1 = httpx2.get(url)
+    assert r1.status_code == 429 and r1.headers["Retry-After"] == "7"
+    assert httpx2.get(url).status_code == 503
+    assert httpx2.get(url).status_code == 200  # both rules used up
+    hub.faults = [Fault(path=r"2025-01-08", drop_after=100, times=1)]
+    with pytest.raises(httpx2.RemoteProtocolError):
+        httpx2.get(url)
+    assert hub.stats.faults_triggered == 3
+    assert len(httpx2.get(url).content) == _local(hub_root).stat().st_size
+    with pytest.raises(ValueError, match="unknown keys"):
+        hub.faults = [{"path": "x", "stauts": 500}]
+
+
+def test_command_line_serves_until_terminated(hub_root):
+    code = "import sys; from analysis.hub.fakehub import add_arguments, run; import argparse; " \
+           "p = argparse.ArgumentParser(); add_arguments(p); sys.exit(run(p.parse_args(sys.argv[1:])))"
+    proc = subprocess.Popen([sys.executable, "-c", code, "--root", str(hub_root)], cwd=REPO_ROOT,
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    try:
+        endpoint = proc.stdout.readline().strip()
+        assert endpoint.startswith("http://127.0.0.1:")
+        assert HfApi(endpoint=endpoint).dataset_info(REPO).sha
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0

@@ -1,0 +1,184 @@
+"""Archive pulls over HTTP with the real huggingface_hub client against the local stand-in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import socket
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+from huggingface_hub import HfApi
+
+from analysis.config import load_config
+from analysis.hub import HubUnreachableError, PullError, RetryPolicy
+from analysis.hub.archive import list_snapshots, select_dates
+from analysis.hub.fakehub import FakeHub
+from analysis.hub.pull import check_hub_reachable, pull_all
+from analysis.paths import Paths
+from analysis.raw import RawStore
+from analysis.simulate import SimulationParams, load_truth, simulate_hub
+
+REPO = "hfmlsoc/hub_weekly_snapshots"
+FAST = RetryPolicy(base_delay=0.001, max_delay=0.01)
+MANIFEST_FIELDS = {"kind", "date", "file", "rows", "sha256", "source", "repo_id", "revision", "commit", "path",
+                   "remote_size", "etag", "bytes_read", "accessed_at", "huggingface_hub", "pyarrow", "simulated",
+                   "endpoint", "schema_drift", "columns_read"}
+
+
+@pytest.fixture(scope="module")
+def hub_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("archive_hub")
+    simulate_hub(root, SimulationParams(models=300, weeks=12, start=dt.date(2025, 1, 1),
+                                        crossover=dt.date(2025, 2, 12), missing_week=5))
+    return root
+
+
+def _cfg(**overrides):
+    base = {"study.start": "2025-01-01", "live.enabled": "false"}
+    base.update(overrides)
+    return load_config(overrides=base)
+
+
+def _pull(hub, root, cfg=None, **kw):
+    return pull_all(cfg or _cfg(), Paths(root, simulated=True), endpoint=hub.endpoint, retry=FAST, progress=False,
+                    log=lambda line: None, **kw)
+
+
+def _source(hub_root, date):
+    return hub_root / "datasets" / REPO / "models" / date / "models.parquet"
+
+
+def test_multi_week_pull_matches_the_source(hub_root, tmp_path):
+    truth = load_truth(hub_root)
+    with FakeHub(hub_root) as hub:
+        report = _pull(hub, tmp_path)
+        sha = HfApi(endpoint=hub.endpoint).dataset_info(REPO).sha
+    assert report.ok and report.simulated
+    assert report.pulled == tuple(f"archive/{d}" for d in truth["snapshot_dates"])
+    assert len(report.pulled) == 11 and report.missing_in_window == ("2025-02-05",)
+    assert report.commit == sha
+    store = RawStore(tmp_path / "data" / "demo" / "raw")
+    assert [d.isoformat() for d in store.snapshot_dates()] == truth["snapshot_dates"]
+    created = {}
+    for d in truth["snapshot_dates"]:
+        src = pq.read_table(_source(hub_root, d))
+        raw = store.read("archive", d)
+        assert raw["id"].equals(src["id"]) and raw["downloads"].equals(src["downloads"])
+        assert raw["tags"].to_pylist() == src["tags"].to_pylist()
+        assert raw["baseModels"].to_pylist() == src["baseModels"].to_pylist()
+        if d < "2025-02-26":
+            assert "downloadsAllTime" not in src.column_names and raw["downloadsAllTime"].null_count == raw.num_rows
+        else:
+            assert raw["downloadsAllTime"].equals(src["downloadsAllTime"])
+        # createdAt is a string in some weeks of the archive: normalised, the same instant every week
+        for i, c in zip(raw["id"].to_pylist(), raw["createdAt"].to_pylist()):
+            assert created.setdefault(i, c) == c
+        e = store.entry("archive", d)
+        assert MANIFEST_FIELDS <= set(e), MANIFEST_FIELDS - set(e)
+        assert e["commit"] == sha and e["path"] == f"models/{d}/models.parquet"
+        assert e["remote_size"] == _source(hub_root, d).stat().st_size
+        assert e["etag"] == hashlib.sha256(_source(hub_root, d).read_bytes()).hexdigest()
+        assert e["rows"] == src.num_rows and e["simulated"] is True
+        assert e["columns_read"] == [c for c in raw.column_names if c in src.column_names]
+    string_weeks = [d for d in truth["snapshot_dates"]
+                    if pq.read_schema(_source(hub_root, d)).field("createdAt").type == "string"]
+    assert string_weeks and any("createdAt: string parsed" in n for d in string_weeks
+                                for n in store.entry("archive", d)["schema_drift"])
+    assert store.verify() == [] and store.is_simulated()
+
+
+def test_rerun_reads_nothing_and_keeps_files(hub_root, tmp_path):
+    with FakeHub(hub_root) as hub:
+        first = _pull(hub, tmp_path, _cfg(**{"study.end": "2025-01-22"}))
+        raw = tmp_path / "data" / "demo" / "raw"
+        before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (raw / "archive").glob("*.parquet")}
+        lines = (raw / "manifest.jsonl").read_text()
+        hub.stats.reset()
+        second = _pull(hub, tmp_path, _cfg(**{"study.end": "2025-01-22"}))
+        assert hub.stats.total_requests("/resolve/") == 0
+    assert len(first.pulled) == 4 and second.pulled == () and second.already_present == first.pulled
+    assert second.bytes_read == 0
+    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (raw / "archive").glob("*.parquet")} == before
+    assert (raw / "manifest.jsonl").read_text() == lines
+
+
+def test_window_and_monthly_selection(hub_root, tmp_path):
+    with FakeHub(hub_root) as hub:
+        listing = list_snapshots(REPO, endpoint=hub.endpoint, retry=FAST)
+        report = _pull(hub, tmp_path, _cfg(**{"study.frequency": "monthly"}), since=dt.date(2025, 1, 8))
+        with pytest.raises(PullError, match="is empty"):
+            _pull(hub, tmp_path, since=dt.date(2025, 3, 1), until=dt.date(2025, 2, 1))
+    assert select_dates(listing.dates, dt.date(2025, 1, 8), dt.date(2025, 1, 22)) == \
+        [dt.date(2025, 1, 8), dt.date(2025, 1, 15), dt.date(2025, 1, 22)]
+    # first available snapshot of each month: 2025-02-05 is missing on the Hub, so February starts on the 12th
+    assert report.pulled == ("archive/2025-01-08", "archive/2025-02-12", "archive/2025-03-05")
+
+
+def test_bytes_read_is_a_small_fraction_of_the_archive(tmp_path_factory, tmp_path):
+    """Column projection: the heavy columns (cardData, siblings, config) are never transferred."""
+    root = tmp_path_factory.mktemp("bytes_hub")
+    simulate_hub(root, SimulationParams(models=5000, weeks=10, start=dt.date(2025, 1, 1),
+                                        crossover=dt.date(2025, 2, 12), missing_week=5))
+    total = sum(p.stat().st_size for p in (root / "datasets").rglob("*.parquet"))
+    with FakeHub(root) as hub:
+        report = _pull(hub, tmp_path)
+        served = hub.stats.total_bytes("/resolve/")
+    assert report.ok and len(report.pulled) == 9
+    assert served == report.bytes_read  # client and server agree on what crossed the wire
+    fraction = served / total
+    print(f"bytes read {served:,} of {total:,} archive bytes = {fraction:.1%}")
+    assert fraction <= 0.25
+
+
+def test_token_is_never_written(hub_root, tmp_path, monkeypatch):
+    secret = "hf_NotARealTokenButSecret0123456789"
+    monkeypatch.setenv("HF_TOKEN", secret)
+    with FakeHub(hub_root) as hub:
+        report = _pull(hub, tmp_path, _cfg(**{"study.end": "2025-01-15", "live.enabled": "true"}))
+        assert hub.stats.authorized > 0  # the client did use the token
+    assert report.ok and len(report.pulled) == 4  # three weeks and today's live listing
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "manifest.jsonl" for p in files)
+    for p in files:
+        assert secret.encode() not in p.read_bytes(), p
+    assert secret not in report.summary() and secret not in repr(report)
+
+
+def _closed_port_endpoint() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_unreachable_hub_names_make_demo_and_writes_nothing(tmp_path):
+    endpoint = _closed_port_endpoint()
+    with pytest.raises(HubUnreachableError, match=r"could not be reached at http://127\.0\.0\.1:\d+.*make demo"):
+        check_hub_reachable(endpoint, timeout=1.0)
+    with pytest.raises(HubUnreachableError):
+        pull_all(_cfg(), Paths(tmp_path, simulated=True), endpoint=endpoint, retry=FAST, progress=False)
+    assert not (tmp_path / "data" / "demo" / "raw" / "manifest.jsonl").exists()
+
+
+def test_missing_archive_repo_and_endpoint_guards(hub_root, tmp_path):
+    with FakeHub(hub_root) as hub:
+        with pytest.raises(PullError, match="nobody/nothing"):
+            check_hub_reachable(hub.endpoint, repo_id="nobody/nothing")
+        with pytest.raises(PullError, match="use --demo"):  # real raw data never comes from a stand-in
+            pull_all(_cfg(), Paths(tmp_path, simulated=False), endpoint=hub.endpoint, retry=FAST)
+    with pytest.raises(PullError, match="stand-in"):  # a demo pull never writes real Hub data
+        pull_all(_cfg(), Paths(tmp_path, simulated=True), endpoint="https://huggingface.co", retry=FAST)
+    assert not (tmp_path / "data").exists()
+
+
+def test_manifest_lines_are_json_objects(hub_root, tmp_path):
+    with FakeHub(hub_root) as hub:
+        _pull(hub, tmp_path, _cfg(**{"study.end": "2025-01-08"}))
+    lines = (tmp_path / "data" / "demo" / "raw" / "manifest.jsonl").read_text().splitlines()
+    entries = [json.loads(line) for line in lines]
+    assert [e["date"] for e in entries] == ["2025-01-01", "2025-01-08"]
+    raw = pq.read_table(tmp_path / "data" / "demo" / "raw" / entries[0]["file"])
+    assert pc.sum(raw["downloads"]).as_py() > 0

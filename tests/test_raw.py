@@ -1,0 +1,173 @@
+"""Invariants of the raw store: nothing overwritten, writes atomic, manifest complete and verifiable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from analysis.raw import RawStore, RawStoreError, sha256_file
+from analysis.schema import RAW_SCHEMA
+
+
+def _table(n: int = 5, offset: int = 0) -> pa.Table:
+    ts = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    return pa.table({
+        "id": [f"org/model-{i}" for i in range(offset, offset + n)],
+        "author": ["org"] * n,
+        "createdAt": [ts] * n,
+        "downloads": list(range(offset, offset + n)),
+        "downloadsAllTime": [None] * n,
+        "likes": [0] * n,
+        "pipeline_tag": ["text-generation"] * n,
+        "library_name": ["transformers"] * n,
+        "tags": [["a", "b"]] * n,
+        "baseModels": [{"relation": "finetune", "models": [{"id": "Qwen/Base"}]}] + [None] * (n - 1),
+    }, schema=RAW_SCHEMA)
+
+
+META = {"source": "test", "simulated": True, "endpoint": "http://127.0.0.1:1"}
+
+
+def test_write_read_roundtrip_and_manifest(tmp_path):
+    store = RawStore(tmp_path)
+    entry = store.write("archive", "2025-01-01", _table(), META)
+    p = store.path("archive", dt.date(2025, 1, 1))
+    assert p == tmp_path / "archive" / "2025-01-01.parquet" and p.is_file()
+    assert entry["sha256"] == sha256_file(p)
+    assert entry["rows"] == 5 and entry["file"] == "archive/2025-01-01.parquet"
+    assert entry["kind"] == "archive" and entry["date"] == "2025-01-01" and entry["simulated"] is True
+    assert store.read("archive", "2025-01-01").equals(_table())
+    assert store.read("archive", "2025-01-01", columns=["id", "downloads"]).column_names == ["id", "downloads"]
+    batches = list(store.iter_batches("archive", "2025-01-01", ["id"], batch_size=2))
+    assert [b.num_rows for b in batches] == [2, 2, 1]
+    assert store.manifest_entries() == [entry]
+    assert store.snapshot_dates("archive") == [dt.date(2025, 1, 1)]
+    assert store.snapshot_dates("live") == []
+    assert store.verify() == []
+    assert store.is_simulated() is True
+
+
+def test_never_overwrites(tmp_path):
+    store = RawStore(tmp_path)
+    store.write("archive", "2025-01-01", _table(), META)
+    before = store.path("archive", "2025-01-01").read_bytes()
+    with pytest.raises(RawStoreError, match="already exists"):
+        store.write("archive", "2025-01-01", _table(7, offset=100), META)
+    assert store.path("archive", "2025-01-01").read_bytes() == before
+    assert len(store.manifest_entries()) == 1
+    assert store.partial_files() == []
+
+
+def test_existing_file_appearing_during_write_is_not_replaced(tmp_path):
+    """The final rename is a hard link, which fails rather than replacing a file created meanwhile."""
+    store = RawStore(tmp_path)
+    with pytest.raises(RawStoreError, match="already exists"):
+        with store.open_writer("archive", "2025-01-08", META) as w:
+            w.write(_table())
+            store.path("archive", "2025-01-08").write_bytes(b"someone else's file")
+    assert store.path("archive", "2025-01-08").read_bytes() == b"someone else's file"
+    assert store.partial_files() == [] and store.manifest_entries() == []
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    store = RawStore(tmp_path)
+    with pytest.raises(ValueError, match="network gone"):
+        with store.open_writer("archive", "2025-01-01", META) as w:
+            w.write(_table())
+            assert len(store.partial_files()) == 1  # the data goes to a temporary file first
+            raise ValueError("network gone")
+    assert not store.path("archive", "2025-01-01").exists()
+    assert store.partial_files() == [] and store.manifest_entries() == []
+
+
+def test_schema_is_enforced(tmp_path):
+    store = RawStore(tmp_path)
+    bad = _table().set_column(3, "downloads", pa.array([1, 2, 3, 4, 5], pa.int32()))
+    with pytest.raises(RawStoreError, match="'downloads' has type int32"):
+        store.write("archive", "2025-01-01", bad, META)
+    nulls = _table().set_column(0, pa.field("id", pa.string()), pa.array(["a", None, "c", "d", "e"]))
+    with pytest.raises(RawStoreError, match="'id'"):
+        store.write("archive", "2025-01-01", nulls, META)
+    assert not store.path("archive", "2025-01-01").exists() and store.partial_files() == []
+    with pytest.raises(RawStoreError, match="kind 'weekly'"):
+        store.path("weekly", "2025-01-01")
+    with pytest.raises(RawStoreError, match="expected a date"):
+        store.path("archive", "January")
+
+
+def test_read_rejects_foreign_schema_and_missing_file(tmp_path):
+    store = RawStore(tmp_path)
+    (tmp_path / "archive").mkdir()
+    pq.write_table(pa.table({"id": ["x"], "downloads": pa.array([1], pa.int32())}), store.path("archive", "2025-01-01"))
+    with pytest.raises(RawStoreError, match="downloads.*int32"):
+        store.read("archive", "2025-01-01", columns=["id", "downloads"])
+    with pytest.raises(RawStoreError, match="no raw archive snapshot for 2025-02-01.*present: 2025-01-01"):
+        store.read("archive", "2025-02-01")
+
+
+def test_verify_names_every_problem(tmp_path):
+    store = RawStore(tmp_path)
+    for i, d in enumerate(["2025-01-01", "2025-01-08", "2025-01-15"]):
+        store.write("archive", d, _table(offset=i * 10), META)
+    store.write("live", "2025-01-20", _table(), META)
+    assert store.verify() == []
+    # tamper: same size, one byte changed
+    p1 = store.path("archive", "2025-01-01")
+    data = bytearray(p1.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    os.chmod(p1, 0o644)
+    p1.write_bytes(bytes(data))
+    # delete one file, add one without an entry, leave a partial and a torn manifest line
+    store.path("archive", "2025-01-08").unlink()
+    pq.write_table(_table(), store.path("archive", "2025-01-22"))
+    (tmp_path / "archive" / ".2025-01-29.parquet.99999.partial").write_bytes(b"PAR1")
+    with open(store.manifest_path, "ab") as f:
+        f.write(b'{"kind": "archive", "date": "2025-01-')
+    problems = store.verify()
+    text = "\n".join(problems)
+    assert len(problems) == 5, text
+    assert "2025-01-01.parquet: SHA-256" in text
+    assert "2025-01-08.parquet: listed in the manifest but missing" in text
+    assert "2025-01-22.parquet: no manifest entry" in text
+    assert "partial file" in text
+    assert "torn last line" in text
+    assert "2025-01-15" not in text and "live" not in text
+    # the torn line is isolated: the next entry is still readable
+    store.write("live", "2025-01-27", _table(), META)
+    assert store.entry("live", "2025-01-27")["rows"] == 5
+
+
+def test_duplicate_entry_is_reported(tmp_path):
+    store = RawStore(tmp_path)
+    entry = store.write("archive", "2025-01-01", _table(), META)
+    with open(store.manifest_path, "a") as f:
+        f.write(json.dumps(entry) + "\n")
+    assert any("2 manifest entries" in p for p in store.verify())
+
+
+def test_is_simulated_requires_every_entry(tmp_path):
+    store = RawStore(tmp_path)
+    assert store.is_simulated() is False  # empty store
+    store.write("archive", "2025-01-01", _table(), META)
+    store.write("archive", "2025-01-08", _table(), {**META, "simulated": False})
+    assert store.is_simulated() is False
+
+
+def test_lock_is_exclusive_and_cleanup_removes_partials(tmp_path):
+    store = RawStore(tmp_path)
+    (tmp_path / "live").mkdir(parents=True)
+    partial = tmp_path / "live" / ".2025-01-01.parquet.123.partial"
+    partial.write_bytes(b"half a file")
+    with store.lock():
+        with pytest.raises(RawStoreError, match="another pull"):
+            with RawStore(tmp_path).lock():
+                pass
+        assert store.cleanup_partials() == [partial]
+    assert not partial.exists()
+    with store.lock():  # released
+        pass
