@@ -1,0 +1,535 @@
+"""When did the Chinese share overtake the US share? Point estimates and honest intervals.
+
+The crossover is where the log ratio ``r_t = log(s_CN/s_US)`` crosses zero. With a linear trend
+``r_t = a + b t + e_t`` it is the x-intercept ``t* = -a/b``, a ratio of estimated coefficients:
+
+* :func:`crossing_fieller` inverts the t test of ``a + b t = 0`` (Fieller 1954). The set it returns can be a
+  bounded interval, two rays or the whole line; which one is part of the result and is never hidden.
+* :func:`crossing_delta` is the symmetric delta-method interval (secondary: it is always bounded, even when
+  the data cannot exclude "never").
+* :func:`crossing_block_bootstrap` resamples blocks of trend residuals (circular block bootstrap; block length
+  by Politis and White 2004 when not given) and reports the share of replicates whose trend never crosses.
+* :func:`first_passage` is model-light: the first period in which CN is ahead for k consecutive periods,
+  with uncertainty from a local-linear-trend state-space model's simulation smoother.
+
+``t`` is measured in periods since the first date of the series; callers convert it to dates.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from arch.bootstrap import CircularBlockBootstrap
+from arch.bootstrap import optimal_block_length as _arch_optimal_block_length
+from scipy import stats
+
+from .trend import _as_xt
+
+KINDS = ("bounded", "unbounded", "two_rays", "empty")
+
+
+def _critical(alpha: float, df: int | None) -> float:
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha={alpha} must be between 0 and 1.")
+    return float(stats.norm.ppf(1 - alpha / 2) if df is None else stats.t.ppf(1 - alpha / 2, df))
+
+
+def _cov2(cov) -> tuple[float, float, float]:
+    c = np.asarray(cov, dtype=float)
+    if c.shape != (2, 2):
+        raise ValueError(f"cov must be the 2x2 covariance of (a, b); got shape {c.shape}.")
+    if not np.allclose(c[0, 1], c[1, 0], rtol=1e-8, atol=1e-15):
+        raise ValueError(f"cov is not symmetric: cov[0,1]={c[0, 1]!r}, cov[1,0]={c[1, 0]!r}.")
+    return float(c[0, 0]), float(c[0, 1]), float(c[1, 1])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Fieller and delta
+# ----------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FiellerResult:
+    """Fieller confidence set for the zero crossing ``t* = -a/b`` of ``a + b t``.
+
+    Attributes
+    ----------
+    estimate : float
+        ``-a/b`` (NaN if b = 0).
+    lower, upper : float
+        Ends of the set's hull: finite for "bounded"; ``-inf``/``inf`` otherwise.
+    kind : str
+        "bounded" (slope significantly non-zero), "two_rays" (the set is ``(-inf, gap[0]] U [gap[1], inf)``),
+        "unbounded" (the whole line or a single ray), or "empty" (numerically degenerate input).
+    gap : tuple of float or None
+        For "two_rays", the excluded interval ``(gap[0], gap[1])``; for a single ray, its finite end twice.
+    g : float
+        Fieller's ``g = c^2 Var(b) / b^2``; the set is bounded iff ``g < 1`` (b significant at level alpha).
+    critical : float
+        The critical value c (Student t with ``df`` or standard normal).
+    alpha : float
+    df : int or None
+    """
+
+    estimate: float
+    lower: float
+    upper: float
+    kind: str
+    gap: tuple[float, float] | None
+    g: float
+    critical: float
+    alpha: float
+    df: int | None
+
+
+def crossing_fieller(a: float, b: float, cov, alpha: float = 0.05, df: int | None = None) -> FiellerResult:
+    """Fieller (1954) confidence set for the x-intercept ``-a/b`` of a fitted line.
+
+    The set is ``{t : (a + b t)^2 <= c^2 (V_aa + 2 t V_ab + t^2 V_bb)}``: all times at which the hypothesis
+    "the trend is zero at t" is not rejected. It is the same algebra as inverse regression / calibration
+    ("regulation" with the mean response, Graybill and Iyer 1994, ch. 6; R's investr::calibrate) with
+    ``y0 = 0``. Unlike the delta method it is exact for normal estimates and admits unbounded sets, which is
+    the honest answer when the slope is not clearly non-zero (Franz 2007).
+
+    Parameters
+    ----------
+    a, b : float
+        Intercept and slope.
+    cov : array_like, shape (2, 2)
+        Covariance of (a, b), e.g. the HAC covariance of :func:`analysis.stats.trend.ols_trend`.
+    alpha : float
+        1 - confidence level.
+    df : int or None
+        Degrees of freedom of the t critical value; None = normal.
+
+    Returns
+    -------
+    FiellerResult
+
+    References
+    ----------
+    Fieller, E. C. (1954). Some problems in interval estimation. JRSS B 16, 175-185.
+    Graybill, F. A., Iyer, H. K. (1994). Regression Analysis: Concepts and Applications. Duxbury.
+    Franz, V. H. (2007). Ratios: a short guide to confidence limits and proper use. arXiv:0710.2024.
+    """
+    a, b = float(a), float(b)
+    vaa, vab, vbb = _cov2(cov)
+    c = _critical(alpha, df)
+    c2 = c * c
+    A = b * b - c2 * vbb
+    B = 2.0 * (a * b - c2 * vab)
+    C = a * a - c2 * vaa
+    est = -a / b if b != 0 else float("nan")
+    g = c2 * vbb / (b * b) if b != 0 else float("inf")
+    disc = B * B - 4.0 * A * C
+    inf = float("inf")
+    scale = max(abs(A), abs(B), abs(C), 1e-300)
+    if abs(A) <= 1e-14 * scale:  # degenerate: linear inequality B t + C <= 0
+        if B == 0:
+            nan = float("nan")
+            kind, lo, hi, gap = ("unbounded", -inf, inf, None) if C <= 0 else ("empty", nan, nan, None)
+        else:
+            root = -C / B
+            lo, hi = (-inf, root) if B > 0 else (root, inf)
+            kind, gap = "unbounded", (root, root)
+        return FiellerResult(est, lo, hi, kind, gap, g, c, alpha, df)
+    if disc < 0:
+        if A > 0:
+            return FiellerResult(est, float("nan"), float("nan"), "empty", None, g, c, alpha, df)
+        return FiellerResult(est, -inf, inf, "unbounded", None, g, c, alpha, df)
+    sq = math.sqrt(disc)
+    # numerically stable roots
+    q = -0.5 * (B + math.copysign(sq, B))
+    r1, r2 = (q / A, C / q) if q != 0 else (-B / (2 * A), -B / (2 * A))
+    lo_root, hi_root = min(r1, r2), max(r1, r2)
+    if A > 0:
+        return FiellerResult(est, lo_root, hi_root, "bounded", None, g, c, alpha, df)
+    return FiellerResult(est, -inf, inf, "two_rays", (lo_root, hi_root), g, c, alpha, df)
+
+
+@dataclass(frozen=True)
+class DeltaResult:
+    """Delta-method interval for ``t* = -a/b``.
+
+    Attributes
+    ----------
+    estimate, se, lower, upper : float
+        ``-a/b``, its first-order standard error and ``estimate -/+ c se``.
+    critical, alpha : float
+    df : int or None
+    """
+
+    estimate: float
+    se: float
+    lower: float
+    upper: float
+    critical: float
+    alpha: float
+    df: int | None
+
+
+def crossing_delta(a: float, b: float, cov, alpha: float = 0.05, df: int | None = None) -> DeltaResult:
+    """Delta-method (first-order Taylor) interval for the x-intercept ``-a/b``.
+
+    ``Var(-a/b) ~ (V_aa + 2 t* V_ab + t*^2 V_bb) / b^2``. Always symmetric and bounded, so it overstates
+    precision when the slope is weak; reported as a secondary interval beside Fieller's (Hirschberg and Lye
+    2010 compare the two).
+
+    Parameters
+    ----------
+    a, b : float
+        Intercept and slope.
+    cov : array_like, shape (2, 2)
+        Covariance of (a, b).
+    alpha : float
+        1 - confidence level.
+    df : int or None
+        Degrees of freedom for a t critical value; None = normal.
+
+    Returns
+    -------
+    DeltaResult
+
+    References
+    ----------
+    Hirschberg, J., Lye, J. (2010). A geometric comparison of the delta and Fieller confidence intervals.
+    The American Statistician 64, 234-241.
+    """
+    a, b = float(a), float(b)
+    vaa, vab, vbb = _cov2(cov)
+    c = _critical(alpha, df)
+    if b == 0:
+        nan = float("nan")
+        return DeltaResult(nan, nan, nan, nan, c, alpha, df)
+    est = -a / b
+    var = (vaa + 2 * est * vab + est * est * vbb) / (b * b)
+    se = math.sqrt(max(var, 0.0))
+    return DeltaResult(est, se, est - c * se, est + c * se, c, alpha, df)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# block bootstrap
+# ----------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BlockLengthResult:
+    """Politis and White (2004) automatic block lengths (with the Patton, Politis and White 2009 correction).
+
+    Attributes
+    ----------
+    stationary : float
+        Expected block length for the stationary bootstrap.
+    circular : float
+        Block length for the circular block bootstrap.
+    n : int
+        Number of observations used (missing values dropped).
+    """
+
+    stationary: float
+    circular: float
+    n: int
+
+
+def optimal_block_length(x) -> BlockLengthResult:
+    """Automatic block length for block bootstraps, from ``arch.bootstrap.optimal_block_length``.
+
+    Parameters
+    ----------
+    x : array_like
+        Series (e.g. trend residuals); NaN values are dropped.
+
+    Returns
+    -------
+    BlockLengthResult
+
+    References
+    ----------
+    Politis, D. N., White, H. (2004). Automatic block-length selection for the dependent bootstrap.
+    Econometric Reviews 23, 53-70.
+    Patton, A., Politis, D. N., White, H. (2009). Correction to "Automatic block-length selection for the
+    dependent bootstrap". Econometric Reviews 28, 372-375.
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    x = x[~np.isnan(x)]
+    if x.size < 8:
+        raise ValueError(f"automatic block length needs at least 8 observed values; got {x.size}.")
+    res = _arch_optimal_block_length(x)
+    return BlockLengthResult(stationary=float(res["stationary"].iloc[0]), circular=float(res["circular"].iloc[0]),
+                             n=int(x.size))
+
+
+@dataclass(frozen=True)
+class BootstrapCrossingResult:
+    """Residual circular-block-bootstrap distribution of the crossing ``-a/b``.
+
+    Attributes
+    ----------
+    estimate : float
+        ``-a/b`` from the original fit.
+    lower, upper : float
+        Percentile interval; ``inf`` when more than ``alpha/2`` of the replicates never cross.
+    kind : str
+        "bounded" or "unbounded".
+    share_no_crossing : float
+        Share of replicates whose slope has the opposite sign to (or equals zero, unlike) the original slope,
+        so their trend never crosses in the same direction; counted as crossing at ``+inf``.
+    median : float
+        Median of the replicate crossings.
+    block_length : int
+        Block length used.
+    block_rule : str
+        "given" or "politis_white" (circular block length, rounded up).
+    reps, seed : int
+    alpha : float
+    """
+
+    estimate: float
+    lower: float
+    upper: float
+    kind: str
+    share_no_crossing: float
+    median: float
+    block_length: int
+    block_rule: str
+    reps: int
+    seed: int
+    alpha: float
+
+
+def crossing_block_bootstrap(y, t=None, block_length: int | None = None, reps: int = 2000, seed: int = 0,
+                             alpha: float = 0.05) -> BootstrapCrossingResult:
+    """Residual block bootstrap of the zero crossing of a linear trend.
+
+    Fits ``y = a + b t`` by OLS, resamples the residuals (in time order, missing periods skipped) with the
+    circular block bootstrap of Politis and Romano (1992), rebuilds ``y* = a + b t + e*`` on the observed
+    periods, refits and records ``-a*/b*``. The interval is the percentile interval of the replicates.
+    Replicates whose slope does not have the sign of the original slope never cross in that direction; they
+    are counted at ``+inf`` and their share is reported, so a weak trend gives an unbounded interval rather
+    than a misleadingly narrow one.
+
+    Parameters
+    ----------
+    y : array_like
+        Response, NaN = missing period.
+    t : array_like, optional
+        Time in periods; default 0..n-1.
+    block_length : int or None
+        Block length; None = Politis-White circular block length (rounded up, at least 1).
+    reps : int
+        Number of replicates.
+    seed : int
+        Seed of the resampling.
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    BootstrapCrossingResult
+
+    References
+    ----------
+    Politis, D. N., Romano, J. P. (1992). A circular block-resampling procedure for stationary data. In
+    Exploring the Limits of Bootstrap, Wiley, 263-270.
+    Lahiri, S. N. (2003). Resampling Methods for Dependent Data. Springer.
+    Politis, D. N., White, H. (2004). Econometric Reviews 23, 53-70.
+    """
+    if reps < 10:
+        raise ValueError(f"reps={reps} is too few for a percentile interval; use at least 10 (2000 recommended).")
+    y, t = _as_xt(y, t, name="y")
+    obs = ~np.isnan(y)
+    yo, to = y[obs], t[obs]
+    n = yo.size
+    if n < 8:
+        raise ValueError(f"the block bootstrap needs at least 8 observed periods; got {n}.")
+    X = np.column_stack([np.ones(n), to])
+    beta, *_ = np.linalg.lstsq(X, yo, rcond=None)
+    fitted = X @ beta
+    resid = yo - fitted
+    if block_length is None:
+        block = max(1, int(math.ceil(optimal_block_length(resid).circular)))
+        rule = "politis_white"
+    else:
+        block, rule = int(block_length), "given"
+        if block < 1:
+            raise ValueError(f"block_length={block_length} must be >= 1 or None.")
+    bs = CircularBlockBootstrap(block, resid, seed=np.random.default_rng(seed))
+    E = np.empty((n, reps))
+    for r, (data, _) in enumerate(bs.bootstrap(reps)):
+        E[:, r] = data[0]
+    Ystar = fitted[:, None] + E
+    B, *_ = np.linalg.lstsq(X, Ystar, rcond=None)
+    a_s, b_s = B[0], B[1]
+    sign = np.sign(beta[1])
+    crosses = np.sign(b_s) == sign
+    if sign == 0:
+        crosses[:] = False
+    tstar = np.full(reps, np.inf)
+    tstar[crosses] = -a_s[crosses] / b_s[crosses]
+    srt = np.sort(tstar)
+    lo_i = max(int(math.floor(alpha / 2 * reps)), 0)
+    hi_i = min(int(math.ceil((1 - alpha / 2) * reps)) - 1, reps - 1)
+    lower, upper = float(srt[lo_i]), float(srt[hi_i])
+    kind = "bounded" if np.isfinite(lower) and np.isfinite(upper) else "unbounded"
+    est = float(-beta[0] / beta[1]) if beta[1] != 0 else float("nan")
+    return BootstrapCrossingResult(estimate=est, lower=lower, upper=upper, kind=kind,
+                                   share_no_crossing=float(1 - crosses.mean()), median=float(np.median(srt)),
+                                   block_length=block, block_rule=rule, reps=int(reps), seed=int(seed), alpha=alpha)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# first passage
+# ----------------------------------------------------------------------------------------------------------
+def first_run_start(ahead: np.ndarray, k: int) -> int | None:
+    """Index of the first period that starts a run of ``k`` consecutive True values (None if none).
+
+    Parameters
+    ----------
+    ahead : ndarray of bool
+        One value per period on the full grid; a missing period must be passed as False (it breaks a run).
+    k : int
+        Run length, >= 1.
+    """
+    run = 0
+    for i, v in enumerate(ahead):
+        run = run + 1 if v else 0
+        if run >= k:
+            return i - k + 1
+    return None
+
+
+def _first_run_starts(ahead: np.ndarray, k: int) -> np.ndarray:
+    """Vectorised :func:`first_run_start` over the rows of a 2-D boolean array; -1 where there is no run."""
+    reps, n = ahead.shape
+    run = np.zeros(reps, dtype=np.int64)
+    out = np.full(reps, -1, dtype=np.int64)
+    for i in range(n):
+        run = np.where(ahead[:, i], run + 1, 0)
+        hit = (run >= k) & (out < 0)
+        out[hit] = i - k + 1
+    return out
+
+
+@dataclass(frozen=True)
+class FirstPassageResult:
+    """Empirical first passage of CN ahead of US for ``k`` consecutive periods, with model-based uncertainty.
+
+    Attributes
+    ----------
+    k : int
+        Required run length.
+    index : int or None
+        0-based grid position of the first period of the first run of ``k`` observed periods with
+        ``diff > 0`` (None = no such run in the sample). Missing periods break a run.
+    smoothed_index : int or None
+        The same on the smoothed level of the local-linear-trend model (None if it never passes).
+    lower_index, upper_index : int or None
+        ``alpha/2`` and ``1 - alpha/2`` quantiles of the first passage over simulation-smoother draws of the
+        level; None when that quantile falls after the last period (not yet passed).
+    prob_crossed_by_last_period : float
+        Share of draws whose level has passed (k consecutive periods above zero) by the last period.
+    reps, seed : int
+    alpha : float
+    model : str
+        "local linear trend (MLE), simulation smoother; parameter uncertainty ignored".
+    converged : bool
+        Whether the maximum-likelihood fit converged.
+    params : dict
+        Fitted variances (observation, level, slope).
+    n_periods : int
+        Length of the grid.
+    """
+
+    k: int
+    index: int | None
+    smoothed_index: int | None
+    lower_index: int | None
+    upper_index: int | None
+    prob_crossed_by_last_period: float
+    reps: int
+    seed: int
+    alpha: float
+    model: str
+    converged: bool
+    params: dict
+    n_periods: int
+
+
+def first_passage(diff, k: int = 3, reps: int = 1000, seed: int = 0, alpha: float = 0.05,
+                  simulate: bool = True) -> FirstPassageResult:
+    """First period from which CN is ahead of the US for ``k`` consecutive periods.
+
+    The empirical first passage needs no model. Its uncertainty comes from a local-linear-trend model
+    ``diff_t = mu_t + eps_t``, ``mu_{t+1} = mu_t + nu_t + xi_t``, ``nu_{t+1} = nu_t + zeta_t`` (Harvey 1989),
+    fitted by maximum likelihood with statsmodels' ``UnobservedComponents`` (which handles missing periods in
+    the Kalman filter), and the simulation smoother of Durbin and Koopman (2002): each draw of the level path
+    gives a first passage; their quantiles bound it and the share of draws that passed by the last period is
+    the probability that the crossing has happened. Draws condition on the fitted variances (their
+    estimation uncertainty is ignored), so the spread is somewhat too small.
+
+    Parameters
+    ----------
+    diff : array_like
+        ``share_CN - share_US`` on the full period grid; NaN = missing period.
+    k : int
+        Consecutive periods required (3 by default).
+    reps : int
+        Simulation-smoother draws.
+    seed : int
+        Seed of the draws.
+    alpha : float
+        1 - level of the interval.
+    simulate : bool
+        False skips the state-space model (fast; only the empirical passage is computed).
+
+    Returns
+    -------
+    FirstPassageResult
+
+    References
+    ----------
+    Harvey, A. C. (1989). Forecasting, Structural Time Series Models and the Kalman Filter. CUP.
+    Durbin, J., Koopman, S. J. (2002). A simple and efficient simulation smoother for state space time series
+    analysis. Biometrika 89, 603-615.
+    """
+    if k < 1:
+        raise ValueError(f"k={k} must be >= 1.")
+    d = np.asarray(diff, dtype=float).ravel()
+    n = d.size
+    if np.sum(~np.isnan(d)) < 4:
+        raise ValueError(f"first_passage needs at least 4 observed periods; got {int(np.sum(~np.isnan(d)))}.")
+    index = first_run_start(np.nan_to_num(d, nan=-np.inf) > 0, k)
+    if not simulate:
+        return FirstPassageResult(k=k, index=index, smoothed_index=None, lower_index=None, upper_index=None,
+                                  prob_crossed_by_last_period=float("nan"), reps=0, seed=seed, alpha=alpha,
+                                  model="none", converged=False, params={}, n_periods=n)
+    from statsmodels.tsa.statespace.structural import UnobservedComponents
+
+    scale = float(np.nanstd(d)) or 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mod = UnobservedComponents(d / scale, level="local linear trend")
+        res = mod.fit(disp=False, maxiter=500)
+    converged = bool(res.mle_retvals.get("converged", False)) if res.mle_retvals else False
+    level = np.asarray(res.smoothed_state[0]) * scale
+    smoothed_index = first_run_start(level > 0, k)
+    mod.update(res.params)
+    sim = mod.simulation_smoother()
+    rng = np.random.default_rng(seed)
+    draws = np.empty((reps, n))
+    for r in range(reps):
+        sim.simulate(rng=rng)
+        draws[r] = np.asarray(sim.simulated_state[0]) * scale
+    starts = _first_run_starts(draws > 0, k).astype(float)
+    starts[starts < 0] = np.inf
+    srt = np.sort(starts)
+    lo_i = max(int(math.floor(alpha / 2 * reps)), 0)
+    hi_i = min(int(math.ceil((1 - alpha / 2) * reps)) - 1, reps - 1)
+    lo, hi = srt[lo_i], srt[hi_i]
+    params = {name: float(v) * scale**2 for name, v in zip(mod.param_names, res.params)}
+    return FirstPassageResult(k=k, index=index, smoothed_index=smoothed_index,
+                              lower_index=int(lo) if np.isfinite(lo) else None,
+                              upper_index=int(hi) if np.isfinite(hi) else None,
+                              prob_crossed_by_last_period=float(np.isfinite(starts).mean()), reps=int(reps),
+                              seed=int(seed), alpha=alpha,
+                              model="local linear trend (MLE), simulation smoother; parameter uncertainty ignored",
+                              converged=converged, params=params, n_periods=n)

@@ -1,0 +1,752 @@
+"""High-level statistics for the notebooks: trend and break tests, the crossover, sensitivity and comparison.
+
+Notebook 04 calls :func:`run_trend_tests` and writes ``data/processed/results/trends.json``; notebook 05 calls
+:func:`estimate_crossover` (``crossover.json``), :func:`sensitivity_grid` (``crossover_sensitivity.parquet``)
+and :func:`compare_published` (``published_comparison.csv``).
+
+Every function takes the output of :func:`analysis.panel.primary_series`: one row per expected period (missing
+snapshots are NaN rows), columns ``date, t, share_CN, share_US, log_ratio, diff``. ``t`` is in periods since the
+first date and is converted back to calendar dates here (interpolating on the date grid inside the sample,
+extrapolating by the period length outside it).
+
+Each result carries a short plain-language ``reading``: what the method assumes, what it found, how sure.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from . import breaks as _breaks
+from . import crossover as _cross
+from . import trend as _trend
+from .results import to_jsonable, write_json
+
+SERIES_COLUMNS = ("date", "t", "share_CN", "share_US", "log_ratio", "diff")
+PERIOD_DAYS = {"weekly": 7.0, "monthly": 365.2425 / 12.0}
+#: Date tested by the Chow test: the public release of DeepSeek-R1 (20 January 2025), the most cited candidate
+#: for a step change in Chinese model downloads. The break is placed after the last period before this date.
+CHOW_DATE = "2025-01-20"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# input checks and conversion of times to dates
+# ----------------------------------------------------------------------------------------------------------
+def check_series(series: pd.DataFrame) -> pd.DataFrame:
+    """Validate a primary series (columns, order, t on the grid) and return it with a sorted index.
+
+    Raises
+    ------
+    ValueError
+        Naming the missing column or the offending row.
+    """
+    missing = [c for c in SERIES_COLUMNS if c not in series.columns]
+    if missing:
+        raise ValueError(f"the series lacks columns {missing}; expected the output of analysis.panel.primary_series "
+                         f"with columns {list(SERIES_COLUMNS)}.")
+    s = series.reset_index(drop=True)
+    if len(s) < 4:
+        raise ValueError(f"the series has {len(s)} periods; the trend and crossover statistics need at least 4.")
+    dates = pd.to_datetime(s["date"])
+    if dates.isna().any() or not dates.is_monotonic_increasing or dates.duplicated().any():
+        raise ValueError("series['date'] must be increasing, unique and without NaT (one row per expected period).")
+    t = s["t"].to_numpy(dtype=float)
+    if np.any(~np.isfinite(t)) or np.any(np.diff(t) <= 0):
+        raise ValueError("series['t'] must be finite and strictly increasing (periods since the first date).")
+    return s.assign(date=dates)
+
+
+def infer_frequency(series: pd.DataFrame) -> str:
+    """Return "weekly" or "monthly" from the median spacing of the dates."""
+    step = float(np.median(np.diff(pd.to_datetime(series["date"]).to_numpy()).astype("timedelta64[D]").astype(float)))
+    return "weekly" if step < 15 else "monthly"
+
+
+def t_to_date(tval: float | None, series: pd.DataFrame, period_days: float) -> str | None:
+    """Convert a time in periods to a YYYY-MM-DD date (None for NaN or infinite times).
+
+    Inside the sample the date is interpolated between the grid dates; outside it is extrapolated from the
+    nearest end by ``period_days`` per period.
+    """
+    if tval is None or not np.isfinite(tval):
+        return None
+    t = series["t"].to_numpy(dtype=float)
+    days = (pd.to_datetime(series["date"]) - pd.Timestamp(series["date"].iloc[0])).dt.days.to_numpy(dtype=float)
+    if tval < t[0]:
+        d = days[0] + (tval - t[0]) * period_days
+    elif tval > t[-1]:
+        d = days[-1] + (tval - t[-1]) * period_days
+    else:
+        d = float(np.interp(tval, t, days))
+    return (pd.Timestamp(series["date"].iloc[0]) + pd.Timedelta(days=round(d))).strftime("%Y-%m-%d")
+
+
+def _definition(series: pd.DataFrame, definition: dict | None) -> dict:
+    base = {"measure": None, "rule": None, "scope": None, "frequency": None}
+    base.update({k: v for k, v in (series.attrs or {}).items() if k in base})
+    if definition:
+        base.update({k: definition[k] for k in base if k in definition})
+    if base["frequency"] is None:
+        base["frequency"] = infer_frequency(series)
+    if base["frequency"] not in PERIOD_DAYS:
+        raise ValueError(f"definition frequency={base['frequency']!r}; expected one of {sorted(PERIOD_DAYS)}.")
+    return base
+
+
+def _pct(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _fmt_date(d: str | None) -> str:
+    return d if d else "never (unbounded)"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# trend report
+# ----------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrendReport:
+    """Trend and break tests on the primary series (one definition).
+
+    Attributes mirror the JSON written by :meth:`to_json` (see ``as_dict``).
+    """
+
+    simulated: bool
+    definition: dict
+    n_periods: int
+    n_observed: int
+    first_date: str
+    last_date: str
+    period_days: float
+    ols: _trend.OLSTrendResult
+    ols_prewhitened: _trend.OLSTrendResult
+    ols_diff: _trend.OLSTrendResult
+    mann_kendall: dict
+    primary_mk: str
+    sens_slope: _trend.SensSlopeResult
+    fractional_logit: _trend.FractionalLogitResult
+    breaks: dict
+    break_dates: dict = field(default_factory=dict)
+    readings: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """JSON-ready content (see the module docstring of :mod:`analysis.stats.results`)."""
+        ols = to_jsonable(self.ols)
+        ols.update(t0_date=self.first_date, period_days=self.period_days, response="log_ratio",
+                   reading=self.readings["ols"])
+        out = {
+            "simulated": bool(self.simulated),
+            "definition": self.definition,
+            "n_periods": self.n_periods,
+            "n_observed": self.n_observed,
+            "first_date": self.first_date,
+            "last_date": self.last_date,
+            "ols": ols,
+            "ols_prewhitened": {**to_jsonable(self.ols_prewhitened), "t0_date": self.first_date,
+                                "period_days": self.period_days, "response": "log_ratio"},
+            "ols_diff": {**to_jsonable(self.ols_diff), "t0_date": self.first_date, "period_days": self.period_days,
+                         "response": "diff"},
+            "mann_kendall": {"primary": self.primary_mk,
+                             **{k: {**to_jsonable(v), "reading": self.readings[f"mk_{k}"]}
+                                for k, v in self.mann_kendall.items()}},
+            "sens_slope": {**to_jsonable(self.sens_slope), "reading": self.readings["sens_slope"]},
+            "fractional_logit": {**to_jsonable(self.fractional_logit), "response": "share_CN/(share_CN+share_US)",
+                                 "reading": self.readings["fractional_logit"]},
+            "breaks": {k: ({**to_jsonable(v), "date": self.break_dates.get(k),
+                            "reading": self.readings.get(f"break_{k}", "")}
+                           if v is not None else {"skipped": True, "reading": self.readings.get(f"break_{k}", "")})
+                       for k, v in self.breaks.items()},
+        }
+        return to_jsonable(out)
+
+    def to_json(self, path: str | Path) -> Path:
+        """Write the report as JSON (e.g. ``data/processed/results/trends.json``)."""
+        return write_json(self.as_dict(), path)
+
+    def table(self) -> pd.DataFrame:
+        """One row per test: statistic, p-value and reading, for display."""
+        rows = [("OLS trend of log ratio (HAC)", self.ols.params[1], self.ols.p_values[1], self.readings["ols"])]
+        for k, v in self.mann_kendall.items():
+            rows.append((f"Mann-Kendall ({k})", v.z, v.p_value, self.readings[f"mk_{k}"]))
+        rows.append(("Sen's slope", self.sens_slope.slope, self.sens_slope.p_value, self.readings["sens_slope"]))
+        rows.append(("Fractional logit trend (HAC)", self.fractional_logit.params[1],
+                     self.fractional_logit.p_values[1], self.readings["fractional_logit"]))
+        for k, v in self.breaks.items():
+            if v is None:
+                rows.append((f"Break: {k}", np.nan, np.nan, self.readings.get(f"break_{k}", "")))
+                continue
+            stat = getattr(v, "statistic", getattr(v, "f_stat", np.nan))
+            rows.append((f"Break: {k}", stat if not isinstance(v, _breaks.BaiPerronResult) else v.chosen,
+                         getattr(v, "p_value", np.nan), self.readings.get(f"break_{k}", "")))
+        return pd.DataFrame(rows, columns=["test", "statistic", "p_value", "reading"])
+
+
+def _mk_reading(name: str, r: _trend.MannKendallResult) -> str:
+    assumes = {
+        "original": "assumes independent periods (autocorrelation makes it too confident)",
+        "hamed_rao": f"allows autocorrelation in the first {r.lag if r.lag is not None else 'all'} lags of the ranks "
+                     "(Hamed-Rao variance correction)",
+        "yue_wang": f"allows autocorrelation in the first {r.lag if r.lag is not None else 'all'} lag(s) "
+                    "(Yue-Wang effective sample size)",
+    }[name]
+    direction = "upward (CN gaining on US)" if r.s > 0 else "downward (CN losing ground)" if r.s < 0 else "flat"
+    sure = ("a clear monotonic trend" if r.p_value < 0.01 else "some evidence of a trend" if r.p_value < 0.05
+            else "no convincing evidence of a trend")
+    return (f"Mann-Kendall ({name}): rank test for a monotonic trend in log(CN/US share); {assumes}. "
+            f"Direction {direction}, tau = {r.tau:.2f}, z = {r.z:.2f}, {_pct(r.p_value)}: {sure}.")
+
+
+def run_trend_tests(series: pd.DataFrame, *, mk_method: str = "hamed_rao", mk_lag: int = 3,
+                    hac_lags: int | None = None, simulated: bool = False, definition: dict | None = None,
+                    chow_date: str | None = CHOW_DATE, max_breaks: int = 5, sup_f_reps: int = 999) -> TrendReport:
+    """Run every trend and break test on the primary series.
+
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        Output of :func:`analysis.panel.primary_series` (NaN rows = missing periods).
+    mk_method : {"original", "hamed_rao", "yue_wang"}
+        Primary Mann-Kendall variant (all three are always reported; Hamed-Rao uses ``mk_lag``, Yue-Wang lag 1).
+    mk_lag : int
+        Lag of the Hamed-Rao correction (3 by default, Hamed and Rao 1998).
+    hac_lags : int or None
+        Newey-West lag for the OLS and fractional-logit trends; None or a negative value = default rule.
+    simulated : bool
+        True for demo runs; carried into the JSON.
+    definition : dict, optional
+        ``measure, rule, scope, frequency`` of the series (else taken from ``series.attrs``; frequency inferred).
+    chow_date : str or None
+        Date of the stated break for the Chow test (None skips it).
+    max_breaks : int
+        Largest number of breaks for the Bai-Perron dating.
+    sup_f_reps : int
+        Monte Carlo replicates of the sup-F p-value.
+
+    Returns
+    -------
+    TrendReport
+    """
+    s = check_series(series)
+    if mk_method not in _trend.MK_METHODS:
+        raise ValueError(f"mk_method={mk_method!r}; expected one of {_trend.MK_METHODS}.")
+    if hac_lags is not None and hac_lags < 0:
+        hac_lags = None
+    defin = _definition(s, definition)
+    period_days = PERIOD_DAYS[defin["frequency"]]
+    r = s["log_ratio"].to_numpy(dtype=float)
+    t = s["t"].to_numpy(dtype=float)
+    obs = ~np.isnan(r)
+    if obs.sum() < 8:
+        raise ValueError(f"the series has {int(obs.sum())} periods with both CN and US shares; the tests need >= 8.")
+
+    ols = _trend.ols_trend(r, t, hac_lags=hac_lags, use_correction=True)
+    ols_pw = _trend.ols_trend(r, t, hac_lags=hac_lags, use_correction=True, prewhite=True)
+    ols_diff = _trend.ols_trend(s["diff"].to_numpy(dtype=float), t, hac_lags=hac_lags, use_correction=True)
+    mk = {
+        "original": _trend.mann_kendall(r, "original", t=t),
+        "hamed_rao": _trend.mann_kendall(r, "hamed_rao", lag=mk_lag, t=t),
+        "yue_wang": _trend.mann_kendall(r, "yue_wang", lag=1, t=t),
+    }
+    sen = _trend.sens_slope(r, t=t)
+    cn, us = s["share_CN"].to_numpy(dtype=float), s["share_US"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = cn / (cn + us)
+    rel[~np.isfinite(rel)] = np.nan
+    flogit = _trend.fractional_logit_trend(rel, t, hac_lags=hac_lags)
+
+    # breaks, in a model with a trend term, on the observed periods (true t kept in X)
+    yo, to = r[obs], t[obs]
+    dates_o = s["date"].to_numpy()[obs]
+    X = np.column_stack([np.ones(obs.sum()), to])
+    resid = yo - X @ np.asarray(ols.params)
+    resid_full = np.full(r.size, np.nan)
+    resid_full[obs] = resid
+    pett = _breaks.pettitt(resid_full)
+    chow_res, chow_reason = None, ""
+    if chow_date is not None:
+        split = int(np.sum(dates_o < np.datetime64(pd.Timestamp(chow_date))))
+        try:
+            chow_res = _breaks.chow(yo, X, split)
+        except ValueError as exc:
+            chow_reason = f"Chow test at {chow_date} skipped: {exc}"
+    supf = _breaks.sup_f(yo, X, trim=0.15, mc_reps=sup_f_reps)
+    cusum = _breaks.cusum_ols(yo, X)
+    bp = _breaks.bai_perron(yo, X, max_breaks=max_breaks)
+
+    def obs_date(i1: int | None) -> str | None:
+        """Date of the 1-based observed row i1 (the last period before a break)."""
+        if i1 is None or i1 < 1 or i1 > dates_o.size:
+            return None
+        return pd.Timestamp(dates_o[i1 - 1]).strftime("%Y-%m-%d")
+
+    first_date = s["date"].iloc[0].strftime("%Y-%m-%d")
+    last_date = s["date"].iloc[-1].strftime("%Y-%m-%d")
+    a, b = ols.params
+    weekly = defin["frequency"] == "weekly"
+    unit = "week" if weekly else "month"
+    readings = {
+        "ols": (f"Linear trend of log(CN/US share) by OLS with Newey-West errors ({ols.hac_lags} lags, "
+                f"small-sample factor applied, t with {ols.df_resid} df); assumes a straight-line trend plus "
+                f"stationary noise. Slope {b:+.4f} per {unit} (SE {ols.se[1]:.4f}, {_pct(ols.p_values[1])}), i.e. "
+                f"the CN/US ratio changes by {100 * (math.exp(b) - 1):+.1f}% per {unit}. "
+                + ("The slope is clearly different from zero." if ols.p_values[1] < 0.01 else
+                   "The slope is distinguishable from zero at the 5% level." if ols.p_values[1] < 0.05 else
+                   "The slope is NOT distinguishable from zero.")
+                + f" With VAR(1)-prewhitened Newey-West errors (more reliable under strong autocorrelation) the SE "
+                  f"is {ols_pw.se[1]:.4f} ({_pct(ols_pw.p_values[1])})."),
+        "sens_slope": (f"Sen's slope: median of all pairwise slopes of log(CN/US), robust to outliers, with a "
+                       f"rank-based {int(100 * (1 - sen.alpha))}% interval that assumes independent periods. "
+                       f"{sen.slope:+.4f} per {unit} [{sen.ci_low:+.4f}, {sen.ci_high:+.4f}]."),
+        "fractional_logit": (f"Fractional logit of the CN share of CN+US downloads (binomial quasi-likelihood, "
+                             f"Newey-West errors): no distributional assumption beyond the mean. Slope "
+                             f"{flogit.params[1]:+.4f} per {unit} on the logit scale ({_pct(flogit.p_values[1])}); "
+                             "the fitted share crosses one half at "
+                             f"{t_to_date(flogit.crossing_t, s, period_days) or 'no finite date'}."),
+        "break_pettitt": (f"Pettitt rank test on the detrended log ratio (assumes independent periods): largest "
+                          f"shift after {obs_date(int(np.sum(~np.isnan(resid_full[:pett.location])))) or '-'} "
+                          f"({_pct(pett.p_value)}). "
+                          + ("Evidence of a shift beyond the linear trend." if pett.p_value < 0.05
+                             else "No evidence of a shift beyond the linear trend.")),
+        "break_chow": (chow_reason or (
+            f"Chow F test for a change in level and slope after {obs_date(chow_res.split)} (stated in advance: "
+            f"{chow_date}; {chow_res.split} periods before, {yo.size - chow_res.split} after); exact under "
+            "independent normal errors, over-rejects with autocorrelation. "
+            f"F = {chow_res.f_stat:.2f}, {_pct(chow_res.p_value)}.") if chow_date else "Chow test not requested."),
+        "break_sup_f": (f"sup-F test for one break at an unknown date (15% trimming), p-value simulated under "
+                        f"independent normal errors on this design; most likely break after "
+                        f"{obs_date(supf.location)}, sup-F = {supf.statistic:.2f}, {_pct(supf.p_value)}. "
+                        "Autocorrelated errors inflate the statistic, so treat small p-values with caution."),
+        "break_cusum": (f"OLS-CUSUM test of stable trend coefficients (Brownian-bridge limit): statistic "
+                        f"{cusum.statistic:.2f}, {_pct(cusum.p_value)}; largest cumulated deviation at "
+                        f"{obs_date(cusum.location)}."),
+        "break_bai_perron": (f"Bai-Perron dating (all dates tried, minimum segment {bp.min_size} periods, number "
+                             f"of breaks by BIC): {bp.chosen} break(s)"
+                             + ("" if bp.chosen == 0 else ": " + "; ".join(
+                                 f"after {obs_date(iv.estimate)} ({int(100 * bp.level)}% interval "
+                                 f"{obs_date(iv.lower) or '?'} to {obs_date(iv.upper) or '?'})" for iv in bp.intervals))
+                             + ". The BIC and the Bai (1997) intervals assume serially uncorrelated errors; with "
+                               "autocorrelated noise the BIC tends to find too many breaks."),
+    }
+    for k, v in mk.items():
+        readings[f"mk_{k}"] = _mk_reading(k, v)
+    breaks = {"pettitt": pett, "chow": chow_res, "sup_f": supf, "cusum": cusum, "bai_perron": bp}
+    return TrendReport(simulated=bool(simulated), definition=defin, n_periods=int(len(s)), n_observed=int(obs.sum()),
+                       first_date=first_date, last_date=last_date, period_days=period_days, ols=ols,
+                       ols_prewhitened=ols_pw, ols_diff=ols_diff, mann_kendall=mk, primary_mk=mk_method, sens_slope=sen,
+                       fractional_logit=flogit, breaks=breaks, readings=readings,
+                       break_dates={
+                           "pettitt": obs_date(int(np.sum(~np.isnan(resid_full[:pett.location])))),
+                           "chow": obs_date(chow_res.split) if chow_res else None,
+                           "sup_f": obs_date(supf.location), "cusum": obs_date(cusum.location),
+                           "bai_perron": [obs_date(i) for i in (bp.breaks[bp.chosen] if bp.chosen else ())]})
+
+
+# ----------------------------------------------------------------------------------------------------------
+# crossover report
+# ----------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CrossoverReport:
+    """The crossover date of the primary series by four methods, with a headline (Fieller) answer."""
+
+    simulated: bool
+    definition: dict
+    n_periods: int
+    n_observed: int
+    first_date: str
+    last_date: str
+    period_days: float
+    ols: _trend.OLSTrendResult
+    fieller: _cross.FiellerResult
+    fieller_prewhitened: _cross.FiellerResult
+    delta: _cross.DeltaResult
+    bootstrap: _cross.BootstrapCrossingResult | None
+    first_passage: _cross.FirstPassageResult
+    headline: dict
+    dates: dict
+    readings: dict
+
+    def as_dict(self) -> dict:
+        """JSON-ready content."""
+        d = self.dates
+        methods = {
+            "fieller": {**to_jsonable(self.fieller), **d["fieller"], "reading": self.readings["fieller"]},
+            "fieller_prewhitened": {**to_jsonable(self.fieller_prewhitened), **d["fieller_prewhitened"],
+                                    "reading": self.readings["fieller_prewhitened"]},
+            "delta": {**to_jsonable(self.delta), **d["delta"], "reading": self.readings["delta"]},
+            "bootstrap": ({**to_jsonable(self.bootstrap), **d["bootstrap"], "reading": self.readings["bootstrap"]}
+                          if self.bootstrap is not None else {"skipped": True, "reading": self.readings["bootstrap"]}),
+            "first_passage": {**to_jsonable(self.first_passage), **d["first_passage"],
+                              "reading": self.readings["first_passage"]},
+        }
+        return to_jsonable({
+            "simulated": bool(self.simulated), "definition": self.definition, "n_periods": self.n_periods,
+            "n_observed": self.n_observed, "first_date": self.first_date, "last_date": self.last_date,
+            "period_days": self.period_days,
+            "trend": {**to_jsonable(self.ols), "t0_date": self.first_date, "period_days": self.period_days},
+            "headline": {**self.headline, "reading": self.readings["headline"]}, "methods": methods,
+        })
+
+    def to_json(self, path: str | Path) -> Path:
+        """Write the report as JSON (e.g. ``data/processed/results/crossover.json``)."""
+        return write_json(self.as_dict(), path)
+
+    def table(self) -> pd.DataFrame:
+        """One row per method: estimate and interval dates, kind, reading."""
+        rows = []
+        for m in ("fieller", "fieller_prewhitened", "delta", "bootstrap", "first_passage"):
+            dd = self.dates[m]
+            est = dd.get("date") if m == "first_passage" else dd.get("estimate_date")
+            rows.append({"method": m, "estimate_date": est, "lower_date": dd.get("lower_date"),
+                         "upper_date": dd.get("upper_date"), "kind": dd.get("kind"), "reading": self.readings[m]})
+        return pd.DataFrame(rows)
+
+
+def _fieller_kind_text(f: _cross.FiellerResult) -> str:
+    return {"bounded": "a bounded interval", "two_rays": "two rays (the data cannot exclude very early or very late "
+            "dates)", "unbounded": "the whole time line (no information on the date)",
+            "empty": "empty (degenerate input)"}[f.kind]
+
+
+def estimate_crossover(series: pd.DataFrame, *, k: int = 3, alpha: float = 0.05, bootstrap_reps: int = 2000,
+                       block_length: int | None = None, seed: int = 0, hac_lags: int | None = None,
+                       simulated: bool = False, definition: dict | None = None, smoother_reps: int = 1000,
+                       prewhite: bool = False) -> CrossoverReport:
+    """Estimate when the CN share overtook the US share, by four methods.
+
+    The headline is the Fieller interval of the zero crossing of the HAC trend of ``log(s_CN/s_US)``. Its kind
+    is "no_trend" when the fitted slope is not positive (CN is not gaining on the US, so the line does not
+    describe an overtaking).
+
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        Output of :func:`analysis.panel.primary_series`.
+    k : int
+        Consecutive periods for the first passage.
+    alpha : float
+        1 - confidence level of every interval.
+    bootstrap_reps : int
+        Block-bootstrap replicates (0 skips the bootstrap).
+    block_length : int or None
+        Bootstrap block length; None or 0 = Politis-White.
+    seed : int
+        Seed of the bootstrap and the simulation smoother.
+    hac_lags : int or None
+        Newey-West lag; None or negative = default rule.
+    simulated : bool
+        True for demo runs.
+    definition : dict, optional
+        ``measure, rule, scope, frequency`` of the series.
+    smoother_reps : int
+        Simulation-smoother draws for the first passage (0 = empirical first passage only).
+    prewhite : bool
+        Use the VAR(1)-prewhitened Newey-West covariance (Andrews and Monahan 1992) for the headline. Default
+        False (plain Newey-West, the study's specification). The prewhitened Fieller set is always reported as
+        ``methods["fieller_prewhitened"]``: in the simulation study (:mod:`analysis.stats.validate`) plain
+        Newey-West with the default lag under-covers when the errors are strongly autocorrelated.
+
+    Returns
+    -------
+    CrossoverReport
+    """
+    s = check_series(series)
+    if hac_lags is not None and hac_lags < 0:
+        hac_lags = None
+    if block_length is not None and block_length <= 0:
+        block_length = None
+    defin = _definition(s, definition)
+    pdays = PERIOD_DAYS[defin["frequency"]]
+    r = s["log_ratio"].to_numpy(dtype=float)
+    t = s["t"].to_numpy(dtype=float)
+    n_obs = int(np.sum(~np.isnan(r)))
+    if n_obs < 8:
+        raise ValueError(f"the series has {n_obs} periods with both CN and US shares; the crossover needs >= 8.")
+    ols = _trend.ols_trend(r, t, hac_lags=hac_lags, use_correction=True, prewhite=prewhite)
+    a, b = ols.params
+    fie = _cross.crossing_fieller(a, b, ols.cov, alpha=alpha, df=ols.df_resid)
+    dlt = _cross.crossing_delta(a, b, ols.cov, alpha=alpha, df=ols.df_resid)
+    ols_pw = _trend.ols_trend(r, t, hac_lags=hac_lags, use_correction=True, prewhite=True)
+    fie_pw = _cross.crossing_fieller(*ols_pw.params, ols_pw.cov, alpha=alpha, df=ols_pw.df_resid)
+    boot = (_cross.crossing_block_bootstrap(r, t, block_length=block_length, reps=bootstrap_reps, seed=seed,
+                                            alpha=alpha) if bootstrap_reps > 0 else None)
+    fp = _cross.first_passage(s["diff"].to_numpy(dtype=float), k=k, reps=max(smoother_reps, 0), seed=seed,
+                              alpha=alpha, simulate=smoother_reps > 0)
+
+    def td(v):
+        return t_to_date(v, s, pdays)
+
+    def grid_date(i):
+        return None if i is None else s["date"].iloc[i].strftime("%Y-%m-%d")
+
+    dates = {
+        "fieller": {"estimate_date": td(fie.estimate), "lower_date": td(fie.lower), "upper_date": td(fie.upper),
+                    "kind": fie.kind, "gap_dates": [td(g) for g in fie.gap] if fie.gap else None},
+        "fieller_prewhitened": {"estimate_date": td(fie_pw.estimate), "lower_date": td(fie_pw.lower),
+                                "upper_date": td(fie_pw.upper), "kind": fie_pw.kind,
+                                "gap_dates": [td(g) for g in fie_pw.gap] if fie_pw.gap else None},
+        "delta": {"estimate_date": td(dlt.estimate), "lower_date": td(dlt.lower), "upper_date": td(dlt.upper),
+                  "kind": "bounded" if np.isfinite(dlt.se) else "empty"},
+        "bootstrap": ({"estimate_date": td(boot.estimate), "lower_date": td(boot.lower),
+                       "upper_date": td(boot.upper), "kind": boot.kind} if boot else {"kind": "skipped"}),
+        "first_passage": {"date": grid_date(fp.index),
+                          "smoothed_date": grid_date(fp.smoothed_index), "lower_date": grid_date(fp.lower_index),
+                          "upper_date": grid_date(fp.upper_index),
+                          "kind": "passed" if fp.index is not None else "not_yet"},
+    }
+    tmax = float(t[-1])
+    if not (np.isfinite(b) and b > 0):
+        headline = {"method": "fieller", "estimate_date": None, "lower_date": None, "upper_date": None,
+                    "kind": "no_trend", "estimate_t": None, "lower_t": None, "upper_t": None,
+                    "prewhite": bool(prewhite), "slope_per_period": b, "slope_p_value": ols.p_values[1],
+                    "within_sample": None}
+    else:
+        headline = {"method": "fieller", "estimate_date": td(fie.estimate),
+                    "lower_date": td(fie.lower) if fie.kind == "bounded" else None,
+                    "upper_date": td(fie.upper) if fie.kind == "bounded" else None, "kind": fie.kind,
+                    "estimate_t": fie.estimate, "lower_t": fie.lower if np.isfinite(fie.lower) else None,
+                    "upper_t": fie.upper if np.isfinite(fie.upper) else None,
+                    "gap_dates": dates["fieller"]["gap_dates"], "prewhite": bool(prewhite), "slope_per_period": b,
+                    "slope_p_value": ols.p_values[1], "within_sample": bool(t[0] <= fie.estimate <= tmax)}
+    lvl = int(round(100 * (1 - alpha)))
+    unit = "week" if defin["frequency"] == "weekly" else "month"
+    if headline["kind"] == "no_trend":
+        head_text = (f"The fitted trend of log(CN/US share) is not rising (slope {b:+.4f} per {unit}), so a straight "
+                     "line gives no overtaking date; see the first passage for what the data show directly.")
+    elif fie.kind == "bounded":
+        head_text = (f"Straight-line trend of log(CN/US share): CN overtakes the US on {td(fie.estimate)}; the "
+                     f"{lvl}% Fieller interval runs from {td(fie.lower)} to {td(fie.upper)}"
+                     + ("" if headline["within_sample"] else " (an extrapolation beyond the observed periods)")
+                     + f". Assumes the trend is linear over {s['date'].iloc[0]:%Y-%m-%d} to "
+                       f"{s['date'].iloc[-1]:%Y-%m-%d} "
+                       "and the noise is stationary (HAC errors).")
+    else:
+        head_text = (f"Straight-line trend point estimate {td(fie.estimate)}, but the {lvl}% Fieller set is "
+                     f"{_fieller_kind_text(fie)}: the slope is too uncertain to date the crossover.")
+    readings = {
+        "headline": head_text,
+        "fieller": (f"Fieller set for -a/b from the HAC covariance ({ols.hac_lags} lags, t with {ols.df_resid} df): "
+                    f"{_fieller_kind_text(fie)}"
+                    + (f", {td(fie.lower)} to {td(fie.upper)}" if fie.kind == "bounded" else "")
+                    + f". g = {fie.g:.3f} (bounded iff g < 1)."),
+        "fieller_prewhitened": (f"Fieller set with the VAR(1)-prewhitened Newey-West covariance (Andrews-Monahan; "
+                                f"better calibrated when the noise is strongly autocorrelated): "
+                                f"{_fieller_kind_text(fie_pw)}"
+                                + (f", {td(fie_pw.lower)} to {td(fie_pw.upper)}" if fie_pw.kind == "bounded" else "")
+                                + "."),
+        "delta": (f"Delta-method interval {td(dlt.lower)} to {td(dlt.upper)}: symmetric by construction and always "
+                  "bounded, so it overstates precision when the slope is weak; secondary to Fieller."),
+        "bootstrap": ("Bootstrap skipped." if boot is None else
+                      f"Residual circular block bootstrap ({boot.reps} replicates, block length {boot.block_length}, "
+                      f"{boot.block_rule.replace('_', '-')}): {lvl}% percentile interval {_fmt_date(td(boot.lower))} "
+                      f"to {_fmt_date(td(boot.upper))}; {100 * boot.share_no_crossing:.1f}% of replicates never "
+                      "cross. Assumes the residual dependence is captured within blocks."),
+        "first_passage": (f"First period from which CN is ahead of the US for {k} consecutive {unit}s: "
+                          f"{grid_date(fp.index) or 'not reached in the sample'}. "
+                          + ("" if fp.reps == 0 else
+                             f"A local-linear-trend model puts the passage of the underlying level between "
+                             f"{grid_date(fp.lower_index) or 'after the sample'} and "
+                             f"{grid_date(fp.upper_index) or 'after the sample'} ({lvl}% of {fp.reps} simulation-"
+                             f"smoother draws) and gives probability {fp.prob_crossed_by_last_period:.2f} that it "
+                             "has happened by the last period (variance parameters treated as known).")),
+    }
+    return CrossoverReport(simulated=bool(simulated), definition=defin, n_periods=int(len(s)), n_observed=n_obs,
+                           first_date=s["date"].iloc[0].strftime("%Y-%m-%d"),
+                           last_date=s["date"].iloc[-1].strftime("%Y-%m-%d"), period_days=pdays, ols=ols,
+                           fieller=fie, fieller_prewhitened=fie_pw, delta=dlt, bootstrap=boot, first_passage=fp,
+                           headline=to_jsonable(headline),
+                           dates=dates, readings=readings)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# sensitivity grid
+# ----------------------------------------------------------------------------------------------------------
+SENSITIVITY_COLUMNS = ["measure", "rule", "scope", "k", "hac_lag", "method", "estimate_date", "lower_date",
+                       "upper_date", "kind", "n_periods", "n_observed", "estimate_t", "lower_t", "upper_t", "note"]
+
+
+def sensitivity_grid(panel: pd.DataFrame, *, measures: Iterable[str], rules: Iterable[str], scopes: Iterable[str],
+                     ks: Iterable[int] = (1, 3, 6), hac_lags: Iterable[int] = (1, 2, 3, 4), alpha: float = 0.05,
+                     frequency: str = "weekly",
+                     series_fn: Callable[..., pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Crossover estimate and interval under every definition, for the robustness table.
+
+    For each measure x rule x scope: a Fieller row (plain and VAR(1)-prewhitened Newey-West) and a delta row
+    per HAC lag (``k`` empty), and one
+    empirical first-passage row per ``k`` (``hac_lag`` empty; no interval). The bootstrap and the simulation
+    smoother are left out to keep the grid fast (a few seconds); the headline definition has them in
+    ``crossover.json``. A definition the panel lacks (e.g. all-time increments before 2025-02-26) gives one row
+    with kind "no_data" and the reason in ``note``.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        The tidy panel (``data/processed/panel.parquet``).
+    measures, rules, scopes : iterable of str
+        Definitions to cross.
+    ks : iterable of int
+        Run lengths for the first passage.
+    hac_lags : iterable of int
+        Newey-West lags.
+    alpha : float
+        1 - confidence level.
+    frequency : {"weekly", "monthly"}
+        Period grid.
+    series_fn : callable, optional
+        ``series_fn(panel, measure, rule, scope, frequency=...)``; default :func:`analysis.panel.primary_series`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``SENSITIVITY_COLUMNS``.
+    """
+    if series_fn is None:
+        from analysis.panel import primary_series as series_fn  # noqa: N813
+    pdays = PERIOD_DAYS[frequency]
+    rows: list[dict[str, Any]] = []
+    ks, hac_lags = tuple(ks), tuple(hac_lags)
+    for measure in measures:
+        for rule in rules:
+            for scope in scopes:
+                base = {"measure": measure, "rule": rule, "scope": scope}
+                try:
+                    s = check_series(series_fn(panel, measure, rule, scope, frequency=frequency))
+                    r = s["log_ratio"].to_numpy(dtype=float)
+                    n_obs = int(np.sum(~np.isnan(r)))
+                    if n_obs < 8:
+                        raise ValueError(f"only {n_obs} periods with both CN and US shares (need 8)")
+                except Exception as exc:  # a definition the panel cannot supply is reported, not fatal
+                    rows.append({**base, "method": "none", "kind": "no_data", "note": str(exc)[:300]})
+                    continue
+                t = s["t"].to_numpy(dtype=float)
+                n = int(len(s))
+                for lag in hac_lags:
+                    ols = _trend.ols_trend(r, t, hac_lags=lag)
+                    a, b = ols.params
+                    fie = _cross.crossing_fieller(a, b, ols.cov, alpha=alpha, df=ols.df_resid)
+                    dlt = _cross.crossing_delta(a, b, ols.cov, alpha=alpha, df=ols.df_resid)
+                    pw = _trend.ols_trend(r, t, hac_lags=lag, prewhite=True)
+                    fpw = _cross.crossing_fieller(*pw.params, pw.cov, alpha=alpha, df=pw.df_resid)
+                    note = "" if b > 0 else "slope not positive: no overtaking trend"
+                    if b > 0 and not (t[0] <= fie.estimate <= t[-1]):
+                        note = "estimate outside the observed periods (extrapolated trend)"
+                    for method, est, lo, hi, kind in (
+                            ("fieller", fie.estimate, fie.lower, fie.upper, fie.kind),
+                            ("fieller_prewhitened", fpw.estimate, fpw.lower, fpw.upper, fpw.kind),
+                            ("delta", dlt.estimate, dlt.lower, dlt.upper,
+                             "bounded" if np.isfinite(dlt.se) else "empty")):
+                        rows.append({**base, "hac_lag": lag, "method": method,
+                                     "estimate_date": t_to_date(est, s, pdays),
+                                     "lower_date": t_to_date(lo, s, pdays), "upper_date": t_to_date(hi, s, pdays),
+                                     "kind": kind if b > 0 else "no_trend", "n_periods": n, "n_observed": n_obs,
+                                     "estimate_t": est, "lower_t": lo, "upper_t": hi, "note": note})
+                for kk in ks:
+                    fp = _cross.first_passage(s["diff"].to_numpy(dtype=float), k=kk, simulate=False)
+                    date = None if fp.index is None else s["date"].iloc[fp.index].strftime("%Y-%m-%d")
+                    rows.append({**base, "k": kk, "method": "first_passage", "estimate_date": date,
+                                 "kind": "passed" if date else "not_yet", "n_periods": n, "n_observed": n_obs,
+                                 "estimate_t": float(t[fp.index]) if fp.index is not None else np.nan,
+                                 "note": "empirical; no interval in the grid"})
+    out = pd.DataFrame(rows).reindex(columns=SENSITIVITY_COLUMNS)
+    out["k"] = out["k"].astype("Int64")
+    out["hac_lag"] = out["hac_lag"].astype("Int64")
+    out["n_periods"] = out["n_periods"].astype("Int64")
+    out["n_observed"] = out["n_observed"].astype("Int64")
+    for c in ("estimate_t", "lower_t", "upper_t"):
+        out[c] = out[c].astype(float)
+    for c in ("measure", "rule", "scope", "method", "estimate_date", "lower_date", "upper_date", "kind", "note"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# comparison with published estimates
+# ----------------------------------------------------------------------------------------------------------
+PUBLISHED_COLUMNS = ["source", "citation", "measure", "scope", "rule", "claim", "crossover_period_start",
+                     "crossover_period_end", "verified", "url"]
+
+
+def load_published(path: str | Path) -> pd.DataFrame:
+    """Read ``data/reference/published_estimates.csv`` and check its columns and values."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found; it ships with the repository (data/reference/).")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in PUBLISHED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}; expected at least {PUBLISHED_COLUMNS}.")
+    for i, row in df.iterrows():
+        if row["verified"] not in ("V", "S"):
+            raise ValueError(f"{path}, row {i + 2}, column 'verified': {row['verified']!r}; expected V or S.")
+        for c in ("crossover_period_start", "crossover_period_end"):
+            if row[c]:
+                try:
+                    pd.Timestamp(row[c])
+                except ValueError as exc:
+                    raise ValueError(f"{path}, row {i + 2}, column {c!r}: {row[c]!r} is not a YYYY-MM-DD "
+                                     "date.") from exc
+    return df
+
+
+def compare_published(crossover_report: CrossoverReport, published_csv: str | Path,
+                      sensitivity: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Set our crossover estimate beside each published claim, on the closest matching definition.
+
+    For each published row, our estimate is the Fieller row of the sensitivity grid with the same measure,
+    rule and scope (HAC lag closest to the headline's) when ``sensitivity`` is given and has it; otherwise the
+    headline. ``agreement`` says whether the published crossover period overlaps our interval
+    ("overlaps", "ours_earlier", "ours_later"), or why it cannot be compared.
+
+    Parameters
+    ----------
+    crossover_report : CrossoverReport
+        The headline crossover.
+    published_csv : str or Path
+        ``data/reference/published_estimates.csv``.
+    sensitivity : pandas.DataFrame, optional
+        Output of :func:`sensitivity_grid`.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    pub = load_published(published_csv)
+    head = crossover_report.headline
+    hdef = crossover_report.definition
+    rows = []
+    for _, p in pub.iterrows():
+        ours = {"our_measure": hdef.get("measure"), "our_rule": hdef.get("rule"), "our_scope": hdef.get("scope"),
+                "our_estimate_date": head.get("estimate_date"), "our_lower_date": head.get("lower_date"),
+                "our_upper_date": head.get("upper_date"), "our_kind": head.get("kind"),
+                "matched": "headline (no sensitivity row for their definition)"}
+        if sensitivity is not None and len(sensitivity):
+            m = sensitivity[(sensitivity["method"] == "fieller") & (sensitivity["measure"] == p["measure"])
+                            & (sensitivity["rule"] == p["rule"]) & (sensitivity["scope"] == p["scope"])]
+            if len(m):
+                lag0 = crossover_report.ols.hac_lags
+                m = m.iloc[(m["hac_lag"].astype(float) - lag0).abs().argsort()[:1]]
+                g = m.iloc[0]
+                ours = {"our_measure": g["measure"], "our_rule": g["rule"], "our_scope": g["scope"],
+                        "our_estimate_date": g["estimate_date"],
+                        "our_lower_date": g["lower_date"] if g["kind"] == "bounded" else None,
+                        "our_upper_date": g["upper_date"] if g["kind"] == "bounded" else None, "our_kind": g["kind"],
+                        "matched": f"same definition (HAC lag {int(g['hac_lag'])})"}
+        start, end = p["crossover_period_start"] or None, p["crossover_period_end"] or None
+        if not (start or end):
+            agreement = "no crossover date claimed"
+        elif ours["our_kind"] != "bounded" or not ours["our_lower_date"]:
+            agreement = f"not comparable: our interval is {ours['our_kind']}"
+        else:
+            lo, hi = pd.Timestamp(ours["our_lower_date"]), pd.Timestamp(ours["our_upper_date"])
+            ps = pd.Timestamp(start) if start else pd.Timestamp.min
+            pe = pd.Timestamp(end) if end else pd.Timestamp.max
+            agreement = "overlaps" if (lo <= pe and ps <= hi) else ("ours_earlier" if hi < ps else "ours_later")
+        rows.append({"source": p["source"], "claim": p["claim"], "verified": p["verified"],
+                     "their_measure": p["measure"], "their_rule": p["rule"], "their_scope": p["scope"],
+                     "their_period_start": start, "their_period_end": end, **ours, "agreement": agreement,
+                     "simulated": crossover_report.simulated})
+    return pd.DataFrame(rows)
