@@ -171,7 +171,7 @@ def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, 
     entries: list[ReportEntry] = []
     env = dict(env or {})
     env.setdefault("STUDY_ROOT", str(paths.root))
-    env.setdefault("MPLBACKEND", "Agg")
+    env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # plots inline in reports
     with _env(env):
         for i, nb in enumerate(notebooks, 1):
             declared = declared_parameters(nb)
@@ -209,5 +209,6 @@ def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, 
                 break
     headline, data_range = headline_text(paths.crossover_file)
     write_index(paths.reports_dir, entries, config_source=cfg.source, config_digest=cfg.digest(),
-                simulated=simulated, headline=headline, data_range=data_range)
+                simulated=simulated, headline=headline, data_range=data_range,
+                config_params=params)
     return RunResult(runs=runs)

@@ -1,34 +1,168 @@
 """Rendered notebooks: executed ``.ipynb`` to standalone HTML, and ``reports/index.html`` linking the chain.
 
-The HTML is readable without Jupyter: code cells are folded away (a reader can unfold them), outputs and figures
-are inline, and the page says when it shows simulated data.
+The HTML is readable without Jupyter:
+
+* a title (the notebook's first heading) and a table of contents of its headings;
+* code cells hidden by default (a button shows them; the executed ``.ipynb`` sits next to the page);
+* figures inline (embedded PNG), and long outputs truncated: a text output keeps its first and last lines with
+  the number of lines left out, an oversized HTML output (a giant table) is replaced by a note;
+* a "SIMULATED DATA" banner on top of every page of a demo run.
+
+``reports/index.html`` shows the run date, the configuration (file, digest and parameters), the snapshot range,
+the headline result, a link to every notebook with its status, and the figures of ``figures/figures.json``.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import html
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import nbformat
+
+#: Text outputs longer than this many lines are cut to their head and tail.
+MAX_TEXT_LINES = 60
+HEAD_LINES, TAIL_LINES = 30, 10
+#: Text outputs longer than this many characters are cut as well (long single lines).
+MAX_TEXT_CHARS = 20_000
+#: HTML outputs (tables) larger than this are replaced by a note.
+MAX_HTML_CHARS = 200_000
+
+SIM_BANNER = ("SIMULATED DATA - demo run on a simulated Hub with a known truth; nothing on this page is a finding "
+              "about the real Hugging Face Hub")
+
+_PAGE_CSS = """<style>
+.jp-CodeCell .jp-Cell-inputWrapper{display:none}
+body.show-code .jp-CodeCell .jp-Cell-inputWrapper{display:block}
+.study-banner{background:#b00020;color:#fff;font:bold 16px sans-serif;padding:8px 16px;text-align:center}
+.study-bar{position:sticky;top:0;z-index:10;background:#f7f7f7;border-bottom:1px solid #ddd;padding:4px 16px;
+  font:13px sans-serif;display:flex;gap:16px;align-items:center}
+.study-toc{font:14px sans-serif;max-width:60em;margin:12px auto;padding:8px 16px;border:1px solid #ddd;background:#fafafa}
+.study-toc ul{margin:4px 0 4px 1.2em;padding:0}
+.study-truncated{color:#8a4b00;font-style:italic}
+</style>"""
 
 
 @dataclass(frozen=True)
 class ReportEntry:
-    """One executed notebook of a run, for the index page."""
+    """One executed notebook of a run, for the index page.
+
+    Attributes
+    ----------
+    name : str
+        Notebook stem, e.g. ``06_figures``.
+    status : str
+        "ok" | "failed" | "not run".
+    seconds : float
+    html_file, ipynb_file : str
+        Relative to the reports folder.
+    message : str
+        Error summary of a failed notebook.
+    """
 
     name: str
-    status: str          # "ok" | "failed" | "not run"
+    status: str
     seconds: float
-    html_file: str       # relative to the reports folder
+    html_file: str
     ipynb_file: str
     message: str = ""
 
 
+# ------------------------------------------------------------------------------------------------------------
+# notebook preprocessing
+# ------------------------------------------------------------------------------------------------------------
+def _truncate_text(text: str) -> str:
+    lines = text.splitlines(keepends=True)
+    if len(lines) > MAX_TEXT_LINES:
+        cut = len(lines) - HEAD_LINES - TAIL_LINES
+        text = "".join(lines[:HEAD_LINES]) + f"\n[... {cut} lines not shown; see the executed notebook ...]\n\n" \
+            + "".join(lines[-TAIL_LINES:])
+    if len(text) > MAX_TEXT_CHARS:
+        cut = len(text) - MAX_TEXT_CHARS
+        text = text[:MAX_TEXT_CHARS // 2] + f"\n[... {cut} characters not shown; see the executed notebook ...]\n" \
+            + text[-MAX_TEXT_CHARS // 2:]
+    return text
+
+
+def truncate_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of the notebook whose long outputs are cut (see the module docstring); images are kept."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                out["text"] = _truncate_text("".join(out.get("text", "")))
+            elif out.get("output_type") == "error":
+                tb = out.get("traceback", [])
+                if len(tb) > 12:
+                    out["traceback"] = tb[:4] + [f"[... {len(tb) - 8} frames not shown ...]"] + tb[-4:]
+            data = out.get("data")
+            if not data:
+                continue
+            if "text/plain" in data:
+                data["text/plain"] = _truncate_text("".join(data["text/plain"]))
+            if "text/html" in data and len("".join(data["text/html"])) > MAX_HTML_CHARS:
+                size = len("".join(data["text/html"]))
+                data["text/html"] = (f"<p class='study-truncated'>[an HTML output of {size:,} characters is not "
+                                     "shown here; see the executed notebook]</p>")
+    return nb
+
+
+_HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$")
+
+
+def headings(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
+    """(level, text) of the markdown headings (levels 1 to 3) in order, outside fenced code."""
+    out = []
+    for cell in nb.cells:
+        if cell.get("cell_type") != "markdown":
+            continue
+        fenced = False
+        for line in cell.get("source", "").splitlines():
+            if line.strip().startswith("```"):
+                fenced = not fenced
+            m = None if fenced else _HEADING.match(line)
+            if m:
+                out.append((len(m.group(1)), m.group(2).strip()))
+    return out
+
+
+def _add_anchors(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Put an ``<a id="sec-N">`` before each heading (N counts headings in :func:`headings` order)."""
+    k = 0
+    for cell in nb.cells:
+        if cell.get("cell_type") != "markdown":
+            continue
+        lines, fenced = [], False
+        for line in cell.get("source", "").splitlines():
+            if line.strip().startswith("```"):
+                fenced = not fenced
+            if not fenced and _HEADING.match(line):
+                lines.append(f'<a id="sec-{k}"></a>')
+                lines.append("")
+                k += 1
+            lines.append(line)
+        cell["source"] = "\n".join(lines)
+    return nb
+
+
+def _toc_html(items: list[tuple[int, str]]) -> str:
+    if not items:
+        return ""
+    lis = "".join(f"<li style='margin-left:{(lvl - 1) * 1.2}em;list-style:none'>"
+                  f"<a href='#sec-{i}'>{html.escape(re.sub(r'[`*_]', '', text))}</a></li>"
+                  for i, (lvl, text) in enumerate(items))
+    return f"<nav class='study-toc' aria-label='Contents'><b>Contents</b><ul>{lis}</ul></nav>"
+
+
 def render_html(ipynb: Path, out: Path, *, simulated: bool = False) -> Path:
-    """Render an executed notebook to a standalone HTML file with code folded away.
+    """Render an executed notebook to a standalone HTML page readable without Jupyter.
 
     Parameters
     ----------
@@ -38,74 +172,152 @@ def render_html(ipynb: Path, out: Path, *, simulated: bool = False) -> Path:
         HTML file to write.
     simulated : bool
         Put a "SIMULATED DATA" banner on top of the page.
+
+    Returns
+    -------
+    Path
+        ``out``.
     """
     from nbconvert import HTMLExporter
 
+    ipynb = Path(ipynb)
     nb = nbformat.read(str(ipynb), as_version=4)
+    items = headings(nb)
+    title = re.sub(r"[`*_]", "", items[0][1]) if items else ipynb.stem
+    nb = _add_anchors(truncate_outputs(nb))
+    nb.metadata["title"] = title
     exporter = HTMLExporter(template_name="lab")
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(nb)
-    fold = ("<style>.jp-CodeCell .jp-Cell-inputWrapper{display:none}"
-            "body.show-code .jp-CodeCell .jp-Cell-inputWrapper{display:block}"
-            ".study-banner{background:#b00020;color:#fff;font:bold 16px sans-serif;padding:8px 16px;text-align:center}"
-            ".study-toggle{position:fixed;top:8px;right:8px;z-index:10}</style>")
-    toggle = ("<button class='study-toggle' onclick=\"document.body.classList.toggle('show-code')\">"
-              "show/hide code</button>")
-    banner = "<div class='study-banner'>SIMULATED DATA - demo run on a simulated Hub, not real findings</div>" \
-        if simulated else ""
-    body = body.replace("</head>", fold + "</head>", 1)
-    body = body.replace("<body", "<body data-study='report'", 1)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    bar = ("<div class='study-bar'><a href='index.html'>&larr; all notebooks</a>"
+           f"<a href='{html.escape(ipynb.name)}'>executed notebook (.ipynb)</a>"
+           "<button class='study-toggle' onclick=\"document.body.classList.toggle('show-code')\">"
+           "show / hide code</button></div>")
+    banner = f"<div class='study-banner' role='alert'>{html.escape(SIM_BANNER)}</div>" if simulated else ""
+    body = body.replace("</head>", _PAGE_CSS + "</head>", 1)
+    body = body.replace("<body", "<body data-study='report'" + (" data-simulated='true'" if simulated else ""), 1)
     idx = body.find(">", body.find("<body")) + 1
-    body = body[:idx] + banner + toggle + body[idx:]
+    body = body[:idx] + banner + bar + _toc_html(items) + body[idx:]
+    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(body, encoding="utf-8")
     return out
 
 
+# ------------------------------------------------------------------------------------------------------------
+# index page
+# ------------------------------------------------------------------------------------------------------------
+def _figures_section(reports_dir: Path) -> str:
+    fj = Path(reports_dir).parent / "figures" / "figures.json"
+    if not fj.is_file():
+        return "<p>No figures yet (figures/figures.json not found: run notebook 06).</p>"
+    try:
+        doc = json.loads(fj.read_text(encoding="utf-8"))
+    except ValueError:
+        return "<p>figures/figures.json is not valid JSON; rerun notebook 06.</p>"
+    cards = []
+    for f in doc.get("figures", []):
+        files = f.get("files", {})
+        links = " · ".join(f"<a href='../{html.escape(v['path'])}'>{html.escape(k)}</a>" for k, v in files.items())
+        width = int(110 * float(f.get("width_in") or 7.2))
+        img = (f"<img src='../{html.escape(files['png']['path'])}' alt='{html.escape(f.get('title', ''))}' "
+               f"width='{width}' style='max-width:100%;height:auto'>" if "png" in files else "")
+        cards.append(f"<figure style='margin:1.5em 0'>{img}<figcaption>"
+                     f"{html.escape(f.get('caption', ''))}<br><small>{links}</small><br>"
+                     f"<small>Cite as: {html.escape(f.get('citation', ''))}</small></figcaption></figure>")
+    return "\n".join(cards)
+
+
 def write_index(reports_dir: Path, entries: list[ReportEntry], *, config_source: str, config_digest: str,
-                simulated: bool, headline: str = "", data_range: str = "") -> Path:
-    """Write ``reports/index.html``: run date, configuration, data range, headline result, links to every notebook."""
+                simulated: bool, headline: str = "", data_range: str = "",
+                config_params: Mapping | None = None) -> Path:
+    """Write ``reports/index.html``: run date, configuration, data range, headline result, links, figures.
+
+    Parameters
+    ----------
+    reports_dir : Path
+        The reports folder.
+    entries : list of ReportEntry
+        One per notebook, in run order.
+    config_source, config_digest : str
+        The configuration file and the digest of the validated parameters.
+    simulated : bool
+        Demo run: a SIMULATED DATA banner.
+    headline, data_range : str
+        From :func:`headline_text`.
+    config_params : mapping, optional
+        The flattened parameters (``<section>_<key>: value``), shown in a folded table.
+    """
     rows = "\n".join(
         f"<tr><td><a href='{html.escape(e.html_file)}'>{html.escape(e.name)}</a></td>"
         f"<td>{html.escape(e.status)}</td><td>{e.seconds:.1f} s</td>"
         f"<td><a href='{html.escape(e.ipynb_file)}'>notebook</a></td><td>{html.escape(e.message)}</td></tr>"
         for e in entries)
-    banner = ("<p style='background:#b00020;color:#fff;padding:8px;font-weight:bold'>SIMULATED DATA: this run used "
-              "the simulated Hub of the offline demo. Nothing here is a finding about the real Hub.</p>"
-              if simulated else "")
+    banner = (f"<p class='study-banner' role='alert'>{html.escape(SIM_BANNER)}</p>" if simulated else "")
+    try:  # show the configuration file relative to the project, never as a path of the machine that ran it
+        config_source = Path(config_source).resolve().relative_to(Path(reports_dir).resolve().parent).as_posix()
+    except (ValueError, OSError):
+        pass
+    params = ""
+    if config_params:
+        prow = "".join(f"<tr><td><code>{html.escape(str(k))}</code></td><td>{html.escape(json.dumps(v))}</td></tr>"
+                       for k, v in config_params.items())
+        params = f"<details><summary>Parameters of this run</summary><table>{prow}</table></details>"
     page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Study reports</title>
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td,th{{padding:4px 10px;text-align:left}}</style>
-</head><body>
+<html lang="en"><head><meta charset="utf-8"><title>Study reports{' (SIMULATED DATA)' if simulated else ''}</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}}td,th{{padding:4px 10px;
+text-align:left;vertical-align:top}}.study-banner{{background:#b00020;color:#fff;padding:8px;font-weight:bold}}
+figcaption{{font-size:90%}}</style>
+</head><body data-study="index"{' data-simulated="true"' if simulated else ''}>
 <h1>Chinese vs US open models on the Hugging Face Hub: rendered notebooks</h1>
 {banner}
 <p>Run date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}<br>
 Configuration: {html.escape(config_source)} (digest {html.escape(config_digest)})<br>
 Data range: {html.escape(data_range or 'n/a')}</p>
-<p><b>Headline:</b> {html.escape(headline or 'n/a')}</p>
+{params}
+<h2>Headline result</h2>
+<p><b>{html.escape(headline or 'n/a (notebook 05 has not written crossover.json)')}</b></p>
+<h2>Notebooks, in run order</h2>
 <table><tr><th>notebook</th><th>status</th><th>time</th><th>source</th><th>note</th></tr>
 {rows}
-</table></body></html>
+</table>
+<h2>Figures</h2>
+{_figures_section(reports_dir)}
+</body></html>
 """
-    out = reports_dir / "index.html"
+    out = Path(reports_dir) / "index.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return out
 
 
 def headline_text(crossover_file: Path) -> tuple[str, str]:
-    """(headline sentence, data range) from ``crossover.json`` if it exists, else empty strings."""
+    """(headline sentence, data range) from ``crossover.json`` if it exists, else empty strings.
+
+    The sentence says when the interval is unbounded instead of printing a misleading pair of dates.
+    """
+    crossover_file = Path(crossover_file)
     if not crossover_file.is_file():
         return "", ""
     try:
-        c = json.loads(crossover_file.read_text())
-        h = c.get("headline", {})
-        d = c.get("definition", {})
-        sim = "SIMULATED: " if c.get("simulated") else ""
-        text = (f"{sim}estimated crossover of CN over US ({d.get('measure')}, rule {d.get('rule')}, "
-                f"scope {d.get('scope')}): {h.get('estimate_date')} "
-                f"(95% interval {h.get('lower_date')} to {h.get('upper_date')}, {h.get('kind')})")
+        c = json.loads(crossover_file.read_text(encoding="utf-8"))
+        h = c.get("headline", {}) or {}
+        d = c.get("definition", {}) or {}
+        alpha = c.get("alpha", 0.05)
+        level = f"{100 * (1 - float(alpha)):g}%"
+        sim = "SIMULATED DATA: " if c.get("simulated") else ""
+        kind = h.get("kind")
+        what = (f"CN share overtakes US share ({d.get('measure')}, rule {d.get('rule')}, scope {d.get('scope')}; "
+                f"method {h.get('method')})")
+        if kind == "bounded":
+            res = f"estimated {h.get('estimate_date')}, {level} interval {h.get('lower_date')} to {h.get('upper_date')}"
+        elif kind in ("empty", "no_trend") or not h.get("estimate_date"):
+            res = f"no crossover estimate ({kind})"
+        else:
+            res = (f"estimated {h.get('estimate_date')}, but the {level} confidence set is unbounded ({kind}): "
+                   "the data cannot pin the date down")
         rng = f"{c.get('first_date', '?')} to {c.get('last_date', '?')}"
-        return text, rng
-    except (ValueError, AttributeError):
+        return f"{sim}{what}: {res}", rng
+    except (ValueError, AttributeError, TypeError):
         return "", ""

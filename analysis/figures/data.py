@@ -1,0 +1,719 @@
+"""Small aggregations that feed the figures, read from the processed files of the earlier stages.
+
+Each ``*_table`` function returns the exact table a figure draws; the figure's CSV file is that table, so a
+reader can redraw or check every mark. Two layouts are used:
+
+* time-series figures (1 to 5) use :data:`SERIES_COLUMNS`: one row per plotted point or mark, with
+  ``element`` saying what it is (``"share"``, ``"trend"``, ``"crossover"``, ``"interval"``, ...), ``panel`` which
+  sub-plot it belongs to, ``group`` the origin (or organisation) it is drawn for, ``date``/``date_end`` its
+  position, ``value``/``lower``/``upper`` its height and ``note`` anything said about it in the figure;
+* interval figures (6 and 7) use :data:`INTERVAL_COLUMNS`: one row per estimate with its interval (figure 6 adds
+  ``range_lower_date``/``range_upper_date``, the envelope over the grid's other settings, and ``definition_row``).
+
+Missing inputs raise :class:`FigureInputError`, naming the file and the notebook that writes it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..panel import primary_series
+from ..schema import REGIONS
+
+SERIES_COLUMNS = ["element", "panel", "group", "date", "date_end", "value", "lower", "upper", "n", "note"]
+INTERVAL_COLUMNS = ["row", "label", "source", "method", "estimate_date", "lower_date", "upper_date", "kind",
+                    "highlight", "note"]
+
+#: Relations counted as derivatives in figure 5, with their display names.
+DERIVATIVE_RELATIONS = {"finetune": "Fine-tunes", "quantized": "Quantizations", "adapter": "Adapters",
+                        "merge": "Merges"}
+
+#: How far past the last snapshot the log-ratio figure extends its trend to show a future crossing.
+MAX_PROJECTION_DAYS = 3 * 365
+
+
+class FigureInputError(ValueError):
+    """An input of the figures cannot be used; the message names the file and what to do."""
+
+
+# --------------------------------------------------------------------------------------------------
+# reading inputs
+# --------------------------------------------------------------------------------------------------
+def read_json(path: Path, producer: str) -> dict:
+    """Read a result JSON written by an earlier notebook.
+
+    Parameters
+    ----------
+    path : Path
+        The file, e.g. ``data/processed/results/crossover.json``.
+    producer : str
+        The notebook that writes it, named in the error message.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FigureInputError(f"{path}: file not found; run {producer} first (python -m analysis run)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise FigureInputError(f"{path}: not valid JSON ({e}); rerun {producer}") from None
+    if not isinstance(data, dict):
+        raise FigureInputError(f"{path}: expected a JSON object at the top level; rerun {producer}")
+    return data
+
+
+def read_table(path: Path, producer: str, columns: list[str]) -> pd.DataFrame:
+    """Read a Parquet or CSV input and check it has the columns a figure needs.
+
+    Parameters
+    ----------
+    path : Path
+        ``.parquet`` or ``.csv`` file.
+    producer : str
+        Who writes it (a notebook, or a curated reference file), named in the error message.
+    columns : list of str
+        Required columns.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FigureInputError(f"{path}: file not found; it is written by {producer}. Run that step first.")
+    try:
+        df = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+    except Exception as e:  # pyarrow and pandas raise many types for unreadable files
+        raise FigureInputError(f"{path}: cannot read it ({type(e).__name__}: {e}); rebuild it with {producer}") \
+            from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise FigureInputError(f"{path}: lacks column(s) {', '.join(missing)} (has {', '.join(map(str, df.columns))});"
+                               f" rebuild it with {producer}")
+    return df
+
+
+def number(value: Any) -> float:
+    """A number from a result JSON: ``None`` -> NaN, ``"inf"``/``"-inf"`` -> infinities."""
+    if value is None:
+        return math.nan
+    if isinstance(value, str):
+        if value in ("inf", "+inf", "Infinity"):
+            return math.inf
+        if value in ("-inf", "-Infinity"):
+            return -math.inf
+    return float(value)
+
+
+def date_or_none(value: Any) -> pd.Timestamp | None:
+    """A ``YYYY-MM-DD`` string (or null) from a result JSON as a Timestamp (or None)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return None
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(None)
+    return None if pd.isna(ts) else ts.normalize()
+
+
+def iso(ts: pd.Timestamp | None) -> str:
+    """``YYYY-MM-DD`` or ``"n/a"``."""
+    return "n/a" if ts is None or pd.isna(ts) else pd.Timestamp(ts).strftime("%Y-%m-%d")
+
+
+# --------------------------------------------------------------------------------------------------
+# definitions and time scale
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Definition:
+    """The series a result was computed on."""
+
+    measure: str
+    rule: str
+    scope: str
+    frequency: str = "weekly"
+
+    @classmethod
+    def from_result(cls, result: Mapping, path: str = "result JSON") -> "Definition":
+        """Read ``result["definition"]``; raises FigureInputError naming the missing key."""
+        d = result.get("definition")
+        if not isinstance(d, Mapping):
+            raise FigureInputError(f"{path}: lacks the 'definition' object (measure, rule, scope, frequency); "
+                                   "rerun notebooks 04 and 05")
+        for key in ("measure", "rule", "scope"):
+            if key not in d:
+                raise FigureInputError(f"{path}: definition lacks {key!r}; rerun notebooks 04 and 05")
+        return cls(str(d["measure"]), str(d["rule"]), str(d["scope"]), str(d.get("frequency", "weekly")))
+
+    def label(self) -> str:
+        """Short text, e.g. ``30-day downloads, lineage rule, all models``."""
+        return f"{MEASURE_LABELS.get(self.measure, self.measure)}, {self.rule} rule, {SCOPE_LABELS.get(self.scope, self.scope)}"
+
+
+MEASURE_LABELS = {"downloads_30d": "30-day downloads", "downloads_alltime_increment": "weekly all-time increments"}
+SCOPE_LABELS = {"all": "all models", "llm": "LLMs only", "no_redistributors": "without redistributors"}
+
+
+@dataclass(frozen=True)
+class TimeScale:
+    """Conversion between the trend's time index ``t`` (periods) and dates."""
+
+    t0: pd.Timestamp
+    period_days: float
+
+    @classmethod
+    def from_trends(cls, trends: Mapping, frequency: str = "weekly") -> "TimeScale":
+        """From ``trends.json``: ``ols.t0_date`` and ``ols.period_days`` (else ``first_date`` and the frequency)."""
+        ols = trends.get("ols") or {}
+        t0 = date_or_none(ols.get("t0_date")) or date_or_none(trends.get("first_date"))
+        if t0 is None:
+            raise FigureInputError("trends.json: lacks ols.t0_date and first_date, so trend times cannot be "
+                                   "turned into dates; rerun notebook 04")
+        pdays = ols.get("period_days")
+        if pdays is None:
+            pdays = 7.0 if frequency == "weekly" else 365.25 / 12
+        return cls(t0, float(pdays))
+
+    def to_date(self, t: float) -> pd.Timestamp | None:
+        """Date of period ``t`` (None when t is not finite)."""
+        if t is None or not math.isfinite(t):
+            return None
+        return (self.t0 + pd.Timedelta(days=float(t) * self.period_days)).floor("D")
+
+    def to_t(self, date: pd.Timestamp) -> float:
+        return (pd.Timestamp(date) - self.t0) / pd.Timedelta(days=self.period_days)
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A crossover estimate with its confidence set, in dates.
+
+    ``lower``/``upper`` are None when that end is unbounded; ``gap`` holds the excluded middle of a "two_rays"
+    set. ``kind`` is one of "bounded", "unbounded", "two_rays", "empty", "no_trend".
+    """
+
+    method: str
+    estimate: pd.Timestamp | None
+    lower: pd.Timestamp | None
+    upper: pd.Timestamp | None
+    kind: str
+    gap: tuple | None = None
+
+    def text(self, level: str = "95%") -> str:
+        """Sentence fragment for captions and annotations."""
+        if self.kind in ("empty", "no_trend") or self.estimate is None:
+            return f"no crossover estimate ({self.kind})"
+        if self.kind == "point":
+            return f"crossover {iso(self.estimate)} (no interval in dates)"
+        if self.kind == "bounded":
+            return f"crossover {iso(self.estimate)} ({level} interval {iso(self.lower)} to {iso(self.upper)})"
+        if self.kind == "two_rays" and self.gap:
+            return (f"crossover {iso(self.estimate)} ({level} set excludes only {iso(self.gap[0])} to "
+                    f"{iso(self.gap[1])}: unbounded)")
+        return (f"crossover {iso(self.estimate)} ({level} interval {iso(self.lower) if self.lower else '-inf'} to "
+                f"{iso(self.upper) if self.upper else '+inf'}: unbounded)")
+
+
+def headline_crossing(crossover: Mapping) -> Crossing:
+    """The headline crossing of ``crossover.json``."""
+    h = crossover.get("headline")
+    if not isinstance(h, Mapping):
+        raise FigureInputError("crossover.json: lacks the 'headline' object; rerun notebook 05 (crossover)")
+    return Crossing(str(h.get("method", "?")), date_or_none(h.get("estimate_date")), date_or_none(h.get("lower_date")),
+                    date_or_none(h.get("upper_date")), str(h.get("kind", "unbounded")))
+
+
+def method_crossing(crossover: Mapping, method: str, scale: TimeScale) -> Crossing | None:
+    """One method's crossing from ``crossover.json["methods"]`` (dates if given, else its ``t`` values)."""
+    m = (crossover.get("methods") or {}).get("first_passage" if method == "first_passage_level" else method)
+    if not isinstance(m, Mapping):
+        return None
+    head = crossover.get("headline") or {}
+    if head.get("method") == method:  # the dates notebook 05 wrote win over a conversion here
+        h = headline_crossing(crossover)
+        return Crossing(h.method, h.estimate, h.lower, h.upper, h.kind,
+                        _gap_dates(m, scale) if h.kind == "two_rays" else None)
+    if method == "first_passage":
+        # the empirical first passage is a date without an interval; the interval of notebook 05 belongs to the
+        # passage of the model's smoothed level (see first_passage_level)
+        est = date_or_none(m.get("date", m.get("estimate_date")))
+        return Crossing(method, est, None, None, "point" if est is not None else "no_trend")
+    if method == "first_passage_level":
+        fp = (crossover.get("methods") or {}).get("first_passage") or {}
+        est = date_or_none(fp.get("smoothed_date"))
+        lo, hi = date_or_none(fp.get("lower_date")), date_or_none(fp.get("upper_date"))
+        if est is None:
+            return None
+        kind = "bounded" if lo is not None and hi is not None else "unbounded"
+        return Crossing(method, est, lo, hi, kind)
+
+    def pick(name: str) -> pd.Timestamp | None:
+        if f"{name}_date" in m:
+            return date_or_none(m[f"{name}_date"])
+        key = name if name in m else f"{name}_t"
+        return scale.to_date(number(m.get(key))) if key in m else None
+
+    return Crossing(method, pick("estimate"), pick("lower"), pick("upper"), str(m.get("kind", "bounded")),
+                    _gap_dates(m, scale))
+
+
+def _gap_dates(m: Mapping, scale: TimeScale) -> tuple | None:
+    """The excluded middle of a two-rays set: notebook 05's ``gap_dates`` if given, else its ``gap`` in periods."""
+    gd = m.get("gap_dates")
+    if isinstance(gd, (list, tuple)) and len(gd) == 2 and all(g is not None for g in gd):
+        return date_or_none(gd[0]), date_or_none(gd[1])
+    gap = m.get("gap")
+    if isinstance(gap, (list, tuple)) and len(gap) == 2:
+        return scale.to_date(number(gap[0])), scale.to_date(number(gap[1]))
+    return None
+
+
+def interval_rows(c: Crossing, panel: str, lo: pd.Timestamp, hi: pd.Timestamp, level: str) -> list[dict]:
+    """Rows marking a crossing on a time axis running from ``lo`` to ``hi`` (sets clipped to the axis)."""
+    rows = []
+    if c.estimate is not None and c.kind not in ("empty", "no_trend"):
+        inside = lo <= c.estimate <= hi
+        rows.append(_row("crossover", panel, "CN=US", c.estimate, value=0.0,
+                         note=c.text(level) + ("" if inside else "; outside the plotted dates")))
+    if c.kind == "bounded" and c.lower is not None and c.upper is not None:
+        level = f"{level} interval {iso(c.lower)} to {iso(c.upper)}"
+    else:
+        level = f"{level}"
+    segments: list[tuple] = []
+    if c.kind == "bounded" and c.lower is not None and c.upper is not None:
+        segments.append((c.lower, c.upper, level))
+    elif c.kind == "two_rays" and c.gap:
+        segments += [(None, c.gap[0], f"{level} set, continues before the axis"),
+                     (c.gap[1], None, f"{level} set, continues past the axis")]
+    elif c.kind == "unbounded" and c.estimate is not None:
+        segments.append((c.lower, c.upper, f"{level} set, unbounded"))
+    for a, b, note in segments:
+        a2 = lo if a is None or a < lo else a
+        b2 = hi if b is None or b > hi else b
+        if a2 <= b2:
+            rows.append(_row("interval", panel, "CN=US", a2, date_end=b2, note=note))
+    return rows
+
+
+def _row(element: str, panel: str, group: str, date, *, date_end=None, value=np.nan, lower=np.nan, upper=np.nan,
+         n=np.nan, note: str = "") -> dict:
+    return {"element": element, "panel": panel, "group": group, "date": date, "date_end": date_end, "value": value,
+            "lower": lower, "upper": upper, "n": n, "note": note}
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=SERIES_COLUMNS)
+    for c in ("date", "date_end"):
+        df[c] = pd.to_datetime(df[c])
+    for c in ("value", "lower", "upper", "n"):
+        df[c] = df[c].astype(float)
+    for c in ("element", "panel", "group", "note"):
+        df[c] = df[c].fillna("").astype(str)
+    return df.reset_index(drop=True)
+
+
+def level_text(alpha: float) -> str:
+    """``0.05`` -> ``"95%"``."""
+    return f"{100 * (1 - alpha):g}%"
+
+
+def crossover_alpha(crossover: Mapping) -> float:
+    """The confidence level used by notebook 05 (``alpha``; 0.05 if not recorded)."""
+    for src in (crossover, crossover.get("definition") or {}, (crossover.get("methods") or {}).get("fieller") or {}):
+        if isinstance(src, Mapping) and src.get("alpha") is not None:
+            return float(src["alpha"])
+    return 0.05
+
+
+# --------------------------------------------------------------------------------------------------
+# figure 1: shares by origin
+# --------------------------------------------------------------------------------------------------
+def _select(panel: pd.DataFrame, measure: str, rule: str, scope: str) -> pd.DataFrame:
+    sel = panel[(panel["measure"] == measure) & (panel["rule"] == rule) & (panel["scope"] == scope)]
+    if sel.empty:
+        raise FigureInputError(f"panel.parquet has no rows for measure={measure!r}, rule={rule!r}, scope={scope!r}; "
+                               "rerun notebook 03 (panel) or check the panel/origin settings in config/study.yaml")
+    return sel
+
+
+def share_by_origin_table(panel: pd.DataFrame, definition: Definition, crossing: Crossing | None,
+                          alpha: float = 0.05) -> pd.DataFrame:
+    """Figure 1: share of downloads by origin over time, with the headline crossover and its interval.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        The tidy panel (``data/processed/panel.parquet``).
+    definition : Definition
+        Which series (measure, rule, scope).
+    crossing : Crossing or None
+        The headline crossover (None draws no mark).
+    alpha : float
+        1 - confidence level, for the labels.
+    """
+    sel = _select(panel, definition.measure, definition.rule, definition.scope)
+    rows = []
+    for region in REGIONS:
+        r = sel[sel["region"] == region].sort_values("date")
+        rows += [_row("share", "", region, d, value=s, n=n) for d, s, n in zip(r["date"], r["share"], r["n_models"])]
+    lo, hi = sel["date"].min(), sel["date"].max()
+    if crossing is not None:
+        rows += interval_rows(crossing, "", lo, hi, level_text(alpha))
+    return _frame(rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# figure 2: log ratio with trend
+# --------------------------------------------------------------------------------------------------
+def log_ratio_table(panel: pd.DataFrame, definition: Definition, trends: Mapping, crossover: Mapping) -> pd.DataFrame:
+    """Figure 2: log(share_CN/share_US), its OLS trend with the HAC confidence band, the crossing and Fieller set.
+
+    The band is ``a + b t +/- c * se(t)`` with ``se(t)^2 = V_aa + 2 t V_ab + t^2 V_bb`` (the HAC covariance of
+    ``trends.json``) and ``c`` the critical value of the Fieller interval, so the band meets zero exactly at the
+    ends of the Fieller set. The trend is drawn beyond the last snapshot (as a projection) up to the crossing
+    and its interval, at most :data:`MAX_PROJECTION_DAYS` days.
+    """
+    ols = trends.get("ols")
+    if not isinstance(ols, Mapping) or "params" not in ols or "cov" not in ols:
+        raise FigureInputError("trends.json: lacks ols.params and ols.cov (the HAC trend of the log ratio); "
+                               "rerun notebook 04 (trends)")
+    a, b = (number(v) for v in ols["params"])
+    cov = np.array([[number(v) for v in row] for row in ols["cov"]], dtype=float)
+    scale = TimeScale.from_trends(trends, definition.frequency)
+    series = primary_series(panel, definition.measure, definition.rule, definition.scope,
+                            frequency=definition.frequency)
+    alpha = crossover_alpha(crossover)
+    fieller = (crossover.get("methods") or {}).get("fieller") or {}
+    crit = number(fieller.get("critical")) if fieller.get("critical") is not None else math.nan
+    if not math.isfinite(crit):
+        df = ols.get("df_resid")
+        df = int(df) if df is not None else int(series["log_ratio"].notna().sum()) - 2
+        crit = float(stats.t.ppf(1 - alpha / 2, max(df, 1)))
+    crossing = method_crossing(crossover, "fieller", scale) or headline_crossing(crossover)
+    first, last = series["date"].iloc[0], series["date"].iloc[-1]
+    end = last
+    for d in (crossing.estimate, crossing.upper, crossing.lower) + tuple(crossing.gap or ()):
+        if d is not None and d > end:
+            end = d
+    end = min(end + pd.Timedelta(days=28), last + pd.Timedelta(days=MAX_PROJECTION_DAYS)) if end > last else last
+    rows = [_row("observed", "", "log(CN/US)", d, value=v) for d, v in zip(series["date"], series["log_ratio"])]
+    t_end = scale.to_t(end)
+    ts = np.arange(0.0, math.floor(t_end) + 1.0)
+    fit = a + b * ts
+    se = np.sqrt(np.maximum(cov[0, 0] + 2 * ts * cov[0, 1] + ts * ts * cov[1, 1], 0.0))
+    t_last = scale.to_t(last)
+    for t, f, s in zip(ts, fit, se):
+        rows.append(_row("trend" if t <= t_last + 1e-9 else "projection", "", "log(CN/US)", scale.to_date(t),
+                         value=f, lower=f - crit * s, upper=f + crit * s))
+    rows += interval_rows(crossing, "", first, end, level_text(alpha))
+    out = _frame(rows)
+    out.loc[out["element"] == "interval", "note"] = "Fieller " + out.loc[out["element"] == "interval", "note"]
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# figure 3: cumulative downloads
+# --------------------------------------------------------------------------------------------------
+def cumulative_table(panel: pd.DataFrame, rule: str, scope: str) -> pd.DataFrame:
+    """Figure 3: cumulative downloads by origin.
+
+    Uses the growth of the Hub's all-time counters (``downloads_alltime_increment``, downloads per week elapsed)
+    times the weeks elapsed since the previous snapshot, summed from the first snapshot that has the counter
+    (cumulative = 0 there). If the panel lacks that measure, it falls back to 30-day downloads times the days
+    elapsed / 30, marked ``approximate`` in ``note``.
+    """
+    all_dates = np.sort(panel["date"].unique())
+    has_inc = (panel["measure"] == "downloads_alltime_increment").any()
+    measure = "downloads_alltime_increment" if has_inc else "downloads_30d"
+    sel = _select(panel, measure, rule, scope)
+    dates = np.sort(sel["date"].unique())
+    pos = {d: i for i, d in enumerate(all_dates)}
+    prev = {d: all_dates[pos[d] - 1] if pos[d] > 0 else None for d in dates}
+    note = "since the first snapshot with all-time counters" if has_inc else \
+        "approximate: 30-day downloads x days elapsed / 30"
+    rows = []
+    for region in REGIONS:
+        r = sel[sel["region"] == region].set_index("date")["downloads"]
+        total = 0.0
+        started = False
+        for d in dates:
+            if prev[d] is None:
+                if has_inc:
+                    continue
+                days = 7.0
+            else:
+                days = (pd.Timestamp(d) - pd.Timestamp(prev[d])).days
+            if not started:
+                start = prev[d] if prev[d] is not None else d
+                rows.append(_row("cumulative", "", region, start, value=0.0, note=note))
+                started = True
+            v = float(r.get(d, np.nan))
+            if math.isnan(v):
+                continue
+            total += v * (days / 7.0 if has_inc else days / 30.0)
+            rows.append(_row("cumulative", "", region, d, value=total, note=note))
+    return _frame(rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# figure 4: rankings
+# --------------------------------------------------------------------------------------------------
+RANKINGS_COLUMNS = ["date", "rule", "top_n", "region", "share"]
+TOP_ORGS_COLUMNS = ["date", "rule", "organisation", "region", "downloads", "rank"]
+
+
+def rankings_rule(rule: str) -> str:
+    """The rankings only exist under the uploader and lineage rules; first_party maps to uploader."""
+    return rule if rule in ("uploader", "lineage") else "uploader"
+
+
+def rankings_table(rankings: pd.DataFrame, top_orgs: pd.DataFrame, rule: str, n_orgs: int = 10) -> pd.DataFrame:
+    """Figure 4: share of the top 10/50/100 models' downloads by origin, and the rank of the top organisations.
+
+    Parameters
+    ----------
+    rankings : pandas.DataFrame
+        ``data/processed/rankings.parquet`` (date, rule, top_n, region, share).
+    top_orgs : pandas.DataFrame
+        ``data/processed/top_orgs.parquet`` (date, rule, organisation, region, downloads, rank).
+    rule : str
+        ``"uploader"`` or ``"lineage"``.
+    n_orgs : int
+        Organisations drawn in the bump chart: the top ``n_orgs`` at the last date.
+    """
+    rk = rankings[rankings["rule"] == rule]
+    if rk.empty:
+        raise FigureInputError(f"rankings.parquet has no rows for rule={rule!r}; rerun notebook 03 (panel)")
+    rows = []
+    for top_n in sorted(rk["top_n"].unique()):
+        part = rk[rk["top_n"] == top_n]
+        for region in REGIONS:
+            r = part[part["region"] == region].sort_values("date")
+            rows += [_row("top_share", f"top {int(top_n)}", region, d, value=s) for d, s in zip(r["date"], r["share"])]
+    to = top_orgs[top_orgs["rule"] == rule]
+    if to.empty:
+        raise FigureInputError(f"top_orgs.parquet has no rows for rule={rule!r}; rerun notebook 03 (panel)")
+    last = to["date"].max()
+    leaders = to[(to["date"] == last)].sort_values(["rank", "organisation"]).head(n_orgs)["organisation"].tolist()
+    for org in leaders:
+        r = to[to["organisation"] == org].sort_values("date")
+        rows += [_row("rank", "organisations", org, d, value=float(k), n=dl, note=str(reg))
+                 for d, k, dl, reg in zip(r["date"], r["rank"], r["downloads"], r["region"])]
+    return _frame(rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# figure 5: derivatives
+# --------------------------------------------------------------------------------------------------
+DERIVATIVE_COLUMNS = ["id", "relation", "lineage_region", "createdAt"]
+
+
+def derivatives_table(models: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Figure 5: per month, the share of new derivatives of each kind by the origin of their base model.
+
+    A model counts in the month of its ``createdAt`` if that falls between ``start`` and ``end`` (the panel's
+    date range); its base-model origin is its ``lineage_region``. ``n`` is the number of new models of that
+    kind in that month (all origins); ``value`` the share of them whose root base model has that origin.
+    """
+    created = pd.to_datetime(models["createdAt"], utc=True, errors="coerce").dt.tz_convert(None)
+    d = models.assign(_created=created)
+    d = d[d["relation"].isin(list(DERIVATIVE_RELATIONS)) & d["_created"].between(start, end + pd.Timedelta(days=1))]
+    d = d.assign(_month=d["_created"].dt.to_period("M").dt.to_timestamp(),
+                 _region=d["lineage_region"].fillna("UNKNOWN").astype(str))
+    rows = []
+    partial = pd.Timestamp(end).to_period("M").to_timestamp()
+    for rel, label in DERIVATIVE_RELATIONS.items():
+        part = d[d["relation"] == rel]
+        counts = part.groupby(["_month", "_region"]).size().unstack(fill_value=0)
+        for month, row in counts.iterrows():
+            total = row.sum()
+            note = "partial month" if month == partial else ""
+            for region in REGIONS:
+                rows.append(_row("share", label, region, month, value=row.get(region, 0) / total, n=total, note=note))
+    return _frame(rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# figures 6 and 7: interval rows
+# --------------------------------------------------------------------------------------------------
+SENSITIVITY_COLUMNS = ["measure", "rule", "scope", "k", "hac_lag", "method", "estimate_date", "lower_date",
+                       "upper_date", "kind"]
+
+
+def _iv_frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=INTERVAL_COLUMNS + list(extra))
+    for c in ("estimate_date", "lower_date", "upper_date") + tuple(c for c in extra if c.endswith("_date")):
+        df[c] = pd.to_datetime(df[c])
+    if df["row"].isna().all():
+        df["row"] = np.arange(len(df), dtype=float)
+    df["row"] = df["row"].astype(float)
+    df["highlight"] = df["highlight"].astype(bool)
+    for c in ("label", "source", "method", "kind", "note"):
+        df[c] = df[c].fillna("").astype(str)
+    return df
+
+
+#: Order of the methods within a row of the forest plot; unknown methods follow in name order.
+METHOD_ORDER = ("fieller", "fieller_prewhitened", "delta", "bootstrap", "first_passage")
+#: Vertical distance between the methods of one definition (in rows).
+METHOD_OFFSET = 0.2
+
+
+def _pick(values: pd.Series, want) -> Any:
+    """``want`` if it is among the values, else their median (the grid's middle setting)."""
+    vals = sorted(int(v) for v in values.dropna().unique())
+    if not vals:
+        return None
+    if want is not None and int(want) in vals:
+        return int(want)
+    return vals[(len(vals) - 1) // 2]
+
+
+def _envelope(rows: pd.DataFrame) -> tuple:
+    """(earliest, latest) date over a setting's rows: interval ends, or estimates where there is no interval;
+    None for an end that is unbounded in any row."""
+    ests = rows["estimate_date"].map(date_or_none)
+    if ests.isna().all():
+        return None, None
+    has_iv = rows["lower_date"].notna() | rows["upper_date"].notna()
+    if not has_iv.any():
+        return ests.min(), ests.max()
+    lows = rows.loc[ests.notna(), "lower_date"].map(date_or_none)
+    highs = rows.loc[ests.notna(), "upper_date"].map(date_or_none)
+    return (None if lows.isna().any() else lows.min()), (None if highs.isna().any() else highs.max())
+
+
+def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Crossing, *, hac_lag: int | None = None,
+                      k: int | None = None) -> pd.DataFrame:
+    """Figure 6: for each definition (measure, rule, scope) of the grid, each method's crossover and interval.
+
+    One plotted row per definition, the headline first; within it one mark per method (offset vertically),
+    at the headline's HAC lag (trend methods) or run length ``k`` (first passage), or the grid's middle setting
+    when those are not in the grid. ``range_lower_date``/``range_upper_date`` give the envelope over all HAC lags
+    (or all k) of that definition and method, drawn as a thin line: how much the other settings move the answer.
+
+    Parameters
+    ----------
+    sens : pandas.DataFrame
+        ``crossover_sensitivity.parquet``.
+    definition : Definition
+        The headline series.
+    headline : Crossing
+        The headline crossing (its method is highlighted).
+    hac_lag, k : int, optional
+        The headline settings (``trends.json`` ols.hac_lags and ``crossover.json`` first_passage.k).
+    """
+    defs = list(dict.fromkeys(zip(sens["measure"], sens["rule"], sens["scope"])))
+    head = (definition.measure, definition.rule, definition.scope)
+    defs.sort(key=lambda d: (d != head, d))
+    varying = [i for i in range(3) if len({d[i] for d in defs}) > 1]
+    methods = sorted(sens["method"].unique(), key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m))
+    lag = _pick(sens["hac_lag"], hac_lag) if "hac_lag" in sens else None
+    kk = _pick(sens["k"], k) if "k" in sens else None
+    short = {"downloads_30d": "30-day", "downloads_alltime_increment": "all-time incr."}
+    rows = []
+    for i, d in enumerate(defs):
+        label = " · ".join(short.get(d[j], str(d[j])) for j in varying) or "headline"
+        present = [m for m in methods if ((sens["measure"] == d[0]) & (sens["rule"] == d[1]) & (sens["scope"] == d[2])
+                                          & (sens["method"] == m)).any()]
+        for j, m in enumerate(present):
+            sub = sens[(sens["measure"] == d[0]) & (sens["rule"] == d[1]) & (sens["scope"] == d[2])
+                       & (sens["method"] == m)]
+            by_k = sub["k"].notna().any() if "k" in sub else False
+            setting = ("k", kk) if by_k else ("hac_lag", lag)
+            pick = sub[sub[setting[0]] == setting[1]] if setting[1] is not None else sub
+            r = (pick if not pick.empty else sub).iloc[0]
+            est, lo, hi = (date_or_none(r["estimate_date"]), date_or_none(r["lower_date"]),
+                           date_or_none(r["upper_date"]))
+            kind = str(r["kind"])
+            if est is not None and lo is None and hi is None and kind not in ("unbounded", "two_rays"):
+                kind = "point"  # an estimate without an interval (e.g. the empirical first passage)
+            rng_lo, rng_hi = _envelope(sub)
+            hl = d == head and m == headline.method
+            set_name = "k" if by_k else "HAC lag"
+            rows.append({"row": i + (j - (len(present) - 1) / 2) * METHOD_OFFSET, "label": label,
+                         "source": "this study", "method": m, "estimate_date": est, "lower_date": lo,
+                         "upper_date": hi, "kind": kind, "highlight": bool(hl),
+                         "note": f"{set_name} {r[setting[0]] if setting[1] is not None else 'as in grid'}; "
+                                 f"range over {len(sub)} setting(s) of {set_name}",
+                         "range_lower_date": rng_lo, "range_upper_date": rng_hi, "definition_row": i})
+    return _iv_frame(rows, extra=("range_lower_date", "range_upper_date", "definition_row"))
+
+
+PUBLISHED_COLUMNS = ["source", "measure", "claim", "crossover_period_start", "crossover_period_end", "verified"]
+
+
+def _truthy(v: Any) -> bool:
+    if isinstance(v, str):
+        return v.strip().lower() in ("true", "yes", "v", "1", "verified")
+    return bool(v) and not (isinstance(v, float) and math.isnan(v))
+
+
+def published_table(published: pd.DataFrame, ours: list[Crossing], definition: Definition,
+                    alpha: float = 0.05) -> pd.DataFrame:
+    """Figure 7: our crossover estimates beside the published ones.
+
+    Published claims give a period (start, end) in which the crossover happened, not an estimate with an
+    interval; they are drawn as a span. Claims without a period are listed with the note "no date given".
+    ``highlight`` marks our rows; ``kind`` is "verified" or "secondary" for published rows (read in the primary
+    source, or only in secondary reports).
+    """
+    rows = []
+    for c in ours:
+        rows.append({"row": np.nan, "label": f"This study: {c.method}", "source": "this study", "method": c.method,
+                     "estimate_date": c.estimate, "lower_date": c.lower, "upper_date": c.upper, "kind": c.kind,
+                     "highlight": True, "note": f"{definition.label()}; {level_text(alpha)} interval"})
+    for _, r in published.iterrows():
+        src = str(r["source"])
+        short = src.split(",")[0].split("(")[0].strip()
+        label = short if len(short) <= 38 else short[:37] + "…"
+        start, end = date_or_none(r["crossover_period_start"]), date_or_none(r["crossover_period_end"])
+        rows.append({"row": np.nan, "label": label, "source": src, "method": str(r.get("measure", "")),
+                     "estimate_date": None, "lower_date": start, "upper_date": end,
+                     "kind": "verified" if _truthy(r["verified"]) else "secondary", "highlight": False,
+                     "note": str(r["claim"]) if start is not None or end is not None else
+                     "no date given: " + str(r["claim"])})
+    return _iv_frame(rows)
+
+
+def our_crossings(crossover: Mapping, scale: TimeScale) -> list[Crossing]:
+    """The headline crossing followed by every other method of ``crossover.json`` (each once, in a fixed order)."""
+    head = headline_crossing(crossover)
+    out = [head]
+    methods = list((crossover.get("methods") or {}).keys())
+    methods.sort(key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m))
+    if "first_passage" in methods:
+        methods.append("first_passage_level")
+    for m in methods:
+        if m == head.method:
+            continue
+        c = method_crossing(crossover, m, scale)
+        if c is not None:
+            out.append(c)
+    return out
+
+
+def snapshot_range(panel: pd.DataFrame) -> tuple[str, str]:
+    """First and last snapshot dates of the panel as ``YYYY-MM-DD``."""
+    return iso(pd.Timestamp(panel["date"].min())), iso(pd.Timestamp(panel["date"].max()))
+
+
+def to_csv_bytes(table: pd.DataFrame) -> bytes:
+    """The figure table as CSV with fixed formatting (dates YYYY-MM-DD, floats with 10 significant digits)."""
+    df = table.copy()
+    for c in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[c]):
+            df[c] = df[c].dt.strftime("%Y-%m-%d")
+    return df.to_csv(index=False, float_format="%.10g", lineterminator="\n").encode("utf-8")
+
+
+def read_series_csv(path: str | Path) -> pd.DataFrame:
+    """Read back a time-series figure CSV (:data:`SERIES_COLUMNS`) with the dtypes the plot functions expect."""
+    df = pd.read_csv(path, dtype={c: "string" for c in ("element", "panel", "group", "note")}, keep_default_na=True)
+    missing = [c for c in SERIES_COLUMNS if c not in df.columns]
+    if missing:
+        raise FigureInputError(f"{path}: lacks column(s) {', '.join(missing)}; expected a figure CSV with "
+                               f"{', '.join(SERIES_COLUMNS)}")
+    return _frame(df.to_dict("records"))

@@ -1,0 +1,268 @@
+"""Every number a reader might quote, generated into ``figures/values.json`` and ``figures/values.tex``.
+
+Prose, slides and papers quote these files instead of typing numbers: ``values.json`` for scripts, one LaTeX
+macro per value in ``values.tex`` (``\\input{figures/values.tex}`` then ``\\StudyCrossoverEstimateDate``).
+Values come from the panel (shares at the latest date) and the result files of notebooks 04 and 05 (trend tests,
+crossover estimates). Demo runs say "SIMULATED DATA" in both files (``"simulated": true``; a comment and the
+``\\StudyDataKind`` macro in the LaTeX file).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from ..schema import REGIONS
+from .data import (METHOD_ORDER, Crossing, Definition, TimeScale, crossover_alpha, headline_crossing, iso,
+                   level_text, method_crossing, number)
+
+
+@dataclass(frozen=True)
+class Value:
+    """One quotable number.
+
+    Attributes
+    ----------
+    key : str
+        snake_case name, e.g. ``crossover_estimate_date``.
+    value : str, float, int, bool or None
+        Machine-readable value (dates as YYYY-MM-DD, shares as fractions).
+    text : str
+        How prose shows it (e.g. ``"41.2\\%"`` is written as ``41.2%``; LaTeX escaping happens in the .tex file).
+    description : str
+        What it is, with its definition.
+    """
+
+    key: str
+    value: Any
+    text: str
+    description: str
+
+    @property
+    def macro(self) -> str:
+        """LaTeX macro name: ``Study`` + CamelCase of the key, digits spelled out (macros allow letters only)."""
+        digits = dict(zip("0123456789", ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight",
+                                         "Nine"]))
+        camel = "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", self.key) if p)
+        return "Study" + "".join(digits.get(ch, ch) for ch in camel)
+
+
+def fmt_p(p: float) -> str:
+    """p-value for prose: three decimals, or ``< 0.001``."""
+    if p is None or not math.isfinite(p):
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt_num(x: float, digits: int = 3) -> str:
+    """A number with ``digits`` significant digits (``n/a`` when missing)."""
+    if x is None or not math.isfinite(x):
+        return "n/a" if x is None or math.isnan(x) else ("inf" if x > 0 else "-inf")
+    return f"{x:.{digits}g}"
+
+
+def _clean(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _crossing_values(prefix: str, c: Crossing, what: str, level: str) -> list[Value]:
+    out = [Value(f"{prefix}_estimate_date", iso(c.estimate) if c.estimate is not None else None, iso(c.estimate),
+                 f"{what}: estimated crossover date (CN share passes US share)"),
+           Value(f"{prefix}_lower_date", iso(c.lower) if c.lower is not None else None,
+                 iso(c.lower) if c.lower is not None else "unbounded", f"{what}: lower end of the {level} interval"),
+           Value(f"{prefix}_upper_date", iso(c.upper) if c.upper is not None else None,
+                 iso(c.upper) if c.upper is not None else "unbounded", f"{what}: upper end of the {level} interval"),
+           Value(f"{prefix}_kind", c.kind, c.kind.replace("_", " "),
+                 f"{what}: shape of the {level} set (bounded, unbounded, two rays, empty, no trend)")]
+    return out
+
+
+def _mk_variants(mk: Any) -> dict[str, Mapping]:
+    if not isinstance(mk, Mapping):
+        return {}
+    if "p_value" in mk or "z" in mk:
+        return {str(mk.get("method", "primary")): mk}
+    return {str(k): v for k, v in mk.items() if isinstance(v, Mapping) and ("p_value" in v or "z" in v)}
+
+
+def collect_values(panel: pd.DataFrame, definition: Definition, trends: Mapping, crossover: Mapping, *,
+                   simulated: bool) -> list[Value]:
+    """Gather the quotable numbers of a run.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        The tidy panel.
+    definition : Definition
+        The headline series (measure, rule, scope, frequency).
+    trends, crossover : mapping
+        Contents of ``trends.json`` and ``crossover.json``.
+    simulated : bool
+        Demo run.
+
+    Returns
+    -------
+    list of Value
+    """
+    alpha = crossover_alpha(crossover)
+    level = level_text(alpha)
+    vals = [Value("simulated", bool(simulated), "SIMULATED DATA" if simulated else "real Hub data",
+                  "Whether these numbers come from the simulated Hub of the offline demo"),
+            Value("definition_measure", definition.measure, definition.measure.replace("_", " "),
+                  "Headline download measure"),
+            Value("definition_rule", definition.rule, definition.rule.replace("_", " "), "Headline attribution rule"),
+            Value("definition_scope", definition.scope, definition.scope.replace("_", " "), "Headline scope"),
+            Value("confidence_level", 1 - alpha, level, "Confidence level of every interval")]
+    sel = panel[(panel["measure"] == definition.measure) & (panel["rule"] == definition.rule)
+                & (panel["scope"] == definition.scope)]
+    first, last = sel["date"].min(), sel["date"].max()
+    n_dates = int(sel["date"].nunique())
+    vals += [Value("first_snapshot_date", iso(first), iso(first), "First snapshot date of the headline series"),
+             Value("last_snapshot_date", iso(last), iso(last), "Latest snapshot date of the headline series"),
+             Value("n_snapshots", n_dates, f"{n_dates}", "Number of snapshots in the headline series")]
+    latest = sel[sel["date"] == last].set_index("region")
+    for region in REGIONS:
+        s = float(latest["share"].get(region, math.nan))
+        vals.append(Value(f"share_{region.lower()}_latest", _clean(s), f"{100 * s:.1f}%" if math.isfinite(s) else "n/a",
+                          f"Share of {definition.label()} held by origin {region} at the latest snapshot"))
+    cn, us = float(latest["share"].get("CN", math.nan)), float(latest["share"].get("US", math.nan))
+    gap = 100 * (cn - us)
+    vals.append(Value("share_gap_cn_us_latest_pp", _clean(gap), f"{gap:+.1f}" if math.isfinite(gap) else "n/a",
+                      "CN share minus US share at the latest snapshot, in percentage points"))
+    ratio = math.log(cn / us) if cn > 0 and us > 0 else math.nan
+    vals.append(Value("log_ratio_latest", _clean(ratio), fmt_num(ratio), "log(share CN / share US) at the latest snapshot"))
+
+    ols = trends.get("ols") or {}
+    if "params" in ols:
+        scale = TimeScale.from_trends(trends, definition.frequency)
+        b = number(ols["params"][1])
+        se = ols.get("se")
+        se_b = number(se[1]) if isinstance(se, (list, tuple)) and len(se) > 1 else math.nan
+        per_year = 365.25 / scale.period_days
+        pv = ols.get("p_values")
+        p_b = number(pv[1]) if isinstance(pv, (list, tuple)) and len(pv) > 1 else math.nan
+        vals += [Value("trend_slope_per_year", _clean(b * per_year), fmt_num(b * per_year),
+                       "OLS slope of log(share CN / share US) per year"),
+                 Value("trend_slope_se_per_year", _clean(se_b * per_year), fmt_num(se_b * per_year),
+                       "Newey-West (HAC) standard error of that slope, per year"),
+                 Value("trend_slope_p_value", _clean(p_b), fmt_p(p_b), "Two-sided p-value of the OLS slope (HAC, t)"),
+                 Value("trend_hac_lags", ols.get("hac_lags"), str(ols.get("hac_lags", "n/a")),
+                       "Newey-West truncation lag, in periods")]
+    mk_all = trends.get("mann_kendall")
+    if isinstance(mk_all, Mapping) and isinstance(mk_all.get("primary"), str):
+        vals.append(Value("mk_primary_method", mk_all["primary"], mk_all["primary"].replace("_", "-"),
+                          "Mann-Kendall variant reported as primary (config trends.mk_method)"))
+    for name, mk in _mk_variants(mk_all).items():
+        key = re.sub(r"[^a-z0-9]+", "_", name.lower())
+        vals += [Value(f"mk_{key}_tau", _clean(number(mk.get("tau"))), fmt_num(number(mk.get("tau"))),
+                       f"Mann-Kendall ({name}) Kendall's tau of the log ratio"),
+                 Value(f"mk_{key}_z", _clean(number(mk.get("z"))), fmt_num(number(mk.get("z"))),
+                       f"Mann-Kendall ({name}) standardised score z"),
+                 Value(f"mk_{key}_p_value", _clean(number(mk.get("p_value"))), fmt_p(number(mk.get("p_value"))),
+                       f"Mann-Kendall ({name}) two-sided p-value")]
+    sen = trends.get("sens_slope")
+    if isinstance(sen, Mapping) and "slope" in sen:
+        scale = TimeScale.from_trends(trends, definition.frequency)
+        per_year = 365.25 / scale.period_days
+        for k, desc in (("slope", "Sen's slope"), ("ci_low", "lower end of Sen's slope interval"),
+                        ("ci_high", "upper end of Sen's slope interval")):
+            v = number(sen.get(k)) * per_year
+            vals.append(Value(f"sen_{k}_per_year", _clean(v), fmt_num(v), f"{desc}, log ratio per year"))
+
+    head = headline_crossing(crossover)
+    vals.append(Value("crossover_method", head.method, head.method.replace("_", " "),
+                      "Method of the headline crossover estimate"))
+    vals += _crossing_values("crossover", head, "Headline", level)
+    scale = TimeScale.from_trends(trends, definition.frequency) if trends else None
+    methods = crossover.get("methods") or {}
+    for m in sorted(methods, key=lambda x: (METHOD_ORDER.index(x) if x in METHOD_ORDER else 99, x)):
+        if m == "first_passage" or scale is None:
+            continue
+        c = method_crossing(crossover, m, scale)
+        if c is not None:
+            vals += _crossing_values(m, c, m.replace("_", " ").capitalize(), level)
+    boot = methods.get("bootstrap") or {}
+    if "share_no_crossing" in boot:
+        v = number(boot["share_no_crossing"])
+        vals.append(Value("bootstrap_share_no_crossing", _clean(v), f"{100 * v:.1f}%",
+                          "Share of bootstrap replicates whose trend never crosses"))
+    fp = methods.get("first_passage") or {}
+    if fp:
+        d = fp.get("date") or fp.get("estimate_date")
+        vals.append(Value("first_passage_date", d, d or "not yet",
+                          "First period with CN ahead of US for k consecutive periods"))
+        lvl = method_crossing(crossover, "first_passage_level", scale) if scale is not None else None
+        if lvl is not None:
+            vals += _crossing_values("first_passage_level", lvl, "Passage of the smoothed level (local linear trend)",
+                                     level)
+        if "prob_crossed_by_last_period" in fp:
+            p = number(fp["prob_crossed_by_last_period"])
+            vals.append(Value("first_passage_prob_crossed", _clean(p), f"{100 * p:.1f}%",
+                              "Model-based probability that CN had passed US by the latest snapshot"))
+    keys = [v.key for v in vals]
+    dup = {k for k in keys if keys.count(k) > 1}
+    if dup:
+        raise ValueError(f"duplicate value key(s) {sorted(dup)}; every quotable value needs its own name")
+    return vals
+
+
+TEX_SPECIALS = {"\\": r"\textbackslash{}", "%": r"\%", "_": r"\_", "&": r"\&", "#": r"\#", "$": r"\$",
+                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def tex_escape(text: str) -> str:
+    """Escape LaTeX special characters."""
+    return "".join(TEX_SPECIALS.get(ch, ch) for ch in text)
+
+
+def write_values(values: list[Value], json_path: Path, tex_path: Path, *, simulated: bool,
+                 source: Mapping | None = None) -> tuple[Path, Path]:
+    """Write ``values.json`` and ``values.tex`` (deterministic: no time stamps).
+
+    Parameters
+    ----------
+    values : list of Value
+    json_path, tex_path : Path
+    simulated : bool
+        Demo run: both files say SIMULATED DATA.
+    source : mapping, optional
+        Provenance written into values.json (e.g. config digest, raw manifest hash).
+    """
+    doc = {"simulated": bool(simulated),
+           "note": ("SIMULATED DATA: demo run on a simulated Hub; these numbers are not findings."
+                    if simulated else "Generated from the study's processed data; quote these, never retype them."),
+           "source": dict(source or {}),
+           "values": {v.key: {"value": v.value, "text": v.text, "macro": "\\" + v.macro,
+                              "description": v.description} for v in values}}
+    json_path = Path(json_path)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
+    lines = ["% Generated by analysis.figures.values (notebook 06). Do not edit: rerun the study instead.",
+             "% Use: \\input{figures/values.tex} in the preamble, then e.g. \\StudyCrossoverEstimateDate."]
+    if simulated:
+        lines.append("% SIMULATED DATA: demo run on a simulated Hub; these numbers are not findings.")
+    lines.append("\\newcommand{\\StudyDataKind}{%s}" % ("SIMULATED DATA (demo run)" if simulated
+                                                        else "Hugging Face Hub snapshots"))
+    for v in values:
+        lines.append(f"% {tex_escape(v.description)}")
+        lines.append("\\newcommand{\\%s}{%s}" % (v.macro, tex_escape(v.text)))
+    tex_path = Path(tex_path)
+    tex_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return json_path, tex_path
+
+
+def values_table(values: list[Value]) -> pd.DataFrame:
+    """The values as a table for display (key, text, macro, description)."""
+    return pd.DataFrame([{"key": v.key, "text": v.text, "macro": "\\" + v.macro, "description": v.description}
+                         for v in values])
+
+
+def as_dict(values: list[Value]) -> dict:
+    """``{key: value}``."""
+    return {v.key: asdict(v)["value"] for v in values}

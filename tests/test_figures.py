@@ -1,0 +1,482 @@
+"""Figures: structure of each figure, tables with known answers, byte-identical reruns, style.
+
+The processed inputs are synthesised in a temporary study root: a panel whose log ratio log(s_CN/s_US) is exactly
+``0.1 (t - 20)`` (crossing at week 20, 2024-12-11), trend and crossover results computed by the project's own
+estimators, small rankings, models, sensitivity grid and published estimates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from analysis.figures import FIGURES, Definition, FigureInputError, make_all_figures  # noqa: E402
+from analysis.figures import data as fdata  # noqa: E402
+from analysis.figures.style import (ORIGIN_STYLES, ONE_COLUMN, TWO_COLUMN, paper_style, save_figure,  # noqa: E402
+                                    sha256_file, style_file)
+from analysis.panel import primary_series  # noqa: E402
+from analysis.paths import Paths  # noqa: E402
+from analysis.schema import REGIONS  # noqa: E402
+from analysis.stats.crossover import crossing_delta, crossing_fieller  # noqa: E402
+from analysis.stats.results import to_jsonable  # noqa: E402
+from analysis.stats.trend import ols_trend  # noqa: E402
+
+START = dt.date(2024, 7, 24)
+WEEKS = 40
+CROSS_T = 20  # the true crossing, in weeks
+DEFN = Definition("downloads_30d", "lineage", "all", "weekly")
+OTHER_SHARES = {"EU": 0.15, "OTHER": 0.1, "UNAFFILIATED": 0.1, "UNKNOWN": 0.05}
+
+
+def _panel() -> pd.DataFrame:
+    rows = []
+    for i in range(WEEKS):
+        if i == 13:  # a missing snapshot, as in real archives
+            continue
+        d = pd.Timestamp(START + dt.timedelta(weeks=i))
+        r = 0.1 * (i - CROSS_T) + 0.01 * np.sin(i)
+        cn = 0.6 / (1 + np.exp(-r))
+        shares = {"CN": cn, "US": 0.6 - cn, **OTHER_SHARES}
+        for measure in ("downloads_30d", "downloads_alltime_increment"):
+            if measure == "downloads_alltime_increment" and i == 0:
+                continue
+            for rule in ("lineage", "uploader"):
+                for region in REGIONS:
+                    s = shares[region]
+                    rows.append({"date": d, "measure": measure, "rule": rule, "scope": "all", "region": region,
+                                 "downloads": s * 1e6, "share": s, "n_models": 10})
+    return pd.DataFrame(rows)
+
+
+def write_inputs(root, *, rankings: bool = True) -> Paths:
+    """Write synthetic processed inputs under ``root`` and return its Paths (simulated)."""
+    paths = Paths(root, simulated=True)
+    paths.results_dir.mkdir(parents=True)
+    panel = _panel()
+    panel.to_parquet(paths.panel_file, index=False)
+    s = primary_series(panel, "downloads_30d", "lineage", "all")
+    fit = ols_trend(s["log_ratio"].to_numpy(), s["t"].to_numpy())
+    a, b = fit.params
+    fi = crossing_fieller(a, b, fit.cov, df=fit.df_resid)
+    de = crossing_delta(a, b, fit.cov, df=fit.df_resid)
+    t0 = pd.Timestamp(START)
+
+    def todate(t):
+        return None if not np.isfinite(t) else (t0 + pd.Timedelta(days=7 * t)).floor("D").strftime("%Y-%m-%d")
+
+    defn = {"measure": "downloads_30d", "rule": "lineage", "scope": "all", "frequency": "weekly"}
+    trends = {"simulated": True, "definition": defn, "first_date": "2024-07-24", "last_date": todate(WEEKS - 1),
+              "ols": dict(to_jsonable(fit), t0_date="2024-07-24", period_days=7.0),
+              "mann_kendall": {"hamed_rao": {"method": "hamed_rao", "s": 700.0, "z": 8.1, "p_value": 1e-9,
+                                             "tau": 0.9}},
+              "sens_slope": {"slope": 0.1, "ci_low": 0.09, "ci_high": 0.11, "p_value": 1e-9, "z": 8.0}}
+    cross = {"simulated": True, "definition": defn, "alpha": 0.05, "first_date": trends["first_date"],
+             "last_date": trends["last_date"],
+             "headline": {"method": "fieller", "estimate_date": todate(fi.estimate), "lower_date": todate(fi.lower),
+                          "upper_date": todate(fi.upper), "kind": fi.kind, "estimate_t": fi.estimate,
+                          "lower_t": fi.lower, "upper_t": fi.upper},
+             "methods": {"fieller": to_jsonable(fi), "delta": to_jsonable(de),
+                         "first_passage": {"date": todate(CROSS_T + 1), "prob_crossed_by_last_period": 0.99}}}
+    paths.trends_file.write_text(json.dumps(trends))
+    paths.crossover_file.write_text(json.dumps(cross))
+    sens = pd.DataFrame([
+        ("downloads_30d", "lineage", "all", 3, 2, "fieller", cross["headline"]["estimate_date"],
+         cross["headline"]["lower_date"], cross["headline"]["upper_date"], "bounded", 39),
+        ("downloads_30d", "uploader", "all", 3, 2, "fieller", "2025-01-15", None, None, "unbounded", 39),
+        ("downloads_30d", "uploader", "all", 3, 2, "delta", "2025-01-15", "2024-12-01", "2025-03-01", "bounded", 39),
+        ("downloads_30d", "lineage", "llm", 3, 2, "fieller", None, None, None, "no_trend", 39),
+    ], columns=fdata.SENSITIVITY_COLUMNS + ["n_periods"])
+    sens.to_parquet(paths.sensitivity_file, index=False)
+    models = pd.DataFrame({
+        "id": [f"m{i}" for i in range(9)],
+        "relation": ["finetune", "finetune", "finetune", "quantized", "adapter", "merge", "base", "finetune", "merge"],
+        "lineage_region": ["CN", "CN", "US", "CN", "EU", "US", "US", "CN", None],
+        "createdAt": pd.to_datetime(["2024-09-03", "2024-09-20", "2024-09-28", "2024-09-05", "2024-10-01",
+                                     "2024-10-02", "2024-09-01", "2022-03-02", "2024-10-09"], utc=True)})
+    models.to_parquet(paths.models_file, index=False)
+    if rankings:
+        dates = sorted(panel["date"].unique())
+        rk, to = [], []
+        for i, d in enumerate(dates):
+            for n in (10, 50, 100):
+                for region in REGIONS:
+                    rk.append((d, "lineage", n, region, {"CN": 0.5, "US": 0.3}.get(region, 0.05)))
+            order = ["Qwen", "meta-llama", "mistralai"] if i > 20 else ["meta-llama", "Qwen", "mistralai"]
+            for k, org in enumerate(order, 1):
+                to.append((d, "lineage", org, {"Qwen": "CN", "meta-llama": "US", "mistralai": "EU"}[org],
+                           1000 - k, k))
+        pd.DataFrame(rk, columns=fdata.RANKINGS_COLUMNS).to_parquet(paths.processed_dir / "rankings.parquet")
+        pd.DataFrame(to, columns=fdata.TOP_ORGS_COLUMNS).to_parquet(paths.processed_dir / "top_orgs.parquet")
+    paths.reference_dir.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([("Brand & Lambert, The ATOM Report (2026)", "cumulative downloads", "llm", "first_party",
+                   "overtook in summer 2025", "2025-06-01", "2025-08-31", True),
+                  ("Lambert, talk slides (2026)", "new derivatives", "all", "lineage", "10% to 70%", None, None,
+                   "V"),
+                  ("Qwen team (2026)", "cumulative downloads", "all", "first_party", "passed Llama by Oct 2025", None,
+                   "2025-10-31", "S")], columns=["source", "measure", "scope", "rule", "claim", "crossover_period_start",
+                                   "crossover_period_end", "verified"]).to_csv(paths.published_estimates_file,
+                                                                               index=False)
+    paths.manifest.parent.mkdir(parents=True, exist_ok=True)
+    paths.manifest.write_text('{"source": "test"}\n')
+    return paths
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    return write_inputs(tmp_path_factory.mktemp("study"))
+
+
+def _legend_texts(fig) -> list[str]:
+    out = []
+    for leg in list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend()]:
+        out += [t.get_text() for t in leg.get_texts()]
+    return out
+
+
+def _gids(fig, gid: str) -> list:
+    return fig.findobj(lambda a: a.get_gid() == gid)
+
+
+def _draw(spec_number: int, table, simulated=True):
+    spec = FIGURES[spec_number - 1]
+    with paper_style():
+        fig = spec.plot(table, definition_label=DEFN.label(), simulated=simulated)
+    return fig
+
+
+def _origin_labels() -> set[str]:
+    return {ORIGIN_STYLES[r].label for r in REGIONS}
+
+
+# ------------------------------------------------------------------------------------------------ style
+def test_style_file_shipped_and_palette_distinct():
+    assert style_file().name == "paper.mplstyle"
+    colours = [s.color for s in ORIGIN_STYLES.values()]
+    dashes = [str(s.linestyle) for s in ORIGIN_STYLES.values()]
+    markers = [s.marker for s in ORIGIN_STYLES.values()]
+    assert len(set(colours)) == len(set(dashes)) == len(set(markers)) == len(REGIONS)
+    assert (ONE_COLUMN, TWO_COLUMN) == (3.5, 7.2)
+    with paper_style():
+        assert matplotlib.rcParams["pdf.fonttype"] == 42
+        assert matplotlib.rcParams["font.sans-serif"][0] == "DejaVu Sans"
+
+
+def test_save_figure_is_byte_identical_and_embeds_truetype(tmp_path):
+    def once(stem):
+        with paper_style():
+            fig, ax = plt.subplots()
+            ax.plot([0, 1], [0, 1], label="x")
+            ax.legend()
+            out = save_figure(fig, stem, dpi=60, title="t")
+        plt.close(fig)
+        return {k: p.read_bytes() for k, p in out.items()}
+
+    a, b = once(tmp_path / "a" / "f"), once(tmp_path / "b" / "f")
+    assert a == b
+    assert b"/CreationDate" not in a["pdf"]
+    assert b"FontFile2" in a["pdf"]  # TrueType font program embedded
+    assert b"/Subtype /Type3" not in a["pdf"]
+    with pytest.raises(ValueError, match="eps"):
+        save_figure(plt.figure(), tmp_path / "x", formats=["eps"])
+
+
+# ------------------------------------------------------------------------------------------------ figure 1
+def test_figure1_share_by_origin_structure(inputs):
+    cross = json.loads(inputs.crossover_file.read_text())
+    head = fdata.headline_crossing(cross)
+    table = fdata.share_by_origin_table(pd.read_parquet(inputs.panel_file), DEFN, head)
+    fig = _draw(1, table)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Snapshot date"
+    assert ax.get_ylabel().startswith("Share of downloads")
+    texts = _legend_texts(fig)
+    assert _origin_labels() <= set(texts)
+    marker = _gids(fig, "crossover")
+    assert len(marker) == 1
+    assert marker[0].get_xdata()[0] == pd.Timestamp(cross["headline"]["estimate_date"])
+    assert f"Crossover estimate {cross['headline']['estimate_date']}" in texts
+    assert _gids(fig, "crossover-interval")
+    assert _gids(fig, "simulated-watermark")
+    plt.close(fig)
+
+
+def test_figure1_unbounded_set_is_labelled_not_hidden(inputs):
+    panel = pd.read_parquet(inputs.panel_file)
+    c = fdata.Crossing("fieller", pd.Timestamp("2024-12-11"), None, None, "two_rays",
+                       (pd.Timestamp("2024-10-01"), pd.Timestamp("2025-02-01")))
+    table = fdata.share_by_origin_table(panel, DEFN, c)
+    iv = table[table["element"] == "interval"]
+    assert len(iv) == 2 and all("continues" in n for n in iv["note"])
+    assert iv["date"].min() == panel["date"].min() and iv["date_end"].max() == panel["date"].max()
+
+
+# ------------------------------------------------------------------------------------------------ figure 2
+def test_figure2_band_meets_zero_at_fieller_ends(inputs):
+    trends = json.loads(inputs.trends_file.read_text())
+    cross = json.loads(inputs.crossover_file.read_text())
+    table = fdata.log_ratio_table(pd.read_parquet(inputs.panel_file), DEFN, trends, cross)
+    a, b = trends["ols"]["params"]
+    cov = np.array(trends["ols"]["cov"])
+    crit = cross["methods"]["fieller"]["critical"]
+    for t in (cross["methods"]["fieller"]["lower"], cross["methods"]["fieller"]["upper"]):
+        se = np.sqrt(cov[0, 0] + 2 * t * cov[0, 1] + t * t * cov[1, 1])
+        assert abs(abs(a + b * t) - crit * se) < 1e-9  # the band touches zero exactly there
+    tr = table[table["element"] == "trend"]
+    assert np.allclose(tr["value"], a + b * np.arange(len(tr)))
+    obs = table[table["element"] == "observed"]
+    assert len(obs) == WEEKS and obs["value"].isna().sum() == 1  # the missing week stays as a NaN row
+    # known answer: the crossing is at week 20 (2024-12-11) within a week
+    est = pd.Timestamp(cross["headline"]["estimate_date"])
+    assert abs((est - pd.Timestamp("2024-12-11")).days) <= 7
+
+
+def test_figure2_structure(inputs):
+    trends = json.loads(inputs.trends_file.read_text())
+    cross = json.loads(inputs.crossover_file.read_text())
+    fig = _draw(2, fdata.log_ratio_table(pd.read_parquet(inputs.panel_file), DEFN, trends, cross))
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "log(share CN / share US)"
+    assert ax.get_xlabel() == "Date"
+    texts = _legend_texts(fig)
+    assert {"OLS trend", "HAC 95% band"} <= set(texts)
+    assert any(t.startswith("Fieller 95% interval") for t in texts)
+    (m,) = _gids(fig, "crossover")
+    assert m.get_ydata()[0] == 0.0
+    assert _gids(fig, "trend-band") and _gids(fig, "crossover-interval")
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------------ figure 3
+def test_figure3_cumulative_known_answer_and_structure(inputs):
+    panel = pd.read_parquet(inputs.panel_file)
+    table = fdata.cumulative_table(panel, "lineage", "all")
+    eu = table[(table["group"] == "EU")]
+    # EU gets 0.15e6 downloads per week elapsed; the missing week counts double (2 weeks elapsed)
+    assert eu["value"].iloc[0] == 0.0
+    assert eu["value"].iloc[-1] == pytest.approx(0.15e6 * (WEEKS - 1))
+    fig = _draw(3, table)
+    assert fig.axes[0].get_ylabel() == "Cumulative downloads"
+    assert _origin_labels() <= set(_legend_texts(fig))
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------------ figure 4
+def test_figure4_rankings_structure(inputs):
+    rk = pd.read_parquet(inputs.processed_dir / "rankings.parquet")
+    to = pd.read_parquet(inputs.processed_dir / "top_orgs.parquet")
+    table = fdata.rankings_table(rk, to, "lineage")
+    fig = _draw(4, table)
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert any("Top 10" in t for t in titles) and any("Top 100" in t for t in titles)
+    assert _origin_labels() <= set(_legend_texts(fig))
+    bump = fig.axes[-1]
+    assert bump.get_ylabel().startswith("Rank")
+    lo, hi = bump.get_ylim()
+    assert lo > hi  # rank 1 on top
+    assert {t.get_text() for t in bump.texts} >= {"Qwen (CN)", "meta-llama (US)", "mistralai (EU)"}
+    plt.close(fig)
+
+
+def test_figure4_missing_rankings_file_fails_naming_it(tmp_path):
+    paths = write_inputs(tmp_path, rankings=False)
+    with pytest.raises(FigureInputError, match="rankings.parquet"):
+        make_all_figures(paths, DEFN, formats=["png"], dpi=20, simulated=True, only=[4])
+
+
+# ------------------------------------------------------------------------------------------------ figure 5
+def test_figure5_derivatives_known_answer_and_structure(inputs):
+    models = pd.read_parquet(inputs.models_file)
+    table = fdata.derivatives_table(models, pd.Timestamp("2024-07-24"), pd.Timestamp("2025-04-23"))
+    sep = table[(table["panel"] == "Fine-tunes") & (table["date"] == "2024-09-01")].set_index("group")
+    assert sep.loc["CN", "value"] == pytest.approx(2 / 3) and sep.loc["US", "value"] == pytest.approx(1 / 3)
+    assert sep.loc["CN", "n"] == 3  # the 2022-03-02 placeholder date is outside the window
+    oct_merge = table[(table["panel"] == "Merges") & (table["date"] == "2024-10-01")].set_index("group")
+    assert oct_merge.loc["UNKNOWN", "value"] == pytest.approx(0.5)  # no lineage region counts as UNKNOWN
+    fig = _draw(5, table)
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_visible()]
+    assert any("Fine-tunes" in t for t in titles) and any("Merges" in t for t in titles)
+    assert all(ax.get_ylabel() == "Share of new models" for ax in fig.axes[::2])
+    assert _origin_labels() <= set(_legend_texts(fig))
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------------ figure 6
+def test_figure6_forest_structure(inputs):
+    sens = pd.read_parquet(inputs.sensitivity_file)
+    head = fdata.headline_crossing(json.loads(inputs.crossover_file.read_text()))
+    table = fdata.sensitivity_table(sens, DEFN, head, hac_lag=2, k=3)
+    assert table["highlight"].sum() == 1
+    first = table[table["definition_row"] == 0]
+    assert list(first["label"]) == ["lineage · all"] and first["highlight"].all()  # the headline comes first
+    two = table[table["label"] == "uploader · all"]
+    assert list(two["method"]) == ["fieller", "delta"] and two["row"].tolist() == [1.9, 2.1]
+    fig = _draw(6, table)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 3 and labels[0] == "▶ lineage · all"
+    assert [t.get_fontweight() for t in ax.get_yticklabels()].count("bold") == 1
+    assert len(_gids(fig, "crossover")) == 3  # the no_trend row has no marker...
+    assert any("no crossing" in t.get_text() for t in ax.texts)  # ...but says so
+    assert ax.get_xlabel().startswith("Estimated crossover date")
+    assert {"fieller", "delta", "range over HAC lags / k"} <= set(_legend_texts(fig))
+    plt.close(fig)
+
+
+def test_figure6_envelope_over_settings():
+    sens = pd.DataFrame([
+        ("downloads_30d", "lineage", "all", None, lag, "fieller", "2025-06-10", lo, hi, "bounded")
+        for lag, lo, hi in ((1, "2025-06-01", "2025-06-20"), (2, "2025-05-20", "2025-06-25"), (3, None, None))
+    ] + [("downloads_30d", "lineage", "all", k, None, "first_passage", d, None, None, "passed")
+         for k, d in ((1, "2025-06-04"), (3, "2025-06-18"), (6, "2025-07-02"))],
+        columns=fdata.SENSITIVITY_COLUMNS)
+    head = fdata.Crossing("fieller", pd.Timestamp("2025-06-10"), None, None, "bounded")
+    t = fdata.sensitivity_table(sens, DEFN, head, hac_lag=2, k=3).set_index("method")
+    assert t.loc["fieller", "lower_date"] == pd.Timestamp("2025-05-20")  # the headline lag's own interval
+    assert pd.isna(t.loc["fieller", "range_lower_date"])  # lag 3 is unbounded: so is the envelope
+    assert t.loc["first_passage", "kind"] == "point"
+    assert t.loc["first_passage", "estimate_date"] == pd.Timestamp("2025-06-18")
+    assert (t.loc["first_passage", "range_lower_date"], t.loc["first_passage", "range_upper_date"]) == (
+        pd.Timestamp("2025-06-04"), pd.Timestamp("2025-07-02"))
+
+
+# ------------------------------------------------------------------------------------------------ figure 7
+def test_figure7_published_structure(inputs):
+    cross = json.loads(inputs.crossover_file.read_text())
+    scale = fdata.TimeScale.from_trends(json.loads(inputs.trends_file.read_text()))
+    pub = pd.read_csv(inputs.published_estimates_file)
+    table = fdata.published_table(pub, fdata.our_crossings(cross, scale), DEFN)
+    assert list(table["label"][:3]) == ["This study: fieller", "This study: delta", "This study: first_passage"]
+    assert table.loc[2, "kind"] == "point"  # the empirical first passage has no interval in dates
+    assert table.loc[table["label"] == "Lambert", "note"].iloc[0].startswith("no date given")
+    assert list(table.loc[~table["highlight"], "kind"]) == ["verified", "verified", "secondary"]
+    fig = _draw(7, table)
+    ax = fig.axes[0]
+    assert "Brand & Lambert" in [t.get_text() for t in ax.get_yticklabels()]
+    bars = _gids(fig, "published-period")
+    assert len(bars) == 2
+    # "by Oct 2025": the bar is open to the left, starting at the axis edge
+    assert bars[1].get_x() == pytest.approx(ax.get_xlim()[0])
+    assert bars[1].get_hatch() == "////"
+    assert len(_gids(fig, "crossover")) == 3
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------------ the whole run
+def _run_twice(tmp_path, formats, only=None) -> list[dict]:
+    hashes = []
+    for run in ("a", "b"):
+        paths = write_inputs(tmp_path / run)
+        _, figs = make_all_figures(paths, DEFN, formats=formats, dpi=40, simulated=True, config_digest="cafe",
+                                   only=only)
+        for f in figs.values():
+            plt.close(f)
+        hashes.append({p.name: sha256_file(p) for p in sorted(paths.figures_dir.iterdir())})
+    return hashes
+
+
+def test_rerun_gives_identical_bytes(tmp_path):
+    a, b = _run_twice(tmp_path, ["pdf", "svg", "png"], only=[2])
+    assert a == b
+    assert {"log_ratio_trend_crossover.pdf", "log_ratio_trend_crossover.svg", "log_ratio_trend_crossover.png",
+            "log_ratio_trend_crossover.csv", "values.json", "values.tex", "figures.json"} <= set(a)
+
+
+@pytest.mark.slow
+def test_rerun_gives_identical_bytes_for_every_figure(tmp_path):
+    a, b = _run_twice(tmp_path, ["pdf", "svg", "png"])
+    assert a == b and len([n for n in a if n.endswith(".pdf")]) == 7
+
+
+def test_make_all_figures_writes_every_figure_with_provenance(tmp_path):
+    paths = write_inputs(tmp_path)
+    run, figs = make_all_figures(paths, DEFN, formats=["png"], dpi=20, simulated=True, config_digest="cafe")
+    for f in figs.values():
+        plt.close(f)
+    names = {s.name for s in FIGURES}
+    written = {p.name for p in paths.figures_dir.iterdir()}
+    assert {f"{n}.{ext}" for n in names for ext in ("png", "csv")} <= written
+    assert not run.failures
+    doc = json.loads((paths.figures_dir / "figures.json").read_text())
+    assert doc["simulated"] is True and len(doc["figures"]) == 7
+    for f in doc["figures"]:
+        assert f["caption"].startswith("SIMULATED DATA")
+        assert f["files"]["png"]["sha256"] == sha256_file(paths.root / f["files"]["png"]["path"])
+        assert f["files"]["csv"]["path"] == f"figures/{f['name']}.csv"
+        assert f"Figure {f['number']}" in f["citation"]
+    prov = doc["provenance"]
+    assert prov["config_digest"] == "cafe"
+    assert prov["raw_manifest_sha256"] == sha256_file(paths.manifest)
+    assert prov["snapshot_range"] == ["2024-07-24", (START + dt.timedelta(weeks=WEEKS - 1)).isoformat()]
+    csv = pd.read_csv(paths.figures_dir / "download_share_by_origin.csv")
+    assert set(csv.loc[csv["element"] == "share", "group"]) == set(REGIONS)
+    # the CSV is exactly what was plotted: redrawing from it gives the same crossover mark
+    fig = _draw(1, fdata.read_series_csv(paths.figures_dir / "download_share_by_origin.csv"))
+    (m,) = _gids(fig, "crossover")
+    cross = json.loads(paths.crossover_file.read_text())
+    assert m.get_xdata()[0] == pd.Timestamp(cross["headline"]["estimate_date"])
+    plt.close(fig)
+
+
+def test_definition_mismatch_is_an_error(inputs, tmp_path):
+    other = Definition("downloads_30d", "uploader", "all")
+    paths = Paths(inputs.root, simulated=True)
+    with pytest.raises(FigureInputError, match="rerun notebooks 04 and 05"):
+        make_all_figures(paths, other, formats=["png"], dpi=20, simulated=True, only=[2])
+
+
+def test_missing_panel_names_the_file_and_notebook(tmp_path):
+    with pytest.raises(FigureInputError, match=r"panel.parquet.*notebook 03"):
+        make_all_figures(Paths(tmp_path), DEFN)
+
+
+def test_date_conversion_of_trend_time():
+    scale = fdata.TimeScale(pd.Timestamp("2024-07-24"), 7.0)
+    assert scale.to_date(2.5) == pd.Timestamp("2024-08-10")  # 17.5 days later, floored
+    assert scale.to_date(float("inf")) is None
+    assert mdates.date2num(scale.to_date(0)) == mdates.date2num(pd.Timestamp("2024-07-24"))
+
+
+def test_study_citation_from_citation_cff(tmp_path):
+    from analysis.figures.provenance import study_citation
+
+    assert study_citation(tmp_path) == ""
+    (tmp_path / "CITATION.cff").write_text("cff-version: 1.2.0\ntitle: A study\nversion: 1.0\n"
+                                           "date-released: 2026-01-02\nauthors:\n  - family-names: Doe\n"
+                                           "    given-names: Jane\n  - name: The Team\n")
+    assert study_citation(tmp_path) == "Doe, Jane and The Team (2026). A study. Version 1.0."
+    from analysis.paths import REPO_ROOT
+
+    if (REPO_ROOT / "CITATION.cff").is_file():  # the shipped file parses and names the study
+        assert "Hugging Face Hub" in study_citation(REPO_ROOT)
+
+
+@pytest.mark.parametrize("kind", ["two_rays", "no_trend"])
+def test_figure2_honest_about_unbounded_or_missing_crossings(inputs, kind):
+    trends = json.loads(inputs.trends_file.read_text())
+    cross = json.loads(inputs.crossover_file.read_text())
+    if kind == "two_rays":
+        cross["headline"].update(estimate_date="2024-12-11", lower_date=None, upper_date=None, kind="two_rays")
+        cross["methods"]["fieller"].update(lower="-inf", upper="inf", kind="two_rays", gap=[5.0, 60.0])
+    else:
+        cross["headline"].update(estimate_date=None, lower_date=None, upper_date=None, kind="no_trend")
+        cross["methods"]["fieller"].update(estimate=None, lower=None, upper=None, kind="empty", gap=None)
+    table = fdata.log_ratio_table(pd.read_parquet(inputs.panel_file), DEFN, trends, cross)
+    fig = _draw(2, table)
+    texts = _legend_texts(fig)
+    if kind == "two_rays":
+        assert sum("continues" in t for t in texts) == 2  # both rays are drawn and named
+        # the trend is projected past the last snapshot to show the second ray's start (week 60)
+        assert table.loc[table["element"] == "projection", "date"].max() >= pd.Timestamp("2025-09-17")
+    else:
+        assert not _gids(fig, "crossover") and not _gids(fig, "crossover-interval")
+    plt.close(fig)

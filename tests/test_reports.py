@@ -1,0 +1,158 @@
+"""Rendered reports: HTML readable without Jupyter, the index page, and the headless-Chromium figure check."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis.reports import (MAX_TEXT_LINES, ReportEntry, headings, headline_text, render_html, truncate_outputs,
+                              write_index)
+
+ROOT = Path(__file__).resolve().parent.parent
+# a valid 2x2 red PNG
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==")
+
+
+def _load_checker():
+    spec = importlib.util.spec_from_file_location("check_reports", ROOT / "scripts" / "check_reports.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("check_reports", mod)  # dataclasses look their module up here
+    spec.loader.exec_module(mod)
+    return mod
+
+
+check_reports = _load_checker()
+
+
+def _executed_notebook(path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 06 · Figures\n\nIntro.\n\n```\n# not a heading\n```"),
+                nbformat.v4.new_code_cell("print('x')"),
+                nbformat.v4.new_markdown_cell("## The figures"),
+                nbformat.v4.new_code_cell("show()")]
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                  text="".join(f"line {i}\n" for i in range(500)))]
+    nb.cells[3].outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(PNG).decode(),
+                                                     "text/plain": "<IPython.core.display.Image object>"}),
+        nbformat.v4.new_output("display_data", data={"text/html": "<table>" + "<tr><td>1</td></tr>" * 20000 +
+                                                     "</table>", "text/plain": "big table"})]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_render_html_is_readable_without_jupyter(tmp_path):
+    out = render_html(_executed_notebook(tmp_path / "06_figures.ipynb"), tmp_path / "06_figures.html",
+                      simulated=True)
+    page = out.read_text()
+    assert "<title>06 · Figures</title>" in page
+    assert "href='#sec-0'" in page and "href='#sec-1'" in page and 'id="sec-1"' in page
+    assert "not a heading" not in page.split("study-toc", 1)[1].split("</nav>", 1)[0]
+    assert "SIMULATED DATA" in page.split("<body", 1)[1][:600]
+    assert ".jp-CodeCell .jp-Cell-inputWrapper{display:none}" in page  # code hidden by default
+    assert "show / hide code" in page
+    assert "lines not shown" in page and "line 499" in page and "line 200" not in page
+    assert "HTML output of" in page and page.count("<tr><td>1</td></tr>") == 0
+    assert "data:image/png;base64," in page
+
+
+def test_real_run_has_no_banner(tmp_path):
+    out = render_html(_executed_notebook(tmp_path / "03_panel.ipynb"), tmp_path / "03_panel.html")
+    assert "study-banner" not in out.read_text().split("<body", 1)[1]
+
+
+def test_truncation_keeps_short_outputs():
+    nb = nbformat.v4.new_notebook()
+    c = nbformat.v4.new_code_cell("")
+    c.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a\n" * (MAX_TEXT_LINES - 1))]
+    nb.cells = [c]
+    assert truncate_outputs(nb).cells[0].outputs[0]["text"] == "a\n" * (MAX_TEXT_LINES - 1)
+    assert headings(nb) == []
+
+
+def _figures_json(root: Path, names: list[str]) -> None:
+    fig = root / "figures"
+    fig.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for i, n in enumerate(names, 1):
+        entries.append({"name": n, "number": i, "title": f"T{i}", "caption": f"SIMULATED DATA: caption {i}",
+                        "citation": f"Figure {i}", "files": {"png": {"path": f"figures/{n}.png", "sha256": "0"}}})
+    (fig / "figures.json").write_text(json.dumps({"simulated": True, "figures": entries}))
+
+
+def test_write_index_shows_run_config_range_headline_links_and_figures(tmp_path):
+    _figures_json(tmp_path, ["a", "b"])
+    reports = tmp_path / "reports"
+    entries = [ReportEntry("05_crossover", "ok", 3.2, "05_crossover.html", "05_crossover.ipynb"),
+               ReportEntry("06_figures", "failed", 1.0, "06_figures.html", "06_figures.ipynb", "cell 3 raised X")]
+    page = write_index(reports, entries, config_source=str(tmp_path / "config" / "study.yaml"),
+                       config_digest="d1g3st", simulated=True,
+                       headline="SIMULATED DATA: estimated 2025-07-16", data_range="2024-07-24 to 2026-01-28",
+                       config_params={"crossover_k": 3}).read_text()
+    for s in ("Run date:", "config/study.yaml", "d1g3st", "2024-07-24 to 2026-01-28", "estimated 2025-07-16",
+              "href='05_crossover.html'", "href='06_figures.ipynb'", "cell 3 raised X", "crossover_k",
+              "src='../figures/a.png'", "src='../figures/b.png'", "SIMULATED DATA"):
+        assert s in page, s
+    assert str(tmp_path) not in page  # no absolute paths of the machine
+
+
+def test_headline_text(tmp_path):
+    assert headline_text(tmp_path / "missing.json") == ("", "")
+    f = tmp_path / "crossover.json"
+    base = {"simulated": False, "definition": {"measure": "downloads_30d", "rule": "lineage", "scope": "all"},
+            "first_date": "2024-07-24", "last_date": "2026-01-28"}
+    f.write_text(json.dumps(dict(base, headline={"method": "fieller", "estimate_date": "2025-07-16",
+                                                 "lower_date": "2025-07-01", "upper_date": "2025-08-01",
+                                                 "kind": "bounded"})))
+    text, rng = headline_text(f)
+    assert "2025-07-16" in text and "95% interval 2025-07-01 to 2025-08-01" in text
+    assert rng == "2024-07-24 to 2026-01-28" and "SIMULATED" not in text
+    f.write_text(json.dumps(dict(base, simulated=True, headline={"method": "fieller", "estimate_date": "2025-07-16",
+                                                                 "lower_date": None, "upper_date": None,
+                                                                 "kind": "two_rays"})))
+    text, _ = headline_text(f)
+    assert text.startswith("SIMULATED DATA") and "unbounded" in text and "None" not in text
+
+
+# ---------------------------------------------------------------------------------------------- the checker
+def test_read_dom_judges_images():
+    ok = "<html><body data-check-done='yes'><img src='a.png' data-check-loaded='yes'></body></html>"
+    assert check_reports.read_dom(ok, "p", expect_images=1).ok
+    broken = "<html><body data-check-done='yes'><img src='b.png' data-check-loaded='no'></body></html>"
+    c = check_reports.read_dom(broken, "p")
+    assert not c.ok and c.broken == ["b.png"]
+    assert not check_reports.read_dom(ok, "p", expect_images=2).ok  # a figure is missing from the page
+    assert not check_reports.read_dom("<html><body><img src='a.png'></body></html>", "p").ok  # never loaded
+    text_fig = "<html><body data-check-done='yes'><pre>&lt;Figure size 640x480 with 1 Axes&gt;</pre></body></html>"
+    assert not check_reports.read_dom(text_fig, "p").ok
+
+
+def test_instrument_adds_base_and_checker(tmp_path):
+    page = check_reports.instrument("<html><head><title>x</title></head><body></body></html>", tmp_path)
+    assert f'<base href="{tmp_path.resolve().as_uri()}/">' in page and "data-check-done" in page
+
+
+@pytest.mark.skipif(check_reports.find_chromium() is None, reason="Chromium not installed (apt-get install chromium)")
+def test_chromium_flags_a_missing_figure(tmp_path):
+    root = tmp_path
+    _figures_json(root, ["good"])
+    (root / "figures" / "good.png").write_bytes(PNG)
+    reports = root / "reports"
+    reports.mkdir()
+    (reports / "06_figures.html").write_text(
+        "<!DOCTYPE html><html><head><title>t</title></head><body>"
+        "<img src='../figures/good.png'><img src='../figures/missing.png'></body></html>")
+    (reports / "index.html").write_text(
+        "<!DOCTYPE html><html><head><title>t</title></head><body><img src='../figures/good.png'></body></html>")
+    chromium = check_reports.find_chromium()
+    bad = check_reports.check_page(reports / "06_figures.html", chromium, expect_images=1)
+    assert not bad.ok and bad.images == 2 and bad.broken == ["../figures/missing.png"]
+    (reports / "06_figures.html").rename(tmp_path / "bad.html")
+    assert check_reports.main([str(reports)]) == 0  # index.html alone: every figure of figures.json loads

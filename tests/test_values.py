@@ -1,0 +1,116 @@
+"""Quotable values: known numbers from a small panel and result files, LaTeX macros, simulated marking."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pandas as pd
+import pytest
+
+from analysis.figures.data import Definition
+from analysis.figures.values import Value, collect_values, fmt_p, tex_escape, write_values
+from analysis.schema import REGIONS
+
+DEFN = Definition("downloads_30d", "lineage", "all", "weekly")
+SHARES = {"CN": 0.40, "US": 0.25, "EU": 0.15, "OTHER": 0.1, "UNAFFILIATED": 0.1, "UNKNOWN": 0.0}
+
+
+def _panel() -> pd.DataFrame:
+    rows = []
+    for d, shift in (("2025-01-01", 0.0), ("2025-01-08", 0.05)):
+        for r in REGIONS:
+            s = SHARES[r] + (shift if r == "CN" else -shift if r == "US" else 0.0)
+            rows.append({"date": pd.Timestamp(d), "measure": "downloads_30d", "rule": "lineage", "scope": "all",
+                         "region": r, "downloads": s * 100, "share": s, "n_models": 3})
+    return pd.DataFrame(rows)
+
+
+TRENDS = {"definition": {"measure": "downloads_30d", "rule": "lineage", "scope": "all", "frequency": "weekly"},
+          "first_date": "2025-01-01", "last_date": "2025-01-08",
+          "ols": {"params": [-1.0, 0.05], "cov": [[0.01, 0.0], [0.0, 0.0001]], "se": [0.1, 0.01],
+                  "p_values": [0.01, 0.0004], "hac_lags": 3, "t0_date": "2025-01-01", "period_days": 7.0},
+          "mann_kendall": {"original": {"method": "original", "tau": 0.8, "z": 5.0, "p_value": 2e-7, "s": 100},
+                           "hamed_rao": {"method": "hamed_rao", "tau": 0.8, "z": 2.0, "p_value": 0.0456, "s": 100}},
+          "sens_slope": {"slope": 0.05, "ci_low": 0.04, "ci_high": 0.06}}
+CROSS = {"definition": TRENDS["definition"], "alpha": 0.05,
+         "headline": {"method": "fieller", "estimate_date": "2025-05-21", "lower_date": None, "upper_date": None,
+                      "kind": "two_rays"},
+         "methods": {"fieller": {"estimate": 20.0, "lower": "-inf", "upper": "inf", "kind": "two_rays",
+                                 "gap": [5.0, 40.0]},
+                     "delta": {"estimate": 20.0, "lower": 10.0, "upper": 30.0},
+                     "bootstrap": {"estimate": 20.0, "lower": 12.0, "upper": "inf", "kind": "unbounded",
+                                   "share_no_crossing": 0.031},
+                     "first_passage": {"date": None, "prob_crossed_by_last_period": 0.2}}}
+
+
+@pytest.fixture()
+def values():
+    return {v.key: v for v in collect_values(_panel(), DEFN, TRENDS, CROSS, simulated=True)}
+
+
+def test_shares_at_latest_date_known_answer(values):
+    assert values["share_cn_latest"].value == pytest.approx(0.45)
+    assert values["share_cn_latest"].text == "45.0%"
+    assert values["share_us_latest"].text == "20.0%"
+    assert values["share_gap_cn_us_latest_pp"].text == "+25.0"
+    assert values["log_ratio_latest"].value == pytest.approx(math.log(0.45 / 0.20))
+    assert values["last_snapshot_date"].value == "2025-01-08"
+    assert values["n_snapshots"].value == 2
+
+
+def test_trend_and_tests(values):
+    assert values["trend_slope_per_year"].value == pytest.approx(0.05 * 365.25 / 7)
+    assert values["trend_slope_p_value"].text == "< 0.001"
+    assert values["mk_hamed_rao_p_value"].text == "0.046"
+    assert values["mk_original_z"].value == 5.0
+    assert values["sen_slope_per_year"].value == pytest.approx(0.05 * 365.25 / 7)
+
+
+def test_crossover_values_keep_unbounded_sets_visible(values):
+    assert values["crossover_estimate_date"].value == "2025-05-21"
+    assert values["crossover_lower_date"].value is None
+    assert values["crossover_lower_date"].text == "unbounded"
+    assert values["crossover_kind"].text == "two rays"
+    # delta method: t = 10 and 30 weeks after 2025-01-01
+    assert values["delta_lower_date"].value == "2025-03-12"
+    assert values["delta_upper_date"].value == "2025-07-30"
+    assert values["bootstrap_upper_date"].text == "unbounded"
+    assert values["bootstrap_share_no_crossing"].text == "3.1%"
+    assert values["first_passage_date"].text == "not yet"
+    assert values["first_passage_prob_crossed"].text == "20.0%"
+
+
+def test_write_values_json_and_tex(tmp_path, values):
+    vals = list(values.values())
+    js, tex = write_values(vals, tmp_path / "values.json", tmp_path / "values.tex", simulated=True,
+                           source={"config_digest": "abc"})
+    doc = json.loads(js.read_text())
+    assert doc["simulated"] is True and "SIMULATED DATA" in doc["note"]
+    assert doc["values"]["crossover_estimate_date"]["macro"] == "\\StudyCrossoverEstimateDate"
+    text = tex.read_text()
+    assert "% SIMULATED DATA" in text
+    assert "\\newcommand{\\StudyDataKind}{SIMULATED DATA (demo run)}" in text
+    assert "\\newcommand{\\StudySimulated}{SIMULATED DATA}" in text
+    assert "\\newcommand{\\StudyShareCnLatest}{45.0\\%}" in text
+    macros = re.findall(r"\\newcommand\{\\([A-Za-z]+)\}", text)
+    assert len(macros) == len(set(macros)) == len(vals) + 1  # one per value, plus StudyDataKind
+    # rerun: same bytes
+    before = js.read_bytes(), tex.read_bytes()
+    write_values(vals, tmp_path / "values.json", tmp_path / "values.tex", simulated=True,
+                 source={"config_digest": "abc"})
+    assert (js.read_bytes(), tex.read_bytes()) == before
+
+
+def test_real_run_is_not_marked_simulated(tmp_path):
+    vals = collect_values(_panel(), DEFN, TRENDS, CROSS, simulated=False)
+    js, tex = write_values(vals, tmp_path / "v.json", tmp_path / "v.tex", simulated=False)
+    assert json.loads(js.read_text())["simulated"] is False
+    assert "SIMULATED" not in tex.read_text()
+
+
+def test_macro_names_are_letters_only():
+    assert Value("mk_top_10_share", 1, "1", "").macro == "StudyMkTopOneZeroShare"
+    assert tex_escape("50% of a_b & c") == r"50\% of a\_b \& c"
+    assert fmt_p(0.0004) == "< 0.001" and fmt_p(0.2) == "0.200" and fmt_p(float("nan")) == "n/a"
