@@ -23,7 +23,8 @@ import pytest  # noqa: E402
 from analysis.figures import FIGURES, Definition, FigureInputError, make_all_figures  # noqa: E402
 from analysis.figures import data as fdata  # noqa: E402
 from analysis.figures.style import (ORIGIN_STYLES, ONE_COLUMN, TWO_COLUMN, paper_style, save_figure,  # noqa: E402
-                                    sha256_file, style_file)
+                                    style_file)
+from analysis.raw import sha256_file  # noqa: E402
 from analysis.panel import primary_series  # noqa: E402
 from analysis.paths import Paths  # noqa: E402
 from analysis.schema import REGIONS  # noqa: E402

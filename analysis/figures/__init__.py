@@ -30,7 +30,8 @@ from .data import (DERIVATIVE_COLUMNS, PUBLISHED_COLUMNS, RANKINGS_COLUMNS, SENS
                    rankings_table, read_json, read_table, sensitivity_table, share_by_origin_table, snapshot_range,
                    to_csv_bytes)
 from .provenance import FigureRecord, Provenance, collect, figure_citation, write_figures_json
-from .style import FORMATS, ONE_COLUMN, SIMULATED_MARK, TWO_COLUMN, paper_style, save_figure, sha256_file
+from ..raw import sha256_file
+from .style import FORMATS, ONE_COLUMN, SIMULATED_MARK, TWO_COLUMN, paper_style, save_figure
 from .values import collect_values, values_table, write_values
 
 __all__ = ["FIGURES", "FigureSpec", "FigureInputError", "FigureRun", "Definition", "make_all_figures",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from .style import sha256_file
+from ..raw import sha256_file
 
 #: Folders whose uncommitted changes make a git commit an incomplete description of the code.
 CODE_DIRS = ("analysis", "notebooks", "config", "data/reference")

@@ -15,7 +15,6 @@ Demo runs put a visible "SIMULATED DATA" mark on every figure (:func:`mark_simul
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -74,7 +73,7 @@ class OriginStyle:
 ORIGIN_STYLES: dict[str, OriginStyle] = {
     "CN": OriginStyle("China (CN)", "#D55E00", "-", "o"),
     "US": OriginStyle("United States (US)", "#0072B2", (0, (4, 1.5)), "s"),
-    "EU": OriginStyle("European Union (EU)", "#009E73", "-.", "^"),
+    "EU": OriginStyle("Europe (EU)", "#009E73", "-.", "^"),
     "OTHER": OriginStyle("Other countries", "#E69F00", ":", "D"),
     "UNAFFILIATED": OriginStyle("Unaffiliated", "#CC79A7", (0, (5, 1, 1, 1, 1, 1)), "v"),
     "UNKNOWN": OriginStyle("Unknown", "#666666", (0, (1, 2.5)), "x"),
@@ -183,12 +182,3 @@ def save_figure(fig, stem: str | Path, formats: Sequence[str] = FORMATS, dpi: in
             tmp.replace(path)
             out[fmt] = path
     return out
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
