@@ -91,7 +91,8 @@ class SimulationParams:
     noise_sd, noise_ar : float
         Innovation standard deviation and AR(1) coefficient of the log-ratio noise.
     missing_week : int or None
-        Index of a weekly snapshot left out of the archive (a gap, as in real archives); None for none.
+        Index of a weekly snapshot left out of the archive (a gap, as in real archives); None for none;
+        -1 (the default) for the week at 46% of the window.
     repo_id : str
         Dataset repository id of the simulated archive.
     """
@@ -104,10 +105,12 @@ class SimulationParams:
     slope_per_year: float = 1.6
     noise_sd: float = 0.04
     noise_ar: float = 0.5
-    missing_week: int | None = 37
+    missing_week: int | None = -1
     repo_id: str = ARCHIVE_REPO
 
     def __post_init__(self) -> None:
+        if self.missing_week == -1:
+            object.__setattr__(self, "missing_week", max(1, round(0.46 * self.weeks)))
         if self.models < 100:
             raise ValueError(f"models={self.models}: a simulated Hub needs at least 100 models")
         if self.weeks < 10:
