@@ -80,6 +80,9 @@ class TrendsSection:
     mk_method: str = field(default="hamed_rao", metadata=_choice("original", "hamed_rao", "yue_wang"))
     mk_lag: int = field(default=3, metadata={"min": 1})
     hac_lags: int | None = field(default=None, metadata={"min": 0})
+    inference: str = field(default="fixed_b", metadata=_choice("fixed_b", "nw"))
+    bandwidth: float = field(default=0.5, metadata={"min": 0.02, "max": 1.0})
+    fixed_b_null: str = field(default="lrv", metadata=_choice("lrv", "ar1", "iid"))
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class CrossoverSection:
     alpha: float = field(default=0.05, metadata={"min": 0.001, "max": 0.5})
     bootstrap_reps: int = field(default=2000, metadata={"min": 50})
     block_length: int | None = field(default=None, metadata={"min": 1})
+    bootstrap_method: str = field(default="studentized", metadata=_choice("studentized", "percentile"))
     seed: int = field(default=0, metadata={"min": 0})
 
 

@@ -114,13 +114,38 @@ def test_block_bootstrap_covers_known_crossing_and_is_reproducible():
     assert r1.block_rule == "politis_white" and r1.block_length >= 1
     fixed = crossing_block_bootstrap(y, reps=400, seed=3, block_length=5)
     assert fixed.block_length == 5 and fixed.block_rule == "given"
+    pct = crossing_block_bootstrap(y, reps=400, seed=3, method="percentile")
+    assert pct.block_rule == "politis_white_x2" and pct.block_length == min(2 * r1.block_length, 48)
+    assert pct.lower < 60.0 < pct.upper
 
 
 def test_block_bootstrap_reports_no_crossing_for_flat_series():
     y = _ar1(80, 0.3, 0.1, seed=9)
-    r = crossing_block_bootstrap(y, reps=400, seed=1)
+    r = crossing_block_bootstrap(y, reps=400, seed=1, method="percentile")
     assert r.share_no_crossing > 0.025  # more than alpha/2 never cross, so the interval is open
     assert r.kind == "unbounded" and math.isinf(r.upper)
+    s = crossing_block_bootstrap(y, reps=400, seed=1)  # studentized: the Fieller set of a flat trend is open too
+    assert s.method == "studentized" and s.kind in ("two_rays", "unbounded") and math.isinf(s.upper)
+    assert s.share_no_crossing > 0.025
+
+
+def test_studentized_bootstrap_is_a_fieller_set_with_the_bootstrap_critical_value():
+    from analysis.stats.fixedb import bartlett_bandwidth
+    from analysis.stats.trend import ols_trend
+
+    n = 100
+    t = np.arange(n, dtype=float)
+    y = 0.02 * (t - 60.0) + _ar1(n, 0.5, 0.1, seed=2)
+    y[[5, 6, 50]] = np.nan
+    r = crossing_block_bootstrap(y, reps=400, seed=3, bandwidth=0.5)
+    fit = ols_trend(y, inference="fixed_b", bandwidth=0.5)
+    f = crossing_fieller(*fit.params, fit.cov, critical=r.critical)
+    assert (r.lower, r.upper, r.kind) == pytest.approx((f.lower, f.upper, f.kind))
+    assert r.bandwidth_b == bartlett_bandwidth(100, 0.5)[1] == 0.5
+    # the bootstrap critical value is of the size of the fixed-b one (about 4.5 here), far from 1.96
+    assert 3.0 < r.critical < 7.0
+    with pytest.raises(ValueError, match="method"):
+        crossing_block_bootstrap(y, reps=50, method="bca")
 
 
 def test_optimal_block_length_wraps_arch_and_drops_missing():
@@ -175,6 +200,7 @@ def test_validation_series_has_known_crossing_and_missing_periods():
     assert np.isnan(y).sum() == 4 and not np.isnan(y[[0, -1]]).any()
     obs = ~np.isnan(y)
     np.testing.assert_allclose(y[obs], 0.1 * (np.arange(50) - 20.0)[obs])
-    s = run_scenario(phi=0.3, reps=40, n=60, bootstrap_reps=0, seed=1)
-    assert s.reps == 40 and 0.8 <= s.coverage["fieller"] <= 1.0
+    s = run_scenario(phi=0.3, reps=40, n=60, bootstrap_reps=0, seed=1, other_nulls=False, null_reps=4000)
+    assert s.reps == 40 and 0.8 <= s.coverage["fieller_nw"] <= 1.0
     assert s.median_abs_error["ols_crossing"] < 2.0
+    assert len(s.missing_periods) == 3 and s.coverage_se["fieller_nw"] < 0.07

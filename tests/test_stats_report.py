@@ -74,7 +74,11 @@ def test_run_trend_tests_writes_the_required_json(tmp_path):
     assert d["first_date"] == "2024-07-24" and d["last_date"] == "2026-01-28"
     ols = d["ols"]
     assert len(ols["params"]) == 2 and np.array(ols["cov"]).shape == (2, 2) and len(ols["se"]) == 2
-    assert ols["hac_lags"] == 3 and ols["use_correction"] is True  # floor(4 (78/100)^(2/9)) = 3
+    # headline trend: fixed-b, Bartlett bandwidth half of the 80 weeks spanned (39 lags)
+    assert ols["inference"] == "fixed_b" and ols["bandwidth_b"] == pytest.approx(0.5) and ols["hac_lags"] == 39
+    assert ols["use_correction"] is True
+    assert d["ols_nw"]["hac_lags"] == 3 and d["ols_nw"]["inference"] == "nw"  # floor(4 (78/100)^(2/9)) = 3
+    assert d["ols_nw"]["params"] == ols["params"]
     assert ols["t0_date"] == "2024-07-24" and ols["period_days"] == 7
     assert ols["params"][1] == pytest.approx(0.03, abs=0.005)
     assert set(d["mann_kendall"]) >= {"original", "hamed_rao", "yue_wang"}
@@ -91,8 +95,9 @@ def test_run_trend_tests_writes_the_required_json(tmp_path):
 def test_run_trend_tests_accepts_negative_lag_as_default_rule():
     a = run_trend_tests(_series(), hac_lags=-1, definition=DEFN, sup_f_reps=0)
     b = run_trend_tests(_series(), hac_lags=None, definition=DEFN, sup_f_reps=0)
-    assert a.ols == b.ols
-    assert run_trend_tests(_series(), hac_lags=1, definition=DEFN, sup_f_reps=0).ols.hac_lags == 1
+    assert a.ols == b.ols and a.ols_nw == b.ols_nw
+    assert run_trend_tests(_series(), hac_lags=1, definition=DEFN, sup_f_reps=0).ols_nw.hac_lags == 1
+    assert run_trend_tests(_series(), hac_lags=1, inference="nw", definition=DEFN, sup_f_reps=0).ols.hac_lags == 1
 
 
 def test_check_series_names_missing_columns():
@@ -114,11 +119,29 @@ def test_estimate_crossover_headline_and_methods(tmp_path):
     assert abs((est - truth).days) <= 21
     assert h["estimate_t"] == pytest.approx(T_STAR, abs=3)
     assert h["within_sample"] is True
+    # the headline's inference is fixed-b with the default bandwidth, and says so
+    inf = h["inference"]
+    assert inf["method"] == "fixed_b" and inf["kernel"] == "bartlett" and inf["bandwidth_b"] == pytest.approx(0.5)
+    assert inf["bandwidth_periods"] == inf["hac_lags"] + 1 == 40  # half of the 80 weeks spanned
+    assert inf["critical_value"] > 3.0  # far above 1.96: fixed-b, trend design, b = 0.5
+    assert "fixed-b" in rep.readings["headline"]
     m = d["methods"]
-    assert set(m) == {"fieller", "fieller_prewhitened", "delta", "bootstrap", "first_passage"}
+    assert set(m) == {"fieller", "fieller_nw", "fieller_prewhitened", "delta", "bootstrap", "first_passage"}
+    # the classic Newey-West set is narrower (too narrow: it under-covers) and nested in the fixed-b one here
+    assert m["fieller"]["lower"] <= m["fieller_nw"]["lower"] < m["fieller_nw"]["upper"] <= m["fieller"]["upper"]
+    assert m["bootstrap"]["method"] == "studentized" and m["bootstrap"]["critical"] > 1.96
     assert 0.0 <= m["bootstrap"]["share_no_crossing"] <= 1.0
     assert "date" in m["first_passage"] and 0.0 <= m["first_passage"]["prob_crossed_by_last_period"] <= 1.0
-    assert rep.table().shape[0] == 5
+    assert rep.table().shape[0] == 6
+
+
+def test_estimate_crossover_classic_newey_west_still_available():
+    rep = estimate_crossover(_series(), bootstrap_reps=0, smoother_reps=0, definition=DEFN, inference="nw",
+                             hac_lags=3)
+    inf = rep.headline["inference"]
+    assert inf["method"] == "nw" and inf["hac_lags"] == 3 and inf["bandwidth_b"] is None
+    assert inf["critical_value"] == pytest.approx(2.0, abs=0.01)  # Student t with 76 df
+    assert rep.fieller == rep.fieller_nw
 
 
 def test_estimate_crossover_reports_no_trend_when_cn_is_not_gaining():
@@ -157,18 +180,26 @@ def test_json_keeps_infinity_visible():
 # ----------------------------------------------------------------------------------------------- sensitivity
 def test_sensitivity_grid_with_the_panel_module():
     grid = sensitivity_grid(_panel(), measures=["downloads_30d", "downloads_alltime_increment"],
-                            rules=["lineage", "uploader"], scopes=["all"], ks=(1, 3, 6), hac_lags=(1, 2, 3, 4))
+                            rules=["lineage", "uploader"], scopes=["all"], ks=(1, 3, 6), hac_lags=(1, 2, 3, 4),
+                            bandwidths=(0.5, 1.0))
     assert list(grid.columns) == SENSITIVITY_COLUMNS
     ok = grid[grid["measure"] == "downloads_30d"]
-    assert len(ok) == 2 * (4 * 3 + 3)
+    # per rule: fixed-b fieller + delta per bandwidth, classic + prewhitened fieller per lag, first passage per k
+    assert len(ok) == 2 * (2 * 2 + 4 * 2 + 3)
+    fb = ok[(ok["method"] == "fieller") & (ok["rule"] == "lineage")]
+    assert (fb["inference"] == "fixed_b").all() and fb["bandwidth_b"].tolist() == [0.5, 1.0]
+    assert fb["hac_lag"].tolist() == [39, 79]  # Bartlett bandwidth b * 80 periods, minus one
+    nw = ok[(ok["method"] == "fieller_nw") & (ok["rule"] == "lineage")]
+    assert nw["hac_lag"].tolist() == [1, 2, 3, 4] and (nw["inference"] == "nw").all()
+    assert (fb["critical"] > nw["critical"].max()).all()
     missing = grid[grid["measure"] == "downloads_alltime_increment"]
     assert (missing["kind"] == "no_data").all() and len(missing) == 2
     lineage = ok[(ok["rule"] == "lineage") & (ok["method"] == "fieller")]
     assert (lineage["kind"] == "bounded").all()
     assert int(lineage["n_periods"].iloc[0]) == N and int(lineage["n_observed"].iloc[0]) == N - 1
     # the uploader series is shifted down by 0.5 on the log scale: its crossover is later
-    up = ok[(ok["rule"] == "uploader") & (ok["method"] == "fieller") & (ok["hac_lag"] == 2)]
-    lin = lineage[lineage["hac_lag"] == 2]
+    up = ok[(ok["rule"] == "uploader") & (ok["method"] == "fieller") & (ok["bandwidth_b"] == 0.5)]
+    lin = lineage[lineage["bandwidth_b"] == 0.5]
     assert pd.Timestamp(up["estimate_date"].iloc[0]) > pd.Timestamp(lin["estimate_date"].iloc[0])
     fp = ok[ok["method"] == "first_passage"]
     assert sorted(fp["k"].dropna().unique().tolist()) == [1, 3, 6]
@@ -214,9 +245,11 @@ def test_load_published_names_bad_rows(tmp_path):
 # ------------------------------------------------------------------------------------------------ notebooks
 @pytest.mark.parametrize("name, params", [
     ("04_trend_tests.ipynb", ["panel_measure", "origin_rule", "panel_scope", "study_frequency", "trends_mk_method",
-                              "trends_mk_lag", "trends_hac_lags", "simulated"]),
+                              "trends_mk_lag", "trends_hac_lags", "trends_inference", "trends_bandwidth",
+                              "trends_fixed_b_null", "simulated"]),
     ("05_crossover.ipynb", ["crossover_k", "crossover_alpha", "crossover_bootstrap_reps", "crossover_block_length",
-                            "crossover_seed", "simulated"]),
+                            "crossover_bootstrap_method", "crossover_seed", "trends_inference", "trends_bandwidth",
+                            "trends_fixed_b_null", "simulated"]),
 ])
 def test_notebook_conventions(name, params):
     nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)

@@ -5,10 +5,17 @@ The crossover is where the log ratio ``r_t = log(s_CN/s_US)`` crosses zero. With
 
 * :func:`crossing_fieller` inverts the t test of ``a + b t = 0`` (Fieller 1954). The set it returns can be a
   bounded interval, two rays or the whole line; which one is part of the result and is never hidden.
+* :func:`trend_crossing` fits the trend and returns the Fieller and delta intervals with the study's inference:
+  by default fixed-b (Kiefer, Vogelsang and Bunzel 2000; Kiefer and Vogelsang 2005), i.e. a Bartlett HAC
+  covariance with a bandwidth of half the sample and critical values simulated on the observed design
+  (:mod:`analysis.stats.fixedb`). Classic Newey-West with a few lags and t critical values under-covered badly
+  in the calibration study (:mod:`analysis.stats.validate`); it stays available as ``inference="nw"``.
 * :func:`crossing_delta` is the symmetric delta-method interval (secondary: it is always bounded, even when
   the data cannot exclude "never").
 * :func:`crossing_block_bootstrap` resamples blocks of trend residuals (circular block bootstrap; block length
-  by Politis and White 2004 when not given) and reports the share of replicates whose trend never crosses.
+  by Politis and White 2004 when not given) and reports the share of replicates whose trend never crosses. By
+  default it is a bootstrap-t: the fixed-b studentized statistic's bootstrap quantile is the critical value of a
+  Fieller set (Goncalves and Vogelsang 2011); the percentile interval remains as ``method="percentile"``.
 * :func:`first_passage` is model-light: the first period in which CN is ahead for k consecutive periods,
   with uncertainty from a local-linear-trend state-space model's simulation smoother.
 
@@ -35,6 +42,20 @@ def _critical(alpha: float, df: int | None) -> float:
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha} must be between 0 and 1.")
     return float(stats.norm.ppf(1 - alpha / 2) if df is None else stats.t.ppf(1 - alpha / 2, df))
+
+
+def _critical_source(alpha: float, df: int | None, critical) -> tuple[float | None, str]:
+    """First critical value and its source label: ("t"|"normal"|"given"|"function")."""
+    if critical is None:
+        return _critical(alpha, df), ("normal" if df is None else "t")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha={alpha} must be between 0 and 1.")
+    if callable(critical):
+        return None, "function"
+    c = float(critical)
+    if not (np.isfinite(c) and c > 0):
+        raise ValueError(f"critical={critical!r} must be a positive finite number or a function of t.")
+    return c, "given"
 
 
 def _cov2(cov) -> tuple[float, float, float]:
@@ -67,9 +88,13 @@ class FiellerResult:
     g : float
         Fieller's ``g = c^2 Var(b) / b^2``; the set is bounded iff ``g < 1`` (b significant at level alpha).
     critical : float
-        The critical value c (Student t with ``df`` or standard normal).
+        The critical value c (Student t with ``df``, standard normal, or as given, e.g. fixed-b).
     alpha : float
     df : int or None
+    critical_source : str
+        "t", "normal", "given" (a number passed in) or "function" (a function of t, e.g. the fixed-b critical
+        value of the hypothesis "the trend is zero at t", taken at its largest over the set; see
+        :func:`crossing_fieller`).
     """
 
     estimate: float
@@ -81,9 +106,11 @@ class FiellerResult:
     critical: float
     alpha: float
     df: int | None
+    critical_source: str = "t"
 
 
-def crossing_fieller(a: float, b: float, cov, alpha: float = 0.05, df: int | None = None) -> FiellerResult:
+def crossing_fieller(a: float, b: float, cov, alpha: float = 0.05, df: int | None = None,
+                     critical=None) -> FiellerResult:
     """Fieller (1954) confidence set for the x-intercept ``-a/b`` of a fitted line.
 
     The set is ``{t : (a + b t)^2 <= c^2 (V_aa + 2 t V_ab + t^2 V_bb)}``: all times at which the hypothesis
@@ -101,7 +128,14 @@ def crossing_fieller(a: float, b: float, cov, alpha: float = 0.05, df: int | Non
     alpha : float
         1 - confidence level.
     df : int or None
-        Degrees of freedom of the t critical value; None = normal.
+        Degrees of freedom of the t critical value; None = normal. Ignored when ``critical`` is given.
+    critical : float or callable or None
+        Critical value to use instead of the t/normal quantile, e.g. a fixed-b critical value (Kiefer and
+        Vogelsang 2005): the set is the same quadratic with ``c = critical``. A callable ``critical(t)`` gives
+        the critical value of the hypothesis "a + b t = 0" (fixed-b quantiles depend on where t lies in the
+        sample; :meth:`analysis.stats.fixedb.TrendNull.crossing_critical`). The set is then computed with c at
+        the point estimate, and again with c raised to its largest value over that first set (the slope test's
+        value when the set is unbounded), so every t in the reported set passes its own test.
 
     Returns
     -------
@@ -115,7 +149,27 @@ def crossing_fieller(a: float, b: float, cov, alpha: float = 0.05, df: int | Non
     """
     a, b = float(a), float(b)
     vaa, vab, vbb = _cov2(cov)
-    c = _critical(alpha, df)
+    c, source = _critical_source(alpha, df, critical)
+    if source == "function":
+        est0 = -a / b if b != 0 else float("inf")
+        c1 = float(critical(est0))
+        first = _fieller_set(a, b, vaa, vab, vbb, c1, alpha, df)
+        if first.kind == "bounded":
+            grid = np.linspace(first.lower, first.upper, 41)
+            c = max(c1, max(float(critical(g)) for g in grid))
+        else:  # the set reaches infinity: include the slope test's value and the ends of any gap
+            ends = [g for g in (first.gap or ()) if np.isfinite(g)]
+            c = max([c1, float(critical(float("inf")))] + [float(critical(g)) for g in ends])
+        res = _fieller_set(a, b, vaa, vab, vbb, c, alpha, None)
+    else:
+        res = _fieller_set(a, b, vaa, vab, vbb, c, alpha, df if source in ("t", "normal") else None)
+    return FiellerResult(res.estimate, res.lower, res.upper, res.kind, res.gap, res.g, res.critical, alpha,
+                         res.df, source)
+
+
+def _fieller_set(a: float, b: float, vaa: float, vab: float, vbb: float, c: float, alpha: float,
+                 df: int | None) -> FiellerResult:
+    """The Fieller quadratic ``(a + b t)^2 <= c^2 (V_aa + 2 t V_ab + t^2 V_bb)`` solved for t."""
     c2 = c * c
     A = b * b - c2 * vbb
     B = 2.0 * (a * b - c2 * vab)
@@ -169,7 +223,8 @@ class DeltaResult:
     df: int | None
 
 
-def crossing_delta(a: float, b: float, cov, alpha: float = 0.05, df: int | None = None) -> DeltaResult:
+def crossing_delta(a: float, b: float, cov, alpha: float = 0.05, df: int | None = None,
+                   critical=None) -> DeltaResult:
     """Delta-method (first-order Taylor) interval for the x-intercept ``-a/b``.
 
     ``Var(-a/b) ~ (V_aa + 2 t* V_ab + t*^2 V_bb) / b^2``. Always symmetric and bounded, so it overstates
@@ -185,7 +240,9 @@ def crossing_delta(a: float, b: float, cov, alpha: float = 0.05, df: int | None 
     alpha : float
         1 - confidence level.
     df : int or None
-        Degrees of freedom for a t critical value; None = normal.
+        Degrees of freedom for a t critical value; None = normal. Ignored when ``critical`` is given.
+    critical : float or callable or None
+        Critical value instead of the t/normal one (e.g. fixed-b); a callable is evaluated at the estimate.
 
     Returns
     -------
@@ -198,7 +255,11 @@ def crossing_delta(a: float, b: float, cov, alpha: float = 0.05, df: int | None 
     """
     a, b = float(a), float(b)
     vaa, vab, vbb = _cov2(cov)
-    c = _critical(alpha, df)
+    c, source = _critical_source(alpha, df, critical)
+    if source == "function":
+        c = float(critical(-a / b if b != 0 else float("inf")))
+    if source in ("function", "given"):
+        df = None
     if b == 0:
         nan = float("nan")
         return DeltaResult(nan, nan, nan, nan, c, alpha, df)
@@ -260,16 +321,16 @@ def optimal_block_length(x) -> BlockLengthResult:
 
 @dataclass(frozen=True)
 class BootstrapCrossingResult:
-    """Residual circular-block-bootstrap distribution of the crossing ``-a/b``.
+    """Residual circular-block-bootstrap interval for the crossing ``-a/b``.
 
     Attributes
     ----------
     estimate : float
         ``-a/b`` from the original fit.
     lower, upper : float
-        Percentile interval; ``inf`` when more than ``alpha/2`` of the replicates never cross.
+        Ends of the interval (hull of the set for "two_rays"); ``inf``/``-inf`` when open.
     kind : str
-        "bounded" or "unbounded".
+        "bounded", "unbounded" or (studentized only) "two_rays", as for :class:`FiellerResult`.
     share_no_crossing : float
         Share of replicates whose slope has the opposite sign to (or equals zero, unlike) the original slope,
         so their trend never crosses in the same direction; counted as crossing at ``+inf``.
@@ -278,9 +339,18 @@ class BootstrapCrossingResult:
     block_length : int
         Block length used.
     block_rule : str
-        "given" or "politis_white" (circular block length, rounded up).
+        "given", "politis_white" (circular block length, rounded up) or "politis_white_x2" (twice that; the
+        percentile interval's rule, see :func:`crossing_block_bootstrap`).
     reps, seed : int
     alpha : float
+    method : str
+        "studentized" (bootstrap-t Fieller set) or "percentile".
+    critical : float or None
+        Studentized: the bootstrap critical value (``1 - alpha`` quantile of ``|t*|``).
+    bandwidth_b : float or None
+        Studentized: fixed-b bandwidth fraction of the HAC studentization.
+    gap : tuple of float or None
+        Studentized "two_rays": the excluded interval.
     """
 
     estimate: float
@@ -294,18 +364,35 @@ class BootstrapCrossingResult:
     reps: int
     seed: int
     alpha: float
+    method: str = "percentile"
+    critical: float | None = None
+    bandwidth_b: float | None = None
+    gap: tuple[float, float] | None = None
+
+
+BOOTSTRAP_METHODS = ("studentized", "percentile")
 
 
 def crossing_block_bootstrap(y, t=None, block_length: int | None = None, reps: int = 2000, seed: int = 0,
-                             alpha: float = 0.05) -> BootstrapCrossingResult:
+                             alpha: float = 0.05, method: str = "studentized", bandwidth=0.5,
+                             use_correction: bool = True) -> BootstrapCrossingResult:
     """Residual block bootstrap of the zero crossing of a linear trend.
 
     Fits ``y = a + b t`` by OLS, resamples the residuals (in time order, missing periods skipped) with the
     circular block bootstrap of Politis and Romano (1992), rebuilds ``y* = a + b t + e*`` on the observed
-    periods, refits and records ``-a*/b*``. The interval is the percentile interval of the replicates.
-    Replicates whose slope does not have the sign of the original slope never cross in that direction; they
-    are counted at ``+inf`` and their share is reported, so a weak trend gives an unbounded interval rather
-    than a misleadingly narrow one.
+    periods and refits. Replicates whose slope does not have the sign of the original slope never cross in that
+    direction; their share is reported (``share_no_crossing``).
+
+    * ``method="studentized"`` (default): a bootstrap-t for the Fieller statistic. In every replicate the
+      statistic ``(a* + b* t_hat) / se*(t_hat)`` (``t_hat = -a/b``, the crossing of the bootstrap world) is
+      studentized with the same fixed-b Bartlett HAC estimator (bandwidth ``b`` of the sample) as the data;
+      the ``1 - alpha`` quantile of its absolute value replaces the normal/t critical value in the Fieller set
+      of the original fit. Studentizing with the fixed-b HAC estimator makes the naive block bootstrap mimic
+      the fixed-b limit (Goncalves and Vogelsang 2011), and the blocks add the finite-sample effect of the
+      dependence; the set can be bounded, two rays or the whole line, exactly as Fieller's.
+    * ``method="percentile"``: percentile interval of the replicate crossings ``-a*/b*`` (never-crossing
+      replicates counted at ``+inf``). It shares the downward bias of small-block variance estimates and
+      under-covered in the simulation study; kept for comparison.
 
     Parameters
     ----------
@@ -314,13 +401,20 @@ def crossing_block_bootstrap(y, t=None, block_length: int | None = None, reps: i
     t : array_like, optional
         Time in periods; default 0..n-1.
     block_length : int or None
-        Block length; None = Politis-White circular block length (rounded up, at least 1).
+        Block length; None = the Politis-White circular block length of the residuals, rounded up (twice it
+        for the percentile method, whose coverage improves with longer blocks).
     reps : int
         Number of replicates.
     seed : int
         Seed of the resampling.
     alpha : float
         1 - confidence level.
+    method : {"studentized", "percentile"}
+        See above.
+    bandwidth : float or str
+        Studentized: fixed-b bandwidth ``b`` (or "llsw"), see :func:`analysis.stats.fixedb.bartlett_bandwidth`.
+    use_correction : bool
+        Studentized: apply n/(n-2) to the HAC variance (it cancels in the bootstrap-t; kept for clarity).
 
     Returns
     -------
@@ -332,9 +426,13 @@ def crossing_block_bootstrap(y, t=None, block_length: int | None = None, reps: i
     Exploring the Limits of Bootstrap, Wiley, 263-270.
     Lahiri, S. N. (2003). Resampling Methods for Dependent Data. Springer.
     Politis, D. N., White, H. (2004). Econometric Reviews 23, 53-70.
+    Goncalves, S., Vogelsang, T. J. (2011). Block bootstrap HAC robust tests: the sophistication of the naive
+    bootstrap. Econometric Theory 27, 745-791.
     """
     if reps < 10:
         raise ValueError(f"reps={reps} is too few for a percentile interval; use at least 10 (2000 recommended).")
+    if method not in BOOTSTRAP_METHODS:
+        raise ValueError(f"method={method!r}; expected one of {BOOTSTRAP_METHODS}.")
     y, t = _as_xt(y, t, name="y")
     obs = ~np.isnan(y)
     yo, to = y[obs], t[obs]
@@ -348,6 +446,8 @@ def crossing_block_bootstrap(y, t=None, block_length: int | None = None, reps: i
     if block_length is None:
         block = max(1, int(math.ceil(optimal_block_length(resid).circular)))
         rule = "politis_white"
+        if method == "percentile":
+            block, rule = min(2 * block, n // 2), "politis_white_x2"
     else:
         block, rule = int(block_length), "given"
         if block < 1:
@@ -366,14 +466,38 @@ def crossing_block_bootstrap(y, t=None, block_length: int | None = None, reps: i
     tstar = np.full(reps, np.inf)
     tstar[crosses] = -a_s[crosses] / b_s[crosses]
     srt = np.sort(tstar)
-    lo_i = max(int(math.floor(alpha / 2 * reps)), 0)
-    hi_i = min(int(math.ceil((1 - alpha / 2) * reps)) - 1, reps - 1)
-    lower, upper = float(srt[lo_i]), float(srt[hi_i])
-    kind = "bounded" if np.isfinite(lower) and np.isfinite(upper) else "unbounded"
     est = float(-beta[0] / beta[1]) if beta[1] != 0 else float("nan")
-    return BootstrapCrossingResult(estimate=est, lower=lower, upper=upper, kind=kind,
-                                   share_no_crossing=float(1 - crosses.mean()), median=float(np.median(srt)),
-                                   block_length=block, block_rule=rule, reps=int(reps), seed=int(seed), alpha=alpha)
+    common = dict(estimate=est, share_no_crossing=float(1 - crosses.mean()), median=float(np.median(srt)),
+                  block_length=block, block_rule=rule, reps=int(reps), seed=int(seed), alpha=alpha)
+    if method == "percentile":
+        lo_i = max(int(math.floor(alpha / 2 * reps)), 0)
+        hi_i = min(int(math.ceil((1 - alpha / 2) * reps)) - 1, reps - 1)
+        lower, upper = float(srt[lo_i]), float(srt[hi_i])
+        kind = "bounded" if np.isfinite(lower) and np.isfinite(upper) else "unbounded"
+        return BootstrapCrossingResult(lower=lower, upper=upper, kind=kind, method="percentile", **common)
+
+    # studentized (bootstrap-t) Fieller set with fixed-b HAC studentization
+    from .fixedb import bartlett_bandwidth, bartlett_weights
+    from .trend import hac_meat
+
+    pos = np.round(to - to[0])
+    m, b_frac = bartlett_bandwidth(int(pos[-1]) + 1, bandwidth)
+    xtx_inv = np.linalg.inv(X.T @ X)
+    factor = n / (n - 2) if use_correction else 1.0
+    cov = factor * xtx_inv @ hac_meat(X * resid[:, None], pos.astype(np.int64), m - 1) @ xtx_inv
+    t_hat = est if np.isfinite(est) else float(to.mean())
+    q = np.array([1.0, t_hat])
+    h = X @ xtx_inv @ q
+    K = bartlett_weights(pos, m)
+    R = Ystar - X @ B
+    W = h[:, None] * R
+    var_s = factor * np.sum(W * (K @ W), axis=0)
+    num_s = q @ (B - beta[:, None])
+    stat = np.abs(num_s) / np.sqrt(np.maximum(var_s, 1e-300))
+    c_boot = float(np.quantile(stat, 1 - alpha))
+    f = crossing_fieller(beta[0], beta[1], cov, alpha=alpha, critical=c_boot)
+    return BootstrapCrossingResult(lower=f.lower, upper=f.upper, kind=f.kind, method="studentized",
+                                   critical=c_boot, bandwidth_b=b_frac, gap=f.gap, **common)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -533,3 +657,141 @@ def first_passage(diff, k: int = 3, reps: int = 1000, seed: int = 0, alpha: floa
                               seed=int(seed), alpha=alpha,
                               model="local linear trend (MLE), simulation smoother; parameter uncertainty ignored",
                               converged=converged, params=params, n_periods=n)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the trend crossing with its inference in one call
+# ----------------------------------------------------------------------------------------------------------
+#: Default inference of the crossover intervals, chosen by the calibration study (analysis.stats.validate).
+DEFAULT_INFERENCE = "fixed_b"
+#: Default fixed-b bandwidth fraction b = M/T of the Bartlett kernel (see analysis.stats.validate).
+DEFAULT_BANDWIDTH = 0.5
+#: Default errors of the simulated fixed-b null (see analysis.stats.fixedb.null_phi).
+DEFAULT_NULL = "lrv"
+
+
+@dataclass(frozen=True)
+class TrendCrossingResult:
+    """Fieller and delta intervals for the zero crossing of a linear trend, with the inference that made them.
+
+    Attributes
+    ----------
+    fit : OLSTrendResult
+        The trend fit (its covariance is the Bartlett HAC covariance with the bandwidth below).
+    fieller : FiellerResult
+    delta : DeltaResult
+    inference : str
+        "fixed_b" or "nw".
+    bandwidth_b : float or None
+        Fixed-b bandwidth fraction ``M/T``.
+    bandwidth_periods : int
+        Bartlett bandwidth M in periods (Newey-West lags + 1).
+    critical : float
+        Critical value used by the Fieller set.
+    critical_slope : float
+        Critical value of the slope's t test under the same inference.
+    critical_source : str
+        Where the critical values come from, in words.
+    """
+
+    fit: object
+    fieller: FiellerResult
+    delta: DeltaResult
+    inference: str
+    bandwidth_b: float | None
+    bandwidth_periods: int
+    critical: float
+    critical_slope: float
+    critical_source: str
+
+    def inference_summary(self) -> dict:
+        """Plain dict of the inference settings (the "inference" block of crossover.json)."""
+        return {"method": self.inference, "kernel": "bartlett", "bandwidth_b": self.bandwidth_b,
+                "bandwidth_periods": self.bandwidth_periods, "hac_lags": self.fit.hac_lags,
+                "critical_value": self.critical, "critical_value_slope": self.critical_slope,
+                "critical_value_source": self.critical_source, "null": self.fit.null,
+                "null_ar1_coefficient": self.fit.null_phi, "prewhite": bool(self.fit.prewhite),
+                "small_sample_factor": bool(self.fit.use_correction)}
+
+
+def trend_crossing(y, t=None, *, alpha: float = 0.05, inference: str = DEFAULT_INFERENCE, bandwidth=None,
+                   hac_lags: int | None = None, prewhite: bool = False,
+                   null: str = DEFAULT_NULL, null_reps: int | None = None) -> TrendCrossingResult:
+    """Fit the trend of ``y`` and return the Fieller and delta intervals of its zero crossing.
+
+    Parameters
+    ----------
+    y : array_like
+        Response (the log ratio), NaN = missing period.
+    t : array_like, optional
+        Time in periods; default 0..n-1.
+    alpha : float
+        1 - confidence level.
+    inference : {"fixed_b", "nw"}
+        "fixed_b" (default): Bartlett HAC with bandwidth ``b`` of the sample and critical values from the fixed-b
+        null distribution simulated on the observed design (Kiefer and Vogelsang 2005; see
+        :mod:`analysis.stats.fixedb`); the Fieller critical value depends on where the crossing lies and is
+        taken at its largest over the set. "nw": Newey-West with ``hac_lags`` (default rule) and Student t
+        with n - 2 df (the pre-calibration specification; under-covers with autocorrelated errors).
+    bandwidth : float or str or None
+        Fixed-b ``b`` in (0, 1] or "llsw"; None = :data:`DEFAULT_BANDWIDTH`.
+    hac_lags : int or None
+        Newey-West lag for "nw".
+    prewhite : bool
+        VAR(1) prewhitening (only with "nw").
+    null : {"lrv", "ar1", "iid"}
+        Errors of the simulated fixed-b null (:func:`analysis.stats.fixedb.null_phi`): "lrv" (default) = AR(1)
+        matched to the residuals' ratio of kernel-weighted to plain sum of squares, a parametric bootstrap of the
+        fixed-b statistic that also corrects the finite-sample under-coverage of pure fixed-b critical values
+        under strong autocorrelation; "ar1" = AR(1) with the lag-1 autocorrelation (conservative when the
+        autocorrelation decays faster than an AR(1)'s); "iid" = the Kiefer-Vogelsang fixed-b null on the design.
+    null_reps : int or None
+        Draws of the simulated null (None = :data:`analysis.stats.fixedb.DEFAULT_NULL_REPS`; fewer only for
+        quick checks).
+
+    Returns
+    -------
+    TrendCrossingResult
+
+    References
+    ----------
+    Kiefer, N. M., Vogelsang, T. J. (2005). Econometric Theory 21, 1130-1164.
+    Goncalves, S., Vogelsang, T. J. (2011). Block bootstrap HAC robust tests: the sophistication of the naive
+    bootstrap. Econometric Theory 27, 745-791.
+    Buhlmann, P. (1997). Sieve bootstrap for time series. Bernoulli 3, 123-148.
+    """
+    from .fixedb import DEFAULT_NULL_REPS, trend_null
+    from .trend import ols_trend
+
+    if inference == "fixed_b":
+        bw = DEFAULT_BANDWIDTH if bandwidth is None else bandwidth
+        reps = DEFAULT_NULL_REPS if null_reps is None else int(null_reps)
+        fit = ols_trend(y, t, inference="fixed_b", bandwidth=bw, null=null, null_reps=reps)
+        yy, tt = _as_xt(y, t, name="y")
+        dist = trend_null(tt[~np.isnan(yy)], fit.hac_lags + 1, use_correction=fit.use_correction,
+                          phi=fit.null_phi, reps=reps)
+        a, b = fit.params
+
+        def crit(t0: float) -> float:
+            return dist.crossing_critical(t0, alpha)
+
+        fie = crossing_fieller(a, b, fit.cov, alpha=alpha, critical=crit)
+        dlt = crossing_delta(a, b, fit.cov, alpha=alpha, critical=crit)
+        c_slope = dist.critical(0.0, 1.0, alpha)
+        how = {"lrv": "matched to the residuals' long-run to short-run variance ratio",
+               "ar1": "the residuals' lag-1 autocorrelation", "iid": ""}[fit.null]
+        errors = ("iid normal errors" if fit.null_phi == 0 else
+                  f"AR(1) errors with coefficient {fit.null_phi:.2f} ({how})")
+        source = (f"fixed-b null of the t statistic simulated on the observed periods with {errors} "
+                  f"({reps} draws, Bartlett kernel, b = {fit.bandwidth_b:.3f}); largest value over "
+                  "the Fieller set")
+        return TrendCrossingResult(fit, fie, dlt, "fixed_b", fit.bandwidth_b, fit.hac_lags + 1, fie.critical,
+                                   c_slope, source)
+    if inference != "nw":
+        raise ValueError(f"inference={inference!r}; expected 'fixed_b' or 'nw'.")
+    fit = ols_trend(y, t, hac_lags=hac_lags, prewhite=prewhite)
+    a, b = fit.params
+    fie = crossing_fieller(a, b, fit.cov, alpha=alpha, df=fit.df_resid)
+    dlt = crossing_delta(a, b, fit.cov, alpha=alpha, df=fit.df_resid)
+    return TrendCrossingResult(fit, fie, dlt, "nw", None, fit.hac_lags + 1, fie.critical, fie.critical,
+                               f"Student t with {fit.df_resid} df")

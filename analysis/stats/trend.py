@@ -456,6 +456,15 @@ class OLSTrendResult:
         Residual sum of squares.
     prewhite : bool
         Whether the scores were VAR(1)-prewhitened.
+    inference : str
+        "nw" (Student t with ``df_resid`` df, the usual Newey-West inference) or "fixed_b" (Kiefer and
+        Vogelsang 2005: Bartlett bandwidth a fixed fraction of the sample, p-values from the fixed-b null
+        simulated on this design by :func:`analysis.stats.fixedb.trend_null`).
+    bandwidth_b : float or None
+        For "fixed_b", ``b = M / T`` (M = ``hac_lags + 1`` periods, T = periods spanned).
+    null, null_phi : str or None, float or None
+        For "fixed_b", the simulated null ("lrv", "ar1" or "iid") and the AR(1) coefficient of its errors
+        (:func:`analysis.stats.fixedb.null_phi`).
     """
 
     params: tuple[float, float]
@@ -470,6 +479,13 @@ class OLSTrendResult:
     use_correction: bool
     rss: float
     prewhite: bool = False
+    inference: str = "nw"
+    bandwidth_b: float | None = None
+    null: str | None = None
+    null_phi: float | None = None
+
+
+INFERENCES = ("nw", "fixed_b")
 
 
 def ols_hac(y: np.ndarray, X: np.ndarray, positions: np.ndarray | None, hac_lags: int,
@@ -493,13 +509,16 @@ def ols_hac(y: np.ndarray, X: np.ndarray, positions: np.ndarray | None, hac_lags
 
 
 def ols_trend(y, t=None, hac_lags: int | None = None, use_correction: bool = True,
-              prewhite: bool = False) -> OLSTrendResult:
+              prewhite: bool = False, inference: str = "nw", bandwidth=None, null: str = "lrv",
+              null_reps: int | None = None) -> OLSTrendResult:
     """OLS of ``y`` on ``[1, t]`` with Newey-West (Bartlett kernel, no prewhitening) standard errors.
 
-    The period is the unit of observation; inference uses Student's t with n - 2 degrees of freedom
-    (Kiefer and Vogelsang 2005 show fixed-b corrections matter in small samples; t inference is the usual
-    partial remedy). Missing periods (NaN in ``y``) are skipped without renumbering ``t``; the HAC lags are
-    counted in periods (see the module docstring).
+    The period is the unit of observation. With ``inference="nw"`` (the default here, for backward
+    compatibility) inference uses Student's t with n - 2 degrees of freedom, which over-rejects when the errors
+    are autocorrelated; ``inference="fixed_b"`` (the study's choice, see :mod:`analysis.stats.validate`) uses a
+    bandwidth proportional to the sample and fixed-b critical values (Kiefer and Vogelsang 2005). Missing
+    periods (NaN in ``y``) are skipped without renumbering ``t``; the HAC lags are counted in periods (see the
+    module docstring).
 
     Parameters
     ----------
@@ -514,6 +533,22 @@ def ols_trend(y, t=None, hac_lags: int | None = None, use_correction: bool = Tru
     prewhite : bool
         VAR(1)-prewhiten the scores before the kernel (Andrews and Monahan 1992). Default False (the study's
         specification); the simulation study (:mod:`analysis.stats.validate`) reports both.
+    inference : {"nw", "fixed_b"}
+        "nw": the lag is ``hac_lags`` (or the default rule) and p-values use Student t (the classic, and the
+        only choice before the calibration study). "fixed_b": the Bartlett bandwidth is ``bandwidth`` times the
+        periods spanned and the p-values come from the fixed-b null distribution simulated on this design
+        (Kiefer, Vogelsang and Bunzel 2000; Kiefer and Vogelsang 2005), which keeps the size of the test
+        under autocorrelated errors. ``hac_lags`` must then be None.
+    bandwidth : float or str or None
+        For "fixed_b": ``b`` in (0, 1] or "llsw" (see :func:`analysis.stats.fixedb.bartlett_bandwidth`);
+        None = 0.5.
+    null : {"lrv", "ar1", "iid"}
+        For "fixed_b": errors of the simulated null: "lrv" (default; AR(1) matched to the residuals' kernel-
+        weighted to plain variance ratio), "ar1" (AR(1) with the lag-1 autocorrelation; conservative) or "iid"
+        (Kiefer-Vogelsang). The AR(1) nulls also correct the finite-sample distortion that strong
+        autocorrelation causes; see :func:`analysis.stats.fixedb.null_phi`.
+    null_reps : int or None
+        Draws of the simulated null (None = :data:`analysis.stats.fixedb.DEFAULT_NULL_REPS`).
 
     Returns
     -------
@@ -527,6 +562,10 @@ def ols_trend(y, t=None, hac_lags: int | None = None, use_correction: bool = Tru
     consistent covariance matrix. Econometrica 55, 703-708.
     Newey, W. K., West, K. D. (1994). Automatic lag selection in covariance matrix estimation. RES 61, 631-653.
     Zeileis, A. (2004). Econometric computing with HC and HAC covariance matrix estimators. JSS 11(10).
+    Kiefer, N. M., Vogelsang, T. J., Bunzel, H. (2000). Simple robust testing of regression hypotheses.
+    Econometrica 68, 695-714.
+    Kiefer, N. M., Vogelsang, T. J. (2005). A new asymptotic theory for heteroskedasticity-autocorrelation
+    robust tests. Econometric Theory 21, 1130-1164.
     """
     y, t = _as_xt(y, t, name="y")
     obs = ~np.isnan(y)
@@ -534,21 +573,49 @@ def ols_trend(y, t=None, hac_lags: int | None = None, use_correction: bool = Tru
     n = int(yo.size)
     if n < 4:
         raise ValueError(f"a trend regression needs at least 4 observed periods; got {n}.")
-    lags = default_hac_lags(n) if hac_lags is None else int(hac_lags)
+    if inference not in INFERENCES:
+        raise ValueError(f"inference={inference!r}; expected one of {INFERENCES}.")
+    positions = _grid_positions(to)
+    b_frac = None
+    if inference == "fixed_b":
+        if hac_lags is not None:
+            raise ValueError("hac_lags is set by the bandwidth under inference='fixed_b'; pass bandwidth=b "
+                             "(a fraction of the sample) and hac_lags=None.")
+        if prewhite:
+            raise ValueError("prewhite=True is not combined with inference='fixed_b' (the fixed-b null simulated "
+                             "here is for the plain Bartlett estimator).")
+        if positions is None:
+            raise ValueError("inference='fixed_b' needs t on an integer period grid (gaps allowed).")
+        from .fixedb import bartlett_bandwidth
+        m, b_frac = bartlett_bandwidth(int(positions[-1]) + 1, 0.5 if bandwidth is None else bandwidth)
+        lags = m - 1
+    else:
+        if bandwidth is not None:
+            raise ValueError("bandwidth is only used with inference='fixed_b'; use hac_lags for 'nw'.")
+        lags = default_hac_lags(n) if hac_lags is None else int(hac_lags)
     if lags < 0:
         raise ValueError(f"hac_lags={hac_lags} must be >= 0 or None.")
     X = np.column_stack([np.ones(n), to])
-    beta, cov, resid = ols_hac(yo, X, _grid_positions(to), lags, use_correction, prewhite=prewhite)
+    beta, cov, resid = ols_hac(yo, X, positions, lags, use_correction, prewhite=prewhite)
     se = np.sqrt(np.diag(cov))
     tv = beta / se
     df = n - 2
-    p = 2 * stats.t.sf(np.abs(tv), df)
+    null_name, phi = None, None
+    if inference == "fixed_b":
+        from .fixedb import DEFAULT_NULL_REPS, null_phi, trend_null
+        null_name, phi = null, null_phi(resid, to, null, m=lags + 1)
+        dist = trend_null(to, lags + 1, use_correction=use_correction, phi=phi,
+                          reps=DEFAULT_NULL_REPS if null_reps is None else int(null_reps))
+        p = np.array([dist.p_value(1.0, 0.0, tv[0]), dist.p_value(0.0, 1.0, tv[1])])
+    else:
+        p = 2 * stats.t.sf(np.abs(tv), df)
     return OLSTrendResult(params=(float(beta[0]), float(beta[1])),
                           cov=((float(cov[0, 0]), float(cov[0, 1])), (float(cov[1, 0]), float(cov[1, 1]))),
                           se=(float(se[0]), float(se[1])), t_values=(float(tv[0]), float(tv[1])),
                           p_values=(float(p[0]), float(p[1])), df_resid=df, n=n, n_missing=int((~obs).sum()),
                           hac_lags=lags, use_correction=bool(use_correction), rss=float(resid @ resid),
-                          prewhite=bool(prewhite))
+                          prewhite=bool(prewhite), inference=inference, bandwidth_b=b_frac, null=null_name,
+                          null_phi=phi)
 
 
 # ----------------------------------------------------------------------------------------------------------
