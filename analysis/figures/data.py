@@ -556,7 +556,7 @@ def _iv_frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
 
 
 #: Order of the methods within a row of the forest plot; unknown methods follow in name order.
-METHOD_ORDER = ("fieller", "fieller_prewhitened", "delta", "bootstrap", "first_passage")
+METHOD_ORDER = ("fieller", "fieller_nw", "fieller_prewhitened", "delta", "bootstrap", "first_passage")
 #: Vertical distance between the methods of one definition (in rows).
 METHOD_OFFSET = 0.2
 

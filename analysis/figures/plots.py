@@ -187,8 +187,8 @@ def plot_derivative_ecosystem(table: pd.DataFrame, *, definition_label: str, sim
     return _finish(fig, simulated)
 
 
-METHOD_MARKERS = {"fieller": "o", "fieller_prewhitened": "P", "delta": "s", "bootstrap": "^", "first_passage": "D",
-                  "first_passage_level": "d"}
+METHOD_MARKERS = {"fieller": "o", "fieller_nw": "X", "fieller_prewhitened": "P", "delta": "s", "bootstrap": "^",
+                  "first_passage": "D", "first_passage_level": "d"}
 
 
 def _interval_rows(ax, table: pd.DataFrame, xlim: tuple) -> None:
