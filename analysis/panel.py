@@ -1,9 +1,24 @@
 """From tagged raw snapshots to tidy time series of download shares by origin.
 
 The panel has one row per snapshot date x measure x rule x scope x region (see :data:`PANEL_COLUMNS`).
-It is built snapshot by snapshot: each raw file is read with only the columns needed (``id``,
-``downloads``, ``downloadsAllTime``), its rows are matched to the tagged models by integer codes, and the
-downloads are summed per group with ``numpy.bincount``. Nothing larger than one snapshot is held in memory.
+The same pass also gives the two tables the figures need: the share of the top-N most downloaded models held by
+each region (:data:`RANKING_COLUMNS`) and the most downloaded organisations (:data:`TOP_ORG_COLUMNS`).
+
+How it streams
+--------------
+One snapshot at a time: each raw file is read with only the columns needed (``id``, ``downloads`` and, when the
+all-time measure is built and the file has it, ``downloadsAllTime``). Rows with zero 30-day downloads are dropped
+right after the read whenever no result can depend on them (every file when only ``downloads_30d`` is built, and
+files without ``downloadsAllTime``); the all-time measure needs every row of a file, since a model's count in one
+week is the baseline of its increment the next week. The remaining rows are matched to the tagged models by
+integer codes and summed per group with ``numpy.bincount``. The codes come either from the catalog pass
+(``row_codes_dir``: :func:`analysis.catalog.build_catalog` already finds every raw row's model when it compares
+consecutive snapshots, and can write that down, so this pass then reads no ids at all; each file's codes are used
+only if its name, size, modification time and row count are those the codes were written for) or, for any
+snapshot without valid codes, from matching ids (``pyarrow.compute.index_in``). A small pool of threads
+reads and matches the next snapshots while the current one is summed (Arrow releases the GIL), and snapshots are
+summed strictly in date order, so the results do not depend on the number of threads. Memory: the tagged models'
+codes, one all-time vector per model, and at most ``workers + 1`` snapshots' projected columns.
 
 Measures
 --------
@@ -11,8 +26,10 @@ Measures
     The Hub's rolling 30-day download count as of the snapshot.
 ``downloads_alltime_increment``
     Growth of ``downloadsAllTime`` since the previous snapshot, per week elapsed (so a missing weekly file does not
-    double a period). Negative increments (the Hub's counter has been seen to decrease) count as zero; the number of
-    such models is reported by :func:`build_panel`. Not defined before the column exists (2025-02-26).
+    double a period). Only models present, with the count, in both snapshots contribute. Negative increments (the
+    Hub's counter has been seen to decrease) count as zero; the number of such model-periods is reported by
+    :func:`build_panel`. No rows for a date whose file, or whose previous file, lacks the column (before
+    2025-02-26).
 
 Rules (who a model's downloads belong to; see :mod:`analysis.origin`)
     ``uploader`` (the publishing account), ``lineage`` (the root base model's uploader), ``first_party`` (only repos
@@ -21,11 +38,20 @@ Rules (who a model's downloads belong to; see :mod:`analysis.origin`)
 Scopes
     ``all``; ``llm`` (pipeline tags in :data:`analysis.schema.LLM_PIPELINE_TAGS`); ``no_redistributors``
     (without repos of redistributors and quantizers).
+
+Rankings and top organisations (30-day downloads, scope ``all``, rules ``uploader`` and ``lineage``)
+    ``rankings``: for the top N models of each snapshot (N in :data:`TOP_N`; models ordered by downloads, ties by
+    id), the share of their downloads held by each region. ``top_orgs``: downloads summed per organisation (the
+    uploading account under ``uploader``, the lineage root's author, ``root_author``, under ``lineage``) and region
+    (an organisation some of whose models carry an override appears once per region), the top
+    :data:`TOP_ORGS` per date and rule, ties by name. Rows whose id is not in the tagged table count as ``UNKNOWN``
+    in the panel and the rankings, and are left out of ``top_orgs`` (they have no known organisation).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -36,12 +62,32 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .catalog import DEFAULT_WORKERS, ROW_CODES_INDEX, ordered_map
 from .schema import LLM_PIPELINE_TAGS, MEASURES, REGIONS, RULES, SCOPES
 
 PANEL_COLUMNS = ["date", "measure", "rule", "scope", "region", "downloads", "share", "n_models"]
 
 #: Columns of the tagged models table the panel needs.
-TAG_COLUMNS = ["id", "uploader_region", "lineage_region", "first_party", "is_redistributor", "pipeline_tag"]
+TAG_COLUMNS = ["id", "author", "root_author", "uploader_region", "lineage_region", "first_party",
+               "is_redistributor", "pipeline_tag"]
+
+#: Columns of ``PanelBuild.rankings`` (``data/processed/rankings.parquet``).
+RANKING_COLUMNS = ["date", "rule", "top_n", "region", "share"]
+
+#: Columns of ``PanelBuild.top_orgs`` (``data/processed/top_orgs.parquet``).
+TOP_ORG_COLUMNS = ["date", "rule", "organisation", "region", "downloads", "rank"]
+
+#: Rules of the rankings and top organisations.
+RANKING_RULES: tuple[str, ...] = ("uploader", "lineage")
+
+#: Sizes of the top-N rankings.
+TOP_N: tuple[int, ...] = (10, 50, 100)
+
+#: Organisations kept per date and rule in ``top_orgs``.
+TOP_ORGS = 15
+
+_UNKNOWN = REGIONS.index("UNKNOWN")
+_REGION_NAMES = np.array(REGIONS, dtype=str)
 
 
 class PanelError(ValueError):
@@ -50,49 +96,91 @@ class PanelError(ValueError):
 
 @dataclass(frozen=True)
 class PanelBuild:
-    """A built panel and what happened while building it.
+    """A built panel, the rankings from the same pass, and what happened while building them.
 
     Attributes
     ----------
     panel : pandas.DataFrame
         Tidy panel with :data:`PANEL_COLUMNS`.
+    rankings : pandas.DataFrame
+        Top-N shares with :data:`RANKING_COLUMNS` (empty if ``downloads_30d`` was not built).
+    top_orgs : pandas.DataFrame
+        Top organisations with :data:`TOP_ORG_COLUMNS` (empty if ``downloads_30d`` was not built).
     dates : list of datetime.date
         Snapshot dates used.
     rows_read : int
-        Raw rows read over all snapshots.
+        Raw rows in the snapshot files.
+    rows_used : int
+        Rows left after dropping those no result depends on (zero 30-day downloads where allowed).
     untagged_rows : int
-        Rows whose model id is absent from the tagged models table (counted as UNKNOWN).
+        Rows with positive 30-day downloads whose model id is absent from the tagged models table
+        (counted as UNKNOWN).
     negative_increments : int
         Model-periods whose ``downloadsAllTime`` decreased (counted as zero growth).
+    snapshots_matched_by_codes : int
+        Snapshots matched through the catalog's row codes instead of by id (see ``row_codes_dir``).
     """
 
     panel: pd.DataFrame
+    rankings: pd.DataFrame
+    top_orgs: pd.DataFrame
     dates: list
     rows_read: int
+    rows_used: int
     untagged_rows: int
     negative_increments: int
+    snapshots_matched_by_codes: int = 0
 
 
 def _region_codes(values: pd.Series | pa.Array) -> np.ndarray:
     arr = pa.array(values) if not isinstance(values, (pa.Array, pa.ChunkedArray)) else values
     codes = pc.index_in(arr, value_set=pa.array(REGIONS)).to_numpy(zero_copy_only=False)
-    codes = np.where(pd.isna(codes), REGIONS.index("UNKNOWN"), codes)
+    codes = np.where(pd.isna(codes), _UNKNOWN, codes)
     return codes.astype(np.int64)
 
 
 @dataclass(frozen=True)
+class _Orgs:
+    """Per tagged model (plus the untagged slot): organisation code (-1 = none), and each code's name and region."""
+
+    codes: np.ndarray
+    names: np.ndarray
+    regions: np.ndarray
+
+
+@dataclass(frozen=True)
 class _Groups:
-    """Per tagged model: region code under each rule (-1 = excluded) and scope masks."""
+    """Per tagged model: region code under each rule (-1 = excluded), scope masks and organisations.
+
+    Every array has one extra slot at the end for rows whose id is not in the tags table.
+    """
 
     ids: pa.Array
     rule_codes: dict
     scope_masks: dict
+    orgs: dict
+
+    @property
+    def n_tags(self) -> int:
+        return len(self.ids)
+
+
+def _orgs(names: pd.Series, regions: np.ndarray) -> _Orgs:
+    frame = pd.DataFrame({"o": names.astype(object).where(names.notna(), None).to_numpy(), "r": regions})
+    codes = frame.groupby(["o", "r"], sort=True, dropna=True).ngroup().to_numpy()
+    codes = np.where(frame["o"].isna().to_numpy(), -1, codes).astype(np.int64)
+    first = pd.Series(np.arange(len(frame)))[codes >= 0].groupby(codes[codes >= 0]).first()
+    return _Orgs(codes=np.append(codes, -1), names=frame["o"].to_numpy()[first.to_numpy()],
+                 regions=regions[first.to_numpy()])
 
 
 def _prepare_groups(tags: pd.DataFrame) -> _Groups:
     missing = [c for c in TAG_COLUMNS if c not in tags.columns]
     if missing:
         raise PanelError(f"tagged models table lacks columns {missing}; rerun notebook 02 (tag origin)")
+    if tags["id"].isna().any():
+        row = int(np.flatnonzero(tags["id"].isna().to_numpy())[0])
+        raise PanelError(f"tagged models table has a row without an id (row {row}); rerun notebook 02 (tag origin)")
     if tags["id"].duplicated().any():
         dup = tags.loc[tags["id"].duplicated(), "id"].iloc[0]
         raise PanelError(f"tagged models table has duplicate id {dup!r}; rerun notebook 02 (tag origin)")
@@ -100,11 +188,9 @@ def _prepare_groups(tags: pd.DataFrame) -> _Groups:
     lin = _region_codes(tags["lineage_region"].astype("string"))
     fp = tags["first_party"].fillna(False).to_numpy(dtype=bool)
     n = len(tags)
-    # one extra slot at the end for rows whose id is not in the tags table (UNKNOWN everywhere)
-    unknown = REGIONS.index("UNKNOWN")
     rule_codes = {
-        "uploader": np.append(up, unknown),
-        "lineage": np.append(lin, unknown),
+        "uploader": np.append(up, _UNKNOWN),
+        "lineage": np.append(lin, _UNKNOWN),
         "first_party": np.append(np.where(fp, up, -1), -1),
     }
     llm = tags["pipeline_tag"].isin(LLM_PIPELINE_TAGS).to_numpy(dtype=bool)
@@ -114,29 +200,166 @@ def _prepare_groups(tags: pd.DataFrame) -> _Groups:
         "llm": np.append(llm, False),
         "no_redistributors": np.append(~redis, True),
     }
+    orgs = {"uploader": _orgs(tags["author"], up), "lineage": _orgs(tags["root_author"], lin)}
     return _Groups(ids=pa.array(tags["id"].astype(str).to_numpy(), pa.string()),
-                   rule_codes=rule_codes, scope_masks=scope_masks)
+                   rule_codes=rule_codes, scope_masks=scope_masks, orgs=orgs)
 
 
-def _aggregate(date: dt.date, measure: str, code_ix: np.ndarray, values: np.ndarray,
+@dataclass(frozen=True)
+class _Snapshot:
+    """One snapshot's rows after reading, dropping and matching (what the summing step needs)."""
+
+    date: dt.date
+    rows_read: int
+    code_ix: np.ndarray            # tag row of each kept row (n_tags = not tagged)
+    downloads: np.ndarray          # 30-day downloads of each kept row (float64)
+    alltime: np.ndarray | None     # downloadsAllTime of each kept row (NaN = null), None if not read
+    top_codes: np.ndarray          # the (at least) max(TOP_N) most downloaded rows, sorted by downloads, then id
+    top_downloads: np.ndarray
+    matched_by_codes: bool         # rows matched through the catalog's row codes (else by id)
+
+
+@dataclass(frozen=True)
+class _RowCodes:
+    """Row codes written by the catalog pass (``build_catalog(row_codes_dir=...)``), mapped to the tags table."""
+
+    folder: Path
+    ids: pa.Array            # catalog ids, by catalog row
+    to_tag: np.ndarray       # catalog row -> tags row (n_tags: not tagged)
+    stamps: dict             # date -> {"file", "size", "mtime_ns", "rows"} of the raw file the codes belong to
+
+    def codes(self, date: dt.date, path: Path) -> np.ndarray | None:
+        """The catalog row of each row of this raw file, or None if absent or written for another file."""
+        want = self.stamps.get(date.isoformat())
+        f = self.folder / f"{date.isoformat()}.npy"
+        try:
+            st = Path(path).stat()
+            if want is None or not f.is_file() or want.get("file") != Path(path).name or \
+                    want.get("size") != st.st_size or want.get("mtime_ns") != st.st_mtime_ns:
+                return None
+            codes = np.load(f)
+        except (OSError, ValueError):
+            return None
+        if codes.ndim != 1 or codes.size != want.get("rows") or (codes.size and
+                                                                 (codes.min() < 0 or codes.max() >= len(self.ids))):
+            return None
+        return codes
+
+
+def _row_codes(folder: Path | None, groups: _Groups) -> _RowCodes | None:
+    if folder is None:
+        return None
+    folder = Path(folder)
+    try:
+        index = json.loads((folder / ROW_CODES_INDEX).read_text())
+        ids = pq.read_table(folder / index["ids_file"], columns=["id"])["id"].combine_chunks()
+    except (OSError, ValueError, KeyError, pa.ArrowInvalid):
+        return None  # no usable codes: every snapshot is matched by id
+    if len(ids) != index.get("catalog_rows"):
+        return None
+    to_tag = pc.fill_null(pc.index_in(ids, value_set=groups.ids), groups.n_tags).to_numpy().astype(np.int64)
+    return _RowCodes(folder=folder, ids=ids, to_tag=to_tag, stamps=index.get("snapshots", {}))
+
+
+def _load(job: tuple) -> _Snapshot:
+    """Read, drop and match one snapshot (runs in a worker thread)."""
+    date, path, groups, need_alltime, top_k, row_codes = job
+    try:
+        names = set(pq.read_schema(path).names)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise PanelError(f"{path}: cannot read raw snapshot of {date} ({e}); run "
+                         "`python -m analysis pull --verify` to check the raw store") from None
+    for c in ("id", "downloads"):
+        if c not in names:
+            raise PanelError(f"{path}: raw snapshot of {date} lacks required column {c!r}; "
+                             "run `python -m analysis pull --verify` to check the raw store")
+    cat_rows = row_codes.codes(date, path) if row_codes is not None else None
+    want = (["id"] if cat_rows is None else []) + ["downloads"] + \
+        (["downloadsAllTime"] if need_alltime and "downloadsAllTime" in names else [])
+    try:
+        table = pq.read_table(path, columns=want)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise PanelError(f"{path}: cannot read raw snapshot of {date} ({e}); run "
+                         "`python -m analysis pull --verify` to check the raw store") from None
+    rows_read = table.num_rows
+    if cat_rows is not None and cat_rows.size != rows_read:
+        raise PanelError(f"{path}: {rows_read} rows but {cat_rows.size} row codes in {row_codes.folder}; "
+                         "delete that folder and rerun notebook 02")
+    has_alltime = "downloadsAllTime" in table.column_names and table["downloadsAllTime"].null_count < rows_read
+    if not has_alltime:  # nothing can depend on rows without 30-day downloads: drop them before matching
+        keep = pc.greater(pc.fill_null(table["downloads"], 0), 0)
+        table = table.select([c for c in ("id", "downloads") if c in table.column_names]).filter(keep)
+        if cat_rows is not None:
+            cat_rows = cat_rows[np.asarray(keep, dtype=bool)]
+    if cat_rows is None:
+        ix = pc.index_in(table["id"], value_set=groups.ids).to_numpy(zero_copy_only=False)
+        code_ix = np.where(pd.isna(ix), groups.n_tags, ix).astype(np.int64)
+    else:
+        code_ix = row_codes.to_tag[cat_rows]
+    dl = np.nan_to_num(table["downloads"].to_numpy(zero_copy_only=False).astype(float), nan=0.0)
+    alltime = table["downloadsAllTime"].to_numpy(zero_copy_only=False).astype(float) if has_alltime else None
+    # candidates for the top-N: every row at least as downloaded as the top_k-th (ties kept), ordered by id
+    pos = np.flatnonzero(dl > 0)
+    if pos.size > top_k:
+        thresh = np.partition(dl[pos], pos.size - top_k)[pos.size - top_k]
+        pos = pos[dl[pos] >= thresh]
+    if pos.size:
+        id_source = table["id"].take(pa.array(pos)) if cat_rows is None else row_codes.ids.take(pa.array(cat_rows[pos]))
+        cand_ids = id_source.to_numpy(zero_copy_only=False)
+        pos = pos[np.lexsort((cand_ids.astype(str), -dl[pos]))]
+    return _Snapshot(date=date, rows_read=rows_read, code_ix=code_ix, downloads=dl, alltime=alltime,
+                     top_codes=code_ix[pos], top_downloads=dl[pos], matched_by_codes=cat_rows is not None)
+
+
+def _aggregate(date: dt.date, measure: str, codes_of_rows: np.ndarray, values: np.ndarray,
                groups: _Groups, rules: Sequence[str], scopes: Sequence[str]) -> list[dict]:
+    """Panel rows of one date and measure from the rows with a positive value (zero rows add nothing)."""
     rows = []
     nreg = len(REGIONS)
-    pos = values > 0
     for rule in rules:
-        codes = groups.rule_codes[rule][code_ix]
+        codes = groups.rule_codes[rule][codes_of_rows]
         for scope in scopes:
-            keep = groups.scope_masks[scope][code_ix] & (codes >= 0)
+            keep = groups.scope_masks[scope][codes_of_rows] & (codes >= 0)
             c = codes[keep]
-            v = values[keep]
-            sums = np.bincount(c, weights=v, minlength=nreg)
-            counts = np.bincount(c[pos[keep]], minlength=nreg)
+            sums = np.bincount(c, weights=values[keep], minlength=nreg)
+            counts = np.bincount(c, minlength=nreg)
             total = sums.sum()
             for k, region in enumerate(REGIONS):
                 rows.append({"date": date, "measure": measure, "rule": rule, "scope": scope, "region": region,
                              "downloads": float(sums[k]),
                              "share": float(sums[k] / total) if total > 0 else np.nan,
                              "n_models": int(counts[k])})
+    return rows
+
+
+def _rankings(snap: _Snapshot, groups: _Groups) -> list[dict]:
+    rows = []
+    for rule in RANKING_RULES:
+        region = groups.rule_codes[rule][snap.top_codes]
+        for n in TOP_N:
+            sums = np.bincount(region[:n], weights=snap.top_downloads[:n], minlength=len(REGIONS))
+            total = sums.sum()
+            for k, name in enumerate(REGIONS):
+                rows.append({"date": snap.date, "rule": rule, "top_n": n, "region": name,
+                             "share": float(sums[k] / total) if total > 0 else np.nan})
+    return rows
+
+
+def _top_orgs(date: dt.date, codes_of_rows: np.ndarray, values: np.ndarray, groups: _Groups) -> list[dict]:
+    rows = []
+    for rule in RANKING_RULES:
+        org = groups.orgs[rule]
+        oc = org.codes[codes_of_rows]
+        keep = oc >= 0
+        sums = np.bincount(oc[keep], weights=values[keep], minlength=len(org.names))
+        cand = np.flatnonzero(sums > 0)
+        if cand.size > TOP_ORGS:
+            thresh = np.partition(sums[cand], cand.size - TOP_ORGS)[cand.size - TOP_ORGS]
+            cand = cand[sums[cand] >= thresh]
+        order = np.lexsort((_REGION_NAMES[org.regions[cand]], org.names[cand].astype(str), -sums[cand]))
+        for rank, j in enumerate(cand[order][:TOP_ORGS], start=1):
+            rows.append({"date": date, "rule": rule, "organisation": str(org.names[j]),
+                         "region": REGIONS[int(org.regions[j])], "downloads": float(sums[j]), "rank": rank})
     return rows
 
 
@@ -158,8 +381,9 @@ def select_snapshots(dates: Iterable[dt.date], *, start: dt.date | None = None, 
 
 def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *,
                 measures: Sequence[str] = MEASURES, rules: Sequence[str] = RULES,
-                scopes: Sequence[str] = SCOPES, progress=None) -> PanelBuild:
-    """Aggregate raw snapshots into the tidy panel.
+                scopes: Sequence[str] = SCOPES, progress=None, workers: int = DEFAULT_WORKERS,
+                row_codes_dir: Path | None = None) -> PanelBuild:
+    """Aggregate raw snapshots into the tidy panel, the top-N rankings and the top organisations.
 
     Parameters
     ----------
@@ -168,13 +392,25 @@ def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *
     tags : pandas.DataFrame
         Tagged models (notebook 02's ``models.parquet``), with :data:`TAG_COLUMNS`.
     measures, rules, scopes : sequences of str
-        Which series to build (default: all).
+        Which series to build (default: all). Rankings and top organisations come with ``downloads_30d``.
     progress : callable, optional
         Called as ``progress(i, n, date)`` after each snapshot.
+    workers : int
+        Threads reading and matching snapshots ahead (1 = none); the results are the same for any value.
+    row_codes_dir : Path, optional
+        Row codes written by ``analysis.catalog.build_catalog(row_codes_dir=...)`` over the same snapshots. A
+        snapshot whose codes match its raw file (name, size, modification time, rows) is then summed without
+        reading or hashing its ids; any other snapshot is matched by id as usual. The results are the same.
 
     Returns
     -------
     PanelBuild
+
+    Raises
+    ------
+    PanelError
+        An unknown measure, rule or scope; no snapshots; a tags table without the needed columns or with duplicate
+        ids; a raw file that cannot be read or lacks ``id`` or ``downloads``.
     """
     for name, given, allowed in (("measure", measures, MEASURES), ("rule", rules, RULES),
                                  ("scope", scopes, SCOPES)):
@@ -185,53 +421,58 @@ def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *
         raise PanelError("no raw snapshots in the study window; run notebook 01 (pull) first "
                          "or widen study.start/study.end")
     groups = _prepare_groups(tags)
-    n_tags = len(groups.ids)
+    n_tags = groups.n_tags
+    want_30d = "downloads_30d" in measures
+    want_alltime = "downloads_alltime_increment" in measures
     rows: list[dict] = []
+    rank_rows: list[dict] = []
+    org_rows: list[dict] = []
     prev_alltime: np.ndarray | None = None
     prev_date: dt.date | None = None
-    rows_read = untagged = negatives = 0
-    snaps = sorted(snapshots)
-    for i, (date, path) in enumerate(snaps):
-        want = ["id", "downloads"] + (["downloadsAllTime"] if "downloads_alltime_increment" in measures else [])
-        try:
-            schema_names = set(pq.read_schema(path).names)
-            table = pq.read_table(path, columns=[c for c in want if c in schema_names])
-        except (OSError, pa.ArrowInvalid) as e:
-            raise PanelError(f"{path}: cannot read raw snapshot of {date} ({e}); run "
-                             "`python -m analysis pull --verify` to check the raw store") from None
-        for c in ("id", "downloads"):
-            if c not in table.column_names:
-                raise PanelError(f"{path}: raw snapshot of {date} lacks required column {c!r}")
-        rows_read += table.num_rows
-        ix = pc.index_in(table["id"], value_set=groups.ids).to_numpy(zero_copy_only=False)
-        miss = pd.isna(ix)
-        untagged += int(miss.sum())
-        code_ix = np.where(miss, n_tags, ix).astype(np.int64)
-        dl = table["downloads"].to_numpy(zero_copy_only=False).astype(float)
-        dl = np.nan_to_num(dl, nan=0.0)
-        if "downloads_30d" in measures:
-            rows += _aggregate(date, "downloads_30d", code_ix, dl, groups, rules, scopes)
-        if "downloads_alltime_increment" in measures:
+    rows_read = rows_used = untagged = negatives = 0
+    snaps = sorted(snapshots, key=lambda s: s[0])
+    row_codes = _row_codes(row_codes_dir, groups)
+    jobs = ((date, path, groups, want_alltime, max(TOP_N), row_codes) for date, path in snaps)
+    by_codes = 0
+    for i, snap in enumerate(ordered_map(_load, jobs, workers)):
+        date = snap.date
+        rows_read += snap.rows_read
+        rows_used += snap.code_ix.size
+        by_codes += snap.matched_by_codes
+        pos = snap.downloads > 0
+        untagged += int(np.sum(snap.code_ix[pos] == n_tags))
+        if want_30d:
+            codes_pos, dl_pos = snap.code_ix[pos], snap.downloads[pos]
+            rows += _aggregate(date, "downloads_30d", codes_pos, dl_pos, groups, rules, scopes)
+            rank_rows += _rankings(snap, groups)
+            org_rows += _top_orgs(date, codes_pos, dl_pos, groups)
+        if want_alltime:
             cur = np.full(n_tags + 1, np.nan)
-            if "downloadsAllTime" in table.column_names:
-                vals = table["downloadsAllTime"].to_numpy(zero_copy_only=False).astype(float)
-                cur[code_ix] = vals
+            if snap.alltime is not None:
+                cur[snap.code_ix] = snap.alltime
                 cur[n_tags] = np.nan
-            if prev_alltime is not None and not np.all(np.isnan(cur)):
+            if prev_alltime is not None and not np.all(np.isnan(cur)) and np.any(~np.isnan(prev_alltime)):
                 weeks = max((date - prev_date).days / 7.0, 1e-9)
-                inc = (cur - prev_alltime) / weeks
-                negatives += int(np.sum(inc < 0))
-                inc = np.where(np.isnan(inc) | (inc < 0), 0.0, inc)
-                if np.any(~np.isnan(prev_alltime)):
-                    rows += _aggregate(date, "downloads_alltime_increment", np.arange(n_tags + 1), inc,
-                                       groups, rules, scopes)
+                with np.errstate(invalid="ignore"):
+                    diff = cur - prev_alltime
+                    negatives += int(np.sum(diff < 0))
+                    grew = np.flatnonzero(diff > 0)
+                rows += _aggregate(date, "downloads_alltime_increment", grew, diff[grew] / weeks,
+                                   groups, rules, scopes)
             prev_alltime, prev_date = cur, date
         if progress is not None:
             progress(i + 1, len(snaps), date)
     panel = pd.DataFrame(rows, columns=PANEL_COLUMNS)
     panel["date"] = pd.to_datetime(panel["date"])
-    return PanelBuild(panel=panel, dates=[d for d, _ in snaps], rows_read=rows_read,
-                      untagged_rows=untagged, negative_increments=negatives)
+    rankings = pd.DataFrame(rank_rows, columns=RANKING_COLUMNS)
+    rankings["date"] = pd.to_datetime(rankings["date"])
+    rankings["top_n"] = rankings["top_n"].astype(np.int64)
+    top_orgs = pd.DataFrame(org_rows, columns=TOP_ORG_COLUMNS)
+    top_orgs["date"] = pd.to_datetime(top_orgs["date"])
+    top_orgs["rank"] = top_orgs["rank"].astype(np.int64)
+    return PanelBuild(panel=panel, rankings=rankings, top_orgs=top_orgs, dates=[d for d, _ in snaps],
+                      rows_read=rows_read, rows_used=rows_used, untagged_rows=untagged,
+                      negative_increments=negatives, snapshots_matched_by_codes=by_codes)
 
 
 def expected_dates(first: dt.date, last: dt.date, frequency: str = "weekly") -> list[dt.date]:

@@ -1,0 +1,119 @@
+"""The Hub-scale benchmark, at a tiny size: the simulated store and the JSON report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from analysis.bench import ALLTIME_FROM, StoreSpec, add_arguments, generate_store, run, store_dates
+from analysis.schema import RAW_SCHEMA
+
+
+def _files(folder, spec, weeks):
+    return [folder / "archive" / f"{spec.date(w).isoformat()}.parquet" for w in range(weeks)]
+
+
+def test_store_is_realistic_and_deterministic(tmp_path):
+    spec = StoreSpec(models=4000, seed=1)
+    folder = generate_store(spec, tmp_path / "a", 36, log=lambda *a: None)
+    files = _files(folder, spec, 36)
+    last = pq.read_table(files[-1])
+    assert last.schema.equals(RAW_SCHEMA)
+    assert pc.count_distinct(last["id"]).as_py() == last.num_rows
+    assert 0.9 * 4000 * 0.8 < last.num_rows < 4000 * 1.05        # about `models` at the horizon's pace
+    dl = last["downloads"].to_numpy()
+    assert 0.4 < np.mean(dl == 0) < 0.85 and dl.max() > 100 * np.median(dl[dl > 0])   # zero tail, heavy tail
+    lengths = pc.utf8_length(last["id"]).to_numpy()
+    assert 20 < lengths.mean() < 70 and np.all(pc.match_substring(last["id"], "/").to_numpy(zero_copy_only=False))
+    assert {"Qwen", "meta-llama", "bartowski"} <= set(last["author"].to_pylist())
+    meta = json.loads((folder / "store.json").read_text())
+    assert max(int(k) for k in meta["lineage_depth_counts"]) >= 4
+    # declared parents: most exist, some dangle (not a model of the store)
+    parents = pc.list_flatten(pc.struct_field(last["baseModels"], "models"))
+    parent_ids = pc.struct_field(parents, "id")
+    union = pa.concat_arrays([pq.read_table(f, columns=["id"])["id"].combine_chunks() for f in files])
+    known = pc.is_in(parent_ids, value_set=pc.unique(union)).to_numpy(zero_copy_only=False)
+    assert 0.9 < known.mean() < 1.0
+    # downloadsAllTime: absent before 2025-02-26, then present and (almost always) monotone
+    for w, f in enumerate(files):
+        at = pq.read_table(f, columns=["downloadsAllTime"])["downloadsAllTime"]
+        assert (at.null_count == len(at)) == (spec.date(w) < ALLTIME_FROM)
+    # deterministic: a second build elsewhere gives the same tables
+    other = generate_store(spec, tmp_path / "b", 3, log=lambda *a: None)
+    for a, b in zip(files[:3], _files(other, spec, 3)):
+        assert pq.read_table(a).equals(pq.read_table(b))
+
+
+def test_store_is_reused_and_extended(tmp_path):
+    spec = StoreSpec(models=300, seed=2)
+    folder = generate_store(spec, tmp_path, 3, log=lambda *a: None)
+    stamps = [f.stat().st_mtime_ns for f in _files(folder, spec, 3)]
+    messages = []
+    generate_store(spec, tmp_path, 5, log=messages.append)
+    assert [f.stat().st_mtime_ns for f in _files(folder, spec, 3)] == stamps   # kept, not rewritten
+    assert len(store_dates(spec, tmp_path)) == 5 and "writing 2 weekly snapshots" in messages[0]
+    messages.clear()
+    generate_store(spec, tmp_path, 4, log=messages.append)
+    assert messages == []                                                       # nothing to do
+
+
+def _args(tmp_path, **kw) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    argv = ["--models", "400", "--weeks", "34", "--out", str(tmp_path)]
+    for k, v in kw.items():
+        argv += [f"--{k}", str(v)]
+    return parser.parse_args(argv)
+
+
+def _args_no_codes(tmp_path) -> argparse.Namespace:
+    args = _args(tmp_path, weeks=10)
+    args.row_codes = False
+    return args
+
+
+def test_bench_prints_one_json_report(tmp_path, capsys):
+    pytest.importorskip("analysis.origin")
+    assert run(_args(tmp_path)) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1
+    report = json.loads(out[0])
+    stages = report["stages"]
+    assert set(stages) == {"raw_read", "catalog", "lineage", "tagging", "aggregation"}
+    assert stages["raw_read"]["rows"] == stages["aggregation"]["rows"] == report["raw_rows"] > 34 * 300
+    assert stages["tagging"]["rows"] == report["models_in_union"]
+    for s in stages.values():
+        assert s["seconds"] >= 0 and s["cpu_seconds"] >= 0 and s["peak_rss_mb_after"] > 0
+        assert s["rows_per_second"] is None or s["rows_per_second"] > 0
+    total = stages["catalog"]["seconds"] + stages["tagging"]["seconds"] + stages["aggregation"]["seconds"]
+    assert report["pass_seconds"] == pytest.approx(total, abs=0.005)
+    # the ratio is computed before rounding; stage seconds are rounded to 0.01 s
+    assert report["ratio_to_read"] == pytest.approx(report["pass_seconds"] / stages["raw_read"]["seconds"], rel=0.1)
+    assert report["ratio_to_read_cpu"] > 0 and len(report["load_average_before_after"]) == 2
+    assert report["checks"]["shares_sum_to_one"] and report["checks"]["all_rows_tagged"]
+    assert report["checks"]["rows_used_by_panel"] < report["raw_rows"]
+    assert report["peak_rss_mb"] > 0 and report["wall_seconds"] >= report["pass_seconds"]
+    assert report["checks"]["snapshots_matched_by_row_codes"] == report["snapshots"] == 34
+    assert not list((tmp_path / "m400-s0").glob("row-codes-*"))                 # temporary codes removed
+    first_build = report["store_build_seconds"]
+    # a second run reuses the store
+    assert run(_args(tmp_path, weeks=10)) == 0
+    again = json.loads(capsys.readouterr().out.strip())
+    assert again["snapshots"] == 10 and again["store_build_seconds"] < first_build
+    # matching ids instead of using the row codes gives the same outputs
+    assert run(_args_no_codes(tmp_path)) == 0
+    plain = json.loads(capsys.readouterr().out.strip())
+    assert plain["checks"]["snapshots_matched_by_row_codes"] == 0
+    for k in ("panel_rows", "rankings_rows", "top_orgs_rows", "rows_used_by_panel", "untagged_rows"):
+        assert plain["checks"][k] == again["checks"][k]
+
+
+def test_bench_rejects_tiny_sizes(tmp_path, capsys):
+    assert run(_args(tmp_path, models=10)) == 2
+    assert "--models must be at least 100" in capsys.readouterr().err

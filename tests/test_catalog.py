@@ -1,0 +1,132 @@
+"""The catalog: newest metadata per model, identical to a plain concatenate-and-deduplicate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from analysis.bench import StoreSpec, generate_store
+from analysis.catalog import CATALOG_COLUMNS, CatalogError, build_catalog, lineage_tags, ordered_map
+from analysis.schema import RAW_SCHEMA
+
+D = [dt.date(2025, 1, 1) + dt.timedelta(weeks=w) for w in range(3)]
+
+
+def _write(path, rows: list[dict], drop: tuple[str, ...] = ()):
+    table = pa.table({f.name: [r.get(f.name) for r in rows] for f in RAW_SCHEMA}, schema=RAW_SCHEMA)
+    pq.write_table(table.drop_columns(list(drop)), path, row_group_size=2)  # tiny row groups: exercise selection
+    return path
+
+
+def _row(i: str, version: str, dl: int = 1) -> dict:
+    return {"id": i, "author": i.split("/")[0], "downloads": dl, "pipeline_tag": f"v{version}",
+            "library_name": "transformers", "tags": ["en", f"base_model:base/{version}"],
+            "baseModels": {"relation": "finetune", "models": [{"id": f"base/{version}"}]}}
+
+
+@pytest.fixture
+def three(tmp_path):
+    old = _write(tmp_path / "1.parquet", [_row("o/a", "1"), _row("o/b", "1"), _row("o/c", "1"), _row("o/e", "1"),
+                                          _row("o/f", "1"), _row("o/g", "1")], drop=("library_name",))
+    mid = _write(tmp_path / "2.parquet", [_row("o/a", "2"), _row("o/b", "2"), _row("o/d", "2"), _row("o/e", "2"),
+                                          _row("o/g", "2")])
+    new = _write(tmp_path / "3.parquet", [_row("o/d", "3"), _row("o/f", "3"), _row("o/a", "3")])
+    return [(D[0], old), (D[2], new), (D[1], mid)]  # any order
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_newest_metadata_wins_and_deleted_models_keep_their_last_row(three, workers):
+    cat = build_catalog(three, workers=workers).to_pandas().set_index("id")
+    assert sorted(cat.index) == ["o/a", "o/b", "o/c", "o/d", "o/e", "o/f", "o/g"]
+    version = cat["pipeline_tag"].to_dict()
+    assert version == {"o/a": "v3", "o/b": "v2", "o/c": "v1", "o/d": "v3", "o/e": "v2", "o/f": "v3", "o/g": "v2"}
+    assert cat.loc["o/f", "last_seen"] == D[2]          # gone in the middle week, back in the newest
+    assert cat.loc["o/c", "last_seen"] == D[0]
+    assert pd.isna(cat.loc["o/c", "library_name"])      # column absent from the oldest file -> null
+    assert list(cat.loc["o/b", "tags"]) == ["base_model:base/2"]          # lineage tags only (default)
+    assert cat.loc["o/c", "baseModels"]["models"][0]["id"] == "base/1"
+    assert list(build_catalog(three).column_names) == CATALOG_COLUMNS + ["last_seen"]
+
+
+def test_identical_to_concatenate_and_deduplicate(tmp_path):
+    spec = StoreSpec(models=3000, seed=5)
+    folder = generate_store(spec, tmp_path, 30, log=lambda *a: None)
+    snaps = [(spec.date(w), folder / "archive" / f"{spec.date(w).isoformat()}.parquet") for w in range(30)]
+    frames = []
+    for d, p in snaps:
+        t = pq.read_table(p, columns=CATALOG_COLUMNS)
+        frames.append(t.append_column("last_seen", pa.array([d] * t.num_rows, pa.date32())))
+    ref = pa.concat_tables(frames).to_pandas()
+    ref = ref.sort_values("last_seen", ascending=False, kind="stable").drop_duplicates("id")
+    ref = ref.sort_values("id").reset_index(drop=True)
+    assert (ref["last_seen"] < snaps[-1][0]).sum() > 20        # deleted models are in the test
+    for workers in (1, 2):
+        got = build_catalog(snaps, workers=workers, lineage_tags_only=False)
+        got = got.to_pandas().sort_values("id").reset_index(drop=True)
+        assert got["id"].tolist() == ref["id"].tolist()
+        for col in ref.columns:
+            assert got[col].astype(str).tolist() == ref[col].astype(str).tolist(), col
+
+
+def test_errors_name_the_file(tmp_path):
+    pq.write_table(pa.table({"downloads": [1]}), tmp_path / "noid.parquet")
+    with pytest.raises(CatalogError, match=r"noid\.parquet.*no 'id' column"):
+        build_catalog([(D[0], tmp_path / "noid.parquet")])
+    (tmp_path / "broken.parquet").write_bytes(b"not parquet")
+    with pytest.raises(CatalogError, match=r"broken\.parquet: cannot read raw snapshot of 2025-01-01"):
+        build_catalog([(D[0], tmp_path / "broken.parquet")])
+    with pytest.raises(CatalogError, match="no raw snapshots"):
+        build_catalog([])
+
+
+def test_ordered_map_keeps_order_and_raises():
+    assert list(ordered_map(lambda x: x * x, range(20), workers=2, lookahead=3)) == [x * x for x in range(20)]
+
+    def boom(x):
+        if x == 3:
+            raise ValueError("x=3")
+        return x
+
+    with pytest.raises(ValueError, match="x=3"):
+        list(ordered_map(boom, range(6), workers=2))
+
+
+def test_lineage_tags_keeps_only_base_model_tags_in_order():
+    tags = pa.array([["gguf", "base_model:a/b", "en", "base_model:quantized:a/b"], None, [], ["en"],
+                     ["base_model:c/d"]], pa.list_(pa.string()))
+    got = lineage_tags(pa.chunked_array([tags.slice(0, 2), tags.slice(2)]))
+    assert got.to_pylist() == [["base_model:a/b", "base_model:quantized:a/b"], None, [], [], ["base_model:c/d"]]
+
+
+def test_tagging_is_the_same_on_the_trimmed_catalog(tmp_path):
+    origin = pytest.importorskip("analysis.origin")
+    from analysis.bench import bench_registry
+
+    spec = StoreSpec(models=2000, seed=8)
+    folder = generate_store(spec, tmp_path, 3, log=lambda *a: None)
+    snaps = [(spec.date(w), folder / "archive" / f"{spec.date(w).isoformat()}.parquet") for w in range(3)]
+    full = build_catalog(snaps, lineage_tags_only=False)
+    trimmed = build_catalog(snaps)
+    assert trimmed["tags"].combine_chunks().values.nbytes < full["tags"].combine_chunks().values.nbytes / 2
+    registry = bench_registry()
+    a, b = origin.tag_models(full, registry), origin.tag_models(trimmed, registry)
+    assert (a["parent_source"] == "tags").sum() > 10     # some parents are declared only in tags
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_row_codes_point_every_row_to_its_catalog_row(three, tmp_path):
+    codes_dir = tmp_path / "codes"
+    cat = build_catalog(three, row_codes_dir=codes_dir, workers=2)
+    index = json.loads((codes_dir / "index.json").read_text())
+    assert index["catalog_rows"] == cat.num_rows
+    assert pq.read_table(codes_dir / index["ids_file"])["id"].equals(cat["id"])
+    for d, p in three:
+        codes = np.load(codes_dir / f"{d.isoformat()}.npy")
+        assert codes.dtype == np.int32 and index["snapshots"][d.isoformat()]["rows"] == codes.size
+        assert cat["id"].take(pa.array(codes)).to_pylist() == pq.read_table(p, columns=["id"])["id"].to_pylist()
