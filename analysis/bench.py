@@ -73,6 +73,7 @@ import pyarrow.parquet as pq
 
 from .catalog import ordered_map
 from .schema import BASE_MODELS_TYPE, RAW_SCHEMA
+from .simulate import lineage_roots
 
 #: Bump when the generator changes: stores written by another version are rebuilt.
 GENERATOR_VERSION = 1
@@ -174,20 +175,6 @@ def _base36(k: np.ndarray, width: int) -> pa.Array:
     return _join(*digits[::-1])
 
 
-def _roots(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Root and depth of each node of a forest of parent indices (-1 = root), by pointer jumping."""
-    idx = np.arange(parent.size)
-    ptr = np.where(parent < 0, idx, parent)
-    depth = (parent >= 0).astype(np.int64)
-    for _ in range(64):
-        nxt = ptr[ptr]
-        if np.array_equal(nxt, ptr):
-            break
-        depth = depth + depth[ptr] * (ptr != nxt)
-        ptr = nxt
-    return ptr, depth
-
-
 @dataclass(frozen=True)
 class _Hub:
     """Static per-model arrays of a simulated store (everything except the weekly download columns)."""
@@ -239,7 +226,7 @@ def _simulate_static(spec: StoreSpec) -> _Hub:
     to_org = org_pos[np.minimum((n_org_before * u ** 2).astype(np.int64), np.maximum(n_org_before - 1, 0))]
     to_any = np.minimum((der * rng.random(der.size)).astype(np.int64), der - 1)
     parent[der] = np.where((rng.random(der.size) < 0.6) & (n_org_before > 0), to_org, to_any)
-    root, depth = _roots(parent)
+    root, depth = lineage_roots(parent)
     second = np.full(n, -1, dtype=np.int64)
     merges = der[rel[der] == 4]
     second[merges] = (merges * rng.random(merges.size)).astype(np.int64)

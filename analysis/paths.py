@@ -112,6 +112,21 @@ class Paths:
         return self.processed_dir / "panel.parquet"
 
     @property
+    def rankings_file(self) -> Path:
+        """Share of the top-N models' downloads by region (notebook 03)."""
+        return self.processed_dir / "rankings.parquet"
+
+    @property
+    def top_orgs_file(self) -> Path:
+        """The most downloaded organisations per date (notebook 03)."""
+        return self.processed_dir / "top_orgs.parquet"
+
+    @property
+    def row_codes_dir(self) -> Path:
+        """Each raw row's catalog row, written by notebook 02 so notebook 03 need not match ids again."""
+        return self.processed_dir / "row_codes"
+
+    @property
     def results_dir(self) -> Path:
         return self.processed_dir / "results"
 

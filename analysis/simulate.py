@@ -142,7 +142,7 @@ class SimulatedHub:
         return self.root / "datasets" / self.params.repo_id / "models" / date.isoformat() / "models.parquet"
 
 
-def _lineage_roots(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def lineage_roots(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Root and depth of each node of a forest given by parent indices (-1 = root), by pointer jumping."""
     n = len(parent)
     idx = np.arange(n)
@@ -251,7 +251,7 @@ def simulate_hub(out: str | Path, params: SimulationParams | None = None, *, pro
     merges = der[rel == "merge"]
     second_parent[merges] = (merges * rng.random(len(merges))).astype(np.int64)
 
-    root, depth = _lineage_roots(parent)
+    root, depth = lineage_roots(parent)
     # uploaders of derivatives
     r = rng.random(len(der))
     der_uploader = individuals[rng.integers(0, n_ind, len(der))].astype(object)

@@ -184,11 +184,11 @@ def _table_for(spec: FigureSpec, inputs: _Inputs, definition: Definition) -> pd.
     if spec.number == 3:
         return cumulative_table(inputs.panel, definition.rule, definition.scope)
     if spec.number == 4:
-        rk = inputs.table("rankings.parquet", "notebook 03 (panel): rankings of the top-N models", RANKINGS_COLUMNS)
-        to = inputs.table("top_orgs.parquet", "notebook 03 (panel): top organisations", TOP_ORGS_COLUMNS)
+        rk = inputs.table(paths.rankings_file.name, "notebook 03 (panel): rankings of the top-N models", RANKINGS_COLUMNS)
+        to = inputs.table(paths.top_orgs_file.name, "notebook 03 (panel): top organisations", TOP_ORGS_COLUMNS)
         return rankings_table(rk, to, rankings_rule(definition.rule))
     if spec.number == 5:
-        models = inputs.table("models.parquet", "notebook 02 (tag origin)", DERIVATIVE_COLUMNS)
+        models = inputs.table(paths.models_file.name, "notebook 02 (tag origin)", DERIVATIVE_COLUMNS)
         panel = inputs.panel
         return derivatives_table(models, panel["date"].min(), panel["date"].max())
     if spec.number == 6:

@@ -185,6 +185,8 @@ def _from_base_models(table: pa.Table, which: str):
     bm = table["baseModels"].combine_chunks() if table.num_rows else pa.array([], BASE_MODELS_TYPE)
     relation = pc.struct_field(bm, "relation")
     models = pc.struct_field(bm, "models")
+    # a null struct may still carry child lists in memory: null them so flatten and parent indices agree
+    models = pc.if_else(bm.is_valid(), models, pa.scalar(None, models.type))
     flat = pc.list_flatten(models)
     rows = np.asarray(pc.list_parent_indices(models), dtype=np.int64)
     ids = pc.struct_field(flat, "id") if len(flat) else pa.array([], pa.string())
