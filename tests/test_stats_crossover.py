@@ -111,11 +111,14 @@ def test_block_bootstrap_covers_known_crossing_and_is_reproducible():
     assert r1 == r2
     assert r1.kind == "bounded" and r1.share_no_crossing == 0.0
     assert r1.lower < 60.0 < r1.upper
-    assert r1.block_rule == "politis_white" and r1.block_length >= 1
+    assert r1.block_rule == "n_cbrt" and r1.block_length == math.ceil(np.isfinite(y).sum() ** (1 / 3))
     fixed = crossing_block_bootstrap(y, reps=400, seed=3, block_length=5)
     assert fixed.block_length == 5 and fixed.block_rule == "given"
     pct = crossing_block_bootstrap(y, reps=400, seed=3, method="percentile")
-    assert pct.block_rule == "politis_white_x2" and pct.block_length == min(2 * r1.block_length, 48)
+    obs = np.isfinite(y)
+    resid = y[obs] - np.polyval(np.polyfit(t[obs], y[obs], 1), t[obs])
+    pw = math.ceil(optimal_block_length(resid).circular)
+    assert pct.block_rule == "politis_white_x2" and pct.block_length == min(2 * pw, 48)
     assert pct.lower < 60.0 < pct.upper
 
 

@@ -475,7 +475,8 @@ def estimate_crossover(series: pd.DataFrame, *, k: int = 3, alpha: float = 0.05,
     bootstrap_reps : int
         Block-bootstrap replicates (0 skips the bootstrap).
     block_length : int or None
-        Bootstrap block length; None or 0 = Politis-White.
+        Bootstrap block length; None or 0 = the method's default rule (studentized: ceil(n^(1/3)); percentile:
+        twice Politis-White), see :func:`analysis.stats.crossover.crossing_block_bootstrap`.
     seed : int
         Seed of the bootstrap and the simulation smoother.
     hac_lags : int or None
@@ -608,8 +609,10 @@ def estimate_crossover(series: pd.DataFrame, *, k: int = 3, alpha: float = 0.05,
     if boot is None:
         boot_text = "Bootstrap skipped."
     elif boot.method == "studentized":
+        rule_text = {"n_cbrt": "the cube root of the number of observed periods, rounded up"}.get(
+            boot.block_rule, boot.block_rule.replace('_', '-'))
         boot_text = (f"Residual circular block bootstrap, studentized ({boot.reps} replicates, block length "
-                     f"{boot.block_length}, {boot.block_rule.replace('_', '-')}): the bootstrap distribution of the "
+                     f"{boot.block_length}, {rule_text}): the bootstrap distribution of the "
                      f"fixed-b t statistic gives critical value {boot.critical:.2f} for the Fieller set, which is "
                      + (f"{_fmt_date(td(boot.lower))} to {_fmt_date(td(boot.upper))}" if boot.kind == "bounded"
                         else _fieller_kind_text(boot))

@@ -19,7 +19,7 @@ estimators exactly as the study does:
     and its VAR(1)-prewhitened variant (``fieller_nw_prewhitened``);
 
 * the residual circular block bootstrap: studentized (bootstrap-t Fieller set, fixed-b studentization,
-  Politis-White blocks; ``bootstrap_studentized``) and percentile (twice the Politis-White block;
+  blocks of ceil(n^(1/3)) periods; ``bootstrap_studentized``) and percentile (twice the Politis-White block;
   ``bootstrap_percentile``);
 * the empirical first passage (k consecutive periods with ``r_t > 0``) and, optionally, its
   simulation-smoother interval.
