@@ -16,20 +16,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
 
-from .config import ConfigError, load_config, parse_overrides
+from .config import ConfigError, cli_date, load_config, parse_overrides
 from .paths import Paths
-
-
-def _date(s: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{s!r} is not a date YYYY-MM-DD") from None
 
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
@@ -190,8 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="destination folder (must not hold a simulated Hub)")
     p.add_argument("--models", type=int, help="number of model repos (default 20000)")
     p.add_argument("--weeks", type=int, help="number of weekly snapshots (default 80)")
-    p.add_argument("--start", type=_date, help="first snapshot date YYYY-MM-DD (default 2024-07-24)")
-    p.add_argument("--crossover", type=_date, help="true crossover date YYYY-MM-DD (default 2025-07-16)")
+    p.add_argument("--start", type=cli_date, help="first snapshot date YYYY-MM-DD (default 2024-07-24)")
+    p.add_argument("--crossover", type=cli_date, help="true crossover date YYYY-MM-DD (default 2025-07-16)")
     p.add_argument("--seed", type=int, help="random seed")
     p.set_defaults(func=_cmd_simulate)
 

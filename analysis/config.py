@@ -274,6 +274,16 @@ def _build_section(cls: type, data: Any, where: str) -> Any:
     return cls(**kwargs)
 
 
+def cli_date(value: str) -> dt.date:
+    """``argparse`` type for a date given on the command line as YYYY-MM-DD."""
+    import argparse
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
 def parse_overrides(items: list[str] | None) -> dict[str, str]:
     """Parse ``["section.key=value", ...]`` into a dict; raises ConfigError on a malformed item."""
     out: dict[str, str] = {}

@@ -16,6 +16,19 @@ SMALL_HUB = SimulationParams(models=1500, weeks=40, start=dt.date(2025, 1, 1), c
                              seed=7, missing_week=17)
 
 
+#: A tiny simulated Hub for the pull and stand-in tests (12 weeks, one of them missing).
+TINY_HUB = SimulationParams(models=300, weeks=12, start=dt.date(2025, 1, 1), crossover=dt.date(2025, 2, 12),
+                            missing_week=5)
+
+
+@pytest.fixture(scope="session")
+def hub_root(tmp_path_factory) -> Path:
+    """A tiny simulated Hub folder, shared by the pull and stand-in tests (read-only: copy it to change it)."""
+    root = tmp_path_factory.mktemp("tiny_hub")
+    simulate_hub(root, TINY_HUB)
+    return root
+
+
 @pytest.fixture(scope="session")
 def small_hub(tmp_path_factory) -> Path:
     """A simulated Hub folder (read-only for tests: copy it before changing anything)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 import signal
@@ -17,18 +16,10 @@ from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, 
 
 from analysis.hub.fakehub import Fault, FakeHub
 from analysis.paths import REPO_ROOT
-from analysis.simulate import SimulationParams, simulate_hub
 
 REPO = "hfmlsoc/hub_weekly_snapshots"
 FILE = "models/2025-01-08/models.parquet"
 
-
-@pytest.fixture(scope="module")
-def hub_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("fakehub")
-    simulate_hub(root, SimulationParams(models=300, weeks=12, start=dt.date(2025, 1, 1),
-                                        crossover=dt.date(2025, 2, 12), missing_week=5))
-    return root
 
 
 @pytest.fixture

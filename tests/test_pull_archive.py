@@ -28,13 +28,6 @@ MANIFEST_FIELDS = {"kind", "date", "file", "rows", "sha256", "source", "repo_id"
                    "endpoint", "schema_drift", "columns_read"}
 
 
-@pytest.fixture(scope="module")
-def hub_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("archive_hub")
-    simulate_hub(root, SimulationParams(models=300, weeks=12, start=dt.date(2025, 1, 1),
-                                        crossover=dt.date(2025, 2, 12), missing_week=5))
-    return root
-
 
 def _cfg(**overrides):
     base = {"study.start": "2025-01-01", "live.enabled": "false"}

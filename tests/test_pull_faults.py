@@ -23,7 +23,6 @@ from analysis.hub.pull import pull_all
 from analysis.paths import REPO_ROOT, Paths
 from analysis.raw import RawStore
 from analysis.schema import RAW_SCHEMA
-from analysis.simulate import SimulationParams, simulate_hub
 
 REPO = "hfmlsoc/hub_weekly_snapshots"
 CFG = {"study.start": "2025-01-01", "study.end": "2025-02-12", "live.enabled": "false"}
@@ -38,13 +37,6 @@ class SleepRecorder:
     def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
 
-
-@pytest.fixture(scope="module")
-def hub_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("faults_hub")
-    simulate_hub(root, SimulationParams(models=300, weeks=12, start=dt.date(2025, 1, 1),
-                                        crossover=dt.date(2025, 2, 12), missing_week=5))
-    return root
 
 
 def _file_rule(date: str, **kw) -> Fault:

@@ -6,7 +6,6 @@ import datetime as dt
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import pytest
 
 from analysis.config import load_config
 from analysis.hub import RetryPolicy
@@ -16,18 +15,10 @@ from analysis.hub.pull import pull_all
 from analysis.paths import Paths
 from analysis.raw import RawStore
 from analysis.schema import RAW_SCHEMA
-from analysis.simulate import SimulationParams, simulate_hub
 
 FAST = RetryPolicy(base_delay=0.001, max_delay=0.01)
 TODAY = dt.date(2026, 3, 1)
 
-
-@pytest.fixture(scope="module")
-def hub_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("live_hub")
-    simulate_hub(root, SimulationParams(models=300, weeks=12, start=dt.date(2025, 1, 1),
-                                        crossover=dt.date(2025, 2, 12), missing_week=5))
-    return root
 
 
 def _live_pull(hub, root, **cfg):

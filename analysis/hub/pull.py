@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from ..config import StudyConfig
+from ..config import StudyConfig, cli_date
 from ..paths import Paths
 from ..raw import RawStore, RawStoreError
 from . import (HubUnreachableError, PullError, RetryPolicy, default_endpoint, public_endpoint)
@@ -369,17 +369,10 @@ def verify_raw(paths: Paths) -> list[str]:
 
 
 # --- command line ------------------------------------------------------------------------------------
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r}: expected a date YYYY-MM-DD") from None
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``python -m analysis pull``."""
-    parser.add_argument("--since", type=_date, help="first snapshot date to pull (default: study.start)")
-    parser.add_argument("--until", type=_date, help="last snapshot date to pull (default: study.end)")
+    parser.add_argument("--since", type=cli_date, help="first snapshot date to pull (default: study.start)")
+    parser.add_argument("--until", type=cli_date, help="last snapshot date to pull (default: study.end)")
     parser.add_argument("--live", action=argparse.BooleanOptionalAction, default=None,
                         help="also pull today's live listing (default: live.enabled)")
     parser.add_argument("--verify", action="store_true",

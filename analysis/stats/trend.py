@@ -41,6 +41,17 @@ MK_METHODS = ("original", "hamed_rao", "yue_wang")
 # ----------------------------------------------------------------------------------------------------------
 # input handling
 # ----------------------------------------------------------------------------------------------------------
+def _observed(x, t, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """(x, t, observed x, their t, n observed) on the true time index; at least 3 observations or ValueError."""
+    x, t = _as_xt(x, t)
+    obs = ~np.isnan(x)
+    xo, to = x[obs], t[obs]
+    n = int(xo.size)
+    if n < 3:
+        raise ValueError(f"{what} needs at least 3 observed values; got {n} (of {x.size} periods).")
+    return x, t, xo, to, n
+
+
 def _as_xt(x, t=None, name: str = "x") -> tuple[np.ndarray, np.ndarray]:
     """Return float arrays (x, t) of equal length; t defaults to 0, 1, ..., n-1 (one step per period)."""
     x = np.asarray(x, dtype=float).ravel()
@@ -290,12 +301,7 @@ def mann_kendall(x, method: str = "original", lag: int | None = None, t=None, al
         raise ValueError(f"missing={missing!r}; expected 'true_time' or 'drop'.")
     if lag is not None and lag < 0:
         raise ValueError(f"lag={lag} must be >= 0 or None.")
-    x, t = _as_xt(x, t)
-    obs = ~np.isnan(x)
-    xo, to = x[obs], t[obs]
-    n = int(xo.size)
-    if n < 3:
-        raise ValueError(f"Mann-Kendall needs at least 3 observed values; got {n} (of {x.size} periods).")
+    x, t, xo, to, n = _observed(x, t, "Mann-Kendall")
     s = _mk_score(xo)
     var_s = _mk_variance(xo)
     tau = s / (0.5 * n * (n - 1))
@@ -328,7 +334,7 @@ def mann_kendall(x, method: str = "original", lag: int | None = None, t=None, al
     z = _z_score(s, var_s)
     p = 2.0 * stats.norm.sf(abs(z))
     return MannKendallResult(method=method, lag=lag, s=s, var_s=float(var_s), z=float(z), p_value=float(p),
-                             tau=float(tau), n=n, n_missing=int((~obs).sum()), correction=float(correction),
+                             tau=float(tau), n=n, n_missing=int(x.size - n), correction=float(correction),
                              missing=missing)
 
 
@@ -403,12 +409,7 @@ def sens_slope(x, alpha: float = 0.05, t=None) -> SensSlopeResult:
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha} must be between 0 and 1.")
-    x, t = _as_xt(x, t)
-    obs = ~np.isnan(x)
-    xo, to = x[obs], t[obs]
-    n = int(xo.size)
-    if n < 3:
-        raise ValueError(f"Sen's slope needs at least 3 observed values; got {n}.")
+    x, t, xo, to, n = _observed(x, t, "Sen's slope")
     d = np.sort(_sen_pairs(xo, to))
     n_pairs = d.size
     slope = float(np.median(d))
