@@ -288,6 +288,24 @@ def test_figure4_rankings_structure(inputs):
     plt.close(fig)
 
 
+def test_figure4_bump_line_breaks_where_an_organisation_is_not_ranked():
+    dates = pd.to_datetime(["2025-01-01", "2025-01-08", "2025-01-15", "2025-01-22"])
+    rankings = pd.DataFrame([{"date": d, "rule": "lineage", "top_n": 10, "region": r, "share": 1 / len(REGIONS)}
+                             for d in dates for r in REGIONS])
+    orgs = [("Qwen", "CN", [1, 1, 2, 1]), ("meta-llama", "US", [2, 2, 1, 2]), ("tencent", "CN", [3, None, None, 3]),
+            ("mistralai", "EU", [None, 3, 3, None])]
+    top = pd.DataFrame([{"date": d, "rule": "lineage", "organisation": o, "region": reg, "downloads": 10.0 / k,
+                         "rank": k} for o, reg, ks in orgs for d, k in zip(dates, ks) if k is not None])
+    fig = _draw(4, fdata.rankings_table(rankings, top, "lineage", n_orgs=3))
+    lines = {ln.get_gid(): ln for ln in fig.axes[-1].get_lines() if (ln.get_gid() or "").startswith("rank-")}
+    assert set(lines) == {"rank-Qwen", "rank-meta-llama", "rank-tencent"}  # the top 3 at the last date
+    y = np.asarray(lines["rank-tencent"].get_ydata(), dtype=float)
+    # tencent is unranked on the two middle dates: no segment joins its first and last points
+    assert y[0] == 3 and np.isnan(y[1]) and np.isnan(y[2]) and y[3] == 3
+    assert np.asarray(lines["rank-Qwen"].get_ydata(), dtype=float).tolist() == [1, 1, 2, 1]
+    plt.close(fig)
+
+
 def test_figure4_missing_rankings_file_fails_naming_it(tmp_path):
     paths = write_inputs(tmp_path, rankings=False)
     with pytest.raises(FigureInputError, match="rankings.parquet"):

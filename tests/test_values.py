@@ -33,7 +33,13 @@ TRENDS = {"definition": {"measure": "downloads_30d", "rule": "lineage", "scope":
                   "p_values": [0.01, 0.0004], "hac_lags": 3, "t0_date": "2025-01-01", "period_days": 7.0},
           "mann_kendall": {"original": {"method": "original", "tau": 0.8, "z": 5.0, "p_value": 2e-7, "s": 100},
                            "hamed_rao": {"method": "hamed_rao", "tau": 0.8, "z": 2.0, "p_value": 0.0456, "s": 100}},
-          "sens_slope": {"slope": 0.05, "ci_low": 0.04, "ci_high": 0.06}}
+          "sens_slope": {"slope": 0.05, "ci_low": 0.04, "ci_high": 0.06},
+          "fractional_logit": {"params": [-1.0, 0.05], "p_values": [0.02, 0.0123], "crossing_t": 20.0},
+          "breaks": {"pettitt": {"statistic": 600.0, "p_value": 0.0264, "date": "2025-03-05"},
+                     "chow": {"f_stat": 8.7298, "p_value": 0.00039, "df": [2, 75], "date": "2025-01-15"},
+                     "sup_f": {"statistic": 39.94, "p_value": 0.001, "date": "2024-10-30"},
+                     "cusum": {"statistic": 1.4438, "p_value": 0.0309},
+                     "bai_perron": {"chosen": 2, "date": ["2024-10-23", "2025-05-28"]}}}
 CROSS = {"definition": TRENDS["definition"], "alpha": 0.05,
          "headline": {"method": "fieller", "estimate_date": "2025-05-21", "lower_date": None, "upper_date": None,
                       "kind": "two_rays"},
@@ -66,6 +72,28 @@ def test_trend_and_tests(values):
     assert values["mk_hamed_rao_p_value"].text == "0.046"
     assert values["mk_original_z"].value == 5.0
     assert values["sen_slope_per_year"].value == pytest.approx(0.05 * 365.25 / 7)
+
+
+def test_break_tests_and_fractional_logit(values):
+    assert values["break_pettitt_statistic"].value == 600.0
+    assert values["break_pettitt_p_value"].text == "0.026"
+    assert values["break_pettitt_date"].value == "2025-03-05"
+    assert values["break_chow_statistic"].text == "8.73"
+    assert values["break_chow_p_value"].text == "< 0.001"
+    assert values["break_sup_f_date"].value == "2024-10-30"
+    assert values["break_cusum_p_value"].text == "0.031"
+    assert "break_cusum_date" not in values  # no date in the file, none invented
+    assert values["break_bai_perron_count"].value == 2
+    assert values["break_bai_perron_dates"].text == "2024-10-23, 2025-05-28"
+    assert values["frac_logit_p_value"].text == "0.012"
+    # crossing_t = 20 weeks after the first snapshot 2025-01-01
+    assert values["frac_logit_crossing_date"].value == "2025-05-21"
+
+
+def test_break_values_absent_when_not_in_the_file():
+    trends = {k: v for k, v in TRENDS.items() if k not in ("breaks", "fractional_logit")}
+    keys = {v.key for v in collect_values(_panel(), DEFN, trends, CROSS, simulated=True)}
+    assert not any(k.startswith(("break_", "frac_logit_")) for k in keys)
 
 
 def test_crossover_values_keep_unbounded_sets_visible(values):

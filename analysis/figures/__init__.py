@@ -139,6 +139,15 @@ class _Inputs:
         return self._get(name, lambda: read_table(self.paths.processed_dir / name, producer, columns))
 
 
+def _inference_note(inputs: _Inputs) -> str:
+    """How the trend band's critical value was obtained, for the caption of figure 2."""
+    ols = inputs.trends.get("ols") or {}
+    if ols.get("inference") == "fixed_b":
+        return (f" with a fixed-b critical value (Bartlett bandwidth {ols.get('hac_lags', '?')} periods, "
+                "Kiefer and Vogelsang 2005)")
+    return f" ({ols.get('hac_lags', '?')} lags, t critical value)" if ols else ""
+
+
 def _caption(spec: FigureSpec, definition: Definition, inputs: _Inputs, table: pd.DataFrame, rng: tuple,
              simulated: bool) -> str:
     alpha = crossover_alpha(inputs.crossover) if spec.number in (1, 2, 6, 7) else 0.05
@@ -151,7 +160,8 @@ def _caption(spec: FigureSpec, definition: Definition, inputs: _Inputs, table: p
            f"passes the US share; {notes.get('crossover', 'no crossover estimate')}. Shaded: its {lvl} confidence "
            "set (clipped to the plotted dates). Origins are told apart by colour, line style and marker.",
         2: f"log(share CN / share US) for {d}. Points: observed periods (gaps are missing snapshots); line: OLS "
-           f"trend with Newey-West (HAC) {lvl} band (dashed beyond the last snapshot: projection). The trend crosses "
+           f"trend with its {lvl} band from Newey-West (HAC) errors{_inference_note(inputs)} (dashed beyond the last "
+           "snapshot: projection). The trend crosses "
            f"zero at the estimated crossover; the thick bar on the zero line is its Fieller {lvl} confidence set, "
            "the dates at which the band contains zero.",
         3: f"Cumulative downloads by origin ({definition.rule} rule, {definition.scope} scope), "

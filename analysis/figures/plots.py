@@ -147,11 +147,15 @@ def plot_rankings(table: pd.DataFrame, *, definition_label: str, simulated: bool
     fig.legend(handles=handles, loc="outside upper center", ncols=3, title="Origin")
     bx = fig.add_subplot(gs[1, :])
     ranks = table[table["element"] == "rank"]
+    # every snapshot date of the figure: an organisation absent from the ranking on a date leaves a gap in its
+    # line instead of a segment drawn across the dates it was not ranked
+    all_dates = pd.DatetimeIndex(sorted(set(table["date"].dropna())))
     for org in ranks["group"].unique():
         r = ranks[ranks["group"] == org]
         st = origin_style(r["note"].iloc[-1])
-        bx.plot(r["date"], r["value"], color=st.color, ls=st.linestyle, marker=st.marker, ms=2.5, lw=1.0,
-                markevery=max(1, len(r) // 12))
+        line = r.set_index("date")["value"].reindex(all_dates)
+        bx.plot(line.index, line.to_numpy(), color=st.color, ls=st.linestyle, marker=st.marker, ms=2.5, lw=1.0,
+                markevery=max(1, len(r) // 12), gid=f"rank-{org}")
         bx.annotate(f"{org} ({r['note'].iloc[-1]})", xy=(r["date"].iloc[-1], r["value"].iloc[-1]), xytext=(4, 0),
                     textcoords="offset points", va="center", fontsize=6, color=st.color, annotation_clip=False)
     if not ranks.empty:

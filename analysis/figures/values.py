@@ -91,6 +91,57 @@ def _mk_variants(mk: Any) -> dict[str, Mapping]:
     return {str(k): v for k, v in mk.items() if isinstance(v, Mapping) and ("p_value" in v or "z" in v)}
 
 
+def _fractional_logit_values(trends: Mapping) -> list[Value]:
+    """Slope, p-value and the date the fitted share crosses one half, of the fractional logit (notebook 04)."""
+    fl = trends.get("fractional_logit")
+    if not isinstance(fl, Mapping) or "params" not in fl:
+        return []
+    b = number(fl["params"][1])
+    pv = fl.get("p_values")
+    p_b = number(pv[1]) if isinstance(pv, (list, tuple)) and len(pv) > 1 else math.nan
+    out = [Value("frac_logit_slope_per_period", _clean(b), fmt_num(b),
+                 "Fractional logit: slope of logit(CN share of CN+US downloads) per period"),
+           Value("frac_logit_p_value", _clean(p_b), fmt_p(p_b), "Fractional logit: two-sided p-value of the slope (HAC)")]
+    t = number(fl.get("crossing_t"))
+    if math.isfinite(t):  # same time index as the OLS trend (periods since the first snapshot)
+        scale = TimeScale.from_trends(trends, (trends.get("definition") or {}).get("frequency", "weekly"))
+        d = iso(scale.to_date(t))
+        out.append(Value("frac_logit_crossing_date", d, d,
+                         "Fractional logit: date at which the fitted CN share of CN+US downloads passes one half"))
+    return out
+
+
+def _break_values(trends: Mapping) -> list[Value]:
+    """Statistics, p-values and dates of the break tests of ``trends.json`` (Pettitt, Chow, sup-F, OLS-CUSUM,
+    Bai-Perron); a test missing from the file gives no values."""
+    breaks = trends.get("breaks")
+    if not isinstance(breaks, Mapping):
+        return []
+    names = {"pettitt": "Pettitt test", "chow": "Chow test", "sup_f": "sup-F test", "cusum": "OLS-CUSUM test"}
+    out: list[Value] = []
+    for key, name in names.items():
+        res = breaks.get(key)
+        if not isinstance(res, Mapping):
+            continue
+        stat = number(res.get("f_stat", res.get("statistic")))
+        p = number(res.get("p_value"))
+        out += [Value(f"break_{key}_statistic", _clean(stat), fmt_num(stat), f"{name}: statistic"),
+                Value(f"break_{key}_p_value", _clean(p), fmt_p(p), f"{name}: p-value")]
+        if isinstance(res.get("date"), str):
+            what = ("stated break date (last period before it)" if key == "chow"
+                    else "date of the most likely break (last period before it)")
+            out.append(Value(f"break_{key}_date", res["date"], res["date"], f"{name}: {what}"))
+    bp = breaks.get("bai_perron")
+    if isinstance(bp, Mapping) and "chosen" in bp:
+        n = int(bp["chosen"])
+        dates = bp.get("date") or []
+        dates = [dates] if isinstance(dates, str) else list(dates)
+        out += [Value("break_bai_perron_count", n, str(n), "Bai-Perron: number of breaks chosen by BIC"),
+                Value("break_bai_perron_dates", dates, ", ".join(dates) if dates else "none",
+                      "Bai-Perron: dates of the chosen breaks (last period before each)")]
+    return out
+
+
 def collect_values(panel: pd.DataFrame, definition: Definition, trends: Mapping, crossover: Mapping, *,
                    simulated: bool) -> list[Value]:
     """Gather the quotable numbers of a run.
@@ -174,6 +225,9 @@ def collect_values(panel: pd.DataFrame, definition: Definition, trends: Mapping,
                         ("ci_high", "upper end of Sen's slope interval")):
             v = number(sen.get(k)) * per_year
             vals.append(Value(f"sen_{k}_per_year", _clean(v), fmt_num(v), f"{desc}, log ratio per year"))
+
+    vals += _fractional_logit_values(trends)
+    vals += _break_values(trends)
 
     head = headline_crossing(crossover)
     vals.append(Value("crossover_method", head.method, head.method.replace("_", " "),
