@@ -255,7 +255,7 @@ def _check_bounds(value: Any, f: dataclasses.Field, where: str) -> None:
             raise ConfigError(f"{where}: {v!r} is above the maximum {meta['max']}")
 
 
-def _build_section(cls: type, data: Any, where: str) -> Any:
+def _build_section(cls: type, data: Any, where: str, overridden: frozenset = frozenset()) -> Any:
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
@@ -267,7 +267,7 @@ def _build_section(cls: type, data: Any, where: str) -> Any:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed keys are {', '.join(fields)}")
     kwargs = {}
     for name, value in data.items():
-        key_where = f"{where}.{name}"
+        key_where = f"{where}.{name}" + (" (set by an override, e.g. --set)" if name in overridden else "")
         v = _coerce(value, hints[name], key_where)
         _check_bounds(v, fields[name], key_where)
         kwargs[name] = v
@@ -339,7 +339,9 @@ def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | N
     if unknown:
         raise ConfigError(f"{path}: unknown section {unknown[0]!r}; allowed sections are {', '.join(_SECTIONS)}")
     hints = typing.get_type_hints(StudyConfig)
-    sections = {s: _build_section(hints[s], data.get(s), f"{path}: {s}") for s in _SECTIONS}
+    overridden = {s: frozenset(k.partition(".")[2] for k in (overrides or {}) if k.partition(".")[0] == s)
+                  for s in _SECTIONS}
+    sections = {s: _build_section(hints[s], data.get(s), f"{path}: {s}", overridden[s]) for s in _SECTIONS}
     cfg = StudyConfig(**sections, source=str(path))
     st = cfg.study
     if st.end is not None and st.start > st.end:

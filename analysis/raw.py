@@ -366,7 +366,9 @@ class RawStore:
             digest = sha256_file(p)
             if digest != e["sha256"]:
                 problems.append(f"{p}: SHA-256 {digest} does not match the manifest ({e['sha256']}); "
-                                "the file was changed after it was written")
+                                "the file was changed after it was written. Restore it from a backup of the raw "
+                                "store; the pull never replaces it (an archive snapshot can be pulled again into "
+                                "a fresh raw store; a listing of a past day cannot)")
                 continue
             try:
                 meta = pq.read_metadata(p)

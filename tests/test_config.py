@@ -73,6 +73,14 @@ def test_missing_file_and_bad_override(tmp_path):
         parse_overrides(["k=6"])
     with pytest.raises(ConfigError, match="unknown section 'nosuch'"):
         load_config(overrides={"nosuch.k": 1})
+    # a bad value that came from an override says so (the file itself is fine)
+    with pytest.raises(ConfigError, match=r"crossover\.k \(set by an override.*expected an integer"):
+        load_config(overrides={"crossover.k": "three"})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("crossover:\n  k: three\n")
+    with pytest.raises(ConfigError, match="crossover.k: expected an integer") as e:
+        load_config(bad)
+    assert "override" not in str(e.value)
 
 
 def test_cli_refuses_bad_config_before_running_anything(project_copy):

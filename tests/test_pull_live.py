@@ -77,3 +77,13 @@ def test_live_listing_survives_a_rate_limit(hub_root):
         table = fetch_live_table(LiveQuery(min_downloads=0), endpoint=hub.endpoint, retry=FAST)
         assert hub.stats.statuses[429] == 1
     assert table.num_rows == pq.read_metadata(hub_root / "live" / "models.parquet").num_rows
+
+
+def test_live_listing_reports_progress_per_model(hub_root):
+    src = pq.read_table(hub_root / "live" / "models.parquet")
+    counts: list[int] = []
+    with FakeHub(hub_root, models_page_size=20) as hub:
+        table = fetch_live_table(LiveQuery(min_downloads=5), endpoint=hub.endpoint, retry=FAST,
+                                 on_model=counts.append)
+    assert table.num_rows == pc.sum(pc.greater_equal(src["downloads"], 5)).as_py()
+    assert counts == list(range(1, table.num_rows + 1))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pyarrow as pa
 
@@ -102,12 +102,22 @@ def models_to_table(models: Iterable[Any]) -> pa.Table:
     return pa.table({n: pa.array(cols[n], RAW_SCHEMA.field(n).type) for n in RAW_SCHEMA.names}, schema=RAW_SCHEMA)
 
 
-def fetch_live_table(query: LiveQuery, *, endpoint: str | None = None, retry: RetryPolicy | None = None) -> pa.Table:
+def _counted(models: Iterable[Any], on_model: Callable[[int], None] | None) -> Iterator[Any]:
+    """Pass the models through, calling ``on_model(n)`` with the running count after each one."""
+    for n, m in enumerate(models, 1):
+        if on_model is not None:
+            on_model(n)
+        yield m
+
+
+def fetch_live_table(query: LiveQuery, *, endpoint: str | None = None, retry: RetryPolicy | None = None,
+                     on_model: Callable[[int], None] | None = None) -> pa.Table:
     """The whole live listing as one RAW_SCHEMA table (the listing restarts if it fails part-way).
 
     huggingface_hub retries each page itself (HTTP 429/5xx); ``retry`` restarts the listing when the client
-    gives up.
+    gives up. ``on_model(n)`` is called with the number of models listed so far (for progress; it starts again
+    at 1 when the listing restarts).
     """
     retry = retry or RetryPolicy()
-    return retry.call(lambda: models_to_table(iter_live_models(query, endpoint=endpoint)),
+    return retry.call(lambda: models_to_table(_counted(iter_live_models(query, endpoint=endpoint), on_model)),
                       f"live listing at {default_endpoint(endpoint)}/api/models")

@@ -194,6 +194,30 @@ class _Bars:
                 b.close()
 
 
+class _LiveBar:
+    """A tqdm bar counting the models of the live listing (the total is known only with ``top_n``), or nothing."""
+
+    def __init__(self, enabled: bool, total: int | None) -> None:
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="live models", unit=" models")
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            if n < self.bar.n:  # the listing restarted after a failure
+                self.bar.reset(total=self.bar.total)
+            self.bar.update(n - self.bar.n)
+
+    def __enter__(self) -> "_LiveBar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _pull_archive_date(store: RawStore, listing: ArchiveListing, date: dt.date, base_meta: dict[str, Any], *,
                        endpoint: str, retry: RetryPolicy, on_bytes: Callable[[int], None],
                        on_retry: Callable[[int, float, BaseException], None]) -> dict[str, Any]:
@@ -339,7 +363,8 @@ def pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None = None, un
                 try:
                     query = LiveQuery(min_downloads=cfg.live.min_downloads, top_n=cfg.live.top_n)
                     accessed_at = _now()
-                    table = fetch_live_table(query, endpoint=ep, retry=retry)
+                    with _LiveBar(_auto_progress(progress), cfg.live.top_n) as bar:
+                        table = fetch_live_table(query, endpoint=ep, retry=retry, on_model=bar.update)
                     store.write("live", day, table, {**base_meta, "source": f"{shown}/api/models",
                                                      "query": query.as_dict(), "accessed_at": accessed_at,
                                                      "bytes_read": None})
