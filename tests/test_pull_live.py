@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 from analysis.config import load_config
 from analysis.hub import RetryPolicy
 from analysis.hub.fakehub import Fault, FakeHub
-from analysis.hub.live import LIVE_EXPAND, LiveQuery, fetch_live_table
+from analysis.hub import live as live_module
+from analysis.hub.live import LIVE_EXPAND, LiveQuery, iter_live_batches
 from analysis.hub.pull import pull_all
 from analysis.paths import Paths
 from analysis.raw import RawStore
@@ -74,16 +75,38 @@ def test_top_n_and_already_present(hub_root, tmp_path):
 def test_live_listing_survives_a_rate_limit(hub_root):
     with FakeHub(hub_root, models_page_size=50) as hub:
         hub.faults = [Fault(path=r"^/api/models\?.*cursor=50", status=429, retry_after=0, times=1)]
-        table = fetch_live_table(LiveQuery(min_downloads=0), endpoint=hub.endpoint, retry=FAST)
+        rows = sum(t.num_rows for t in iter_live_batches(LiveQuery(min_downloads=0), endpoint=hub.endpoint))
         assert hub.stats.statuses[429] == 1
-    assert table.num_rows == pq.read_metadata(hub_root / "live" / "models.parquet").num_rows
+    assert rows == pq.read_metadata(hub_root / "live" / "models.parquet").num_rows
 
 
-def test_live_listing_reports_progress_per_model(hub_root):
+def test_live_listing_streams_in_batches_and_reports_progress(hub_root):
     src = pq.read_table(hub_root / "live" / "models.parquet")
     counts: list[int] = []
     with FakeHub(hub_root, models_page_size=20) as hub:
-        table = fetch_live_table(LiveQuery(min_downloads=5), endpoint=hub.endpoint, retry=FAST,
-                                 on_model=counts.append)
-    assert table.num_rows == pc.sum(pc.greater_equal(src["downloads"], 5)).as_py()
-    assert counts == list(range(1, table.num_rows + 1))
+        batches = list(iter_live_batches(LiveQuery(min_downloads=5), endpoint=hub.endpoint, batch_size=25,
+                                         on_model=counts.append))
+    n = pc.sum(pc.greater_equal(src["downloads"], 5)).as_py()
+    assert [b.num_rows for b in batches] == [25] * (n // 25) + ([n % 25] if n % 25 else [])
+    assert all(b.schema.equals(RAW_SCHEMA) for b in batches)
+    assert counts == list(range(1, n + 1))
+
+
+def test_live_listing_that_fails_part_way_leaves_nothing_and_restarts(hub_root, tmp_path, monkeypatch):
+    """Two batches are written before page 3 fails: the partial file is discarded and the listing starts again."""
+    monkeypatch.setattr(live_module, "LIVE_BATCH_SIZE", 20)
+    src = pq.read_table(hub_root / "live" / "models.parquet")
+    expected = pc.sum(pc.greater_equal(src["downloads"], 5)).as_py()
+    with FakeHub(hub_root, models_page_size=20) as hub:
+        # more 429s than huggingface_hub's own retries of one page: the client gives up and the pull restarts
+        hub.faults = [Fault(path=r"^/api/models\?.*cursor=40", status=429, retry_after=0, times=6)]
+        report = _live_pull(hub, tmp_path, **{"live.min_downloads": "5"})
+        assert hub.stats.statuses[429] == 6
+        first_pages = hub.stats.total_requests("^/api/models$")
+    assert report.ok and report.retries >= 1 and "live/2026-03-01" in report.pulled
+    assert first_pages > -(-(expected + 1) // 20)  # some pages were listed twice
+    store = RawStore(tmp_path / "data" / "demo" / "raw")
+    raw = store.read("live", TODAY)
+    assert raw.num_rows == expected and len(set(raw["id"].to_pylist())) == expected
+    assert store.partial_files() == [] and store.verify() == []
+    assert len([e for e in store.manifest_entries() if e["kind"] == "live"]) == 1

@@ -3,7 +3,8 @@
 The Hub keeps no download history, so a live listing is a snapshot nobody else keeps. Models are listed
 sorted by 30-day downloads (most downloaded first); the listing stops at the first model below
 ``min_downloads`` (or after ``top_n`` models). Pages are chained by the Hub's ``Link`` header, followed by
-huggingface_hub.
+huggingface_hub. The listing is converted and written in batches (:func:`iter_live_batches`), so a listing of
+millions of models never sits in memory whole.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 import pyarrow as pa
 
 from ..schema import RAW_SCHEMA
-from . import PullError, RetryPolicy, default_endpoint
+from . import PullError, default_endpoint
 
 #: Properties asked for with ``expand[]``: exactly the raw schema's columns (``id`` always comes back).
 LIVE_EXPAND: tuple[str, ...] = tuple(n for n in RAW_SCHEMA.names if n != "id")
@@ -102,22 +103,28 @@ def models_to_table(models: Iterable[Any]) -> pa.Table:
     return pa.table({n: pa.array(cols[n], RAW_SCHEMA.field(n).type) for n in RAW_SCHEMA.names}, schema=RAW_SCHEMA)
 
 
-def _counted(models: Iterable[Any], on_model: Callable[[int], None] | None) -> Iterator[Any]:
-    """Pass the models through, calling ``on_model(n)`` with the running count after each one."""
-    for n, m in enumerate(models, 1):
+#: Models converted and written per batch of a live listing (bounds the memory of a listing of millions).
+LIVE_BATCH_SIZE = 50_000
+
+
+def iter_live_batches(query: LiveQuery, *, endpoint: str | None = None, batch_size: int | None = None,
+                      on_model: Callable[[int], None] | None = None) -> Iterator[pa.Table]:
+    """The live listing as RAW_SCHEMA tables of at most ``batch_size`` models, most downloaded first.
+
+    Only one batch of ``ModelInfo`` values is held at a time, so a listing of millions of models streams to disk
+    (:meth:`analysis.raw.RawStore.open_writer`). ``batch_size`` defaults to :data:`LIVE_BATCH_SIZE`.
+    ``on_model(n)`` is called with the number of models listed so far.
+    """
+    batch_size = LIVE_BATCH_SIZE if batch_size is None else batch_size
+    if batch_size < 1:
+        raise ValueError(f"batch_size={batch_size} must be at least 1")
+    batch: list[Any] = []
+    for n, m in enumerate(iter_live_models(query, endpoint=endpoint), 1):
+        batch.append(m)
         if on_model is not None:
             on_model(n)
-        yield m
-
-
-def fetch_live_table(query: LiveQuery, *, endpoint: str | None = None, retry: RetryPolicy | None = None,
-                     on_model: Callable[[int], None] | None = None) -> pa.Table:
-    """The whole live listing as one RAW_SCHEMA table (the listing restarts if it fails part-way).
-
-    huggingface_hub retries each page itself (HTTP 429/5xx); ``retry`` restarts the listing when the client
-    gives up. ``on_model(n)`` is called with the number of models listed so far (for progress; it starts again
-    at 1 when the listing restarts).
-    """
-    retry = retry or RetryPolicy()
-    return retry.call(lambda: models_to_table(_counted(iter_live_models(query, endpoint=endpoint), on_model)),
-                      f"live listing at {default_endpoint(endpoint)}/api/models")
+        if len(batch) >= batch_size:
+            yield models_to_table(batch)
+            batch = []
+    if batch:
+        yield models_to_table(batch)

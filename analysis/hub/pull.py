@@ -30,7 +30,7 @@ from ..paths import Paths
 from ..raw import RawStore, RawStoreError
 from . import (HubUnreachableError, PullError, RetryPolicy, default_endpoint, public_endpoint)
 from .archive import ArchiveListing, list_snapshots, open_projected, open_snapshot, select_dates
-from .live import LiveQuery, fetch_live_table
+from .live import LiveQuery, iter_live_batches
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -218,6 +218,22 @@ class _LiveBar:
             self.bar.close()
 
 
+def _pull_live(store: RawStore, day: dt.date, query: LiveQuery, base_meta: dict[str, Any], *, endpoint: str,
+               shown: str, on_model: Callable[[int], None]) -> dict[str, Any]:
+    """Stream one live listing into the raw store, batch by batch; returns its manifest entry.
+
+    The file is committed only when the listing has ended; a listing that fails part-way leaves nothing behind
+    (the writer discards its partial file), so the caller can start it again.
+    """
+    meta = {**base_meta, "source": f"{shown}/api/models", "query": query.as_dict(), "accessed_at": _now(),
+            "bytes_read": None}
+    with store.open_writer("live", day, meta) as w:
+        for table in iter_live_batches(query, endpoint=endpoint, on_model=on_model):
+            w.write(table)
+    assert w.entry is not None
+    return w.entry
+
+
 def _pull_archive_date(store: RawStore, listing: ArchiveListing, date: dt.date, base_meta: dict[str, Any], *,
                        endpoint: str, retry: RetryPolicy, on_bytes: Callable[[int], None],
                        on_retry: Callable[[int, float, BaseException], None]) -> dict[str, Any]:
@@ -362,12 +378,10 @@ def pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None = None, un
             else:
                 try:
                     query = LiveQuery(min_downloads=cfg.live.min_downloads, top_n=cfg.live.top_n)
-                    accessed_at = _now()
                     with _LiveBar(_auto_progress(progress), cfg.live.top_n) as bar:
-                        table = fetch_live_table(query, endpoint=ep, retry=retry, on_model=bar.update)
-                    store.write("live", day, table, {**base_meta, "source": f"{shown}/api/models",
-                                                     "query": query.as_dict(), "accessed_at": accessed_at,
-                                                     "bytes_read": None})
+                        retry.call(lambda: _pull_live(store, day, query, base_meta, endpoint=ep, shown=shown,
+                                                      on_model=bar.update),
+                                   f"live listing at {shown}/api/models", on_retry)
                     pulled.append(f"live/{day}")
                 except Exception as e:  # reported by name; the archive part is kept
                     failed.append(PullFailure("live", day.isoformat(), _short(e)))
