@@ -161,8 +161,9 @@ def _delegate(module: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Chinese vs US open models on the Hugging Face Hub: the study, its offline demo and its tools.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="run the notebooks in order (real Hub; --demo for the simulated one)")
