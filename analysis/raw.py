@@ -16,7 +16,11 @@ Invariants, each tested:
   lock at the start of the next pull.
 * **The manifest is complete and verifiable.** Every file has one manifest entry with its SHA-256, row count
   and provenance; :meth:`RawStore.verify` re-hashes every file and names every mismatch, missing file,
-  file without an entry, duplicate entry and torn manifest line.
+  file without an entry, duplicate entry and torn manifest line. The entry is first written, fsynced, to a
+  ``.<date>.parquet.pending.json`` file beside the data *before* the data takes its final name, and appended to
+  the manifest after; a process killed in between (or a manifest that cannot be written, e.g. a full disk)
+  leaves the file and its pending entry, which :meth:`RawStore.recover_pending` records in the manifest at the
+  start of the next pull. A pulled file is thus never left without its provenance, and never deleted.
 
 Other stages read raw files only through :class:`RawStore` (``read``, ``iter_batches``), which checks the schema.
 """
@@ -41,6 +45,7 @@ from .schema import RAW_SCHEMA, REQUIRED_COLUMNS
 #: Kinds of raw snapshots, one sub-folder each.
 KINDS: tuple[str, ...] = ("archive", "live")
 _PARTIAL_SUFFIX = ".partial"
+_PENDING_SUFFIX = ".pending.json"
 
 
 class RawStoreError(RuntimeError):
@@ -102,6 +107,17 @@ def check_raw_schema(schema: pa.Schema, where: str, columns: list[str] | None = 
         raise RawStoreError(f"{where}: columns {schema.names} differ from the raw schema {names}")
 
 
+def _write_durably(path: Path, text: str) -> None:
+    """Write a small file atomically (temporary name, fsync, rename, fsync of the folder)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
 class RawWriter:
     """Streams one raw file into a temporary file; see :meth:`RawStore.open_writer`."""
 
@@ -133,19 +149,31 @@ class RawWriter:
             os.fsync(f.fileno())
         digest = sha256_file(self.tmp)
         size = self.tmp.stat().st_size
-        try:
-            os.link(self.tmp, self.final)  # fails if the final name exists: never replace a raw file
-        except FileExistsError:
-            raise RawStoreError(f"{self.final}: already exists; raw files are immutable and are never "
-                                "overwritten (delete it by hand only if you know it is wrong)") from None
-        finally:
-            self.tmp.unlink(missing_ok=True)
-        _fsync_dir(self.final.parent)
         entry = {**self.meta, "kind": self.kind, "date": self.date.isoformat(),
                  "file": self.final.relative_to(self.store.raw_dir).as_posix(), "rows": self.rows,
                  "file_size": size, "sha256": digest,
                  "written_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-        self.store._append_manifest(entry)
+        pending = self.store.pending_path(self.final)
+        _write_durably(pending, json.dumps(entry, sort_keys=True, default=str) + "\n")
+        try:
+            os.link(self.tmp, self.final)  # fails if the final name exists: never replace a raw file
+        except FileExistsError:
+            pending.unlink(missing_ok=True)
+            raise RawStoreError(f"{self.final}: already exists; raw files are immutable and are never "
+                                "overwritten (delete it by hand only if you know it is wrong)") from None
+        except BaseException:
+            pending.unlink(missing_ok=True)
+            raise
+        finally:
+            self.tmp.unlink(missing_ok=True)
+        _fsync_dir(self.final.parent)
+        try:
+            self.store._append_manifest(entry)
+        except OSError as e:
+            raise RawStoreError(f"{self.store.manifest_path}: could not record {self.final.name} ({e}); the file "
+                                f"and its pending entry {pending.name} are kept, and the next pull records it "
+                                "once the manifest can be written") from None
+        pending.unlink(missing_ok=True)
         self.entry = entry
         return entry
 
@@ -183,6 +211,11 @@ class RawStore:
 
     def has(self, kind: str, date: dt.date | str) -> bool:
         return self.path(kind, date).is_file()
+
+    @staticmethod
+    def pending_path(final: Path) -> Path:
+        """Where the manifest entry of ``final`` waits until it is appended to the manifest."""
+        return final.with_name(f".{final.name}{_PENDING_SUFFIX}")
 
     def snapshot_dates(self, kind: str = "archive") -> list[dt.date]:
         """Sorted dates of the raw files of ``kind`` present in the store."""
@@ -327,6 +360,53 @@ class RawStore:
             p.unlink(missing_ok=True)
         return removed
 
+    def pending_files(self) -> list[Path]:
+        """Manifest entries written beside their file but not yet appended to the manifest."""
+        return sorted(p for k in KINDS if (self.raw_dir / k).is_dir()
+                      for p in (self.raw_dir / k).glob(f".*.parquet{_PENDING_SUFFIX}"))
+
+    def recover_pending(self) -> tuple[list[str], list[str]]:
+        """Finish commits that were interrupted between the file and its manifest entry.
+
+        Call it only while holding :meth:`lock` (the pull does, before anything else). For each pending entry:
+        if its file exists with the SHA-256 the entry records and the manifest has no entry for it, the entry is
+        appended; a pending entry whose file never got its final name is dropped (that write did not happen).
+
+        Returns
+        -------
+        (recorded, problems) : tuple of lists of str
+            The files whose entries were recorded, and pending entries that could not be resolved (left in place;
+            :meth:`verify` names them too).
+        """
+        recorded: list[str] = []
+        problems: list[str] = []
+        known = {e.get("file") for e in self.manifest_entries()}
+        for pending in self.pending_files():
+            final = pending.with_name(pending.name[1:-len(_PENDING_SUFFIX)])
+            try:
+                entry = json.loads(pending.read_text(encoding="utf-8"))
+                rel = entry["file"]
+                digest = entry["sha256"]
+            except (ValueError, KeyError, TypeError) as e:
+                if not final.exists():  # torn before the data was linked: that write never happened
+                    pending.unlink(missing_ok=True)
+                else:
+                    problems.append(f"{pending}: unreadable pending manifest entry ({e}) for existing {final}")
+                continue
+            if not final.exists():
+                pending.unlink(missing_ok=True)
+            elif rel in known:
+                pending.unlink(missing_ok=True)
+            elif sha256_file(final) != digest:
+                problems.append(f"{final}: its pending manifest entry records SHA-256 {digest}, the file has "
+                                "another; left as is for you to inspect")
+            else:
+                self._append_manifest(entry)
+                known.add(rel)
+                pending.unlink(missing_ok=True)
+                recorded.append(rel)
+        return recorded, problems
+
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Exclusive lock of the store for one writing process (raises RawStoreError if already held)."""
@@ -388,4 +468,6 @@ class RawStore:
                     problems.append(f"{self.raw_dir / rel}: no manifest entry (provenance unknown)")
         for p in self.partial_files():
             problems.append(f"{p}: partial file of an interrupted write (the next pull removes it)")
+        for p in self.pending_files():
+            problems.append(f"{p}: manifest entry of an interrupted commit (the next pull records it)")
         return problems

@@ -98,6 +98,30 @@ def test_rerun_reads_nothing_and_keeps_files(hub_root, tmp_path):
     assert (raw / "manifest.jsonl").read_text() == lines
 
 
+def test_interrupted_commit_is_recorded_and_a_file_without_provenance_is_never_used(hub_root, tmp_path):
+    raw = tmp_path / "data" / "demo" / "raw"
+    with FakeHub(hub_root) as hub:
+        _pull(hub, tmp_path, _cfg(**{"study.end": "2025-01-15"}))
+        store = RawStore(raw)
+        # a pull killed after linking 2025-01-15 but before appending its entry: the entry is still pending
+        entry = store.entry("archive", "2025-01-15")
+        lines = (raw / "manifest.jsonl").read_text().splitlines(keepends=True)
+        (raw / "manifest.jsonl").write_text("".join(l for l in lines if '"2025-01-15"' not in l))
+        store.pending_path(store.path("archive", "2025-01-15")).write_text(json.dumps(entry))
+        # and a file that appeared without any entry (copied in by hand)
+        orphan = store.path("archive", "2025-01-22")
+        orphan.write_bytes(store.path("archive", "2025-01-08").read_bytes())
+        hub.stats.reset()
+        report = _pull(hub, tmp_path, _cfg(**{"study.end": "2025-01-22"}))
+        assert hub.stats.total_requests("/resolve/") == 0  # nothing downloaded again, nothing replaced
+    assert report.recovered == ("archive/2025-01-15.parquet",)
+    assert "archive/2025-01-15" in report.already_present
+    assert [(f.date, "without a manifest entry" in f.reason) for f in report.failed] == [("2025-01-22", True)]
+    assert not report.ok
+    assert store.entry("archive", "2025-01-15")["sha256"] == entry["sha256"]
+    assert orphan.read_bytes() == store.path("archive", "2025-01-08").read_bytes()  # kept as it was
+
+
 def test_window_and_monthly_selection(hub_root, tmp_path):
     with FakeHub(hub_root) as hub:
         listing = list_snapshots(REPO, endpoint=hub.endpoint, retry=FAST)

@@ -171,3 +171,47 @@ def test_lock_is_exclusive_and_cleanup_removes_partials(tmp_path):
     assert not partial.exists()
     with store.lock():  # released
         pass
+
+
+def test_manifest_failure_keeps_the_file_and_the_next_pull_records_it(tmp_path, monkeypatch):
+    """A full disk (or a kill) between linking the file and appending its entry loses neither."""
+    store = RawStore(tmp_path)
+    store.write("archive", "2025-01-01", _table(), META)
+
+    def full_disk(entry):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(store, "_append_manifest", full_disk)
+        with pytest.raises(RawStoreError, match="pending entry .*are kept"):
+            store.write("archive", "2025-01-08", _table(offset=5), META)
+    final = store.path("archive", "2025-01-08")
+    assert final.is_file() and [p.name for p in store.pending_files()] == [".2025-01-08.parquet.pending.json"]
+    problems = store.verify()
+    assert any("no manifest entry" in p for p in problems) and any("interrupted commit" in p for p in problems)
+    assert store.recover_pending() == (["archive/2025-01-08.parquet"], [])
+    assert store.verify() == [] and store.pending_files() == []
+    e = store.entry("archive", "2025-01-08")
+    assert e["sha256"] == sha256_file(final) and e["rows"] == 5 and e["source"] == "test"
+    assert store.recover_pending() == ([], [])  # nothing left to do; never recorded twice
+    assert len(store.manifest_entries()) == 2
+
+
+def test_pending_entry_without_its_file_is_dropped_and_a_tampered_one_is_kept(tmp_path):
+    store = RawStore(tmp_path)
+    store.write("archive", "2025-01-01", _table(), META)
+    # killed after writing the pending entry but before the data took its final name: that write never happened
+    ghost = store.pending_path(store.path("archive", "2025-01-08"))
+    ghost.write_text(json.dumps({"file": "archive/2025-01-08.parquet", "sha256": "0" * 64}))
+    # a pending entry whose file has other bytes than it records: left for a person to inspect
+    odd = store.pending_path(store.path("archive", "2025-01-01"))
+    store.path("archive", "2025-01-15").parent.mkdir(exist_ok=True)
+    pq.write_table(_table(offset=9), store.path("archive", "2025-01-15"))
+    other = store.pending_path(store.path("archive", "2025-01-15"))
+    other.write_text(json.dumps({"file": "archive/2025-01-15.parquet", "sha256": "f" * 64}))
+    odd.write_text(json.dumps({"file": "archive/2025-01-01.parquet", "sha256": "e" * 64}))
+    recorded, problems = store.recover_pending()
+    assert recorded == [] and len(problems) == 1 and "2025-01-15.parquet" in problems[0]
+    assert not ghost.exists()
+    assert not odd.exists()  # its file already has a manifest entry: the pending copy is redundant
+    assert other.exists() and store.entry("archive", "2025-01-15") is None

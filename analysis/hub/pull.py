@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from ..config import StudyConfig, cli_date
 from ..paths import Paths
-from ..raw import RawStore, RawStoreError
+from ..raw import RawStore
 from . import (HubUnreachableError, PullError, RetryPolicy, default_endpoint, public_endpoint)
 from .archive import ArchiveListing, list_snapshots, open_projected, open_snapshot, select_dates
 from .live import LiveQuery, iter_live_batches
@@ -62,7 +62,8 @@ class PullReport:
     bytes_read : int
         Body bytes received for archive snapshots (range reads), as counted by the client.
     remote_bytes : int
-        Total size on the Hub of the archive files pulled by this run.
+        Total size on the Hub of the archive files this run tried to pull (pulled or failed: the same files
+        ``bytes_read`` counts).
     retries : int
         Requests retried (429, 5xx, dropped connections).
     commit : str or None
@@ -74,6 +75,9 @@ class PullReport:
         Weekly dates in the window without a snapshot on the Hub (gaps of the archive), for the record.
     cleaned_partials : tuple of str
         Leftover temporary files of an interrupted earlier pull, removed by this run.
+    recovered : tuple of str
+        Raw files of an earlier pull interrupted between writing the file and its manifest entry, whose entries
+        this run recorded (see :meth:`analysis.raw.RawStore.recover_pending`).
     seconds : float
     """
 
@@ -88,6 +92,7 @@ class PullReport:
     simulated: bool = False
     missing_in_window: tuple[str, ...] = ()
     cleaned_partials: tuple[str, ...] = ()
+    recovered: tuple[str, ...] = ()
     seconds: float = 0.0
 
     @property
@@ -96,7 +101,7 @@ class PullReport:
 
     @property
     def bytes_fraction(self) -> float | None:
-        """Bytes read / total remote size of the pulled archive files (None if nothing was pulled)."""
+        """Bytes read / total remote size of the archive files tried (None if none was)."""
         return self.bytes_read / self.remote_bytes if self.remote_bytes else None
 
     def summary(self) -> str:
@@ -108,6 +113,8 @@ class PullReport:
                  f"{self.seconds:.1f} s"]
         if self.missing_in_window:
             lines.append(f"  no snapshot on the Hub for: {', '.join(self.missing_in_window)}")
+        if self.recovered:
+            lines.append(f"  recorded the manifest entries of an interrupted pull: {', '.join(self.recovered)}")
         for f in self.failed:
             lines.append(f"  FAILED {f}")
         return "\n".join(lines)
@@ -171,13 +178,14 @@ def _auto_progress(progress: bool | None) -> bool:
 class _Bars:
     """tqdm bars for dates and bytes, or nothing."""
 
-    def __init__(self, enabled: bool, n_dates: int, total_bytes: int) -> None:
+    def __init__(self, enabled: bool, n_dates: int) -> None:
         self.dates = self.bytes = None
         if enabled and n_dates:
             from tqdm import tqdm
 
             self.dates = tqdm(total=n_dates, desc="snapshots", unit="file", position=0)
-            self.bytes = tqdm(total=total_bytes, desc="bytes read", unit="B", unit_scale=True, position=1)
+            # no total: a column-projected read fetches an unknown part of each file (about a fifth)
+            self.bytes = tqdm(desc="bytes read", unit="B", unit_scale=True, position=1)
 
     def add_bytes(self, n: int) -> None:
         if self.bytes is not None:
@@ -347,9 +355,26 @@ def pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None = None, un
 
     with store.lock():
         cleaned = [p.name for p in store.cleanup_partials()]
-        todo = [d for d in dates if not store.has("archive", d)]
-        present = [f"archive/{d}" for d in dates if store.has("archive", d)]
-        bars = _Bars(_auto_progress(progress), len(todo), sum(listing.file(d).size for d in todo))
+        recovered, unresolved = store.recover_pending()
+        for rel in recovered:
+            log(f"pull: recorded the manifest entry of {rel}, left pending by an interrupted pull")
+        for problem in unresolved:
+            log(f"pull: {problem}")
+        recorded = {e.get("file") for e in store.manifest_entries()}
+
+        def already_there(kind: str, d: dt.date) -> bool:
+            """True if the store has the file; a file without a manifest entry is reported as a failure."""
+            if not store.has(kind, d):
+                return False
+            if store.path(kind, d).relative_to(store.raw_dir).as_posix() in recorded:
+                present.append(f"{kind}/{d}")
+            else:  # a file nobody can vouch for: never used silently, never replaced
+                failed.append(PullFailure(kind, d.isoformat(), "raw file without a manifest entry (provenance "
+                                          "unknown); it is kept as is: see `python -m analysis pull --verify`"))
+            return True
+
+        todo = [d for d in dates if not already_there("archive", d)]
+        bars = _Bars(_auto_progress(progress), len(todo))
 
         def on_bytes(n: int) -> None:
             counters["bytes"] += n
@@ -357,15 +382,12 @@ def pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None = None, un
 
         try:
             for d in todo:
+                counters["remote"] += int(listing.file(d).size or 0)
                 try:
-                    entry = _pull_archive_date(store, listing, d, base_meta, endpoint=ep, retry=retry,
-                                               on_bytes=on_bytes, on_retry=on_retry)
+                    _pull_archive_date(store, listing, d, base_meta, endpoint=ep, retry=retry,
+                                       on_bytes=on_bytes, on_retry=on_retry)
                     pulled.append(f"archive/{d}")
-                    counters["remote"] += int(entry["remote_size"])
-                except (PullError, RawStoreError, OSError) as e:
-                    failed.append(PullFailure("archive", d.isoformat(), _short(e)))
-                    log(f"pull: FAILED archive/{d}: {_short(e)}")
-                except Exception as e:  # any other client error: report by name, keep going
+                except Exception as e:  # a pull or client error: report the snapshot by name, keep going
                     failed.append(PullFailure("archive", d.isoformat(), _short(e)))
                     log(f"pull: FAILED archive/{d}: {_short(e)}")
                 bars.add_date(d.isoformat())
@@ -373,9 +395,7 @@ def pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None = None, un
             bars.close()
         if live:
             day = today or dt.datetime.now(dt.timezone.utc).date()
-            if store.has("live", day):
-                present.append(f"live/{day}")
-            else:
+            if not already_there("live", day):
                 try:
                     query = LiveQuery(min_downloads=cfg.live.min_downloads, top_n=cfg.live.top_n)
                     with _LiveBar(_auto_progress(progress), cfg.live.top_n) as bar:
@@ -390,7 +410,7 @@ def pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None = None, un
                       bytes_read=counters["bytes"], remote_bytes=counters["remote"], retries=counters["retries"],
                       commit=listing.commit, endpoint=shown, simulated=paths.simulated,
                       missing_in_window=tuple(missing_weeks), cleaned_partials=tuple(cleaned),
-                      seconds=time.monotonic() - t0)
+                      recovered=tuple(recovered), seconds=time.monotonic() - t0)
 
 
 def _short(error: BaseException) -> str:
