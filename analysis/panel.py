@@ -45,7 +45,10 @@ Rankings and top organisations (30-day downloads, scope ``all``, rules ``uploade
     uploading account under ``uploader``, the lineage root's author, ``root_author``, under ``lineage``) and region
     (an organisation some of whose models carry an override appears once per region), the top
     :data:`TOP_ORGS` per date and rule, ties by name. Rows whose id is not in the tagged table count as ``UNKNOWN``
-    in the panel and the rankings, and are left out of ``top_orgs`` (they have no known organisation).
+    in the 30-day measure and the rankings, and are left out of ``top_orgs`` (they have no known organisation) and of
+    the all-time increments (without a tagged model there is no slot to take the week-to-week difference in). In
+    the study's chain there are none: notebook 02 tags every model of the snapshots that notebook 03 sums, and
+    :attr:`PanelBuild.untagged_rows` counts them if tags and snapshots ever disagree.
 """
 
 from __future__ import annotations
@@ -518,9 +521,10 @@ def primary_series(panel: pd.DataFrame, measure: str, rule: str, scope: str,
     if frequency == "monthly":
         wide.index = [dt.date(d.year, d.month, 1) for d in dates]
         wide = wide[~wide.index.duplicated(keep="first")]
-    else:
+    else:  # snapshots fall on the weekly grid of the first one; two in the same week keep the earlier
         first = dates[0]
         wide.index = [first + dt.timedelta(weeks=round((d - first).days / 7)) for d in dates]
+        wide = wide[~wide.index.duplicated(keep="first")]
     grid = expected_dates(wide.index[0], wide.index[-1], frequency)
     wide = wide.reindex(grid)
     out = pd.DataFrame({

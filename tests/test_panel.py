@@ -157,6 +157,16 @@ def test_primary_series_keeps_missing_snapshots(tmp_path):
     assert s["log_ratio"].iloc[3] == pytest.approx(np.log(13 / 10))
 
 
+def test_primary_series_two_snapshots_in_one_week_keep_the_earlier(tmp_path):
+    snaps = [(D0 + dt.timedelta(days=days),
+              _write(tmp_path / f"{days}.parquet", [{"id": "qwen/a", "downloads": cn}, {"id": "meta/b", "downloads": 10}]))
+             for days, cn in ((0, 10), (7, 20), (9, 40), (14, 30))]
+    built = build_panel(snaps, TAGS, measures=["downloads_30d"])
+    s = primary_series(built.panel, "downloads_30d", "lineage", "all")
+    assert s["date"].dt.date.tolist() == [D0 + dt.timedelta(weeks=w) for w in range(3)]
+    assert s["log_ratio"].tolist() == pytest.approx([0.0, np.log(2.0), np.log(3.0)])  # day 9 (CN 40) not used
+
+
 # ---------------------------------------------------------------------------------------------------------
 # identical to a non-streaming computation on a small simulated Hub
 # ---------------------------------------------------------------------------------------------------------
