@@ -10,10 +10,15 @@ Sources of the reference values (copied here so the tests run anywhere):
   ``summary(breakpoints(Nile ~ 1))``: break sets, RSS and BIC for m = 0..5; ``confint(breakpoints(Nile ~ 1))``:
   2.5% 25, breakpoint 28, 97.5% 32), as printed in strucchange's example output (tests/Examples/
   strucchange-Ex.Rout.save).
-* Pettitt: R ``trend::pettitt.test(UKDriverDeaths)`` prints U* = 5178, p-value = 3.029e-10, probable change point
-  at time K = 72 (output quoted in public R analyses of the R ``datasets::UKDriverDeaths`` series, monthly car
-  drivers killed or seriously injured in Great Britain, Jan 1969 - Dec 1984, Harvey and Durbin 1986); a small example
-  computed by hand below; and a simulated series with a known break.
+* Pettitt on R ``datasets::UKDriverDeaths`` (monthly car drivers killed or seriously injured in Great Britain,
+  Jan 1969 - Dec 1984, Harvey and Durbin 1986): U* = 5178 at K = 72, p = 3.029e-10. These are NOT copied from a
+  citable R output; they are hand-checked values: the test recomputes U* and K from Pettitt's (1979) definition
+  ``U_t = sum_{i <= t} sum_{j > t} sgn(x_i - x_j)`` by brute force (independent of the rank formula of the code),
+  and p from the closed form ``2 exp(-6 U*^2 / (n^3 + n^2))``; plus a small example computed by hand below and a
+  simulated series with a known break.
+* OLS-CUSUM with a trend term: no published reference; the simulated p-value is checked by its size (rejection
+  rate at 5% under iid normal errors) and by its 95% quantile, against the Brownian-bridge p-value that
+  almost never rejects on that design.
 """
 
 import math
@@ -22,7 +27,8 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from analysis.stats.breaks import argmax_cdf, bai_perron, chow, cusum_ols, pettitt, sup_f
+from analysis.stats.breaks import (_cusum_stats, argmax_cdf, bai_perron, chow, cusum_ols, has_trend_regressor,
+                                  pettitt, sup_f)
 
 UK_DRIVER_DEATHS = np.array([
     1687, 1508, 1507, 1385, 1632, 1511, 1559, 1630, 1579, 1653, 2152, 2148, 1752, 1765, 1717, 1558,
@@ -49,12 +55,18 @@ NILE = np.array([
 
 
 # ---------------------------------------------------------------------------------------------------- Pettitt
-def test_pettitt_matches_r_trend_uk_driver_deaths():
+def test_pettitt_uk_driver_deaths_hand_checked():
     r = pettitt(UK_DRIVER_DEATHS)
     assert r.n == 192
     assert r.statistic == 5178.0
     assert r.location == 72
     assert float(f"{r.p_value:.4g}") == 3.029e-10
+    # independent check: Pettitt's double sum of signs, not the rank formula used by the code
+    x = UK_DRIVER_DEATHS
+    sg = np.sign(x[:, None] - x[None, :])
+    u = np.array([sg[:t, t:].sum() for t in range(1, x.size)])
+    assert np.abs(u).max() == 5178 and int(np.argmax(np.abs(u))) + 1 == 72
+    assert 2 * math.exp(-6 * 5178**2 / (192**3 + 192**2)) == pytest.approx(3.029e-10, rel=2e-4)
 
 
 def test_pettitt_hand_computed_example():
@@ -158,6 +170,62 @@ def test_cusum_matches_strucchange_nile():
     assert round(r.statistic, 4) == 2.9518
     assert float(f"{r.p_value:.4g}") == 5.409e-08
     assert r.location == 28
+
+
+def test_cusum_keeps_the_brownian_bridge_for_stationary_regressors():
+    d = sm.datasets.macrodata.load_pandas().data
+    g = 400 * np.diff(np.log(d["realgdp"].to_numpy()))
+    X = np.column_stack([np.ones(g.size), g, d["realint"].to_numpy()[:-1]])
+    assert not has_trend_regressor(X) and not has_trend_regressor(np.ones((100, 1)))
+    r = cusum_ols(NILE, np.ones((100, 1)))
+    assert r.pvalue_method == "brownian_bridge" and r.mc_reps == 0
+
+
+def test_cusum_simulates_the_p_value_for_a_trend_design():
+    t = np.arange(100.0)
+    t_gaps = np.delete(t, [10, 11, 50])  # missing periods keep the true time: still a trend
+    assert has_trend_regressor(np.column_stack([np.ones(97), t_gaps]))
+    X = np.column_stack([np.ones(100), t])
+    rng = np.random.default_rng(11)
+    y = 0.5 + 0.01 * t + rng.standard_normal(100)
+    r = cusum_ols(y, X, mc_reps=999, seed=4)
+    assert r.pvalue_method == "simulated" and r.mc_reps == 999 and r.seed == 4
+    assert r == cusum_ols(y, X, mc_reps=999, seed=4)  # seeded, reproducible
+    bridge = cusum_ols(y, X, pvalue="brownian_bridge")
+    assert bridge.statistic == r.statistic and bridge.p_value > r.p_value
+    # the 95% quantile of the statistic on this design is about 0.84, far below Kolmogorov's 1.358
+    sims = _cusum_stats(np.random.default_rng(0).standard_normal((100, 20000)), X)
+    assert 0.80 < np.quantile(sims, 0.95) < 0.87
+
+
+def test_cusum_size_under_iid_errors_with_a_trend_design():
+    # 1000 series of iid normal errors around a trend: share of p < 0.05 within 3 Monte Carlo s.e. of 0.05
+    # (s.e. 0.0069); the Brownian-bridge p-value rejected none of them
+    n, reps = 100, 1000
+    t = np.arange(n, dtype=float)
+    X = np.column_stack([np.ones(n), t])
+    rng = np.random.default_rng(2024)
+    p_sim, p_bridge = [], []
+    for i in range(reps):
+        y = 1.0 - 0.02 * t + rng.standard_normal(n)
+        p_sim.append(cusum_ols(y, X, mc_reps=499, seed=i).p_value)  # a fresh null sample per series
+        p_bridge.append(cusum_ols(y, X, pvalue="brownian_bridge").p_value)
+    size = np.mean(np.asarray(p_sim) < 0.05)
+    assert abs(size - 0.05) < 3 * math.sqrt(0.05 * 0.95 / reps)
+    assert np.mean(np.asarray(p_bridge) < 0.05) < 0.005
+
+
+def test_cusum_detects_a_level_shift_in_a_trend_model():
+    t = np.arange(100.0)
+    X = np.column_stack([np.ones(100), t])
+    y = 0.01 * t + 0.3 * np.random.default_rng(6).standard_normal(100)
+    y[50:] += 0.6
+    assert cusum_ols(y, X, mc_reps=999).p_value < 0.01
+
+
+def test_cusum_rejects_an_unknown_p_value_method():
+    with pytest.raises(ValueError, match="pvalue="):
+        cusum_ols(NILE, np.ones((100, 1)), pvalue="kolmogorov")
 
 
 # --------------------------------------------------------------------------------------------- Bai-Perron

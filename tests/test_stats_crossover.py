@@ -74,6 +74,26 @@ def test_fieller_kinds_agree_with_brute_force_inversion(a, b, cov, kind):
         assert r.lower == -math.inf and r.upper == math.inf
 
 
+def test_fieller_with_a_critical_function_is_conservative_within_the_first_set():
+    # c(t) largest at the estimate (t* = 10) and falling away from it: the set uses c(10) = 3 everywhere, so it
+    # contains every t that passes its own test, plus some that do not (the docstring's "superset")
+    a, b, cov = -1.0, 0.1, np.array([[0.04, -0.002], [-0.002, 0.0004]])
+
+    def crit(t):
+        return 3.0 - (0.1 * min(abs(t - 10.0), 9.0) if np.isfinite(t) else 2.1)
+
+    res = crossing_fieller(a, b, cov, critical=crit)
+    first = crossing_fieller(a, b, cov, critical=crit(10.0))
+    assert res.critical == pytest.approx(3.0) and res.critical_source == "function"
+    assert res.lower <= first.lower and first.upper <= res.upper
+    g = np.linspace(0.0, 40.0, 40001)
+    stat = np.abs(a + b * g) / np.sqrt(cov[0, 0] + 2 * g * cov[0, 1] + g * g * cov[1, 1])
+    own = stat <= np.array([crit(x) for x in g])
+    inside = (g >= res.lower) & (g <= res.upper)
+    assert np.all(inside[own])  # every t passing its own test is reported
+    assert np.any(inside & ~own)  # but not every reported t passes its own test
+
+
 def test_fieller_and_delta_agree_when_slope_is_precise():
     cov = [[1e-4, -1e-6], [-1e-6, 1e-7]]
     f = crossing_fieller(-2.0, 0.05, cov)
@@ -193,6 +213,18 @@ def test_first_passage_not_reached_when_always_behind():
     assert r.index is None
     assert r.prob_crossed_by_last_period < 0.05
     assert r.upper_index is None
+
+
+def test_first_passage_in_the_last_k_minus_1_periods_counts_as_not_yet():
+    # CN ahead only in the last two of 60 periods: a 2-period passage is complete, a 3-period one is not (yet)
+    n = 60
+    t = np.arange(n, dtype=float)
+    d = 0.01 * (t - 57.5) + 0.002 * np.random.default_rng(3).standard_normal(n)
+    assert (d[-2:] > 0).all() and (d[:-2] < 0).all()
+    two = first_passage(d, k=2, reps=300, seed=0)
+    three = first_passage(d, k=3, reps=300, seed=0)
+    assert two.index == 58 and two.prob_crossed_by_last_period > 0.95
+    assert three.index is None and three.prob_crossed_by_last_period < 0.05 and three.upper_index is None
 
 
 # ------------------------------------------------------------------------------------------ simulation study

@@ -12,6 +12,7 @@ import pytest
 from analysis.stats.report import (PUBLISHED_COLUMNS, SENSITIVITY_COLUMNS, check_series, compare_published,
                                    estimate_crossover, load_published, run_trend_tests, sensitivity_grid,
                                    t_to_date)
+from analysis.stats.crossover import trend_crossing
 from analysis.stats.results import from_json_number, to_jsonable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +91,32 @@ def test_run_trend_tests_writes_the_required_json(tmp_path):
     for name, test in d["breaks"].items():
         assert test["reading"], name
     assert d["fractional_logit"]["crossing_t"] == pytest.approx(T_STAR, abs=3)
+
+
+def test_trend_readings_state_their_assumptions():
+    rep = run_trend_tests(_series(), definition=DEFN, sup_f_reps=0, cusum_reps=499)
+    cusum = rep.breaks["cusum"]
+    # the design has a trend term, so the CUSUM p-value is simulated on it, not read off the Brownian bridge
+    assert cusum.pvalue_method == "simulated" and cusum.mc_reps == 499
+    assert rep.as_dict()["breaks"]["cusum"]["mc_reps"] == 499
+    r = rep.readings
+    assert "499 replicates" in r["break_cusum"] and "over-rejects" in r["break_cusum"]
+    assert "Brownian-bridge limit does not apply" in r["break_cusum"]
+    assert "logit of the expected share is linear" in r["fractional_logit"]
+    assert "classic Newey-West" in r["fractional_logit"] and "no distributional assumption" not in r["fractional_logit"]
+    assert "stationary regressors" in r["break_bai_perron"]
+    assert "stay honest" not in r["ols"] and "89-92%" in r["ols"]
+
+
+def test_crossover_readings_say_what_is_estimated():
+    rep = estimate_crossover(_series(), bootstrap_reps=100, smoother_reps=50, definition=DEFN)
+    r = rep.readings
+    assert rep.fieller.kind == "bounded"
+    assert r["headline"].startswith("The fitted linear trend of log(CN/US share) crosses zero on ")
+    assert "overtakes" not in r["headline"]
+    assert "2 missing period(s) are skipped" in r["bootstrap"] and "contiguous" in r["bootstrap"]
+    assert "smoothed underlying level" in r["first_passage"] and "complete run of 3" in r["first_passage"]
+    assert "last 2 week(s) counts as not yet" in r["first_passage"]
 
 
 def test_run_trend_tests_accepts_negative_lag_as_default_rule():
@@ -203,6 +230,23 @@ def test_sensitivity_grid_with_the_panel_module():
     assert pd.Timestamp(up["estimate_date"].iloc[0]) > pd.Timestamp(lin["estimate_date"].iloc[0])
     fp = ok[ok["method"] == "first_passage"]
     assert sorted(fp["k"].dropna().unique().tolist()) == [1, 3, 6]
+
+
+def test_sensitivity_grid_stores_the_gap_of_two_rays_sets():
+    s = _series()
+    s["log_ratio"] = -1.0 + 0.004 * s["t"] + 0.5 * np.random.default_rng(2).standard_normal(N)
+    grid = sensitivity_grid(pd.DataFrame(), measures=["m"], rules=["r"], scopes=["s"], bandwidths=(0.5,),
+                            series_fn=lambda *a, **k: s)
+    fie = grid[grid["method"].str.startswith("fieller")]
+    rays, bounded = fie[fie["kind"] == "two_rays"], fie[fie["kind"] == "bounded"]
+    assert len(rays) and len(bounded)  # this series gives both kinds over the HAC lags
+    assert (rays["gap_lower_t"] < rays["gap_upper_t"]).all() and rays["gap_lower_date"].notna().all()
+    assert np.isinf(rays["lower_t"]).all() and np.isinf(rays["upper_t"]).all()
+    assert bounded["gap_lower_t"].isna().all() and bounded["gap_upper_date"].isna().all()
+    lag = int(rays[rays["method"] == "fieller_nw"]["hac_lag"].iloc[0])
+    ref = trend_crossing(s["log_ratio"].to_numpy(), s["t"].to_numpy(), inference="nw", hac_lags=lag).fieller
+    row = rays[(rays["method"] == "fieller_nw") & (rays["hac_lag"] == lag)].iloc[0]
+    assert ref.kind == "two_rays" and (row["gap_lower_t"], row["gap_upper_t"]) == pytest.approx(ref.gap)
 
 
 def test_sensitivity_grid_parquet_roundtrip(tmp_path):

@@ -135,8 +135,11 @@ def crossing_fieller(a: float, b: float, cov, alpha: float = 0.05, df: int | Non
         Vogelsang 2005): the set is the same quadratic with ``c = critical``. A callable ``critical(t)`` gives
         the critical value of the hypothesis "a + b t = 0" (fixed-b quantiles depend on where t lies in the
         sample; :meth:`analysis.stats.fixedb.TrendNull.crossing_critical`). The set is then computed with c at
-        the point estimate, and again with c raised to its largest value over that first set (the slope test's
-        value when the set is unbounded), so every t in the reported set passes its own test.
+        the point estimate, and again with c raised to its largest value over that first set (on a grid of 41
+        points, or the slope test's value and the gap ends when the set is unbounded). Using one, larger c for
+        every t makes the result conservative: within the first set it contains every t that passes its own test
+        (up to the grid, a superset of the exact inversion there), so some t in it may NOT pass their own test;
+        a t outside the first set that would pass its own test is not guaranteed to be included.
 
     Returns
     -------
@@ -382,8 +385,11 @@ def crossing_block_bootstrap(y, t=None, block_length: int | None = None, reps: i
 
     Fits ``y = a + b t`` by OLS, resamples the residuals (in time order, missing periods skipped) with the
     circular block bootstrap of Politis and Romano (1992), rebuilds ``y* = a + b t + e*`` on the observed
-    periods and refits. Replicates whose slope does not have the sign of the original slope never cross in that
-    direction; their share is reported (``share_no_crossing``).
+    periods and refits. Skipping the missing periods treats the observed residuals as contiguous: a block can
+    run across a gap as if the periods on either side were neighbours (and the Politis-White length of the
+    percentile method is computed on the residuals with the gaps dropped); the report's reading says so.
+    Replicates whose slope does not have the sign of the original slope never cross in that direction; their
+    share is reported (``share_no_crossing``).
 
     * ``method="studentized"`` (default): a bootstrap-t for the Fieller statistic. In every replicate the
       statistic ``(a* + b* t_hat) / se*(t_hat)`` (``t_hat = -a/b``, the crossing of the bootstrap world) is
@@ -409,11 +415,12 @@ def crossing_block_bootstrap(y, t=None, block_length: int | None = None, reps: i
         statistic (Goncalves and Vogelsang 2011), so the block length is not what makes the studentization
         valid and need not be tuned to the long-run variance. In the simulation study
         (``python -m analysis.stats.validate``) the Politis-White length (Politis and White 2004; Patton,
-        Politis and White 2009), and longer blocks even more (1.5x, 2x), made the interval under-cover (AR(1)
-        0.5 errors with a 4-period overlap: 0.895 at n = 80 with Politis-White, 0.863 with twice it), while
-        ``ceil(n ** (1/3))`` reached the target band (0.920 at n = 80, 0.934 at n = 100, 500 replicates).
-        With strong dependence (AR(1) 0.8) every rule tried under-covered (about 0.89-0.91), as does the
-        fixed-b Fieller set.
+        Politis and White 2009), and longer blocks even more (1.5x, 2x), made the interval under-cover in an
+        exploratory comparison of block rules (AR(1) 0.5 errors with a 4-period overlap; not part of
+        ``--preset calibration``), while ``ceil(n ** (1/3))`` reached the target band: coverage 0.920 at
+        n = 80, 0.934 at n = 100 and 0.946 at n = 120 (``python -m analysis.stats.validate --reps 500 --preset
+        calibration``, seed 12345, Monte Carlo s.e. about 0.011). With strong dependence (AR(1) 0.8) it
+        under-covers (0.900 with the overlap, 0.888 without), as does the fixed-b Fieller set (0.922, 0.890).
         Percentile: twice the Politis-White circular block length of the residuals, rounded up (capped at
         n/2; its coverage improves with longer blocks).
     reps : int
@@ -569,7 +576,10 @@ class FirstPassageResult:
         ``alpha/2`` and ``1 - alpha/2`` quantiles of the first passage over simulation-smoother draws of the
         level; None when that quantile falls after the last period (not yet passed).
     prob_crossed_by_last_period : float
-        Share of draws whose level has passed (k consecutive periods above zero) by the last period.
+        Share of draws whose level has a complete run of ``k`` consecutive periods above zero within the sample.
+        A draw whose level goes above zero only in the last ``k - 1`` periods counts as not yet passed, so this
+        is the probability that a k-period passage is complete by the last period, not that the level is above
+        zero there.
     reps, seed : int
     alpha : float
     model : str
@@ -605,9 +615,13 @@ def first_passage(diff, k: int = 3, reps: int = 1000, seed: int = 0, alpha: floa
     ``diff_t = mu_t + eps_t``, ``mu_{t+1} = mu_t + nu_t + xi_t``, ``nu_{t+1} = nu_t + zeta_t`` (Harvey 1989),
     fitted by maximum likelihood with statsmodels' ``UnobservedComponents`` (which handles missing periods in
     the Kalman filter), and the simulation smoother of Durbin and Koopman (2002): each draw of the level path
-    gives a first passage; their quantiles bound it and the share of draws that passed by the last period is
-    the probability that the crossing has happened. Draws condition on the fitted variances (their
-    estimation uncertainty is ignored), so the spread is somewhat too small.
+    gives a first passage; their quantiles bound it and the share of draws with a complete k-period run above
+    zero within the sample is the probability that the crossing has happened (a run that starts in the last
+    ``k - 1`` periods is not complete and counts as not yet). Two different targets are reported: ``index`` is
+    the first passage of the OBSERVED series, while ``smoothed_index`` and the interval
+    (``lower_index``, ``upper_index``) describe when the smoothed underlying level ``mu_t`` passes zero; the
+    latter ignores the observation noise, so the observed passage can lie outside that interval. Draws condition
+    on the fitted variances (their estimation uncertainty is ignored), so the spread is somewhat too small.
 
     Parameters
     ----------
