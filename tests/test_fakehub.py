@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import signal
 import subprocess
 import sys
 
 import httpx2
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import HfApi, HfFileSystem, get_hf_file_metadata, hf_hub_download, hf_hub_url
-from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+from urllib.parse import urlsplit
 
 from analysis.hub.fakehub import Fault, FakeHub
 from analysis.paths import REPO_ROOT
@@ -133,6 +136,53 @@ def test_faults_status_retry_after_and_drop(hub, hub_root):
     assert len(httpx2.get(url).content) == _local(hub_root).stat().st_size
     with pytest.raises(ValueError, match="unknown keys"):
         hub.faults = [{"path": "x", "stauts": 500}]
+
+
+def test_head_responses_never_have_a_body(hub, hub_root):
+    """Error or not, a HEAD answer is headers only: the next request on the same connection must parse."""
+    size = _local(hub_root).stat().st_size
+    url = urlsplit(hf_hub_url(REPO, FILE, repo_type="dataset", endpoint=hub.endpoint))
+    hub.faults = [Fault(path=r"2025-01-08", status=500, method="HEAD", times=1)]
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    try:
+        answers = []
+        for path in (url.path, url.path, f"/datasets/{REPO}/resolve/main/no-such-file"):  # injected 500, 200, 404
+            conn.request("HEAD", path)
+            r = conn.getresponse()
+            answers.append((r.status, r.read(), r.getheader("Content-Length")))
+        conn.request("GET", url.path, headers={"Range": "bytes=0-3"})  # same keep-alive connection
+        r = conn.getresponse()
+        assert (r.status, r.read()) == (206, b"PAR1")
+    finally:
+        conn.close()
+    assert [(status, body) for status, body, _ in answers] == [(500, b""), (200, b""), (404, b"")]
+    assert answers[1][2] == str(size)  # a HEAD says what a GET would send
+    assert hub.stats.total_bytes("/resolve/") == 4  # only the GET's body crossed the wire
+    # the real client, on its pooled connection: after a failed HEAD the next requests are answered
+    hub.faults = [Fault(path=r"2025-01-08", status=500, method="HEAD", times=1)]
+    meta_url = hf_hub_url(REPO, FILE, repo_type="dataset", endpoint=hub.endpoint)
+    with pytest.raises(HfHubHTTPError, match="500"):
+        get_hf_file_metadata(meta_url)
+    assert get_hf_file_metadata(meta_url).size == size
+    assert HfApi(endpoint=hub.endpoint).dataset_info(REPO).sha
+
+
+def test_live_listing_can_change_between_pages_or_ignore_sort(hub, hub_root):
+    live = pq.read_table(hub_root / "live" / "models.parquet")
+    api = HfApi(endpoint=hub.endpoint)
+    doubled = live.set_column(live.schema.get_field_index("downloads"), "downloads",
+                              pc.multiply(live["downloads"], 2))
+    hub.replace_live(doubled, after_pages=1)
+    models = list(api.list_models(sort="downloads", expand=["downloads"]))
+    ranked = sorted(live["downloads"].to_pylist(), reverse=True)
+    assert [m.downloads for m in models] == ranked[:50] + [2 * d for d in ranked[50:]]  # page 1 old, then new
+    assert [m.downloads for m in api.list_models(sort="downloads", expand=["downloads"], limit=3)] == \
+        [2 * d for d in ranked[:3]]  # the new counts stay
+    with FakeHub(hub_root, models_page_size=50, models_sorted=False) as unsorted:
+        listed = list(HfApi(endpoint=unsorted.endpoint).list_models(sort="downloads", expand=["downloads"]))
+    assert [m.id for m in listed] == live["id"].to_pylist()  # file order, whatever sort asks
+    with pytest.raises(ValueError, match="after_pages"):
+        hub.replace_live(live, after_pages=-1)
 
 
 def test_command_line_serves_until_terminated(hub_root):

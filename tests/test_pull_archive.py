@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import socket
+import subprocess
+import sys
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -13,11 +16,12 @@ import pytest
 from huggingface_hub import HfApi
 
 from analysis.config import load_config
-from analysis.hub import HubUnreachableError, PullError, RetryPolicy
-from analysis.hub.archive import list_snapshots, select_dates
-from analysis.hub.fakehub import FakeHub
+from analysis.hub import (HubRateLimitedError, HubServerError, HubUnreachableError, PullError, RetriesExhaustedError,
+                          RetryPolicy)
+from analysis.hub.archive import list_snapshots, open_projected, select_dates
+from analysis.hub.fakehub import Fault, FakeHub
 from analysis.hub.pull import check_hub_reachable, pull_all
-from analysis.paths import Paths
+from analysis.paths import REPO_ROOT, Paths
 from analysis.raw import RawStore
 from analysis.simulate import SimulationParams, load_truth, simulate_hub
 
@@ -171,13 +175,106 @@ def _closed_port_endpoint() -> str:
     return f"http://127.0.0.1:{port}"
 
 
+class SleepRecorder:
+    """Stands in for time.sleep: records the delays the retry policy asks for."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
 def test_unreachable_hub_names_make_demo_and_writes_nothing(tmp_path):
     endpoint = _closed_port_endpoint()
+    sleep = SleepRecorder()
     with pytest.raises(HubUnreachableError, match=r"could not be reached at http://127\.0\.0\.1:\d+.*make demo"):
-        check_hub_reachable(endpoint, timeout=1.0)
+        check_hub_reachable(endpoint, timeout=1.0, retry=RetryPolicy(sleep=sleep))
+    assert sleep.delays == []  # nobody is listening: stop at once, no waiting
     with pytest.raises(HubUnreachableError):
         pull_all(_cfg(), Paths(tmp_path, simulated=True), endpoint=endpoint, retry=FAST, progress=False)
     assert not (tmp_path / "data" / "demo" / "raw" / "manifest.jsonl").exists()
+
+
+def test_pull_command_on_an_unreachable_hub_exits_2_with_the_message(tmp_path):
+    code = ("import argparse, sys; from analysis.hub.pull import add_arguments, run; "
+            "p = argparse.ArgumentParser(); add_arguments(p); sys.exit(run(p.parse_args(sys.argv[1:])))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(CI="true", PYTHONPATH=str(REPO_ROOT), STUDY_ROOT=str(tmp_path), HF_ENDPOINT=_closed_port_endpoint())
+    cfg = tmp_path / "study.yaml"
+    cfg.write_text("study:\n  start: 2025-01-01\nlive:\n  enabled: false\n")
+    r = subprocess.run([sys.executable, "-c", code, "--demo", "--config", str(cfg)], capture_output=True, text=True,
+                       env=env, cwd=REPO_ROOT, timeout=120)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "could not be reached" in r.stderr and "make demo" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "data" / "demo" / "raw" / "manifest.jsonl").exists()
+
+
+CHECK = r"^/api/datasets/hfmlsoc/hub_weekly_snapshots$"  # the reachability check, and only it
+
+
+def test_reachability_check_retries_a_rate_limit_and_a_server_error(hub_root, tmp_path):
+    sleep = SleepRecorder()
+    with FakeHub(hub_root) as hub:
+        hub.faults = [Fault(path=CHECK, status=429, retry_after=3, times=1), Fault(path=CHECK, status=503, times=1)]
+        report = pull_all(_cfg(**{"study.end": "2025-01-08"}), Paths(tmp_path, simulated=True), endpoint=hub.endpoint,
+                          retry=RetryPolicy(base_delay=0.5, sleep=sleep), progress=False, log=lambda line: None)
+        assert hub.stats.statuses[429] == 1 and hub.stats.statuses[503] == 1
+        assert hub.stats.total_requests(CHECK) == 3
+    assert sleep.delays == [3.0, 1.0]  # Retry-After, then the second step of the backoff
+    assert report.ok and report.retries == 2 and report.pulled == ("archive/2025-01-01", "archive/2025-01-08")
+
+
+def test_reachability_check_names_a_lasting_rate_limit_or_server_error(hub_root):
+    sleep = SleepRecorder()
+    policy = RetryPolicy(max_attempts=3, base_delay=0.5, max_retry_after=60, sleep=sleep)
+    with FakeHub(hub_root) as hub:
+        endpoint = hub.endpoint
+        hub.faults = [Fault(path=CHECK, status=429, retry_after=7, times=None)]
+        with pytest.raises(HubRateLimitedError) as limited:
+            check_hub_reachable(hub.endpoint, retry=policy)
+        assert hub.stats.total_requests(CHECK) == 3
+        hub.faults = [Fault(path=CHECK, status=429, retry_after=3600, times=None)]  # longer than the policy waits
+        with pytest.raises(HubRateLimitedError, match=r"Retry-After: 3600 s; 1 attempt\(s\)"):
+            check_hub_reachable(hub.endpoint, retry=policy)
+        hub.faults = [Fault(path=CHECK, status=502, times=None)]
+        with pytest.raises(HubServerError) as server:
+            check_hub_reachable(hub.endpoint, retry=policy)
+    assert sleep.delays == [7.0, 7.0, 0.5, 1.0]
+    text = str(limited.value)
+    assert f"at {endpoint} is rate-limiting" in text and "HTTP 429, Retry-After: 7 s; 3 attempt(s)" in text
+    assert "wait 7 s and run the pull again" in text and "network" not in text
+    text = str(server.value)
+    assert "HTTP 502 (a server error on the Hub's side, not a network problem) to 3 attempt(s)" in text
+    assert "Check the network" not in text and "could not be reached" not in text
+    # both stop a run the way an unreachable Hub does (analysis.cli catches HubUnreachableError)
+    assert isinstance(limited.value, HubUnreachableError) and isinstance(server.value, HubUnreachableError)
+
+
+def test_revision_check_on_opening_a_file_is_retried(hub_root, tmp_path):
+    """HfFileSystem sends GET /api/datasets/{repo}/revision/{sha} when a file is opened: retried like the rest."""
+    per_file = r"^/api/datasets/hfmlsoc/hub_weekly_snapshots/revision/[0-9a-f]{40}(\?|$)"
+    sleep = SleepRecorder()
+    with FakeHub(hub_root) as hub:
+        listing = list_snapshots(REPO, endpoint=hub.endpoint, retry=FAST)
+        hub.faults = [Fault(path=per_file, status=500, times=2)]
+        report = pull_all(_cfg(**{"study.end": "2025-01-08"}), Paths(tmp_path, simulated=True), endpoint=hub.endpoint,
+                          retry=RetryPolicy(base_delay=0.5, sleep=sleep), progress=False, log=lambda line: None)
+        assert hub.stats.faults_triggered == 2
+        hub.faults = [Fault(path=per_file, status=503, times=None)]
+        f = listing.files[0]
+        with pytest.raises(RetriesExhaustedError, match=r"revision check on opening the file: still failing after "
+                                                        r"3 attempt\(s\): HTTP 503"):
+            open_projected(REPO, listing.commit, f.path_in_repo, f.size, endpoint=hub.endpoint,
+                           retry=RetryPolicy(max_attempts=3, base_delay=0.001))
+        hub.faults = []
+        hub.stats.reset()
+        fobj = open_projected(REPO, listing.commit, f.path_in_repo, f.size, endpoint=hub.endpoint, retry=FAST)
+        assert sum(hub.stats.requests.values()) == 1  # the revision check only: no hidden tree listing
+        fobj.seek(0)
+        assert fobj.read(4) == b"PAR1"
+    assert sleep.delays == [0.5, 1.0] and report.retries == 2
+    assert report.ok and report.pulled == ("archive/2025-01-01", "archive/2025-01-08")
 
 
 def test_missing_archive_repo_and_endpoint_guards(hub_root, tmp_path):

@@ -168,6 +168,136 @@ def test_schema_drift_cases(hub_root, drift_root, tmp_path):
         assert any(n.startswith(note) for n in drift), (note, drift)
 
 
+def _xor(path, start: int, n: int) -> None:
+    data = bytearray(path.read_bytes())
+    for k in range(start, start + n):
+        data[k] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture(scope="module")
+def corrupt_root(hub_root, tmp_path_factory):
+    """A copy of the Hub with damaged bytes: a corrupt page in one row group, a corrupt footer."""
+    root = tmp_path_factory.mktemp("corrupt_hub")
+    shutil.copytree(hub_root / "datasets", root / "datasets")
+    models = root / "datasets" / REPO / "models"
+    f = models / "2025-01-08" / "models.parquet"
+    pq.write_table(pq.read_table(f), f, row_group_size=100)  # three row groups
+    chunk = pq.read_metadata(f).row_group(1).column(pq.read_schema(f).get_field_index("downloads"))
+    assert chunk.path_in_schema == "downloads"
+    _xor(f, chunk.dictionary_page_offset or chunk.data_page_offset, 12)  # the first page header of that chunk
+    g = models / "2025-01-15" / "models.parquet"
+    footer_len = int.from_bytes(g.read_bytes()[-8:-4], "little")
+    _xor(g, g.stat().st_size - 8 - footer_len, 16)  # the start of the footer's thrift metadata
+    return root
+
+
+def test_corrupt_files_name_the_snapshot_row_group_and_column(corrupt_root, tmp_path):
+    with FakeHub(corrupt_root) as hub:
+        hub.faults = [_file_rule("2025-02-12", status=403, times=None)]  # a transport error is not corruption
+        report = _pull(hub, tmp_path, RetryPolicy(base_delay=0.001))
+    failed = {f.date: f.reason for f in report.failed}
+    assert set(failed) == {"2025-01-08", "2025-01-15", "2025-02-12"}
+    assert failed["2025-01-08"].startswith("archive 2025-01-08 (hfmlsoc/hub_weekly_snapshots/models/2025-01-08/")
+    assert "row group 1 of 3, column 'downloads', is corrupt (Couldn't deserialize thrift" in failed["2025-01-08"]
+    assert "snapshot skipped, nothing was written for it" in failed["2025-01-08"]
+    assert failed["2025-01-15"].startswith("archive 2025-01-15 (")
+    assert "not a readable Parquet file, footer unreadable" in failed["2025-01-15"]
+    assert "snapshot skipped, nothing was written for it" in failed["2025-01-15"]
+    assert "403" in failed["2025-02-12"] and "corrupt" not in failed["2025-02-12"] \
+        and "not a readable" not in failed["2025-02-12"]
+    assert report.pulled == ("archive/2025-01-01", "archive/2025-01-22", "archive/2025-01-29")
+    store = _store(tmp_path)
+    assert not any(store.has("archive", d) for d in failed)
+    assert store.partial_files() == [] and store.verify() == []
+
+
+def _created_reference(table: pa.Table) -> pa.ChunkedArray:
+    from analysis.hub.archive import normalise_table
+
+    return normalise_table(table, "reference")["createdAt"]
+
+
+@pytest.fixture(scope="module")
+def created_drift_root(hub_root, tmp_path_factory):
+    """createdAt written as offset-less strings with microseconds, and as timestamp[us] off whole milliseconds."""
+    root = tmp_path_factory.mktemp("created_hub")
+    shutil.copytree(hub_root / "datasets", root / "datasets")
+    models = root / "datasets" / REPO / "models"
+    f = models / "2025-01-15" / "models.parquet"
+    t = pq.read_table(f)
+    us = pc.add(pc.cast(_created_reference(t), pa.timestamp("us", "UTC")), pa.scalar(456, pa.duration("us")))
+    strings = pc.strftime(us, format="%Y-%m-%dT%H:%M:%S")  # %S of a us timestamp prints 6 decimals; no offset
+    pq.write_table(t.set_column(t.schema.get_field_index("createdAt"), "createdAt", strings), f, row_group_size=100)
+    g = models / "2025-01-22" / "models.parquet"
+    t = pq.read_table(g)
+    aware = pc.add(pc.cast(_created_reference(t), pa.timestamp("us", "UTC")), pa.scalar(789, pa.duration("us")))
+    naive = pa.chunked_array([c.cast(pa.int64()).cast(pa.timestamp("us")) for c in aware.chunks])  # no time zone
+    pq.write_table(t.set_column(t.schema.get_field_index("createdAt"), "createdAt", naive), g, row_group_size=100)
+    return root
+
+
+def test_created_at_drift_is_normalised_and_recorded(hub_root, created_drift_root, tmp_path):
+    with FakeHub(created_drift_root) as hub:
+        report = _pull(hub, tmp_path, RetryPolicy(base_delay=0.001), **{"study.end": "2025-01-22"})
+    assert report.ok and report.pulled[-2:] == ("archive/2025-01-15", "archive/2025-01-22")
+    store = _store(tmp_path)
+    for d in ("2025-01-15", "2025-01-22"):
+        src = pq.read_table(hub_root / "datasets" / REPO / "models" / d / "models.parquet")
+        raw = store.read("archive", d)
+        # the same instants as the undrifted source, to the millisecond (456 and 789 us truncated away)
+        assert raw["createdAt"].to_pylist() == _created_reference(src).to_pylist(), d
+    n = store.entry("archive", "2025-01-15")["rows"]
+    with_value = pc.sum(pc.is_valid(store.read("archive", "2025-01-15")["createdAt"])).as_py()
+    assert n > 200 and with_value > 200  # three row groups: the counts below are summed over them
+    drift = store.entry("archive", "2025-01-15")["schema_drift"]
+    assert [x for x in drift if x.startswith("createdAt")] == [
+        "createdAt: string parsed as timestamp[ms, tz=UTC]",
+        f"createdAt: {with_value} value(s) finer than milliseconds truncated to ms",
+        f"createdAt: {with_value} value(s) without a UTC offset read as UTC"]
+    drift = store.entry("archive", "2025-01-22")["schema_drift"]
+    with_value = pc.sum(pc.is_valid(store.read("archive", "2025-01-22")["createdAt"])).as_py()
+    assert [x for x in drift if x.startswith("createdAt")] == [
+        "createdAt: timestamp[us] cast to timestamp[ms, tz=UTC]",
+        "createdAt: timestamp[us] without a time zone read as UTC",
+        f"createdAt: {with_value} value(s) finer than milliseconds truncated to ms"]
+
+
+def test_created_at_cases_normalise_to_utc_milliseconds():
+    from analysis.hub.archive import normalise_table
+
+    utc = dt.timezone.utc
+    base = dt.datetime(2022, 3, 2, 23, 29, 4, tzinfo=utc)
+    strings = ["2022-03-02T23:29:04", "2022-03-02T23:29:04.123456Z", "2022-03-02T23:29:04+02:00",
+               "2022-03-02 23:29:04.9", "2022-03-02T23:29:04.987654321", "2022-03-02", None]
+    drift: list[str] = []
+    out = normalise_table(pa.table({"id": [f"a/{i}" for i in range(7)], "downloads": range(7),
+                                    "createdAt": strings}), "archive 2030-01-01", drift)
+    assert out["createdAt"].to_pylist() == [
+        base, base.replace(microsecond=123000), base - dt.timedelta(hours=2), base.replace(microsecond=900000),
+        base.replace(microsecond=987000), dt.datetime(2022, 3, 2, tzinfo=utc), None]
+    assert [x for x in drift if x.startswith("createdAt")] == [
+        "createdAt: string parsed as timestamp[ms, tz=UTC]",
+        "createdAt: 2 value(s) finer than milliseconds truncated to ms",
+        "createdAt: 4 value(s) without a UTC offset read as UTC"]
+    # timestamps: any unit and zone; below whole milliseconds truncated (towards the past, also before 1970)
+    ns = [1646263744123456789, 1646263744123000000, -1, None]
+    for unit, div in (("ns", 1), ("us", 1000)):
+        for tz in (None, "UTC", "+02:00"):
+            drift = []
+            col = pa.array([None if v is None else v // div for v in ns], pa.timestamp(unit, tz))
+            got = normalise_table(pa.table({"id": list("abcd"), "downloads": range(4), "createdAt": col}),
+                                  "archive 2030-01-01", drift)["createdAt"]
+            assert got.type == RAW_SCHEMA.field("createdAt").type
+            assert got.cast(pa.int64()).to_pylist() == [1646263744123, 1646263744123, -1, None], (unit, tz)
+            assert "createdAt: 2 value(s) finer than milliseconds truncated to ms" in drift, (unit, tz, drift)
+            assert ("createdAt: timestamp[%s] without a time zone read as UTC" % unit in drift) == (tz is None)
+    drift = []
+    whole = pa.array([1646263744123000], pa.timestamp("us", "UTC"))
+    normalise_table(pa.table({"id": ["a"], "downloads": [1], "createdAt": whole}), "archive 2030-01-01", drift)
+    assert not any("truncated" in x for x in drift)  # nothing to truncate, nothing recorded
+
+
 def _env(root=None, endpoint=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_") and k != "STUDY_ROOT"}
     env.update(CI="true", PYTHONPATH=str(REPO_ROOT))

@@ -15,6 +15,10 @@ Modules
 This module holds what they share: the errors and the retry policy. Every function that talks to the Hub
 takes an optional ``endpoint``; the default is huggingface_hub's configured endpoint
 (``HF_ENDPOINT``, read by huggingface_hub when it is imported).
+
+Retries come in two layers (see :class:`RetryPolicy`): every request the project sends itself is retried by
+the project's :class:`RetryPolicy`; the paginated listings (the archive's tree, ``/api/models``) are sent by
+huggingface_hub's ``http_backoff``, which retries each page on its own first (:data:`HF_CLIENT_RETRIES`).
 """
 
 from __future__ import annotations
@@ -29,13 +33,26 @@ T = TypeVar("T")
 #: HTTP statuses worth retrying (the same set huggingface_hub retries).
 RETRY_STATUSES: tuple[int, ...] = (408, 429, 500, 502, 503, 504)
 
+#: Retries huggingface_hub's ``http_backoff`` makes of each page of a paginated listing (tree, ``/api/models``)
+#: before it raises: it waits 1, 2, 4, 8, 8 s, or the server's ``Retry-After`` + 1 s (uncapped), with
+#: ``time.sleep``. The project cannot configure this layer.
+HF_CLIENT_RETRIES = 5
+
 
 class PullError(RuntimeError):
     """A pull that cannot proceed; the message names the snapshot, file or endpoint and what to do."""
 
 
 class HubUnreachableError(PullError):
-    """The Hub (or its stand-in) did not answer at the configured endpoint."""
+    """The Hub (or its stand-in) cannot be used at the configured endpoint; nothing was pulled."""
+
+
+class HubRateLimitedError(HubUnreachableError):
+    """The Hub kept answering HTTP 429 (rate limited) to the reachability check, after every retry."""
+
+
+class HubServerError(HubUnreachableError):
+    """The Hub kept answering with a server error (HTTP 5xx) to the reachability check, after every retry."""
 
 
 class SnapshotSchemaError(PullError):
@@ -108,6 +125,13 @@ class RetryPolicy:
     Attempt ``k`` (1-based) that fails with a retryable error waits ``min(max_delay, base_delay * 2**(k-1))``
     seconds, or the server's ``Retry-After`` when it sends one (a ``Retry-After`` above ``max_retry_after``
     is not waited for: the request fails). Non-retryable errors are raised at once.
+
+    The policy governs the requests the project sends or wraps one by one: repository info, the reachability
+    check, each file's HEAD, the per-file revision check of ``HfFileSystem`` and every range read. The paginated
+    listings (the archive's tree and the live ``/api/models`` pages) are a second layer: huggingface_hub retries
+    each page itself (:data:`HF_CLIENT_RETRIES` times, its own delays, ``Retry-After`` + 1 s without a cap,
+    ``time.sleep``), so ``max_retry_after`` and ``sleep`` do not apply to those waits; only when huggingface_hub
+    gives up does this policy retry the whole listing (each attempt then starts from the first page).
 
     Parameters
     ----------

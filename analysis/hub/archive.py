@@ -4,9 +4,16 @@ The archive (``hfmlsoc/hub_weekly_snapshots`` by default) holds ``models/<YYYY-M
 1.5 GB a week. Only the raw schema's columns are read: pyarrow reads the Parquet footer, then only the column
 chunks it needs, through range requests made by :class:`ProjectedHfFile` (an ``HfFileSystem`` file whose range
 fetches go through :class:`analysis.hub.RetryPolicy` and are counted). Types that drift between weeks
-(``createdAt`` as a string, narrower integers, large lists, dictionary strings, reordered struct fields) are
-normalised to :data:`analysis.schema.RAW_SCHEMA`; a missing optional column becomes null; a missing required
-column or an unreadable file raises an error naming the snapshot and the column.
+(``createdAt`` as a string with or without a UTC offset, or finer than milliseconds; narrower integers, large
+lists, dictionary strings, reordered struct fields) are normalised to :data:`analysis.schema.RAW_SCHEMA`, each
+conversion recorded in the snapshot's ``schema_drift`` notes; a missing optional column becomes null; a missing
+required column, an unconvertible column or a corrupt file raises an error naming the snapshot, the column and
+(for corrupt data) the row group, and the snapshot is skipped with nothing written.
+
+Every request made to read a snapshot goes through the project's :class:`analysis.hub.RetryPolicy`: the file's
+revision check that ``HfFileSystem`` makes when the file is opened, and each range read. The tree listing of
+:func:`list_snapshots` is paginated by huggingface_hub, which also retries each page itself first
+(:data:`analysis.hub.HF_CLIENT_RETRIES`).
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..schema import BASE_MODELS_TYPE, RAW_SCHEMA, REQUIRED_COLUMNS
-from . import (IncompleteReadError, RetryPolicy, SnapshotSchemaError, SnapshotUnreadableError,
+from . import (IncompleteReadError, PullError, RetryPolicy, SnapshotSchemaError, SnapshotUnreadableError,
                default_endpoint)
 
 #: Name of the snapshot file inside each date folder of the archive.
@@ -82,6 +89,8 @@ def list_snapshots(repo_id: str, revision: str = "main", *, endpoint: str | None
     endpoint : str, optional
         Hub endpoint; default huggingface_hub's configured one.
     retry : RetryPolicy, optional
+        Retries the dataset info request, and the whole tree listing once huggingface_hub's own retries of a
+        page (:data:`analysis.hub.HF_CLIENT_RETRIES`, not governed by this policy) are exhausted.
 
     Returns
     -------
@@ -138,12 +147,16 @@ def select_dates(dates: list[dt.date], start: dt.date | None, end: dt.date | Non
 
 # --- column-projected range reads ----------------------------------------------------------------------
 def _projected_file_class() -> type:
-    from huggingface_hub import constants
+    from huggingface_hub import constants, hf_hub_url
     from huggingface_hub.hf_file_system import HfFileSystemFile
     from huggingface_hub.utils import get_session, hf_raise_for_status
 
     class ProjectedHfFile(HfFileSystemFile):
-        """An ``HfFileSystem`` file for column projection: no read-ahead, retried and counted range fetches."""
+        """An ``HfFileSystem`` file for column projection: no read-ahead, retried and counted range fetches.
+
+        ``fetch_errors`` keeps every error a range fetch raised to its caller (after retries), so that a reader
+        can tell a transport failure from corrupt bytes when pyarrow passes the error on.
+        """
 
         def __init__(self, fs: Any, path: str, *, size: int, retry: RetryPolicy,
                      on_bytes: Callable[[int], None] | None = None,
@@ -151,8 +164,12 @@ def _projected_file_class() -> type:
             self.retry, self.on_bytes, self.on_retry = retry, on_bytes, on_retry
             self.bytes_read = 0
             self.requests = 0
+            self.fetch_errors: list[BaseException] = []
+            # resolving the path sends GET /api/{type}s/{repo}/revision/{rev}: the caller retries this constructor
             super().__init__(fs, path, mode="rb", cache_type="none", size=size, **kwargs)
-            self._url = self.url()
+            rp = self.resolved_path  # the file's URL, built locally (fs.url() would also list the path's tree)
+            self._url = hf_hub_url(rp.repo_id, rp.path_in_repo, repo_type=rp.repo_type, revision=rp.revision,
+                                   endpoint=fs.endpoint)
 
         def _fetch_range(self, start: int, end: int) -> bytes:
             if end <= start:
@@ -173,7 +190,11 @@ def _projected_file_class() -> type:
                     raise IncompleteReadError(f"{self.path}: asked for bytes {start}-{end - 1}, got {len(body)} bytes")
                 return body
 
-            return self.retry.call(once, f"{self.path} bytes {start}-{end - 1}", self.on_retry)
+            try:
+                return self.retry.call(once, f"{self.path} bytes {start}-{end - 1}", self.on_retry)
+            except BaseException as e:
+                self.fetch_errors.append(e)
+                raise
 
     return ProjectedHfFile
 
@@ -183,14 +204,26 @@ def open_projected(repo_id: str, commit: str, path_in_repo: str, size: int, *, e
                    on_retry: Callable[[int, float, BaseException], None] | None = None) -> Any:
     """Open one archive file for range reads (a seekable, read-only binary file object).
 
-    Its ``bytes_read`` and ``requests`` attributes count what was fetched from the server.
+    Opening sends one request, ``GET /api/datasets/{repo_id}/revision/{commit}`` (``HfFileSystem`` checks that
+    the repository and commit exist); it is retried under ``retry`` like every range read.
+    Its ``bytes_read`` and ``requests`` attributes count the range reads fetched from the server.
+
+    Raises
+    ------
+    RetriesExhaustedError
+        The revision check kept failing (429, 5xx, dropped connections) through every retry.
+    FileNotFoundError
+        The repository or the commit does not exist (not retried).
     """
     from huggingface_hub import HfFileSystem
 
+    retry = retry or RetryPolicy()
     fs = HfFileSystem(endpoint=default_endpoint(endpoint), skip_instance_cache=True)
     cls = _projected_file_class()
-    return cls(fs, f"datasets/{repo_id}/{path_in_repo}", revision=commit, size=size,
-               retry=retry or RetryPolicy(), on_bytes=on_bytes, on_retry=on_retry)
+    return retry.call(lambda: cls(fs, f"datasets/{repo_id}/{path_in_repo}", revision=commit, size=size,
+                                  retry=retry, on_bytes=on_bytes, on_retry=on_retry),
+                      f"dataset {repo_id}@{commit[:10]} {path_in_repo}: revision check on opening the file",
+                      on_retry)
 
 
 # --- normalisation ---------------------------------------------------------------------------------
@@ -232,6 +265,53 @@ def _json_list(value: str | None, where: str, row: int) -> list[str] | None:
     return [str(x) for x in out]
 
 
+#: ``createdAt`` strings whose time of day ends with a UTC offset (``Z``, ``+02:00``, ``+0200``, ``+02``).
+_HAS_OFFSET = r"\d{2}:\d{2}(:\d{2}(\.\d*)?)?([Zz]|[+-]\d{2}(:?\d{2})?)$"
+#: A fraction of a second finer than milliseconds (the raw schema's unit).
+_SUB_MS = r"(\.\d{3})\d+"
+
+
+def _count(mask: pa.Array | pa.ChunkedArray) -> int:
+    return int(pc.sum(pc.cast(pc.fill_null(mask, False), pa.int64())).as_py() or 0)
+
+
+def _created_at_from_strings(col: pa.ChunkedArray | pa.Array, want: pa.DataType,
+                             drift: list[str]) -> pa.Array | pa.ChunkedArray:
+    """ISO 8601 strings to ``want`` (timestamp[ms, UTC]): offset-less values read as UTC, finer ones truncated."""
+    drift.append(f"createdAt: {col.type} parsed as {want}")
+    col = pc.cast(col, pa.string())
+    sub_ms = _count(pc.match_substring_regex(col, _SUB_MS))
+    if sub_ms:  # truncating the digits of an ISO string rounds towards the past, like a timestamp floor
+        col = pc.replace_substring_regex(col, _SUB_MS, r"\1")
+        drift.append(f"createdAt: {sub_ms} value(s) finer than milliseconds truncated to ms")
+    has_offset = pc.match_substring_regex(col, _HAS_OFFSET)
+    naive = _count(pc.invert(has_offset))
+    if not naive:
+        return pc.cast(col, want)
+    drift.append(f"createdAt: {naive} value(s) without a UTC offset read as UTC")
+    # strings with and without an offset parse to different types; parse each subset with the other one nulled
+    aware = pc.cast(pc.if_else(has_offset, col, pa.scalar(None, pa.string())), want)
+    local = pc.cast(pc.if_else(has_offset, pa.scalar(None, pa.string()), col), pa.timestamp(want.unit))
+    return pc.if_else(has_offset, aware, pc.assume_timezone(local, "UTC"))
+
+
+def _created_at_from_timestamps(col: pa.ChunkedArray | pa.Array, want: pa.DataType,
+                                drift: list[str]) -> pa.Array | pa.ChunkedArray:
+    """Timestamps of any unit or zone to ``want``: zone-less values read as UTC, finer ones truncated."""
+    got = col.type
+    drift.append(f"createdAt: {got} cast to {want}")
+    if got.tz is None:
+        col = pc.assume_timezone(col, "UTC")
+        drift.append(f"createdAt: {got} without a time zone read as UTC")
+    if got.unit in ("us", "ns"):
+        floored = pc.floor_temporal(col, unit="millisecond")
+        finer = _count(pc.not_equal(col, floored))
+        if finer:
+            drift.append(f"createdAt: {finer} value(s) finer than milliseconds truncated to ms")
+            col = floored
+    return pc.cast(col, want)
+
+
 def _normalise_column(name: str, col: pa.ChunkedArray, where: str, drift: list[str]) -> pa.Array | pa.ChunkedArray:
     want = RAW_SCHEMA.field(name).type
     got = col.type
@@ -245,12 +325,11 @@ def _normalise_column(name: str, col: pa.ChunkedArray, where: str, drift: list[s
     try:
         if name == "createdAt":
             if pa.types.is_string(got) or pa.types.is_large_string(got):
-                drift.append(f"createdAt: {got} parsed as {want}")
-                return pc.cast(col, want)
-            if pa.types.is_timestamp(got) or pa.types.is_date(got):
+                return _created_at_from_strings(col, want, drift)
+            if pa.types.is_timestamp(got):
+                return _created_at_from_timestamps(col, want, drift)
+            if pa.types.is_date(got):
                 drift.append(f"createdAt: {got} cast to {want}")
-                if pa.types.is_timestamp(got) and got.tz is None:
-                    col = pc.assume_timezone(col, "UTC")
                 return pc.cast(col, want)
             raise SnapshotSchemaError(f"{where}: column 'createdAt' has type {got}; expected a timestamp or an "
                                       "ISO 8601 string")
@@ -315,8 +394,40 @@ def normalise_table(table: pa.Table, where: str, drift: list[str] | None = None)
     return pa.Table.from_arrays(arrays, schema=RAW_SCHEMA)
 
 
+_COUNTED_NOTE = re.compile(r"^(\S+): (\d+) (value\(s\) .*)$")
+
+
 def _dedupe(notes: list[str]) -> list[str]:
-    return list(dict.fromkeys(notes))
+    """Notes once each, in first-seen order; counted notes of several row groups are summed into one."""
+    out: dict[str, int | None] = {}
+    for note in notes:
+        m = _COUNTED_NOTE.match(note)
+        if m:
+            key = f"{m.group(1)}: {{}} {m.group(3)}"
+            out[key] = (out.get(key) or 0) + int(m.group(2))
+        else:
+            out.setdefault(note, None)
+    return [k.format(n) if n is not None else k for k, n in out.items()]
+
+
+def _is_transport_error(error: BaseException, file_obj: Any) -> bool:
+    """True if ``error`` (or what caused it) came from fetching bytes, not from decoding them."""
+    import httpx2
+
+    fetched = getattr(file_obj, "fetch_errors", ())
+    seen: set[int] = set()
+    e: BaseException | None = error
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, (PullError, httpx2.HTTPError)) or any(e is f for f in fetched):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
 
 
 @dataclass(frozen=True)
@@ -335,15 +446,40 @@ class ProjectedSnapshot:
     columns: tuple[str, ...]
     num_rows: int
     num_row_groups: int
+    source: Any = None
+
+    def _corrupt_column(self, i: int) -> str | None:
+        """The first projected column of row group ``i`` that fails to decode on its own (None if none does)."""
+        for c in self.columns:
+            try:
+                self.parquet.read_row_group(i, columns=[c])
+            except (pa.ArrowInvalid, OSError) as e:
+                if _is_transport_error(e, self.source):
+                    raise
+                return c
+        return None
 
     def iter_tables(self, drift: list[str]) -> Iterator[pa.Table]:
-        """Yield each row group, projected and normalised to RAW_SCHEMA."""
+        """Yield each row group, projected and normalised to RAW_SCHEMA.
+
+        Raises
+        ------
+        SnapshotUnreadableError
+            A row group does not decode (corrupt page, thrift header or compressed data); the message names
+            the row group and, where it can be found, the column. Transport errors propagate unchanged.
+        """
         for i in range(self.num_row_groups):
             try:
                 t = self.parquet.read_row_group(i, columns=list(self.columns))
-            except pa.ArrowInvalid as e:
-                raise SnapshotUnreadableError(f"{self.where}: row group {i} is unreadable "
-                                              f"({str(e).splitlines()[0]}); snapshot skipped") from e
+            except (pa.ArrowInvalid, OSError) as e:  # pyarrow reports corrupt pages as OSError
+                if _is_transport_error(e, self.source):
+                    raise
+                column = self._corrupt_column(i)
+                at = f"row group {i} of {self.num_row_groups}" + (f", column {column!r}," if column else "")
+                raise SnapshotUnreadableError(
+                    f"{self.where}: {at} is corrupt ({_first_line(e)}); snapshot skipped, nothing was written "
+                    "for it (the next pull tries it again; if it persists, the archive's file is damaged)"
+                ) from e
             yield normalise_table(t, self.where, drift)
         drift[:] = _dedupe(drift)
 
@@ -354,19 +490,22 @@ def open_snapshot(file_obj: Any, where: str) -> ProjectedSnapshot:
     Raises
     ------
     SnapshotUnreadableError
-        The file is not readable Parquet.
+        The file is not readable Parquet (bad magic bytes, a corrupt footer). Transport errors (HTTP errors,
+        retries exhausted) propagate unchanged.
     SnapshotSchemaError
         A required column is absent.
     """
     try:
         pf = pq.ParquetFile(file_obj)
-    except pa.ArrowInvalid as e:  # (HTTP errors are OSErrors too: they propagate unchanged)
-        raise SnapshotUnreadableError(f"{where}: not a readable Parquet file ({str(e).splitlines()[0]}); "
-                                      "snapshot skipped") from None
+    except (pa.ArrowInvalid, OSError) as e:  # a corrupt footer is an OSError ("Couldn't deserialize thrift")
+        if _is_transport_error(e, file_obj):  # HfHubHTTPError is an OSError too: never called corrupt
+            raise
+        raise SnapshotUnreadableError(f"{where}: not a readable Parquet file, footer unreadable "
+                                      f"({_first_line(e)}); snapshot skipped, nothing was written for it") from None
     names = pf.schema_arrow.names
     missing = missing_required(names)
     if missing:
         raise SnapshotSchemaError(f"{where}: required column {missing[0]!r} is absent (columns present: "
                                   f"{', '.join(names)}); snapshot skipped")
     cols = tuple(c for c in RAW_SCHEMA.names if c in names)
-    return ProjectedSnapshot(where, pf, cols, pf.metadata.num_rows, pf.metadata.num_row_groups)
+    return ProjectedSnapshot(where, pf, cols, pf.metadata.num_rows, pf.metadata.num_row_groups, file_obj)

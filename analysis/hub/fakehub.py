@@ -21,7 +21,10 @@ Endpoints (as called by huggingface_hub 2.4: ``HfApi.dataset_info``/``repo_info`
 
 Every response body is counted in :attr:`FakeHub.stats` (requests and bytes per path), which is how the
 project measures the bytes a column-projected pull reads. Faults (HTTP 429 with ``Retry-After``, 5xx,
-a connection dropped after N bytes, a slowed body) are injected per test through :attr:`FakeHub.faults`.
+a connection dropped after N bytes, a slowed body) are injected per test through :attr:`FakeHub.faults`;
+download counts that change while a client pages through the models listing through
+:meth:`FakeHub.replace_live`; a listing that ignores ``sort`` with ``models_sorted=False``. As on the Hub, a
+response to HEAD never carries a body (errors included).
 
 Command line: ``python -m analysis fakehub --root DIR [--port P]`` prints the endpoint and serves until
 interrupted.
@@ -155,6 +158,7 @@ class _HubData:
         self._lock = threading.Lock()
         self._etags: dict[tuple[str, int, int], str] = {}
         self._live: pa.Table | None = None
+        self._next_live: list[Any] | None = None  # [pages still to serve from the current table, next table]
 
     def repo_dir(self, repo_id: str) -> Path | None:
         d = self.root / "datasets" / repo_id
@@ -190,8 +194,18 @@ class _HubData:
             self._etags[key] = h.hexdigest()
         return self._etags[key]
 
-    def live_table(self) -> pa.Table:
+    def schedule_live(self, table: pa.Table, after_pages: int) -> None:
         with self._lock:
+            self._next_live = [after_pages, table]
+
+    def live_table(self) -> pa.Table:
+        """The table behind one page of the models listing (a scheduled replacement takes effect here)."""
+        with self._lock:
+            if self._next_live is not None:
+                if self._next_live[0] <= 0:
+                    self._live, self._next_live = self._next_live[1], None
+                else:
+                    self._next_live[0] -= 1
             if self._live is None:
                 f = self.root / "live" / "models.parquet"
                 if not f.is_file():
@@ -231,9 +245,12 @@ class _Handler(BaseHTTPRequestHandler):
               *, content_length: int | None = None, fault: Fault | None = None, head: bool = False) -> None:
         """Send a response; apply a drop/delay fault to the body; count the bytes served.
 
-        Bytes are counted before they are written, so a client that has read a response always finds it
-        in :attr:`FakeHub.stats` (no race with the handler thread).
+        A response to HEAD never has a body, whatever ``body`` holds (errors included): like the Hub, its
+        ``Content-Length`` is what a GET would send. A body after HEAD headers would be read by a keep-alive
+        client as the start of the next response. Bytes are counted before they are written, so a client that
+        has read a response always finds it in :attr:`FakeHub.stats` (no race with the handler thread).
         """
+        head = head or self.command == "HEAD"
         path = urlsplit(self.path).path
         stats = self.server.hub.stats
         self.send_response(status)
@@ -261,7 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body[sent:sent + n])
                 sent += n
             self.wfile.flush()
-            if limit < len(body) and not head:
+            if limit < len(body) and not head:  # a dropped body (fault): the client sees a short read
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
         except (BrokenPipeError, ConnectionResetError):
@@ -467,7 +484,7 @@ class _Handler(BaseHTTPRequestHandler):
         if mask is not None:
             idx = pc.filter(idx, pc.fill_null(mask, False))
         sort = query.get("sort", [None])[0]
-        if sort:
+        if sort and self.server.hub.models_sorted:
             if sort not in table.column_names:
                 return self._error(400, f"stand-in: cannot sort by {sort!r}")
             order = "ascending" if query.get("direction", ["-1"])[0] == "1" else "descending"
@@ -567,6 +584,9 @@ class FakeHub:
         Initial fault rules (see :class:`Fault`); replace them any time through :attr:`faults`.
     tree_page_size, models_page_size : int
         Entries per page of tree listings and of the models listing (the Hub uses 1000).
+    models_sorted : bool
+        Sort the models listing as ``sort`` asks; False serves it in file order whatever ``sort`` says
+        (a listing that is not sorted, for tests of the live pull's sortedness check).
 
     Examples
     --------
@@ -575,7 +595,7 @@ class FakeHub:
     """
 
     def __init__(self, root: str | Path, *, port: int = 0, faults: Iterable[Fault | Mapping] | None = None,
-                 tree_page_size: int = 1000, models_page_size: int = 1000) -> None:
+                 tree_page_size: int = 1000, models_page_size: int = 1000, models_sorted: bool = True) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"{self.root}: no such folder to serve; create a simulated Hub with "
@@ -583,6 +603,7 @@ class FakeHub:
         self.port = port
         self.tree_page_size = tree_page_size
         self.models_page_size = models_page_size
+        self.models_sorted = models_sorted
         self.stats = HubStats()
         self.data = _HubData(self.root)
         self._fault_lock = threading.Lock()
@@ -601,6 +622,24 @@ class FakeHub:
         coerced = [Fault.coerce(r) for r in rules]
         with self._fault_lock:
             self._faults = coerced
+
+    def replace_live(self, table: pa.Table, *, after_pages: int = 0) -> None:
+        """Serve ``table`` as the live listing once ``after_pages`` more pages of ``/api/models`` have been served.
+
+        This is how download counts change on the Hub while a client pages through a long listing: the pages
+        already served came from the old counts, the next ones come from the new, re-sorted counts (the cursor
+        is an offset, so a model can also be listed twice or skipped, as on the Hub).
+
+        Parameters
+        ----------
+        table : pyarrow.Table
+            The new listing, with the columns of ``live/models.parquet``.
+        after_pages : int
+            Pages still served from the current listing before the switch (0: from the next request on).
+        """
+        if after_pages < 0:
+            raise ValueError(f"after_pages={after_pages} must be at least 0")
+        self.data.schedule_live(table, after_pages)
 
     @property
     def endpoint(self) -> str:

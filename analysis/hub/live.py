@@ -1,16 +1,25 @@
 """Today's state of the Hub through ``HfApi.list_models(expand=[...])``, in the raw schema.
 
 The Hub keeps no download history, so a live listing is a snapshot nobody else keeps. Models are listed
-sorted by 30-day downloads (most downloaded first); the listing stops at the first model below
-``min_downloads`` (or after ``top_n`` models). Pages are chained by the Hub's ``Link`` header, followed by
-huggingface_hub. The listing is converted and written in batches (:func:`iter_live_batches`), so a listing of
-millions of models never sits in memory whole.
+sorted by 30-day downloads (most downloaded first). Pages are chained by the Hub's ``Link`` header, followed by
+huggingface_hub, which retries each page itself (:data:`analysis.hub.HF_CLIENT_RETRIES`) before the pull's
+:class:`~analysis.hub.RetryPolicy` restarts the listing.
+
+Counts change on the Hub while a listing of a thousand pages or more is paged, so the order is only nearly
+sorted: a model may have more downloads than the one before it (an *inversion*, mostly at page boundaries).
+Inversions are tolerated and counted (:class:`LiveListingStats`, recorded in the manifest entry as
+``out_of_order``); models below ``min_downloads`` are left out, and the listing stops only after
+:data:`LIVE_PATIENCE` consecutive models below ``min_downloads`` (or after ``top_n`` models, or at its end).
+A listing where most pairs of neighbours are inverted is not sorted at all and raises an error.
+
+The listing is converted and written in batches (:func:`iter_live_batches`), so a listing of millions of models
+never sits in memory whole.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 import pyarrow as pa
@@ -20,6 +29,16 @@ from . import PullError, default_endpoint
 
 #: Properties asked for with ``expand[]``: exactly the raw schema's columns (``id`` always comes back).
 LIVE_EXPAND: tuple[str, ...] = tuple(n for n in RAW_SCHEMA.names if n != "id")
+
+#: The listing stops after this many consecutive models below ``min_downloads`` (a patience window: counts that
+#: change while the listing is paged can put a model above the threshold after some below it).
+LIVE_PATIENCE = 1000
+
+#: Pairs of neighbours with different download counts seen before the listing may be judged unsorted.
+UNSORTED_MIN_PAIRS = 100
+
+#: Share of those pairs that are inversions above which the listing is not sorted at all (an error).
+UNSORTED_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -44,27 +63,95 @@ class LiveQuery:
                 "expand": list(self.expand), "min_downloads": self.min_downloads, "top_n": self.top_n}
 
 
-def iter_live_models(query: LiveQuery, *, endpoint: str | None = None) -> Iterator[Any]:
-    """Yield ``ModelInfo`` objects, most downloaded first, while they satisfy the query.
+@dataclass
+class LiveListingStats:
+    """What one live listing saw (filled in while it is listed; the pull records it in the manifest entry).
+
+    Attributes
+    ----------
+    listed : int
+        Models received from the Hub, kept or not.
+    kept : int
+        Models yielded (at least ``min_downloads``).
+    out_of_order : int
+        Inversions: models with more downloads than the model listed just before them.
+    ordered_pairs : int
+        Pairs of neighbours with different download counts (inversions included).
+    stopped : str
+        Why the listing ended: ``"patience"`` (a run of :data:`LIVE_PATIENCE` models below ``min_downloads``),
+        or ``"end"`` (the Hub's last page, or ``top_n`` models).
+    patience : int
+        The patience window used.
+    """
+
+    listed: int = 0
+    kept: int = 0
+    out_of_order: int = 0
+    ordered_pairs: int = 0
+    stopped: str = ""
+    patience: int = field(default=LIVE_PATIENCE)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"listed": self.listed, "kept": self.kept, "out_of_order": self.out_of_order,
+                "ordered_pairs": self.ordered_pairs, "stopped": self.stopped, "patience": self.patience}
+
+
+def iter_live_models(query: LiveQuery, *, endpoint: str | None = None,
+                     stats: LiveListingStats | None = None) -> Iterator[Any]:
+    """Yield ``ModelInfo`` objects with at least ``min_downloads``, in the Hub's (nearly sorted) order.
+
+    Parameters
+    ----------
+    query : LiveQuery
+    endpoint : str, optional
+        Hub endpoint; default huggingface_hub's configured one.
+    stats : LiveListingStats, optional
+        Filled in as the listing goes: models listed and kept, inversions, why it stopped.
+
+    Notes
+    -----
+    Models below ``min_downloads`` are skipped; the listing stops after :data:`LIVE_PATIENCE` of them in a row
+    (read when the listing starts). Inversions (more downloads than the previous model) are counted, not fatal.
 
     Raises
     ------
     PullError
-        The listing is not sorted by downloads as requested (stopping early would then lose models).
+        The listing is not sorted by downloads at all: after :data:`UNSORTED_MIN_PAIRS` pairs of neighbours with
+        different counts, more than :data:`UNSORTED_SHARE` of them are inversions. Not retried.
     """
     from huggingface_hub import HfApi
 
+    stats = LiveListingStats() if stats is None else stats
+    stats.patience = patience = LIVE_PATIENCE
+    if patience < 1:
+        raise ValueError(f"LIVE_PATIENCE={patience} must be at least 1")
     api = HfApi(endpoint=default_endpoint(endpoint))
     previous: int | None = None
-    for n, m in enumerate(api.list_models(sort=query.sort, expand=list(query.expand), limit=query.top_n), 1):
+    below = 0  # consecutive models below min_downloads
+    for m in api.list_models(sort=query.sort, expand=list(query.expand), limit=query.top_n):
+        stats.listed += 1
         downloads = m.downloads if m.downloads is not None else 0
-        if previous is not None and downloads > previous:
-            raise PullError(f"live listing: model {n} ({m.id}) has {downloads} downloads after one with {previous}; "
-                            "the listing is not sorted by downloads, so it cannot be cut at min_downloads")
+        if previous is not None and downloads != previous:
+            stats.ordered_pairs += 1
+            if downloads > previous:
+                stats.out_of_order += 1
+            if stats.ordered_pairs >= UNSORTED_MIN_PAIRS and stats.out_of_order > UNSORTED_SHARE * stats.ordered_pairs:
+                raise PullError(
+                    f"live listing: {stats.out_of_order} of the first {stats.ordered_pairs} pairs of neighbouring "
+                    f"models (with different counts) are out of order (model {stats.listed}, {m.id}, has {downloads} "
+                    f"downloads after one with {previous}); the listing is not sorted by {query.sort} as asked, so "
+                    "it cannot be cut at min_downloads. Check the endpoint (HF_ENDPOINT) and try again later.")
         previous = downloads
         if downloads < query.min_downloads:
-            return
+            below += 1
+            if below >= patience:
+                stats.stopped = "patience"
+                return
+            continue
+        below = 0
+        stats.kept += 1
         yield m
+    stats.stopped = "end"
 
 
 def _created_at(value: Any) -> dt.datetime | None:
@@ -108,18 +195,20 @@ LIVE_BATCH_SIZE = 50_000
 
 
 def iter_live_batches(query: LiveQuery, *, endpoint: str | None = None, batch_size: int | None = None,
-                      on_model: Callable[[int], None] | None = None) -> Iterator[pa.Table]:
+                      on_model: Callable[[int], None] | None = None,
+                      stats: LiveListingStats | None = None) -> Iterator[pa.Table]:
     """The live listing as RAW_SCHEMA tables of at most ``batch_size`` models, most downloaded first.
 
     Only one batch of ``ModelInfo`` values is held at a time, so a listing of millions of models streams to disk
     (:meth:`analysis.raw.RawStore.open_writer`). ``batch_size`` defaults to :data:`LIVE_BATCH_SIZE`.
-    ``on_model(n)`` is called with the number of models listed so far.
+    ``on_model(n)`` is called with the number of models kept so far; ``stats`` is passed to
+    :func:`iter_live_models`.
     """
     batch_size = LIVE_BATCH_SIZE if batch_size is None else batch_size
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size} must be at least 1")
     batch: list[Any] = []
-    for n, m in enumerate(iter_live_models(query, endpoint=endpoint), 1):
+    for n, m in enumerate(iter_live_models(query, endpoint=endpoint, stats=stats), 1):
         batch.append(m)
         if on_model is not None:
             on_model(n)

@@ -10,8 +10,17 @@
 4. optionally pull today's live listing into ``live/<date>.parquet``.
 
 A snapshot that fails (after retries) is reported by name in :class:`PullReport` while the others complete.
-A rerun pulls only what is missing. The Hub token is read by huggingface_hub from ``HF_TOKEN`` or its login;
-this module never handles or records it.
+A rerun pulls only what is missing.
+
+Retries have two layers. The requests the project sends itself (the reachability check, repository info, each
+file's HEAD, the revision check made on opening each file, every range read) are retried by the pull's
+:class:`~analysis.hub.RetryPolicy`, whose ``max_retry_after`` and ``sleep`` apply to them. The paginated listings
+(the archive's tree, the live ``/api/models`` pages) are requested by huggingface_hub's ``http_backoff``, which
+first retries each page itself (:data:`~analysis.hub.HF_CLIENT_RETRIES` times, waiting 1-8 s or ``Retry-After`` + 1 s
+without a cap, with ``time.sleep``); only once it gives up does the RetryPolicy retry the whole listing.
+
+The Hub token is read by huggingface_hub from ``HF_TOKEN`` or the login saved by ``hf auth login``; this module
+never handles or records it.
 """
 
 from __future__ import annotations
@@ -27,10 +36,11 @@ from urllib.parse import urlsplit
 
 from ..config import StudyConfig, cli_date
 from ..paths import Paths
-from ..raw import RawStore
-from . import (HubUnreachableError, PullError, RetryPolicy, default_endpoint, public_endpoint)
+from ..raw import RawStore, RawStoreError
+from . import (RETRY_STATUSES, HubRateLimitedError, HubServerError, HubUnreachableError, PullError,
+               RetriesExhaustedError, RetryPolicy, _retry_after, _status_of, default_endpoint, public_endpoint)
 from .archive import ArchiveListing, list_snapshots, open_projected, open_snapshot, select_dates
-from .live import LiveQuery, iter_live_batches
+from .live import LiveListingStats, LiveQuery, iter_live_batches
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -135,34 +145,97 @@ def _is_loopback(endpoint: str) -> bool:
     return (urlsplit(endpoint).hostname or "") in _LOOPBACK
 
 
+class _HubAnswered(PullError):
+    """A retryable HTTP status from the reachability check, carrying its response (for RetryPolicy)."""
+
+    def __init__(self, response: Any) -> None:
+        super().__init__(f"HTTP {response.status_code} from the Hub reachability check")
+        self.response = response
+
+
 def check_hub_reachable(endpoint: str | None = None, repo_id: str = "hfmlsoc/hub_weekly_snapshots",
-                        timeout: float = 5.0) -> None:
-    """One quick request to the archive's dataset info; raise if the Hub does not answer.
+                        timeout: float = 5.0, *, retry: RetryPolicy | None = None,
+                        on_retry: Callable[[int, float, BaseException], None] | None = None) -> None:
+    """A quick request to the archive's dataset info, retried under ``retry``; raise if the Hub cannot be used.
+
+    HTTP 408, 429 and 5xx answers and dropped connections are retried (``Retry-After`` honoured, up to
+    ``retry.max_retry_after``). A failed connection (DNS, refused, connect timeout) is not retried: the Hub is
+    not there, and the check stops at once.
+
+    Parameters
+    ----------
+    endpoint : str, optional
+        Hub endpoint; default huggingface_hub's configured one.
+    repo_id : str
+        The archive dataset, whose info is asked for.
+    timeout : float
+        Seconds per attempt.
+    retry : RetryPolicy, optional
+        Backoff of the check (default :class:`~analysis.hub.RetryPolicy`).
+    on_retry : callable, optional
+        Called as ``on_retry(attempt, delay, error)`` before each wait.
 
     Raises
     ------
     HubUnreachableError
-        No connection, a timeout or a server error at ``endpoint``. The message names ``make demo``
-        as the offline alternative; nothing falls back to simulated data.
+        No connection or a timeout at ``endpoint``. The message names ``make demo`` as the offline
+        alternative; nothing falls back to simulated data.
+    HubRateLimitedError
+        HTTP 429 after every retry (or a ``Retry-After`` longer than the policy waits); the message gives the
+        ``Retry-After`` and says to wait and run again. A subclass of HubUnreachableError.
+    HubServerError
+        HTTP 5xx (or 408) after every retry: the Hub's side failed, not the network. A subclass of
+        HubUnreachableError.
     PullError
         The Hub answered but the archive repository is not there (or not accessible).
     """
     import httpx2
     from huggingface_hub.utils import build_hf_headers, get_session
 
+    retry = retry or RetryPolicy()
     ep = default_endpoint(endpoint)
     shown = public_endpoint(ep)
-    hint = ("Check the network connection (or HF_ENDPOINT), or run `make demo` for the offline demo on a "
-            "simulated Hub. The study never falls back to simulated data.")
+    url = f"{ep}/api/datasets/{repo_id}"
+    offline = ("or run `make demo` for the offline demo on a simulated Hub. The study never falls back to simulated "
+               "data.")
+    attempts = 0
+
+    def once() -> Any:
+        nonlocal attempts
+        attempts += 1
+        try:
+            r = get_session().get(url, headers=build_hf_headers(), timeout=timeout)
+        except (httpx2.ConnectError, httpx2.ConnectTimeout) as e:  # nobody there: no point in waiting
+            raise HubUnreachableError(
+                f"The Hugging Face Hub could not be reached at {shown} ({type(e).__name__}: "
+                f"{str(e).splitlines()[0] if str(e) else 'no answer'}). Check the network connection (or "
+                f"HF_ENDPOINT), {offline}") from None
+        if r.status_code in RETRY_STATUSES:
+            raise _HubAnswered(r)
+        return r
+
     try:
-        r = get_session().get(f"{ep}/api/datasets/{repo_id}", headers=build_hf_headers(), timeout=timeout)
-    except httpx2.TransportError as e:
-        raise HubUnreachableError(f"The Hugging Face Hub could not be reached at {shown} "
-                                  f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no answer'}). "
-                                  f"{hint}") from None
-    if r.status_code >= 500 or r.status_code == 429:
-        raise HubUnreachableError(f"The Hugging Face Hub could not be reached at {shown} "
-                                  f"(HTTP {r.status_code}). {hint}")
+        r = retry.call(once, f"Hub reachability check {shown}/api/datasets/{repo_id}", on_retry)
+    except RetriesExhaustedError as e:
+        cause = e.__cause__
+        status = _status_of(cause) if cause is not None else None
+        tries = f"{attempts} attempt(s)"
+        if status == 429:
+            ra = _retry_after(cause)
+            wait = f"Retry-After: {ra:g} s" if ra is not None else "no Retry-After given"
+            raise HubRateLimitedError(
+                f"The Hugging Face Hub at {shown} is rate-limiting this client (HTTP 429, {wait}; {tries}, waiting "
+                f"up to {retry.max_retry_after:g} s for a Retry-After). Nothing was pulled: wait"
+                f"{f' {ra:g} s' if ra is not None else ' a few minutes'} and run the pull again (a token, from "
+                "HF_TOKEN or `hf auth login`, gets a higher rate limit).") from None
+        if status is not None:
+            raise HubServerError(
+                f"The Hugging Face Hub at {shown} answered HTTP {status} (a server error on the Hub's side, not a "
+                f"network problem) to {tries}. Nothing was pulled: try again later (https://status.huggingface.co "
+                f"shows outages), {offline}") from None
+        raise HubUnreachableError(
+            f"The Hugging Face Hub could not be reached at {shown} (the connection kept failing: "
+            f"{str(e).split(': ', 1)[-1]}). Check the network connection (or HF_ENDPOINT), {offline}") from None
     if r.status_code != 200:
         raise PullError(f"The Hub at {shown} answered HTTP {r.status_code} for the archive dataset {repo_id}: "
                         "check archive.repo_id in config/study.yaml (and HF_TOKEN if the dataset is gated).")
@@ -235,9 +308,13 @@ def _pull_live(store: RawStore, day: dt.date, query: LiveQuery, base_meta: dict[
     """
     meta = {**base_meta, "source": f"{shown}/api/models", "query": query.as_dict(), "accessed_at": _now(),
             "bytes_read": None}
+    stats = LiveListingStats()
     with store.open_writer("live", day, meta) as w:
-        for table in iter_live_batches(query, endpoint=endpoint, on_model=on_model):
+        for table in iter_live_batches(query, endpoint=endpoint, on_model=on_model, stats=stats):
             w.write(table)
+        # counts change while the Hub is paged: models listed out of order are kept and counted here
+        w.meta["out_of_order"] = stats.out_of_order
+        w.meta["listing"] = stats.as_dict()
     assert w.entry is not None
     return w.entry
 
@@ -293,7 +370,11 @@ def pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None = None, un
     progress : bool, optional
         Progress bars; default only on a terminal, never in CI (``CI`` set) nor in a notebook.
     retry : RetryPolicy, optional
-        Backoff for every request (tests inject short delays).
+        Backoff of the requests the project sends (reachability check, repository info, HEAD, revision checks,
+        range reads; tests inject short delays), and of whole listings once huggingface_hub's own retries of a
+        page are exhausted. Each page of the tree and ``/api/models`` listings is first retried by
+        huggingface_hub itself (:data:`~analysis.hub.HF_CLIENT_RETRIES` times, ``Retry-After`` + 1 s without a cap,
+        ``time.sleep``): ``retry.max_retry_after`` and ``retry.sleep`` do not apply to those waits.
     today : datetime.date, optional
         Date of the live snapshot; default today's UTC date.
     log : callable, optional
@@ -307,7 +388,8 @@ def pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None = None, un
     Raises
     ------
     HubUnreachableError
-        The Hub did not answer (nothing is written).
+        The Hub did not answer, or kept answering 429 (:class:`~analysis.hub.HubRateLimitedError`) or 5xx
+        (:class:`~analysis.hub.HubServerError`) through every retry of the reachability check (nothing is written).
     PullError
         A demo pull aimed at the real Hub, or a real pull aimed at a local stand-in; the archive is missing.
     RawStoreError
@@ -332,7 +414,13 @@ def pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None = None, un
                         "(check --since/--until or study.start/study.end)")
     live = cfg.live.enabled if live is None else live
     store = RawStore(paths.raw_dir)
-    check_hub_reachable(ep, cfg.archive.repo_id)
+    counters = {"bytes": 0, "remote": 0, "retries": 0}
+
+    def on_retry(attempt: int, wait: float, error: BaseException) -> None:
+        counters["retries"] += 1
+        log(f"pull: retry {attempt}/{retry.max_attempts - 1} in {wait:g}s after {_short(error)}")
+
+    check_hub_reachable(ep, cfg.archive.repo_id, retry=retry, on_retry=on_retry)
     listing = list_snapshots(cfg.archive.repo_id, cfg.archive.revision, endpoint=ep, retry=retry)
     dates = select_dates(listing.dates, since, until, cfg.study.frequency)
     missing_weeks: list[str] = []
@@ -347,11 +435,6 @@ def pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None = None, un
     pulled: list[str] = []
     present: list[str] = []
     failed: list[PullFailure] = []
-    counters = {"bytes": 0, "remote": 0, "retries": 0}
-
-    def on_retry(attempt: int, wait: float, error: BaseException) -> None:
-        counters["retries"] += 1
-        log(f"pull: retry {attempt}/{retry.max_attempts - 1} in {wait:g}s after {_short(error)}")
 
     with store.lock():
         cleaned = [p.name for p in store.cleanup_partials()]
