@@ -108,7 +108,50 @@ def test_synthetic_graph_counts_are_recovered():
 def test_bench_smoke():
     out = run(5_000, seed=1)
     assert out["models"] == 5_000 and out["counts_match_planted"]
-    assert out["seconds"] >= 0 and out["peak_rss_mb"] > 0
+    counts, planted = out["counts"], out["planted"]
+    for key in ("n_self_references", "n_cycles", "n_cycle_models", "n_dangling"):
+        assert counts[key] == planted[key], key
+    # dangling parents planted inside the long chains can only shorten them
+    assert 9 <= counts["max_depth"] <= planted["max_depth"]
+    assert counts["n_case_matched"] == 0  # the synthetic ids never differ only by case
+    # pointer jumping: O(log2 depth) rounds for the trees plus as many again for the cycle pass (not O(depth))
+    log_depth = int(np.ceil(np.log2(counts["max_depth"] + 1)))
+    assert 1 <= out["rounds"] <= 2 * log_depth + 2 < counts["max_depth"]
+    assert out["peak_rss_mb"] >= out["peak_rss_mb_before_resolution"] > 0
+
+
+def test_case_differing_chain_resolves_case_insensitively():
+    ids = ["Qwen/Qwen2.5-7B", "u/ft", "b/gguf"]
+    parents = [None, "qwen/qwen2.5-7b", "U/FT"]  # each parent differs from its model id only by case
+    res = resolve_lineage(ids, parents)
+    f = res.to_frame().set_index("id")
+    assert f["lineage_root"].tolist() == ["Qwen/Qwen2.5-7B"] * 3
+    assert f["lineage_depth"].tolist() == [0, 1, 2]
+    assert f["case_matched"].tolist() == [False, True, True]
+    assert not f["dangling"].any() and res.n_dangling == 0 and res.n_case_matched == 2
+    assert res.counts()["n_case_matched"] == 2
+
+
+def test_exact_match_wins_over_case_insensitive_match():
+    res = resolve_lineage(["a/X", "a/x", "u/c"], [None, None, "a/x"])
+    f = res.to_frame().set_index("id")
+    assert f.loc["u/c", "lineage_root"] == "a/x" and not f.loc["u/c", "case_matched"]
+
+
+def test_ids_differing_only_by_case_resolve_to_the_smallest_whatever_the_order():
+    ids = ["b/x", "B/x", "u/c"]
+    parents = [None, None, "b/X"]  # no exact match; "B/x" < "b/x" bytewise
+    for perm in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
+        f = frame([ids[i] for i in perm], [parents[i] for i in perm])
+        assert f.loc["u/c", "lineage_root"] == "B/x" and f.loc["u/c", "case_matched"]
+
+
+def test_case_insensitive_self_reference_and_true_dangling():
+    res = resolve_lineage(["u/S", "u/d"], ["u/s", "gone/Model"])
+    f = res.to_frame().set_index("id")
+    assert f.loc["u/S", "self_reference"] and f.loc["u/S", "lineage_root"] == "u/S"
+    assert f.loc["u/d", "dangling"] and f.loc["u/d", "dangling_parent"] == "gone/Model"
+    assert res.n_self_references == 1 and res.n_dangling == 1
 
 
 def test_long_tail_into_a_cycle():

@@ -13,6 +13,7 @@ from analysis.origin.registry import (
     load_overrides,
     load_registry,
 )
+from analysis.origin.tagging import tag_models
 from analysis.schema import REGIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,9 +140,39 @@ def registry():
 
 
 def test_committed_registry_is_large_and_valid(registry):
-    assert len(registry) >= 300
+    assert len(registry) >= 400
     assert set(registry.table["kind"]) <= set(KINDS)
-    assert (registry.table["evidence"] != "").all()
+
+
+def test_committed_evidence_follows_curation_rule_5(registry):
+    """Evidence is a URL or an arXiv citation; an organisation whose only evidence is its own Hub page says so."""
+    t = registry.table
+    is_url = t["evidence"].str.match(r"^https?://\S+$")
+    assert is_url.all(), t.loc[~is_url, "account"].tolist()
+    own_page = t["evidence"].str.rstrip("/").str.lower() == ("https://huggingface.co/" + t["account"]).str.lower()
+    org = t["kind"].isin(["company", "academic", "non-profit", "government"])
+    flagged = t["notes"].str.contains("affiliation per the Hub page|country not stated on the cited Hub page")
+    bad = t.loc[own_page & org & ~flagged, "account"].tolist()
+    assert bad == [], f"organisations citing only their Hub page without the rule-5 note: {bad}"
+
+
+def test_committed_registry_curated_cases(registry):
+    """Known answers for accounts whose classification was decided by a curation rule."""
+    got = registry.lookup(["h94", "LumiOpen", "jinaai", "deepseek-ai", "DAMO-NLP-SG", "keras", "diffusers",
+                           "hugging-quants", "guoyww", "TinyLlama", "prs-eth"]).set_index("account")
+    assert tuple(got.loc["h94", ["country", "kind", "parent_organisation"]]) == ("CN", "company", "Tencent")  # rule 2
+    # rule 1, acquisition clause: the developing unit's country, the acquirer as parent
+    assert tuple(got.loc["LumiOpen", ["country", "parent_organisation"]]) == ("FI", "AMD")
+    assert tuple(got.loc["jinaai", ["country", "parent_organisation"]]) == ("DE", "Elastic")
+    assert registry.table.loc["deepseek-ai", "evidence"] == "https://en.wikipedia.org/wiki/DeepSeek"
+    assert got.loc["DAMO-NLP-SG", "region"] == "CN"  # Singapore team of Alibaba: parent's country
+    assert got.loc["keras", "kind"] == "redistributor" and got.loc["hugging-quants", "kind"] == "redistributor"
+    assert tuple(got.loc["diffusers", ["country", "kind"]]) == ("US", "company")  # Hugging Face rule
+    assert got.loc["guoyww", "kind"] == "individual"
+    assert tuple(got.loc["TinyLlama", ["region", "kind"]]) == ("OTHER", "academic")
+    assert got.loc["prs-eth", "region"] == "EU"
+    hf = registry.table[registry.table["parent_organisation"] == "Hugging Face"]
+    assert (hf["country"] == "US").all() and len(hf) >= 10
 
 
 def test_committed_registry_gives_the_simulated_hub_its_truth(registry):
@@ -155,7 +186,31 @@ def test_committed_registry_gives_the_simulated_hub_its_truth(registry):
     assert registry.region_of_uploader(["user00042"]).tolist() == ["UNAFFILIATED"]
 
 
-def test_committed_overrides_are_valid():
+def test_committed_overrides_apply_to_their_models(registry):
+    """Each committed override reaches its model and the models whose lineage root it is."""
     ov = load_overrides(REFERENCE / "model_overrides.csv")
-    assert set(ov["region"]) <= set(REGIONS)
-    assert isinstance(ov, pd.DataFrame)
+    assert set(ov["region"]) <= set(REGIONS) and not ov["model_id"].duplicated().any()
+    comfy, mirror = "Comfy-Org/stable-diffusion-v1-5-archive", "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    assert {comfy, mirror} <= set(ov["model_id"])
+
+    def bm(*parents):
+        return {"relation": "finetune", "models": [{"id": p} for p in parents]}
+
+    models = pd.DataFrame([
+        {"id": "CompVis/stable-diffusion-v1-4", "author": "CompVis", "tags": [], "baseModels": None},
+        {"id": comfy, "author": "Comfy-Org", "tags": [], "baseModels": bm("CompVis/stable-diffusion-v1-4")},
+        {"id": mirror, "author": "stable-diffusion-v1-5", "tags": [], "baseModels": None},
+        {"id": "user1/sd15-ft", "author": "user1", "tags": [], "baseModels": bm(mirror)},
+        {"id": "user2/comfy-ft", "author": "user2", "tags": [], "baseModels": bm(comfy)},
+    ])
+    plain = tag_models(models, registry).set_index("id")
+    # without overrides: the archive resolves to CompVis (EU) and the community mirror to UNAFFILIATED
+    assert (plain.loc[comfy, "lineage_region"], plain.loc[mirror, "lineage_region"]) == ("EU", "UNAFFILIATED")
+    out = tag_models(models, registry, ov).set_index("id")
+    for mid, source in [(comfy, "model"), (mirror, "model"), ("user1/sd15-ft", "lineage_root")]:
+        assert (out.loc[mid, "lineage_region"], out.loc[mid, "override_source"]) == ("US", source), mid
+    # the Comfy archive's derivatives resolve to CompVis, not to the archive: the override does not reach them
+    assert out.loc["user2/comfy-ft", "lineage_region"] == "EU"
+    # lineage overrides change neither the uploader origin nor first_party
+    assert (out.loc[mirror, "uploader_region"], out.loc[mirror, "first_party"]) == ("UNAFFILIATED", False)
+    assert (out.loc[comfy, "uploader_region"], out.loc[comfy, "is_redistributor"]) == ("UNAFFILIATED", True)

@@ -9,9 +9,10 @@ Modules
     Resolution of every model's root base model on the whole lineage graph at once
     (pointer jumping in numpy), with cycles and dangling parents detected and counted.
 ``tagging``
-    ``tag_models``: parent extraction (``baseModels``, then ``base_model:`` tags, then the model
-    card's ``base_model``), lineage, and the origin of each model under the ``uploader`` and
-    ``lineage`` rules and the ``first_party`` scope.
+    ``tag_models``: parent extraction (``baseModels``, then ``base_model:`` tags, then, for inputs
+    that carry ``cardData``, the card's top-level ``base_model``), lineage, and the origin of each
+    model under the ``uploader`` rule (the uploader is the id's namespace) and the ``lineage`` rule
+    and the ``first_party`` scope.
 ``coverage``
     How much of the downloads the registry attributes, and what to add to it next.
 ``bench``

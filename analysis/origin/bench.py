@@ -178,8 +178,9 @@ def synthetic_models_table(ids: pa.Array, parents: pa.Array, seed: int = 0) -> p
     """Raw-schema table (id, author, tags, baseModels) for a synthetic graph.
 
     About 5% of the derivatives declare their parent only in ``base_model:`` tags (no
-    ``baseModels``), as on the Hub; authors are the id namespaces, about 1% of them renamed to
-    registered organisations so that registry look-ups are exercised.
+    ``baseModels``), as on the Hub; the ``author`` field is the id namespace, but for about 1% of
+    the models it names a registered organisation instead, so that the author/namespace
+    disagreement check is exercised (the uploader is always the id namespace).
     """
     from analysis.schema import BASE_MODELS_TYPE
 

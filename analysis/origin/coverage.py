@@ -4,7 +4,8 @@
 :func:`analysis.origin.tagging.tag_models` by downloads (e.g. the latest snapshot's 30-day
 count) and reports, under each rule, the share of downloads per region, the share that is
 tagged (CN, US, EU or OTHER), the accounts that hold the most untagged downloads, and the
-lineage data problems (cycles, self references, dangling parents) and overrides applied.
+lineage data problems (cycles, self references, dangling parents), the models whose ``author``
+field disagrees with their id's namespace, and the overrides applied.
 """
 
 from __future__ import annotations
@@ -46,13 +47,24 @@ class CoverageReport:
         ``{rule: share of downloads in CN, US, EU or OTHER}``.
     top_untagged_accounts : list of dict
         Under the lineage rule, the accounts (``root_author``, the owner of the lineage root) with
-        the most untagged downloads: ``account, downloads, share, n_models, label, uploader_kind``.
-        These are the accounts to research next.
+        the most untagged downloads: ``account, downloads, share, n_models, label, registered,
+        kind, uploader_kind``. ``registered`` is True for an account already in the registry
+        (an individual, community or redistributor, ``UNAFFILIATED`` by design, and ``kind`` says
+        which) and False for an account not in it (``kind`` ``unregistered``); the unregistered
+        ones are the accounts to research next. ``uploader_kind`` lists the registry kinds of the
+        accounts that uploaded those models.
     top_untagged_uploaders : list of dict
-        The same under the uploader rule, grouped by uploading account.
+        The same under the uploader rule, grouped by uploading account (there ``kind`` and
+        ``uploader_kind`` are the same).
     lineage : dict
-        Counts: ``n_cycle_models, n_self_references, n_dangling, n_root_dangling``, plus the
-        share of downloads whose lineage ends at a dangling parent.
+        Counts: ``n_cycle_models`` (models on cycles of two or more models; self references are
+        not included, as in :class:`~analysis.origin.lineage.LineageResult`), ``n_self_references``,
+        ``n_dangling``, ``n_root_dangling``, ``n_case_matched`` (parent ids that matched a model
+        id only case-insensitively) and ``n_cycles`` (when the tags carry the lineage counts),
+        plus the share of downloads whose lineage ends at a dangling parent.
+    author_namespace : dict
+        ``n_author_mismatch``: models whose raw ``author`` field names another account than their
+        id's namespace (the namespace is used as the uploader), and their download share.
     overrides : dict
         ``n_models_overridden`` (own override), ``n_models_via_root`` (override on their lineage
         root), and their download shares.
@@ -71,6 +83,7 @@ class CoverageReport:
     top_untagged_accounts: list
     top_untagged_uploaders: list
     lineage: dict
+    author_namespace: dict
     overrides: dict
     relation_counts: dict
     parent_source_counts: dict
@@ -131,7 +144,7 @@ def _shares(weights: pd.Series, labels: pd.Series, order: tuple[str, ...], total
     return {lab: (float(sums.get(lab, 0.0)) / total if total > 0 else 0.0) for lab in order}
 
 
-def _top(frame: pd.DataFrame, label_col: str, account_col: str, total: float, top_n: int) -> list:
+def _top(frame: pd.DataFrame, label_col: str, account_col: str, kind_col: str, total: float, top_n: int) -> list:
     untagged = frame[frame[label_col].isin(UNTAGGED) & (frame["w"] > 0)]
     if untagged.empty:
         return []
@@ -140,6 +153,7 @@ def _top(frame: pd.DataFrame, label_col: str, account_col: str, total: float, to
         downloads=("w", "sum"),
         n_models=("w", "size"),
         label=(label_col, lambda s: "/".join(sorted(set(s)))),
+        kind=(kind_col, lambda s: "/".join(sorted(set(s.dropna().astype(str))))),
         uploader_kind=("uploader_kind", lambda s: "/".join(sorted(set(s.dropna().astype(str))))),
     )
     grouped = grouped.sort_values(["downloads"], ascending=False, kind="mergesort").head(top_n)
@@ -150,6 +164,8 @@ def _top(frame: pd.DataFrame, label_col: str, account_col: str, total: float, to
             "share": float(row.downloads / total) if total > 0 else 0.0,
             "n_models": int(row.n_models),
             "label": row.label,
+            "registered": bool(row.kind not in ("", "unregistered")),
+            "kind": row.kind or ("no account" if name == "<no account>" else "unregistered"),
             "uploader_kind": row.uploader_kind,
         }
         for name, row in grouped.iterrows()
@@ -173,9 +189,9 @@ def tagging_coverage(tags: pd.DataFrame, downloads, *, top_n: int = 50) -> Cover
     -------
     CoverageReport
     """
-    needed = {"id", "author", "root_author", "uploader_region", "lineage_region", "first_party",
-              "uploader_kind", "cycle", "self_reference", "dangling", "root_dangling", "override_source",
-              "relation", "parent_source"}
+    needed = {"id", "author", "author_mismatch", "root_author", "uploader_region", "lineage_region",
+              "first_party", "uploader_kind", "root_kind", "cycle", "self_reference", "dangling",
+              "root_dangling", "override_source", "relation", "parent_source"}
     missing = sorted(needed - set(tags.columns))
     if missing:
         raise KeyError(f"tagging_coverage: tags lacks column(s) {missing}; pass the output of tag_models.")
@@ -197,14 +213,23 @@ def tagging_coverage(tags: pd.DataFrame, downloads, *, top_n: int = 50) -> Cover
     def share_of(mask: pd.Series) -> float:
         return float(frame.loc[mask.to_numpy(dtype=bool), "w"].sum()) / total if total > 0 else 0.0
 
+    # ``cycle`` is also set on self references; n_cycle_models counts cycles of >= 2 models only,
+    # with the same meaning as LineageResult.n_cycle_models.
+    on_cycle = frame["cycle"].astype(bool) & ~frame["self_reference"].astype(bool)
     lineage = {
-        "n_cycle_models": int(frame["cycle"].sum()),
+        "n_cycle_models": int(on_cycle.sum()),
         "n_self_references": int(frame["self_reference"].sum()),
         "n_dangling": int(frame["dangling"].sum()),
         "n_root_dangling": int(frame["root_dangling"].sum()),
         "share_downloads_root_dangling": share_of(frame["root_dangling"]),
     }
-    lineage.update({k: int(v) for k, v in tags.attrs.get("lineage", {}).items() if k.startswith("n_cycles")})
+    lineage.update({k: int(v) for k, v in tags.attrs.get("lineage", {}).items()
+                    if k in ("n_cycles", "n_case_matched")})
+    mismatch = frame["author_mismatch"].astype(bool)
+    author_namespace = {
+        "n_author_mismatch": int(mismatch.sum()),
+        "share_downloads_author_mismatch": share_of(mismatch),
+    }
     src = frame["override_source"]
     overrides = {
         "n_models_overridden": int((src == "model").sum()),
@@ -222,9 +247,10 @@ def tagging_coverage(tags: pd.DataFrame, downloads, *, top_n: int = 50) -> Cover
         n_download_ids_not_tagged=not_tagged,
         region_share=region_share,
         tagged_share=tagged_share,
-        top_untagged_accounts=_top(frame, "lineage_region", "root_author", total, top_n),
-        top_untagged_uploaders=_top(frame, "uploader_region", "author", total, top_n),
+        top_untagged_accounts=_top(frame, "lineage_region", "root_author", "root_kind", total, top_n),
+        top_untagged_uploaders=_top(frame, "uploader_region", "author", "uploader_kind", total, top_n),
         lineage=lineage,
+        author_namespace=author_namespace,
         overrides=overrides,
         relation_counts=relation_counts,
         parent_source_counts=parent_source_counts,

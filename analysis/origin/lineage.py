@@ -8,8 +8,13 @@ replaces each model's pointer by its pointer's pointer, so a chain of depth ``d`
 
 Rules
 -----
+* Parent ids are matched to model ids exactly first; a parent id with no exact match is then
+  matched case-insensitively (Unicode lower case, ``pyarrow.compute.utf8_lower``), because the
+  Hub resolves repo ids case-insensitively (``qwen/qwen2.5-7b`` names ``Qwen/Qwen2.5-7B``). When
+  several model ids differ only by case, the (bytewise) smallest of them is chosen, whatever the
+  input order. Such matches are flagged ``case_matched``.
 * A model without a parent is a root (depth 0).
-* Self reference (parent == the model itself): detected, the edge is dropped, the model is its
+* Self reference (parent == the model itself, also when it matches only case-insensitively): detected, the edge is dropped, the model is its
   own root, flagged ``self_reference`` and ``cycle``.
 * Dangling parent (an id that is not among the known models): the model whose parent dangles is
   the root of its chain ("the root is the last model that resolves"), flagged ``dangling``;
@@ -60,10 +65,15 @@ class LineageResult:
         bool, the model's chain ends at a model whose parent dangles.
     dangling_parent : pyarrow.Array
         The unresolved parent id of the model's root (null unless ``root_dangling``).
+    case_matched : numpy.ndarray
+        bool, the model's parent id matched a model id only case-insensitively.
     n_models, n_with_parent, n_self_references, n_cycles, n_cycle_models, n_dangling, max_depth, rounds : int
         Counts: models; models with a parent id; self references; cycles of length >= 2;
-        models on those cycles; models whose parent dangles; the deepest chain; pointer-jumping
-        rounds used.
+        models on those cycles (self references are **not** included: they are counted in
+        ``n_self_references``, although the ``cycle`` flag is also set on them); models whose
+        parent dangles; the deepest chain; pointer-jumping rounds used.
+    n_case_matched : int
+        Models whose parent id matched only case-insensitively.
     """
 
     ids: pa.Array
@@ -83,6 +93,8 @@ class LineageResult:
     n_dangling: int
     max_depth: int
     rounds: int = field(default=0)
+    case_matched: np.ndarray | None = field(default=None)
+    n_case_matched: int = field(default=0)
 
     @property
     def root_ids(self) -> pa.Array:
@@ -99,11 +111,13 @@ class LineageResult:
             "n_cycle_models": self.n_cycle_models,
             "n_dangling": self.n_dangling,
             "n_root_dangling": int(self.root_dangling.sum()),
+            "n_case_matched": self.n_case_matched,
             "max_depth": self.max_depth,
         }
 
     def to_frame(self) -> pd.DataFrame:
         """One row per model: id, lineage_root, lineage_depth and the flags."""
+        case = self.case_matched if self.case_matched is not None else np.zeros(self.n_models, dtype=bool)
         return pd.DataFrame(
             {
                 "id": self.ids.to_pandas(),
@@ -114,6 +128,7 @@ class LineageResult:
                 "dangling": self.dangling,
                 "root_dangling": self.root_dangling,
                 "dangling_parent": self.dangling_parent.to_pandas(),
+                "case_matched": case,
             }
         )
 
@@ -130,6 +145,75 @@ def _as_string_array(values, name: str) -> pa.Array:
     if not pa.types.is_string(values.type):
         raise TypeError(f"{name} must hold strings (model ids); got Arrow type {values.type}.")
     return values
+
+
+class IdIndex:
+    """Match id strings to the positions of model ids: exactly first, then case-insensitively.
+
+    Parameters
+    ----------
+    ids : pyarrow.Array
+        Unique model ids (string type, no nulls).
+
+    Notes
+    -----
+    The lower-cased ids are computed once, and only when some value has no exact match. Among
+    model ids that differ only by case, a case-insensitive match gives the bytewise smallest id,
+    so the answer does not depend on the input order. Everything is done with Arrow's hash and
+    sort kernels on whole arrays.
+    """
+
+    def __init__(self, ids: pa.Array):
+        self.ids = ids
+        self._lower: pa.Array | None = None
+
+    def _lower_ids(self) -> pa.Array:
+        if self._lower is None:
+            self._lower = pc.utf8_lower(self.ids)
+        return self._lower
+
+    def match(self, values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in ``ids`` of each value.
+
+        Parameters
+        ----------
+        values : pyarrow.Array
+            Strings to look up (nulls allowed).
+
+        Returns
+        -------
+        positions : numpy.ndarray
+            int64 position of the matching model id, ``-1`` where none matches (and for nulls).
+        case_matched : numpy.ndarray
+            bool, the value matched only case-insensitively.
+        """
+        n = len(values)
+        case = np.zeros(n, dtype=bool)
+        if n == 0 or len(self.ids) == 0:
+            return np.full(n, -1, dtype=np.int64), case
+        pos = np.asarray(pc.index_in(values, value_set=self.ids).fill_null(-1), dtype=np.int64)
+        miss = np.flatnonzero((pos < 0) & np.asarray(values.is_valid(), dtype=bool))
+        if miss.size == 0:
+            return pos, case
+        want = pc.utf8_lower(values.take(pa.array(miss)))
+        lower = self._lower_ids()
+        cand = np.flatnonzero(np.asarray(pc.is_in(lower, value_set=want).fill_null(False), dtype=bool))
+        if cand.size == 0:
+            return pos, case
+        cand_lower = lower.take(pa.array(cand))
+        order = np.asarray(pc.sort_indices(
+            pa.table({"lower": cand_lower, "id": self.ids.take(pa.array(cand))}),
+            sort_keys=[("lower", "ascending"), ("id", "ascending")]), dtype=np.int64)
+        sorted_lower = cand_lower.take(pa.array(order))
+        first = np.ones(order.size, dtype=bool)  # the smallest id of each lower-case group
+        if order.size > 1:
+            first[1:] = ~np.asarray(pc.equal(sorted_lower.slice(1), sorted_lower.slice(0, order.size - 1)), dtype=bool)
+        keep = order[first]
+        hit = np.asarray(pc.index_in(want, value_set=cand_lower.take(pa.array(keep))).fill_null(-1), dtype=np.int64)
+        ok = hit >= 0
+        pos[miss[ok]] = cand[keep[hit[ok]]]
+        case[miss[ok]] = True
+        return pos, case
 
 
 def _jump(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -217,8 +301,8 @@ def resolve_lineage(ids, parents) -> LineageResult:
 
     Notes
     -----
-    Parent ids are matched to model ids exactly (case-sensitive), with Arrow's hash kernels.
-    Time and memory are linear in the number of models times ``log2`` of the deepest chain.
+    Parent ids are matched to model ids exactly, then case-insensitively where no exact match
+    exists (:class:`IdIndex`), with Arrow's hash kernels. Time and memory are linear in the number of models times ``log2`` of the deepest chain.
     """
     ids = _as_string_array(ids, "ids")
     parents = _as_string_array(parents, "parents")
@@ -235,8 +319,7 @@ def resolve_lineage(ids, parents) -> LineageResult:
             "(keep the latest snapshot's metadata) first."
         )
     has_parent = np.asarray(parents.is_valid())
-    found = pc.index_in(parents, value_set=ids)
-    pidx = np.asarray(found.fill_null(-1), dtype=np.int64)
+    pidx, case_matched = IdIndex(ids).match(parents)
     parent = np.full(n, NO_PARENT, dtype=np.int64)
     parent[has_parent] = DANGLING
     hit = pidx >= 0
@@ -290,4 +373,6 @@ def resolve_lineage(ids, parents) -> LineageResult:
         n_dangling=int(dangling.sum()),
         max_depth=int(dist.max()) if n else 0,
         rounds=rounds,
+        case_matched=case_matched,
+        n_case_matched=int(case_matched.sum()),
     )

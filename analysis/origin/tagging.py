@@ -1,19 +1,44 @@
 """Tag every model with its lineage and its origin under each attribution rule.
 
-Parent extraction (all with ``pyarrow.compute``, whole columns at once)
-------------------------------------------------------------------------
+Uploader
+--------
+The uploading account of a model (``author`` in the output) is its id's namespace, the part
+before the first ``/`` (``data/reference/README.md``: account = the part of the model id before
+"/"). The raw ``author`` field is used only for an id without a namespace (legacy ids such as
+``gpt2``); where the id has a namespace and the ``author`` field names another account, the
+namespace wins and the model is flagged ``author_mismatch`` (counted in the coverage report).
+
+Parent extraction (``pyarrow.compute`` on whole columns, except step 3)
+-----------------------------------------------------------------------
 1. ``baseModels.models[*].id`` (the Hub's declared lineage) with ``baseModels.relation``;
 2. if that gives no parent: the tags ``base_model:<id>`` and ``base_model:<relation>:<id>``,
    in tag order;
-3. if neither gives one: the model card's ``base_model`` (``cardData`` JSON string; a string or a
-   list of strings) with ``base_model_relation`` if present.
+3. if neither gives one, and only for inputs that carry a ``cardData`` column: the model card's
+   top-level ``base_model`` (``cardData`` JSON string; a string or a list of strings) with the
+   top-level ``base_model_relation`` if present. These fallback rows are parsed with
+   :func:`json.loads`, one by one; a ``base_model`` nested elsewhere in the card
+   (``model-index``, ``widget``, ...) and a null top-level value give no parent.
+
+The card fallback does not run in the study's pipeline: the raw snapshot schema
+(``analysis.schema.RAW_SCHEMA``) has no ``cardData`` column, because reading the cards from the
+archive would cost many bytes, and the Hub computes a model's tags, the ``base_model:*`` tags
+included, from the card's metadata (https://huggingface.co/docs/hub/model-cards, "How are model
+tags determined?"), so step 2 already carries what a card's ``base_model`` declares. It applies
+only to inputs that carry ``cardData`` (the simulated Hub's live listing, tests).
 
 The source used is reported in ``parent_source`` (``baseModels``, ``tags``, ``cardData`` or null).
 A model with no parent from any source is a ``base`` model. A model with a parent and no stated
 relation is a ``merge`` if it lists several parents, else a ``finetune``; a relation the study
-does not know is read as ``finetune``.
+does not know is read as ``finetune``. ``n_parents`` counts the distinct ids listed.
 
-Merges (several parents): ``merge_parent`` chooses the parent that decides the lineage:
+Listed parent ids are looked up among the model ids exactly, then case-insensitively (the Hub
+resolves ids case-insensitively; :class:`analysis.origin.lineage.IdIndex`).
+
+Merges (several parents): ``merge_parent`` chooses the parent that decides the lineage. The model
+itself and ids that match no model (dangling) are dropped from the list first, so that
+``[self, Qwen/X]`` and ``[deleted/x, Qwen/X]`` follow ``Qwen/X``; a model whose listed parents
+are all itself or dangling chooses among all of them, as before (and is then flagged
+``self_reference`` or ``dangling`` by the lineage resolution).
 
 ``"first"`` (default)
     The first listed parent (the order of ``baseModels.models``, of the tags, or of the card list).
@@ -21,20 +46,20 @@ Merges (several parents): ``merge_parent`` chooses the parent that decides the l
     The last listed parent (a sensitivity check: a merge's listed order is not a statement of
     weight, so the study can show how much the choice matters).
 ``"none"``
-    Merges are not followed: a model with several parents is its own lineage root, and its
-    lineage region is its uploader region.
+    Merges (``n_parents > 1``) are not followed: a model with several parents is its own lineage
+    root, and its lineage region is its uploader region.
 
 Origin
 ------
 ``uploader_region``
-    The uploader rule (``Registry.region_of_uploader`` of ``author``).
+    The uploader rule (``Registry.region_of_uploader`` of ``author``, the id's namespace).
 ``lineage_region``
-    The uploader region of ``root_author``: the author of the model's lineage root (a base model is
-    its own root). When the chain ends at a dangling parent id (not among the known models) and
+    The uploader region of ``root_author``: the account of the model's lineage root (a base model
+    is its own root). When the chain ends at a dangling parent id (not among the known models) and
     that id's namespace (before ``/``) is a registered account, ``root_author`` is that namespace:
     the missing repo's owner is the best evidence of where the lineage starts (the ids of gated,
-    deleted or renamed repos keep their owner). Otherwise ``root_author`` is the author of the last
-    model that resolves.
+    deleted or renamed repos keep their owner). Otherwise ``root_author`` is the account of the
+    last model that resolves.
 ``first_party``
     True when the uploader is a registered organisation (company, academic, non-profit,
     government) with a known region. Under the ``first_party`` scope a model's origin is its
@@ -47,6 +72,7 @@ Overrides (``data/reference/model_overrides.csv``) are applied last; see :func:`
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -54,7 +80,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis.origin.lineage import LineageResult, resolve_lineage
+from analysis.origin.lineage import IdIndex, LineageResult, resolve_lineage
 from analysis.origin.registry import ORGANISATION_KINDS, REGISTRY_REGIONS, Registry
 from analysis.schema import BASE_MODELS_TYPE
 
@@ -68,6 +94,7 @@ RELATIONS: tuple[str, ...] = ("base", "finetune", "quantized", "adapter", "merge
 TAG_COLUMNS: tuple[str, ...] = (
     "id",
     "author",
+    "author_mismatch",
     "relation",
     "parent",
     "n_parents",
@@ -76,6 +103,7 @@ TAG_COLUMNS: tuple[str, ...] = (
     "lineage_depth",
     "root_author",
     "uploader_kind",
+    "root_kind",
     "uploader_region",
     "lineage_region",
     "first_party",
@@ -97,8 +125,6 @@ _INPUT_TYPES = {
 }
 _REQUIRED = ("id", "author", "tags", "baseModels")
 _TAG_RE = r"^base_model:(?:(?P<rel>finetune|quantized|adapter|merge):)?(?P<pid>[^:]+)$"
-_CARD_BASE_RE = r'"base_model"\s*:\s*(?P<v>"[^"]*"|\[[^\]]*\])'
-_CARD_REL_RE = r'"base_model_relation"\s*:\s*"(?P<r>[A-Za-z_]+)"'
 
 
 def _to_table(models) -> pa.Table:
@@ -148,10 +174,16 @@ def _to_table(models) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def _pick_from_lists(parent_rows: np.ndarray, values: pa.Array, n: int, which: str):
+def _pick_from_lists(parent_rows: np.ndarray, values: pa.Array, n: int, which: str,
+                     positions: np.ndarray | None = None):
     """First/last non-empty value per row, and the number of distinct values per row.
 
     ``parent_rows`` gives the row of each value (ascending), as from ``list_parent_indices``.
+    ``positions``, when given, is the position among the model ids that each value matches
+    (:meth:`analysis.origin.lineage.IdIndex.match`, ``-1`` for none): a row that lists at least one
+    value matching another model chooses among those values only, so a self reference or a
+    dangling id never wins over a listed parent that resolves; a row whose values are all self
+    references or dangling chooses among all of them. The count is over all listed values.
     """
     values = values.cast(pa.string())
     ok = np.asarray(pc.and_(pc.is_valid(values), pc.greater(pc.utf8_length(values), 0)).fill_null(False))
@@ -171,8 +203,19 @@ def _pick_from_lists(parent_rows: np.ndarray, values: pa.Array, n: int, which: s
         width = int(codes.max()) + 1
         pairs = np.unique(rows * width + codes)
         count = np.bincount(pairs // width, minlength=n).astype(np.int64)
-    pos = np.r_[starts[1:] - 1, rows.size - 1] if which == "last" else starts
-    picked = vals.take(pa.array(pos))
+    if positions is not None:
+        pos = np.asarray(positions, dtype=np.int64)[ok]
+        good = (pos >= 0) & (pos != rows)
+        row_has_good = np.zeros(n, dtype=bool)
+        row_has_good[rows[good]] = True
+        keep = good | ~row_has_good[rows]
+        if not keep.all():
+            rows = rows[keep]
+            vals = vals.filter(pa.array(keep))
+            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            uniq = rows[starts]
+    pick = np.r_[starts[1:] - 1, rows.size - 1] if which == "last" else starts
+    picked = vals.take(pa.array(pick))
     idx = np.full(n, -1, dtype=np.int64)
     idx[uniq] = np.arange(uniq.size)
     take = pa.array(np.where(idx >= 0, idx, 0))
@@ -180,8 +223,8 @@ def _pick_from_lists(parent_rows: np.ndarray, values: pa.Array, n: int, which: s
     return chosen, count
 
 
-def _from_base_models(table: pa.Table, which: str):
-    n = table.num_rows
+def _base_model_lists(table: pa.Table):
+    """Rows and ids of every ``baseModels.models[*].id``, and each row's ``baseModels.relation``."""
     bm = table["baseModels"].combine_chunks() if table.num_rows else pa.array([], BASE_MODELS_TYPE)
     relation = pc.struct_field(bm, "relation")
     models = pc.struct_field(bm, "models")
@@ -190,34 +233,50 @@ def _from_base_models(table: pa.Table, which: str):
     flat = pc.list_flatten(models)
     rows = np.asarray(pc.list_parent_indices(models), dtype=np.int64)
     ids = pc.struct_field(flat, "id") if len(flat) else pa.array([], pa.string())
-    parent, count = _pick_from_lists(rows, ids, n, which)
-    return parent, count, relation
+    return rows, ids.cast(pa.string()), relation
 
 
-def _from_tags(table: pa.Table, which: str):
+def _tag_lists(table: pa.Table, rows_wanted: np.ndarray):
+    """Rows, parent ids and stated relations of the ``base_model:`` tags of the wanted rows."""
     n = table.num_rows
     tags = table["tags"].combine_chunks() if n else pa.array([], pa.list_(pa.string()))
     flat = pc.list_flatten(tags)
     rows = np.asarray(pc.list_parent_indices(tags), dtype=np.int64)
     is_base = np.asarray(pc.starts_with(flat, "base_model:").fill_null(False))
-    relation = pa.nulls(n, pa.string())
+    if rows.size:
+        is_base &= rows_wanted[rows]
     if not is_base.any():
-        return pa.nulls(n, pa.string()), np.zeros(n, dtype=np.int64), relation
+        empty = pa.array([], pa.string())
+        return np.zeros(0, dtype=np.int64), empty, empty
     sel = flat.filter(pa.array(is_base))
     rows = rows[is_base]
     parsed = pc.extract_regex(sel, _TAG_RE)
     matched = np.asarray(parsed.is_valid())
     rel = pc.struct_field(parsed, "rel").filter(pa.array(matched))
     pid = pc.struct_field(parsed, "pid").filter(pa.array(matched))
-    rows = rows[matched]
-    parent, count = _pick_from_lists(rows, pid, n, which)
-    relation, _ = _pick_from_lists(rows, rel, n, "first")
-    return parent, count, relation
+    return rows[matched], pid, rel
 
 
-def _from_card(table: pa.Table, need: np.ndarray, which: str):
+def _card_lists(table: pa.Table, need: np.ndarray):
+    """Rows and ids of the top-level ``base_model`` of the model cards of the rows in ``need``.
+
+    Only rows that need the fallback and whose ``cardData`` mentions ``"base_model"`` are parsed,
+    with :func:`json.loads` (a per-row step, but on the fallback rows only: none in the study's
+    pipeline, whose raw schema has no ``cardData``). Only the top-level keys count: a
+    ``base_model`` nested in ``model-index``, ``widget`` or elsewhere is ignored, and so is a
+    top-level ``base_model`` that is null, empty or not a string or list of strings. A card that
+    is not a JSON object gives no parent.
+
+    Returns
+    -------
+    rows, ids : numpy.ndarray, pyarrow.Array
+        The row of each listed base model id, in card order.
+    relations : pyarrow.Array
+        One per row of the table: the card's top-level ``base_model_relation`` string, or null.
+    """
     n = table.num_rows
-    empty = (pa.nulls(n, pa.string()), np.zeros(n, dtype=np.int64), pa.nulls(n, pa.string()))
+    relations = [None] * n
+    empty = (np.zeros(0, dtype=np.int64), pa.array([], pa.string()), pa.nulls(n, pa.string()))
     if "cardData" not in table.column_names or not need.any():
         return empty
     card = table["cardData"].combine_chunks()
@@ -225,31 +284,26 @@ def _from_card(table: pa.Table, need: np.ndarray, which: str):
     if not has.any():
         return empty
     rows_sel = np.flatnonzero(has)
-    sub = card.take(pa.array(rows_sel))
-    value = pc.extract_regex(sub, _CARD_BASE_RE)
-    ok = np.asarray(value.is_valid())
-    v = pc.struct_field(value, "v").filter(pa.array(ok))
-    rows_sel = rows_sel[ok]
-    sub = sub.filter(pa.array(ok))
-    body = pc.utf8_trim(v, "[]")
-    items = pc.split_pattern_regex(body, r"\s*,\s*")
-    flat = pc.utf8_trim(pc.list_flatten(items), "\" \t\r\n")
-    local_rows = np.asarray(pc.list_parent_indices(items), dtype=np.int64)
-    parent_local, count_local = _pick_from_lists(local_rows, flat, len(rows_sel), which)
-    rel = pc.extract_regex(sub, _CARD_REL_RE)
-    rel_v = pc.if_else(rel.is_valid(), pc.struct_field(rel, "r"), pa.scalar(None, pa.string()))
-    idx = np.full(n, -1, dtype=np.int64)
-    idx[rows_sel] = np.arange(rows_sel.size)
-    mask = pa.array(idx >= 0)
-    take = pa.array(np.where(idx >= 0, idx, 0))
-    if len(rows_sel):
-        parent = pc.if_else(mask, parent_local.take(take), pa.scalar(None, pa.string()))
-        relation = pc.if_else(mask, rel_v.take(take), pa.scalar(None, pa.string()))
-    else:
-        parent, relation = empty[0], empty[2]
-    count = np.zeros(n, dtype=np.int64)
-    count[rows_sel] = count_local
-    return parent, count, relation
+    out_rows: list[int] = []
+    out_ids: list[str] = []
+    for row, text in zip(rows_sel.tolist(), card.take(pa.array(rows_sel)).to_pylist()):
+        try:
+            meta = json.loads(text)
+        except (TypeError, ValueError):
+            continue
+        if not isinstance(meta, dict):
+            continue
+        value = meta.get("base_model")
+        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        for item in items:
+            if isinstance(item, str) and item.strip():
+                out_rows.append(row)
+                out_ids.append(item.strip())
+        rel = meta.get("base_model_relation")
+        if isinstance(rel, str) and items:
+            relations[row] = rel.strip()
+    return (np.asarray(out_rows, dtype=np.int64), pa.array(out_ids, pa.string()),
+            pa.array(relations, pa.string()))
 
 
 def extract_parents(models, merge_parent: str = "first") -> pd.DataFrame:
@@ -265,12 +319,32 @@ def extract_parents(models, merge_parent: str = "first") -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``id, author, relation, parent, n_parents, parent_source``.
+        Columns ``id, author, author_mismatch, relation, parent, n_parents, parent_source``
+        (``author`` is the uploading account: the id's namespace, see the module docstring).
     """
     if merge_parent not in MERGE_PARENT_RULES:
         raise ValueError(f"merge_parent={merge_parent!r} is not supported; choose one of {list(MERGE_PARENT_RULES)}.")
     table = _to_table(models)
     return _extract(table, merge_parent).to_pandas()
+
+
+def _uploader(ids: pa.Array, author_field: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """The uploading account of each model and whether the ``author`` field disagrees with it.
+
+    The account is the id's namespace (before the first ``/``); the ``author`` field is used only
+    for an id without a namespace. ``author_mismatch`` is true where the id has a namespace and
+    the ``author`` field is set to a different account (compared case-insensitively, as the Hub
+    compares account names).
+    """
+    null = pa.scalar(None, pa.string())
+    prefix = pc.list_element(pc.split_pattern(ids, "/", max_splits=1), 0)
+    has_ns = pc.and_(pc.match_substring(ids, "/"), pc.greater(pc.utf8_length(prefix), 0))
+    namespace = pc.if_else(has_ns, prefix, null)
+    author_ok = pc.and_(author_field.is_valid(), pc.greater(pc.utf8_length(author_field), 0)).fill_null(False)
+    uploader = pc.if_else(has_ns, namespace, pc.if_else(author_ok, author_field, null))
+    differs = pc.not_equal(pc.utf8_lower(author_field), pc.utf8_lower(namespace)).fill_null(False)
+    mismatch = pc.and_(pc.and_(has_ns, author_ok), differs).fill_null(False)
+    return uploader, mismatch
 
 
 def _extract(table: pa.Table, merge_parent: str) -> pa.Table:
@@ -280,18 +354,25 @@ def _extract(table: pa.Table, merge_parent: str) -> pa.Table:
     if ids.null_count:
         bad = np.flatnonzero(~np.asarray(ids.is_valid()))[:5] + 1
         raise ValueError(f"tag_models: {ids.null_count} model(s) without an id (rows {bad.tolist()}...); every row needs an id.")
-    author = table["author"].combine_chunks() if n else pa.array([], pa.string())
-    has_slash = pc.match_substring(ids, "/")
-    prefix = pc.list_element(pc.split_pattern(ids, "/", max_splits=1), 0)
-    namespace = pc.if_else(has_slash, prefix, pa.scalar(None, pa.string()))
-    author = pc.if_else(pc.and_(author.is_valid(), pc.greater(pc.utf8_length(author), 0)).fill_null(False),
-                        author, namespace)
+    author_field = table["author"].combine_chunks() if n else pa.array([], pa.string())
+    author, author_mismatch = _uploader(ids, author_field)
+    index = IdIndex(ids)
 
-    p_bm, c_bm, r_bm = _from_base_models(table, which)
-    p_tag, c_tag, r_tag = _from_tags(table, which)
-    has_bm = np.asarray(p_bm.is_valid())
+    # Candidates of baseModels, then of the tags of the rows baseModels leaves without a parent:
+    # one look-up in the model ids for both (self references and dangling ids lose to real parents).
+    bm_rows, bm_vals, r_bm = _base_model_lists(table)
+    bm_ok = np.asarray(pc.greater(pc.utf8_length(bm_vals), 0).fill_null(False), dtype=bool)
+    has_bm = np.zeros(n, dtype=bool)
+    has_bm[bm_rows[bm_ok]] = True
+    tag_rows, tag_vals, tag_rel = _tag_lists(table, ~has_bm)
+    pos, _ = index.match(pa.concat_arrays([bm_vals, tag_vals.cast(pa.string())]))
+    p_bm, c_bm = _pick_from_lists(bm_rows, bm_vals, n, which, pos[:len(bm_vals)])
+    p_tag, c_tag = _pick_from_lists(tag_rows, tag_vals, n, which, pos[len(bm_vals):])
+    r_tag, _ = _pick_from_lists(tag_rows, tag_rel, n, "first")
     has_tag = np.asarray(p_tag.is_valid()) & ~has_bm
-    p_card, c_card, r_card = _from_card(table, ~has_bm & ~has_tag, which)
+    card_rows, card_vals, r_card = _card_lists(table, ~has_bm & ~has_tag)
+    card_pos = index.match(card_vals)[0] if len(card_vals) else None
+    p_card, c_card = _pick_from_lists(card_rows, card_vals, n, which, card_pos)
     has_card = np.asarray(p_card.is_valid()) & ~has_bm & ~has_tag
 
     parent = pc.if_else(pa.array(has_bm), p_bm, pc.if_else(pa.array(has_tag), p_tag, p_card))
@@ -313,6 +394,7 @@ def _extract(table: pa.Table, merge_parent: str) -> pa.Table:
         {
             "id": ids,
             "author": author,
+            "author_mismatch": author_mismatch,
             "relation": pa.array(relation, pa.string()),
             "parent": parent,
             "n_parents": pa.array(n_parents, pa.int64()),
@@ -385,11 +467,15 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
     Returns
     -------
     pandas.DataFrame
-        One row per model, columns :data:`TAG_COLUMNS`: ``id, author, relation, parent, n_parents,
-        parent_source, lineage_root, lineage_depth, root_author, uploader_kind, uploader_region,
-        lineage_region, first_party, is_redistributor, cycle, self_reference, dangling,
-        root_dangling, override_reason, override_source``. ``lineage_depth`` counts parent links to
-        ``lineage_root`` (0 for a base model and for a model whose own parent dangles).
+        One row per model, columns :data:`TAG_COLUMNS`: ``id, author, author_mismatch, relation,
+        parent, n_parents, parent_source, lineage_root, lineage_depth, root_author, uploader_kind,
+        root_kind, uploader_region, lineage_region, first_party, is_redistributor, cycle,
+        self_reference, dangling, root_dangling, override_reason, override_source``. ``author`` is
+        the uploading account (the id's namespace; module docstring) and ``author_mismatch`` marks
+        the models whose raw ``author`` field named another account. ``uploader_kind`` and
+        ``root_kind`` are the registry kinds of ``author`` and ``root_author`` (``unregistered``
+        for an account not in the registry, null for no account). ``lineage_depth`` counts parent
+        links to ``lineage_root`` (0 for a base model and for a model whose own parent dangles).
         The :class:`~analysis.origin.lineage.LineageResult` counts are in ``DataFrame.attrs["lineage"]``.
 
     Raises
@@ -422,6 +508,7 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
         return pc.fill_null(found, missing) if missing is not None else found
 
     uploader_kind = per(author, kind_u, None)
+    root_kind = per(root_author, kind_u, None)
     uploader_region = per(author, region_u, "UNKNOWN")
     lineage_region = per(root_author, region_u, "UNKNOWN")
     org = pc.is_in(uploader_kind, value_set=pa.array(list(ORGANISATION_KINDS)))
@@ -431,6 +518,7 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
         "lineage_depth": pa.array(lin.depth.astype(np.int64)),
         "root_author": root_author,
         "uploader_kind": uploader_kind,
+        "root_kind": root_kind,
         "uploader_region": uploader_region,
         "lineage_region": lineage_region,
         "first_party": first_party.fill_null(False),
