@@ -207,10 +207,13 @@ def test_committed_overrides_apply_to_their_models(registry):
     # without overrides: the archive resolves to CompVis (EU) and the community mirror to UNAFFILIATED
     assert (plain.loc[comfy, "lineage_region"], plain.loc[mirror, "lineage_region"]) == ("EU", "UNAFFILIATED")
     out = tag_models(models, registry, ov).set_index("id")
-    for mid, source in [(comfy, "model"), (mirror, "model"), ("user1/sd15-ft", "lineage_root")]:
+    for mid, source in [(comfy, "model"), (mirror, "model"), ("user1/sd15-ft", "lineage_root"),
+                        ("user2/comfy-ft", "lineage_root")]:
         assert (out.loc[mid, "lineage_region"], out.loc[mid, "override_source"]) == ("US", source), mid
-    # the Comfy archive's derivatives resolve to CompVis, not to the archive: the override does not reach them
-    assert out.loc["user2/comfy-ft", "lineage_region"] == "EU"
+    # a lineage override makes its model a lineage root, so the archive's derivatives inherit it
+    assert (out.loc[comfy, "lineage_root"], out.loc[comfy, "lineage_depth"]) == (comfy, 0)
+    assert (out.loc["user2/comfy-ft", "lineage_root"], out.loc["user2/comfy-ft", "lineage_depth"]) == (comfy, 1)
+    assert plain.loc["user2/comfy-ft", "lineage_region"] == "EU"
     # lineage overrides change neither the uploader origin nor first_party
     assert (out.loc[mirror, "uploader_region"], out.loc[mirror, "first_party"]) == ("UNAFFILIATED", False)
     assert (out.loc[comfy, "uploader_region"], out.loc[comfy, "is_redistributor"]) == ("UNAFFILIATED", True)

@@ -457,8 +457,9 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
     overrides : pandas.DataFrame, optional
         From :func:`analysis.origin.registry.load_overrides`. Applied last: a ``uploader`` override
         sets the model's ``uploader_region`` (and so the ``lineage_region`` of the models whose
-        lineage root it is); a ``lineage`` override sets the model's ``lineage_region`` and that of
-        the models whose lineage root it is; ``all`` does both. A model's own override wins over one
+        lineage root it is); a ``lineage`` override makes the model a lineage root (its parent link
+        is not followed) and sets its ``lineage_region``, which its derivatives then inherit; ``all``
+        does both. A model's own override wins over one
         reaching it through its root. ``override_reason`` and ``override_source`` (``model`` or
         ``lineage_root``) record each application. ``first_party`` is never overridden.
     merge_parent : {"first", "last", "none"}
@@ -489,7 +490,14 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
         raise ValueError(f"merge_parent={merge_parent!r} is not supported; choose one of {list(MERGE_PARENT_RULES)}.")
     table = _to_table(models)
     ext = _extract(table, merge_parent)
-    lin: LineageResult = resolve_lineage(ext["id"], ext["parent"])
+    parents = ext["parent"]
+    if overrides is not None and len(overrides):
+        # a model with a lineage override is a lineage root: its derivatives inherit the overridden origin
+        cut = overrides.loc[overrides["rule"].isin(["lineage", "all"]), "model_id"].astype(str).tolist()
+        if cut:
+            parents = pc.if_else(pc.is_in(ext["id"], value_set=pa.array(cut, pa.string())),
+                                 pa.scalar(None, pa.string()), parents)
+    lin: LineageResult = resolve_lineage(ext["id"], parents)
     author = ext["author"].combine_chunks() if ext.num_rows else pa.array([], pa.string())
     root_author = author.take(pa.array(lin.root_index))
     dang_ns = pc.list_element(pc.split_pattern(pc.fill_null(lin.dangling_parent, ""), "/", max_splits=1), 0)
