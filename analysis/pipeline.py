@@ -4,8 +4,10 @@ The order lives here and nowhere else: every ``notebooks/NN_name.ipynb`` runs in
 receives only the parameters its tagged ``parameters`` cell declares, taken from the validated configuration
 (:meth:`analysis.config.StudyConfig.notebook_parameters`) plus ``simulated`` (demo run) and ``run_config_digest``
 (the digest of the configuration actually used, overrides included). Executed notebooks go to
-``reports/NN_name.ipynb`` and are rendered to ``reports/NN_name.html``; ``reports/index.html`` links them; what the
-kernel wrote to its standard error goes to ``reports/NN_name.log``.
+``reports/NN_name.ipynb`` and are rendered to ``reports/NN_name.html``; ``reports/index.html`` links every notebook
+of the chain, also after ``--only``/``--from`` or a failure (a notebook this run did not execute is shown with the
+status of the executed notebook an earlier run left, or as "not run"); what the kernel wrote to its standard error
+goes to ``reports/NN_name.log``.
 A failing cell stops the run: the partial notebook is kept, the failing notebook and cell are named, nothing after
 it runs, and the run returns a non-zero status.
 """
@@ -13,6 +15,7 @@ it runs, and the run returns a non-zero status.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import re
 import time
@@ -22,7 +25,7 @@ from typing import Callable
 
 from .config import StudyConfig
 from .paths import Paths
-from .reports import ReportEntry, headline_text, render_html, write_index
+from .reports import ReportEntry, earlier_entry, headline_text, render_html, write_index
 
 NOTEBOOK_RE = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
 
@@ -136,6 +139,45 @@ def _env(extra: dict[str, str]):
                 os.environ[k] = v
 
 
+def chain_entries(chain: list[Path], selected: list[Path], ran: dict[str, ReportEntry],
+                  reports_dir: Path) -> list[ReportEntry]:
+    """The index entries of every notebook of the chain, in order.
+
+    Parameters
+    ----------
+    chain : list of Path
+        Every notebook (:func:`discover_notebooks`).
+    selected : list of Path
+        The notebooks this run was asked to execute (after ``--only``/``--from``).
+    ran : dict
+        ``{stem: ReportEntry}`` of the notebooks this run executed.
+    reports_dir : Path
+        The reports folder, where earlier runs left their executed notebooks.
+
+    Returns
+    -------
+    list of ReportEntry
+        This run's entry where it executed the notebook. A selected notebook it did not reach (a notebook
+        before it failed) is "not run", linking an earlier run's files if any; a notebook outside the selection
+        has the status of an earlier run's executed notebook (:func:`analysis.reports.earlier_entry`).
+    """
+    failed = next((e.name for e in ran.values() if e.status == "failed"), None)
+    wanted = {p.stem for p in selected}
+    out = []
+    for nb in chain:
+        if nb.stem in ran:
+            out.append(ran[nb.stem])
+        elif nb.stem in wanted:
+            e = earlier_entry(reports_dir, nb.stem, note=f"not run: this run stopped when {failed} failed"
+                              if failed else "not run")
+            stale = " (the linked files are an earlier run's and may not match this run)" if e.ipynb_file else ""
+            out.append(ReportEntry(e.name, "not run", float("nan"), e.html_file, e.ipynb_file, e.message + stale,
+                                   e.log_file))
+        else:
+            out.append(earlier_entry(reports_dir, nb.stem, note="not selected for this run (--only/--from)"))
+    return out
+
+
 def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, start_from: str | None = None,
               simulated: bool = False, env: dict[str, str] | None = None,
               log: Callable[[str], None] = print) -> RunResult:
@@ -164,11 +206,13 @@ def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, 
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    notebooks = select(discover_notebooks(paths.notebooks_dir), only=only, start_from=start_from)
+    chain = discover_notebooks(paths.notebooks_dir)
+    notebooks = select(chain, only=only, start_from=start_from)
+    started = time.time()
     params = dict(cfg.notebook_parameters(), simulated=simulated, run_config_digest=cfg.digest())
     paths.reports_dir.mkdir(parents=True, exist_ok=True)
     runs: list[NotebookRun] = []
-    entries: list[ReportEntry] = []
+    entries: dict[str, ReportEntry] = {}
     env = dict(env or {})
     env.setdefault("STUDY_ROOT", str(paths.root))
     env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # plots inline in reports
@@ -198,7 +242,9 @@ def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, 
                 except Exception as e:  # a broken render must not hide the run's outcome
                     message += f" (HTML render failed: {e})"
             runs.append(NotebookRun(nb.name[:2], nb.stem, status, secs, out, message))
-            entries.append(ReportEntry(nb.stem, status, secs, html_file.name, out.name, message))
+            entries[nb.stem] = ReportEntry(nb.stem, status, secs, html_file.name if html_file.is_file() else "",
+                                           out.name if out.is_file() else "", message,
+                                           log_file.name if log_file.is_file() else "")
             if status == "ok":
                 log(f"[{i}/{len(notebooks)}] {nb.name:<24} ok      {secs:6.1f} s")
             else:
@@ -208,7 +254,12 @@ def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, 
                     "later notebooks were not run")
                 break
     headline, data_range = headline_text(paths.crossover_file)
-    write_index(paths.reports_dir, entries, config_source=cfg.source, config_digest=cfg.digest(),
+    if headline and paths.crossover_file.stat().st_mtime < started:
+        written = dt.datetime.fromtimestamp(paths.crossover_file.stat().st_mtime, dt.timezone.utc)
+        headline += (f" [from crossover.json written before this run, {written:%Y-%m-%d %H:%M} UTC; "
+                     "rerun the crossover notebook to update it]")
+    write_index(paths.reports_dir, chain_entries(chain, notebooks, entries, paths.reports_dir),
+                config_source=cfg.source, config_digest=cfg.digest(),
                 simulated=simulated, headline=headline, data_range=data_range,
                 config_params=params)
     return RunResult(runs=runs)

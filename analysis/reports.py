@@ -9,7 +9,9 @@ The HTML is readable without Jupyter:
 * a "SIMULATED DATA" banner on top of every page of a demo run.
 
 ``reports/index.html`` shows the run date, the configuration (file, digest and parameters), the snapshot range,
-the headline result, a link to every notebook with its status, and the figures of ``figures/figures.json``.
+the headline result, a link to every notebook of the chain with its status (this run's where it ran; otherwise
+that of the executed notebook an earlier run left, read by :func:`earlier_entry`, or "not run"), and the figures
+of ``figures/figures.json``.
 """
 
 from __future__ import annotations
@@ -57,12 +59,16 @@ class ReportEntry:
     name : str
         Notebook stem, e.g. ``06_figures``.
     status : str
-        "ok" | "failed" | "not run".
+        "ok" | "failed" | "not run" for this run; "ok (earlier run)" | "failed (earlier run)" |
+        "unknown (earlier run)" for a notebook this run did not execute but an earlier run did.
     seconds : float
+        Execution time (NaN when unknown).
     html_file, ipynb_file : str
-        Relative to the reports folder.
+        Relative to the reports folder; "" when there is no such file (the index then shows no link).
     message : str
-        Error summary of a failed notebook.
+        Error summary of a failed notebook, or where an earlier run's entry comes from.
+    log_file : str
+        The kernel's standard error log, relative to the reports folder ("" if none).
     """
 
     name: str
@@ -71,6 +77,48 @@ class ReportEntry:
     html_file: str
     ipynb_file: str
     message: str = ""
+    log_file: str = ""
+
+
+def earlier_entry(reports_dir: Path, name: str, *, note: str = "") -> ReportEntry:
+    """The index entry of a notebook this run did not execute, from what an earlier run left in ``reports_dir``.
+
+    The status and time come from the papermill metadata of the executed notebook ``<name>.ipynb``
+    (``exception``, ``duration``, ``end_time``); without an executed notebook the status is "not run" (a kernel
+    log left by a run that died before writing the notebook is still linked).
+
+    Parameters
+    ----------
+    reports_dir : Path
+        The reports folder.
+    name : str
+        Notebook stem, e.g. ``04_trend_tests``.
+    note : str
+        Said first in the entry's message (e.g. why this run did not execute it).
+    """
+    reports_dir = Path(reports_dir)
+    ipynb, html_file, log = (reports_dir / f"{name}{ext}" for ext in (".ipynb", ".html", ".log"))
+    links = {"html_file": html_file.name if html_file.is_file() else "",
+             "ipynb_file": ipynb.name if ipynb.is_file() else "", "log_file": log.name if log.is_file() else ""}
+    parts = [note] if note else []
+    if not ipynb.is_file():
+        parts.append("no executed notebook" + (" (only a kernel log)" if log.is_file() else ""))
+        return ReportEntry(name, "not run", float("nan"), message="; ".join(parts), **links)
+    try:
+        pm = nbformat.read(str(ipynb), as_version=4).metadata.get("papermill") or {}
+    except Exception:  # an unreadable notebook is reported, not fatal for the index
+        pm = {}
+    if not pm:
+        status = "unknown (earlier run)"
+    else:
+        status = "failed (earlier run)" if pm.get("exception") else "ok (earlier run)"
+    try:
+        secs = float(pm.get("duration"))
+    except (TypeError, ValueError):
+        secs = float("nan")
+    ended = str(pm.get("end_time") or "")[:19].replace("T", " ")
+    parts.append("executed notebook of an earlier run" + (f", ended {ended} UTC" if ended else ""))
+    return ReportEntry(name, status, secs, message="; ".join(parts), **links)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -239,7 +287,8 @@ def write_index(reports_dir: Path, entries: list[ReportEntry], *, config_source:
     reports_dir : Path
         The reports folder.
     entries : list of ReportEntry
-        One per notebook, in run order.
+        One per notebook of the chain, in run order (see :func:`earlier_entry` for those this run did not
+        execute).
     config_source, config_digest : str
         The configuration file and the digest of the validated parameters.
     simulated : bool
@@ -249,10 +298,17 @@ def write_index(reports_dir: Path, entries: list[ReportEntry], *, config_source:
     config_params : mapping, optional
         The flattened parameters (``<section>_<key>: value``), shown in a folded table.
     """
+    def link(target: str, text: str) -> str:
+        return f"<a href='{html.escape(target)}'>{html.escape(text)}</a>" if target else html.escape(text)
+
+    def secs(v: float) -> str:
+        return f"{v:.1f} s" if v == v else "n/a"  # NaN: not known
+
     rows = "\n".join(
-        f"<tr><td><a href='{html.escape(e.html_file)}'>{html.escape(e.name)}</a></td>"
-        f"<td>{html.escape(e.status)}</td><td>{e.seconds:.1f} s</td>"
-        f"<td><a href='{html.escape(e.ipynb_file)}'>notebook</a></td><td>{html.escape(e.message)}</td></tr>"
+        f"<tr><td>{link(e.html_file, e.name)}</td>"
+        f"<td>{html.escape(e.status)}</td><td>{secs(e.seconds)}</td>"
+        f"<td>{link(e.ipynb_file, 'notebook') if e.ipynb_file else '-'}"
+        f"{' · ' + link(e.log_file, 'log') if e.log_file else ''}</td><td>{html.escape(e.message)}</td></tr>"
         for e in entries)
     banner = (f"<p class='study-banner' role='alert'>{html.escape(SIM_BANNER)}</p>" if simulated else "")
     try:  # show the configuration file relative to the project, never as a path of the machine that ran it
@@ -278,7 +334,7 @@ Data range: {html.escape(data_range or 'n/a')}</p>
 {params}
 <h2>Headline result</h2>
 <p><b>{html.escape(headline or 'n/a (notebook 05 has not written crossover.json)')}</b></p>
-<h2>Notebooks, in run order</h2>
+<h2>Notebooks of the chain, in run order</h2>
 <table><tr><th>notebook</th><th>status</th><th>time</th><th>source</th><th>note</th></tr>
 {rows}
 </table>
@@ -295,7 +351,8 @@ Data range: {html.escape(data_range or 'n/a')}</p>
 def headline_text(crossover_file: Path) -> tuple[str, str]:
     """(headline sentence, data range) from ``crossover.json`` if it exists, else empty strings.
 
-    The sentence says when the interval is unbounded instead of printing a misleading pair of dates.
+    The sentence says when the interval is unbounded instead of printing a misleading pair of dates; its confidence
+    level is the one ``crossover.json`` records (:func:`analysis.figures.data.crossover_alpha`).
     """
     crossover_file = Path(crossover_file)
     if not crossover_file.is_file():
@@ -304,8 +361,9 @@ def headline_text(crossover_file: Path) -> tuple[str, str]:
         c = json.loads(crossover_file.read_text(encoding="utf-8"))
         h = c.get("headline", {}) or {}
         d = c.get("definition", {}) or {}
-        alpha = c.get("alpha", 0.05)
-        level = f"{100 * (1 - float(alpha)):g}%"
+        from .figures.data import crossover_alpha, level_text
+
+        level = level_text(crossover_alpha(c))
         sim = "SIMULATED DATA: " if c.get("simulated") else ""
         kind = h.get("kind")
         what = (f"CN share overtakes US share ({d.get('measure')}, rule {d.get('rule')}, scope {d.get('scope')}; "

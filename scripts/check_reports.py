@@ -10,7 +10,10 @@ is then read back. A page fails when
 * the checker did not run (the page could not be loaded),
 * a figure was printed as text instead of drawn (``<Figure size ... with N Axes>``),
 * it has fewer images than expected: the notebook 06 page and ``index.html`` must show every figure listed in
-  ``figures/figures.json`` that has a PNG file.
+  ``figures/figures.json`` that has a PNG file;
+* it is ``index.html`` and lacks a link to the rendered page of a notebook of the chain
+  (``notebooks/NN_name.ipynb`` next to the reports folder), or links one that does not exist. This part needs no
+  browser (:func:`index_link_problems`); a chain without ``index.html`` fails as well.
 
 Usage::
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -53,6 +57,8 @@ window.addEventListener('load', function () {
 </script>"""
 
 FIGURE_REPR = "&lt;Figure size"
+#: Notebooks of the chain, as :mod:`analysis.pipeline` finds them.
+NOTEBOOK_RE = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
 
 
 @dataclass
@@ -83,6 +89,52 @@ class _DomReader(HTMLParser):
             self.images.append(a)
         elif tag == "body":
             self.body = a
+
+
+class _LinkReader(HTMLParser):
+    """Collect the ``href`` of every ``<a>`` of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            href = dict(attrs).get("href")
+            if href:
+                self.hrefs.append(href)
+
+
+def chain_notebooks(reports_dir: Path) -> list[str]:
+    """Stems of the chain's notebooks (``notebooks/NN_name.ipynb`` beside the reports folder), in order."""
+    nb_dir = Path(reports_dir).resolve().parent / "notebooks"
+    if not nb_dir.is_dir():
+        return []
+    return sorted(p.stem for p in nb_dir.glob("*.ipynb") if NOTEBOOK_RE.match(p.name))
+
+
+def index_link_problems(reports_dir: Path, chain: list[str] | None = None) -> list[str]:
+    """Problems of ``index.html``'s links to the chain: a notebook of the chain without a link to its rendered
+    page ``NN_name.html``, or a link to such a page that does not exist ([] when all is well)."""
+    reports_dir = Path(reports_dir)
+    chain = chain_notebooks(reports_dir) if chain is None else chain
+    if not chain:
+        return []
+    index = reports_dir / "index.html"
+    if not index.is_file():
+        return [f"{index} not found: the reports have no index linking the chain's {len(chain)} notebook(s)"]
+    reader = _LinkReader()
+    reader.feed(index.read_text(encoding="utf-8"))
+    hrefs = set(reader.hrefs)
+    problems = []
+    for stem in chain:
+        page = f"{stem}.html"
+        if page not in hrefs:
+            problems.append(f"index.html has no link to {page} (notebook {stem} of the chain; run it, e.g. "
+                            f"python -m analysis run --only {stem[:2]})")
+        elif not (reports_dir / page).is_file():
+            problems.append(f"index.html links {page}, which does not exist")
+    return problems
 
 
 def find_chromium(explicit: str | None = None) -> str | None:
@@ -193,17 +245,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     n_fig = expected_figures(reports)
     failed = 0
+    no_index = [] if (reports / "index.html").is_file() else index_link_problems(reports)
+    for prob in no_index:
+        print(f"FAIL {prob}")
     for page in pages:
         expect = n_fig if page.name == "index.html" or page.name.startswith("06_") else 0
         shot = args.screenshots / (page.stem + ".png") if args.screenshots else None
         c = check_page(page, chromium, expect_images=expect, screenshot=shot, timeout=args.timeout)
+        if page.name == "index.html":
+            c.problems += index_link_problems(reports)
         status = "ok  " if c.ok else "FAIL"
         print(f"{status} {page.name}: {c.images} image(s), {len(c.broken)} broken")
         for prob in c.problems:
             print(f"     - {prob}")
         failed += not c.ok
     print(f"{len(pages) - failed}/{len(pages)} report page(s) passed")
-    return 1 if failed else 0
+    return 1 if failed or no_index else 0
 
 
 if __name__ == "__main__":

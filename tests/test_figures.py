@@ -22,8 +22,8 @@ import pytest  # noqa: E402
 
 from analysis.figures import FIGURES, Definition, FigureInputError, make_all_figures  # noqa: E402
 from analysis.figures import data as fdata  # noqa: E402
-from analysis.figures.style import (ORIGIN_STYLES, ONE_COLUMN, TWO_COLUMN, paper_style, save_figure,  # noqa: E402
-                                    style_file)
+from analysis.figures.style import (ORIGIN_STYLES, ONE_COLUMN, TWO_COLUMN, organisation_styles,  # noqa: E402
+                                    paper_style, save_figure, style_file)
 from analysis.raw import sha256_file  # noqa: E402
 from analysis.panel import primary_series  # noqa: E402
 from analysis.paths import Paths  # noqa: E402
@@ -221,6 +221,31 @@ def test_figure1_unbounded_set_is_labelled_not_hidden(inputs):
     assert iv["date"].min() == panel["date"].min() and iv["date_end"].max() == panel["date"].max()
 
 
+def test_figure1_missing_week_is_a_nan_row_and_a_line_gap(inputs):
+    panel = pd.read_parquet(inputs.panel_file)
+    table = fdata.share_by_origin_table(panel, DEFN, None)
+    missing = pd.Timestamp(START + dt.timedelta(weeks=13))  # the fixture has no snapshot that week
+    cn = table[(table["element"] == "share") & (table["group"] == "CN")]
+    assert len(cn) == WEEKS and cn["date"].is_monotonic_increasing  # the full weekly grid
+    gap = cn[cn["date"] == missing]
+    assert len(gap) == 1 and np.isnan(gap["value"].iloc[0]) and gap["note"].iloc[0] == fdata.NO_SNAPSHOT_NOTE
+    assert table.loc[table["date"] == missing, "value"].isna().all()
+    fig = _draw(1, table)
+    (line,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == ORIGIN_STYLES["CN"].label]
+    x = pd.to_datetime(mdates.num2date(mdates.date2num(line.get_xdata()))).tz_localize(None)
+    y = np.asarray(line.get_ydata(), dtype=float)
+    assert np.isnan(y[list(x).index(missing)]) and np.isfinite(np.delete(y, list(x).index(missing))).all()
+    plt.close(fig)
+
+
+def test_missing_periods_weekly_and_monthly():
+    d = pd.to_datetime(["2025-01-01", "2025-01-08", "2025-01-29", "2025-02-06"])  # 02-06: a day late, week 5
+    assert fdata.missing_periods(d) == [pd.Timestamp("2025-01-15"), pd.Timestamp("2025-01-22")]
+    assert fdata.missing_periods(pd.to_datetime(["2025-01-01", "2025-04-01"]), "monthly") == [
+        pd.Timestamp("2025-02-01"), pd.Timestamp("2025-03-01")]
+    assert fdata.missing_periods(d[:2]) == []
+
+
 # ------------------------------------------------------------------------------------------------ figure 2
 def test_figure2_band_meets_zero_at_fieller_ends(inputs):
     trends = json.loads(inputs.trends_file.read_text())
@@ -306,6 +331,76 @@ def test_figure4_bump_line_breaks_where_an_organisation_is_not_ranked():
     plt.close(fig)
 
 
+def test_figure4_missing_week_is_a_gap_in_every_line(inputs):
+    rk = pd.read_parquet(inputs.processed_dir / "rankings.parquet")
+    to = pd.read_parquet(inputs.processed_dir / "top_orgs.parquet")
+    table = fdata.rankings_table(rk, to, "lineage")
+    missing = pd.Timestamp(START + dt.timedelta(weeks=13))
+    gap = table[table["date"] == missing]
+    assert set(gap["element"]) == {"top_share", "rank"} and gap["value"].isna().all()
+    assert (gap.loc[gap["element"] == "top_share", "note"] == fdata.NO_SNAPSHOT_NOTE).all()
+    assert len(table[(table["element"] == "top_share") & (table["panel"] == "top 10") & (table["group"] == "CN")]) \
+        == WEEKS
+    fig = _draw(4, table)
+    top10 = fig.axes[0]
+    (cn,) = [ln for ln in top10.get_lines() if ln.get_label() == ORIGIN_STYLES["CN"].label]
+    assert np.isnan(np.asarray(cn.get_ydata(), dtype=float)[13])
+    (qwen,) = [ln for ln in fig.axes[-1].get_lines() if ln.get_gid() == "rank-Qwen"]
+    assert np.isnan(np.asarray(qwen.get_ydata(), dtype=float)[13])
+    plt.close(fig)
+
+
+def test_figure4_organisations_of_one_origin_differ_and_labels_do_not_overlap():
+    dates = pd.date_range("2025-01-01", periods=6, freq="7D")
+    rankings = pd.DataFrame([{"date": d, "rule": "lineage", "top_n": 10, "region": r, "share": 1 / len(REGIONS)}
+                             for d in dates for r in REGIONS])
+    orgs = [(f"cn{i}", "CN") for i in range(6)] + [("us0", "US"), ("eu0", "EU")]
+    top = []
+    for j, d in enumerate(dates):
+        for k, (o, reg) in enumerate(orgs, 1):
+            rank = 40 if (o == "cn5" and j == 0) else k  # one far rank squeezes the axis: labels would collide
+            top.append({"date": d, "rule": "lineage", "organisation": o, "region": reg, "downloads": 100.0 - rank,
+                        "rank": rank})
+    table = fdata.rankings_table(rankings, pd.DataFrame(top), "lineage", n_orgs=len(orgs))
+    fig = _draw(4, table)
+    bx = fig.axes[-1]
+    lines = {ln.get_gid()[5:]: ln for ln in bx.get_lines() if (ln.get_gid() or "").startswith("rank-")}
+    cn = [lines[f"cn{i}"] for i in range(6)]
+    assert {ln.get_color() for ln in cn} == {ORIGIN_STYLES["CN"].color}  # the origin's colour is kept...
+    assert len({ln.get_marker() for ln in cn}) == 6  # ...but each organisation has its own marker...
+    assert len({ln.get_linestyle() for ln in cn}) > 1  # ...and line style
+    styles = organisation_styles(orgs)
+    assert len({(str(styles[f"cn{i}"].linestyle), styles[f"cn{i}"].marker) for i in range(6)}) == 6
+    assert len({str(styles[f"cn{i}"].linestyle) for i in range(6)}) == 6
+    assert (styles["cn0"].linestyle, styles["cn0"].marker) == (ORIGIN_STYLES["CN"].linestyle,
+                                                               ORIGIN_STYLES["CN"].marker)
+    fig.draw_without_rendering()
+    from matplotlib.text import Text
+
+    renderer = fig.canvas.get_renderer()
+    labels = [t for t in bx.texts if t.get_text().endswith(")")]
+    assert len(labels) == len(orgs)
+    box = {t.get_text(): Text.get_window_extent(t, renderer) for t in labels}  # the text, without its leader line
+    boxes = sorted(box.values(), key=lambda b: b.y0)
+    for a, b in zip(boxes, boxes[1:]):
+        assert a.y1 <= b.y0 + 0.5, "end labels overlap"
+    # the labels keep the order of the ranks at the last date (rank 1 on top), and stay by the axes
+    order = [name.split(" ")[0] for name in sorted(box, key=lambda n: -box[n].y0)]
+    assert order == [o for o, _ in orgs]
+    ax_box = bx.get_window_extent()
+    assert all(ax_box.y0 - 2 <= (b.y0 + b.y1) / 2 <= ax_box.y1 + 2 for b in boxes)
+    plt.close(fig)
+
+
+def test_spread_positions_known_answer():
+    from analysis.figures.plots import spread_positions
+
+    assert spread_positions([0.0, 5.0], 1.0).tolist() == [0.0, 5.0]  # far apart: unchanged
+    assert spread_positions([1.0, 1.0, 1.0], 1.0).tolist() == pytest.approx([0.0, 1.0, 2.0])
+    out = spread_positions([2.0, 1.0, 1.2], 1.0)  # order kept, least squares: the mean stays 1.4
+    assert out.tolist() == pytest.approx([2.4, 0.4, 1.4])
+
+
 def test_figure4_missing_rankings_file_fails_naming_it(tmp_path):
     paths = write_inputs(tmp_path, rankings=False)
     with pytest.raises(FigureInputError, match="rankings.parquet"):
@@ -329,6 +424,24 @@ def test_figure5_derivatives_known_answer_and_structure(inputs):
     plt.close(fig)
 
 
+def test_figure5_partial_first_and_last_months_are_marked():
+    models = pd.DataFrame({"id": ["a", "b", "c", "d"], "relation": ["finetune"] * 4,
+                           "lineage_region": ["CN", "US", "CN", "CN"],
+                           "createdAt": pd.to_datetime(["2024-07-30", "2024-08-15", "2024-10-02", "2024-10-10"],
+                                                       utc=True)})
+    t = fdata.derivatives_table(models, pd.Timestamp("2024-07-24"), pd.Timestamp("2024-10-15"))
+    notes = t.groupby("date")["note"].first()
+    assert notes[pd.Timestamp("2024-07-01")] == "partial month: the window starts 2024-07-24"
+    assert notes[pd.Timestamp("2024-08-01")] == ""
+    assert notes[pd.Timestamp("2024-10-01")] == "partial month: the window ends 2024-10-15"
+    whole = fdata.derivatives_table(models, pd.Timestamp("2024-07-01"), pd.Timestamp("2024-10-31"))
+    assert (whole["note"] == "").all()  # the window covers whole months
+    from analysis.figures import _partial_months_text
+
+    assert "2024-07 and 2024-10" in _partial_months_text(t)
+    assert "whole calendar month" in _partial_months_text(whole)
+
+
 # ------------------------------------------------------------------------------------------------ figure 6
 def test_figure6_forest_structure(inputs):
     sens = pd.read_parquet(inputs.sensitivity_file)
@@ -347,7 +460,8 @@ def test_figure6_forest_structure(inputs):
     assert len(_gids(fig, "crossover")) == 3  # the no_trend row has no marker...
     assert any("no crossing" in t.get_text() for t in ax.texts)  # ...but says so
     assert ax.get_xlabel().startswith("Estimated crossover date")
-    assert {"fieller", "delta", "range over HAC lags / k"} <= set(_legend_texts(fig))
+    assert {"fieller", "delta", "range over the other settings",
+            "95% interval (arrow: unbounded)"} <= set(_legend_texts(fig))
     plt.close(fig)
 
 
@@ -366,6 +480,98 @@ def test_figure6_envelope_over_settings():
     assert t.loc["first_passage", "estimate_date"] == pd.Timestamp("2025-06-18")
     assert (t.loc["first_passage", "range_lower_date"], t.loc["first_passage", "range_upper_date"]) == (
         pd.Timestamp("2025-06-04"), pd.Timestamp("2025-07-02"))
+
+
+def _grid_rows(measure, n, lags_fb):
+    """Grid rows of one definition: fixed-b fieller at b = 0.3/0.5/1.0 (lags depend on n) and classic NW at lags
+    1-4; every setting gives its own interval, in periods (t) and dates."""
+    t0 = pd.Timestamp("2024-07-24")
+    rows = []
+
+    def row(method, lag, b, lo, hi, inference):
+        d = lambda t: (t0 + pd.Timedelta(days=7 * t)).strftime("%Y-%m-%d")  # noqa: E731
+        rows.append({"measure": measure, "rule": "lineage", "scope": "all", "k": None, "hac_lag": lag,
+                     "method": method, "estimate_date": d(50), "lower_date": d(lo), "upper_date": d(hi),
+                     "kind": "bounded", "estimate_t": 50.0, "lower_t": lo, "upper_t": hi, "inference": inference,
+                     "bandwidth_b": b})
+
+    for (b, lag), w in zip(zip((0.5, 0.3, 1.0), lags_fb), (3.0, 2.0, 4.0)):
+        row("fieller", lag, b, 50 - w, 50 + w, "fixed_b")
+    for lag in (1, 2, 3, 4):
+        row("fieller_nw", lag, None, 50 - lag / 5, 50 + lag / 5, "nw")
+    return rows
+
+
+def test_figure6_each_method_at_its_own_setting():
+    # the headline series has 80 periods (fixed-b lags 39/23/79), the all-time one 48 (lags 23/13/47); the
+    # classic Newey-West rows only have lags 1-4, and crossover.json's fieller_nw interval is that of lag 3
+    sens = pd.DataFrame(_grid_rows("downloads_30d", 80, (39, 23, 79))
+                        + _grid_rows("downloads_alltime_increment", 48, (23, 13, 47)))
+    cross = {"trend": {"hac_lags": 39, "bandwidth_b": 0.5, "inference": "fixed_b"},
+             "headline": {"method": "fieller"},
+             "methods": {"fieller": {"estimate": 50.0, "lower": 47.0, "upper": 53.0},
+                         "fieller_nw": {"estimate": 50.0, "lower": 49.4, "upper": 50.6}}}
+    head = fdata.Crossing("fieller", pd.Timestamp("2025-07-09"), None, None, "bounded")
+    t = fdata.sensitivity_table(sens, DEFN, head, hac_lag=39, crossover=cross)
+    get = lambda m, d: t[(t["method"] == m) & (t["definition_row"] == d)].iloc[0]  # noqa: E731
+    t0 = pd.Timestamp("2024-07-24")
+    week = lambda x: (t0 + pd.Timedelta(days=7 * x)).floor("D")  # noqa: E731
+    for d in (0, 1):  # the headline definition, and the all-time one with other fixed-b lags
+        nw = get("fieller_nw", d)
+        assert (nw["lower_date"], nw["upper_date"]) == (week(49.4), week(50.6)), nw["note"]  # lag 3, not lag 1
+        assert nw["note"].startswith("HAC lag 3")
+        fb = get("fieller", d)
+        assert (fb["lower_date"], fb["upper_date"]) == (week(47), week(53))  # b = 0.5 in both definitions
+        assert fb["note"].startswith(f"fixed-b bandwidth b = 0.5 ({39 if d == 0 else 23} lags)")
+    # without the t columns the interval dates identify lag 3 as well
+    t2 = fdata.sensitivity_table(sens.drop(columns=["estimate_t", "lower_t", "upper_t"]), DEFN, head,
+                                 crossover={**cross, "methods": {"fieller_nw": {
+                                     "estimate_date": week(50).strftime("%Y-%m-%d"),
+                                     "lower_date": week(49.4).strftime("%Y-%m-%d"),
+                                     "upper_date": week(50.6).strftime("%Y-%m-%d")}}})
+    nw2 = t2[(t2["method"] == "fieller_nw") & (t2["definition_row"] == 0)].iloc[0]
+    assert nw2["note"].startswith("HAC lag 3")
+    assert set(t["level"]) == {"95%"}
+
+
+def test_confidence_level_comes_from_crossover_json(tmp_path):
+    paths = write_inputs(tmp_path)
+    cross = json.loads(paths.crossover_file.read_text())
+    del cross["alpha"]  # as notebook 05 writes it: the level sits with the methods
+    cross["methods"]["fieller"]["alpha"] = 0.1
+    paths.crossover_file.write_text(json.dumps(cross))
+    run, figs = make_all_figures(paths, DEFN, formats=["png"], dpi=20, simulated=True, only=[2, 6, 7])
+    texts = {name: _legend_texts(f) for name, f in figs.items()}
+    for f in figs.values():
+        plt.close(f)
+    assert "HAC 90% band" in texts["log_ratio_trend_crossover"]
+    assert "90% interval (arrow: unbounded)" in texts["crossover_sensitivity_forest"]
+    assert "This study: estimate and 90% interval" in texts["published_estimates_comparison"]
+    assert not any("95%" in t for ts in texts.values() for t in ts)
+    assert all("95%" not in r.caption for r in run.records)
+
+
+def test_captions_follow_the_result_files(tmp_path):
+    paths = write_inputs(tmp_path)
+    trends = json.loads(paths.trends_file.read_text())
+    trends["ols"].update(inference="fixed_b", hac_lags=19, bandwidth_b=0.5)
+    paths.trends_file.write_text(json.dumps(trends))
+    cross = json.loads(paths.crossover_file.read_text())
+    cross["headline"]["inference"] = {"method": "fixed_b", "bandwidth_b": 0.5, "bandwidth_periods": 20,
+                                      "hac_lags": 19}
+    paths.crossover_file.write_text(json.dumps(cross))
+    panel = pd.read_parquet(paths.panel_file)
+    late = (panel["measure"] == "downloads_alltime_increment") & (panel["date"] < pd.Timestamp(START)
+                                                                   + pd.Timedelta(weeks=5))
+    panel[~late].to_parquet(paths.panel_file, index=False)  # all-time counters from week 4 on
+    run, figs = make_all_figures(paths, DEFN, formats=["png"], dpi=20, simulated=True, only=[2, 3])
+    for f in figs.values():
+        plt.close(f)
+    cap = {r.number: r.caption for r in run.records}
+    assert "Bartlett bandwidth 20 periods" in cap[2] and "bandwidth 19" not in cap[2]
+    first = (START + dt.timedelta(weeks=4)).isoformat()  # the baseline of the first increment
+    assert f"Plotted from {first} to" in cap[3]
+    assert "left out" in cap[3] and "decreased counts as zero" in cap[3]
 
 
 # ------------------------------------------------------------------------------------------------ figure 7
@@ -438,12 +644,25 @@ def test_make_all_figures_writes_every_figure_with_provenance(tmp_path):
     assert prov["snapshot_range"] == ["2024-07-24", (START + dt.timedelta(weeks=WEEKS - 1)).isoformat()]
     csv = pd.read_csv(paths.figures_dir / "download_share_by_origin.csv")
     assert set(csv.loc[csv["element"] == "share", "group"]) == set(REGIONS)
+    for name in names:  # every CSV says what its numbers are, on every row
+        kinds = pd.read_csv(paths.figures_dir / f"{name}.csv")[fdata.DATA_KIND_COLUMN]
+        assert list(pd.read_csv(paths.figures_dir / f"{name}.csv").columns)[-1] == fdata.DATA_KIND_COLUMN
+        assert (kinds == "SIMULATED DATA").all() and len(kinds) > 0
     # the CSV is exactly what was plotted: redrawing from it gives the same crossover mark
     fig = _draw(1, fdata.read_series_csv(paths.figures_dir / "download_share_by_origin.csv"))
     (m,) = _gids(fig, "crossover")
     cross = json.loads(paths.crossover_file.read_text())
     assert m.get_xdata()[0] == pd.Timestamp(cross["headline"]["estimate_date"])
     plt.close(fig)
+
+
+def test_real_run_csv_says_hub_snapshots(tmp_path):
+    paths = write_inputs(tmp_path)
+    _, figs = make_all_figures(paths, DEFN, formats=["png"], dpi=20, simulated=False, only=[1])
+    for f in figs.values():
+        plt.close(f)
+    kinds = pd.read_csv(paths.figures_dir / "download_share_by_origin.csv")[fdata.DATA_KIND_COLUMN]
+    assert set(kinds) == {"Hugging Face Hub snapshots"}
 
 
 def test_definition_mismatch_is_an_error(inputs, tmp_path):

@@ -73,6 +73,9 @@ def test_failing_cell_stops_the_chain_and_keeps_the_partial_notebook(toy_project
     assert (toy_project / "reports" / "01_first.html").is_file()
     index = (toy_project / "reports" / "index.html").read_text()
     assert "01_first" in index and "failed" in index and "SIMULATED DATA" in index
+    # the notebook after the failure is listed, as not run, naming the failure
+    row = next(r for r in index.split("<tr>") if "03_after" in r)
+    assert "not run" in row and "stopped when 02_breaks failed" in row and "href" not in row
 
 
 def test_only_runs_the_selected_notebook(toy_project):
@@ -80,3 +83,49 @@ def test_only_runs_the_selected_notebook(toy_project):
     result = run_chain(cfg, Paths(toy_project), only=["03"], log=lambda s: None)
     assert result.ok and [r.number for r in result.runs] == ["03"]
     assert (toy_project / "out" / "third.txt").read_text() == "ran"
+
+
+def _index_rows(reports) -> dict:
+    index = (reports / "index.html").read_text()
+    return {name: next(r for r in index.split("<tr>") if f">{name}<" in r) for name in
+            ("01_first", "02_breaks", "03_after")}
+
+
+def test_index_links_the_whole_chain_after_a_partial_run(toy_project):
+    import importlib.util
+    import os
+    import time
+
+    from analysis.paths import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location("check_reports", REPO_ROOT / "scripts" / "check_reports.py")
+    checker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(checker)
+    cfg = load_config(toy_project / "config" / "study.yaml")
+    paths = Paths(toy_project)
+    run_chain(cfg, paths, log=lambda s: None)  # 01 ok, 02 fails, 03 not reached
+    assert checker.index_link_problems(paths.reports_dir)  # 03 has no page yet: the check fails
+    paths.results_dir.mkdir(parents=True)
+    paths.crossover_file.write_text(json.dumps({"headline": {"method": "fieller", "estimate_date": "2025-07-16",
+                                                             "lower_date": "2025-07-01", "upper_date": "2025-08-01",
+                                                             "kind": "bounded"}}))
+    old = time.time() - 3600
+    os.utime(paths.crossover_file, (old, old))
+    result = run_chain(cfg, paths, only=["03"], log=lambda s: None)
+    assert result.ok
+    rows = _index_rows(paths.reports_dir)
+    assert "ok (earlier run)" in rows["01_first"] and "href='01_first.html'" in rows["01_first"]
+    assert "failed (earlier run)" in rows["02_breaks"] and "href='02_breaks.html'" in rows["02_breaks"]
+    assert "<td>ok</td>" in rows["03_after"] and "href='03_after.html'" in rows["03_after"]
+    assert checker.index_link_problems(paths.reports_dir) == []
+    index = (paths.reports_dir / "index.html").read_text()
+    assert "from crossover.json written before this run" in index  # an older headline says so
+
+
+def test_only_on_a_fresh_project_lists_the_rest_as_not_run(toy_project):
+    cfg = load_config(toy_project / "config" / "study.yaml")
+    run_chain(cfg, Paths(toy_project), only=["01"], log=lambda s: None)
+    rows = _index_rows(toy_project / "reports")
+    assert "<td>ok</td>" in rows["01_first"]
+    for name in ("02_breaks", "03_after"):
+        assert "not run" in rows[name] and "href" not in rows[name]

@@ -11,8 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.reports import (MAX_TEXT_LINES, ReportEntry, headings, headline_text, render_html, truncate_outputs,
-                              write_index)
+from analysis.reports import (MAX_TEXT_LINES, ReportEntry, earlier_entry, headings, headline_text, render_html,
+                              truncate_outputs, write_index)
 
 ROOT = Path(__file__).resolve().parent.parent
 # a valid 2x2 red PNG
@@ -121,7 +121,53 @@ def test_headline_text(tmp_path):
     assert text.startswith("SIMULATED DATA") and "unbounded" in text and "None" not in text
 
 
+def test_headline_level_comes_from_crossover_json(tmp_path):
+    f = tmp_path / "crossover.json"
+    f.write_text(json.dumps({"definition": {"measure": "downloads_30d", "rule": "lineage", "scope": "all"},
+                             "headline": {"method": "fieller", "estimate_date": "2025-07-16",
+                                          "lower_date": "2025-07-01", "upper_date": "2025-08-01", "kind": "bounded"},
+                             "methods": {"fieller": {"alpha": 0.1}}}))  # where notebook 05 records it
+    text, _ = headline_text(f)
+    assert "90% interval 2025-07-01 to 2025-08-01" in text and "95%" not in text
+
+
+def test_earlier_entry_reads_papermill_metadata(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"exception": True, "duration": 2.5, "end_time": "2026-01-02T03:04:05.6"}
+    nbformat.write(nb, str(tmp_path / "04_trend_tests.ipynb"))
+    (tmp_path / "04_trend_tests.html").write_text("<html></html>")
+    e = earlier_entry(tmp_path, "04_trend_tests", note="not selected")
+    assert (e.status, e.seconds, e.html_file, e.ipynb_file) == ("failed (earlier run)", 2.5, "04_trend_tests.html",
+                                                                "04_trend_tests.ipynb")
+    assert e.message.startswith("not selected") and "2026-01-02 03:04:05" in e.message
+    (tmp_path / "05_crossover.log").write_text("died")
+    gone = earlier_entry(tmp_path, "05_crossover")
+    assert gone.status == "not run" and (gone.html_file, gone.ipynb_file, gone.log_file) == ("", "", "05_crossover.log")
+    page = write_index(tmp_path, [e, gone], config_source="c", config_digest="d", simulated=False).read_text()
+    assert "href='04_trend_tests.html'" in page and "href='05_crossover.html'" not in page  # no link to nothing
+    assert "href='05_crossover.log'" in page and "not run" in page and "n/a" in page
+
+
 # ---------------------------------------------------------------------------------------------- the checker
+def test_index_must_link_every_notebook_of_the_chain(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    for stem in ("01_pull", "02_tag_origin"):
+        (tmp_path / "notebooks" / f"{stem}.ipynb").write_text("{}")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    assert check_reports.chain_notebooks(reports) == ["01_pull", "02_tag_origin"]
+    assert "index.html" in check_reports.index_link_problems(reports)[0]  # no index at all
+    (reports / "02_tag_origin.html").write_text("<html></html>")
+    write_index(reports, [ReportEntry("02_tag_origin", "ok", 1.0, "02_tag_origin.html", "02_tag_origin.ipynb")],
+                config_source="c", config_digest="d", simulated=False)
+    problems = check_reports.index_link_problems(reports)
+    assert len(problems) == 1 and "no link to 01_pull.html" in problems[0]
+    write_index(reports, [ReportEntry(n, "ok", 1.0, f"{n}.html", f"{n}.ipynb") for n in ("01_pull", "02_tag_origin")],
+                config_source="c", config_digest="d", simulated=False)
+    problems = check_reports.index_link_problems(reports)
+    assert len(problems) == 1 and "01_pull.html, which does not exist" in problems[0]
+    (reports / "01_pull.html").write_text("<html></html>")
+    assert check_reports.index_link_problems(reports) == []
 def test_read_dom_judges_images():
     ok = "<html><body data-check-done='yes'><img src='a.png' data-check-loaded='yes'></body></html>"
     assert check_reports.read_dom(ok, "p", expect_images=1).ok

@@ -121,7 +121,7 @@ def test_write_values_json_and_tex(tmp_path, values):
     assert "% SIMULATED DATA" in text
     assert "\\newcommand{\\StudyDataKind}{SIMULATED DATA (demo run)}" in text
     assert "\\newcommand{\\StudySimulated}{SIMULATED DATA}" in text
-    assert "\\newcommand{\\StudyShareCnLatest}{45.0\\%}" in text
+    assert "\\newcommand{\\StudyShareCnLatest}{45.0\\% [SIMULATED DATA]}" in text  # numbers carry the mark
     macros = re.findall(r"\\newcommand\{\\([A-Za-z]+)\}", text)
     assert len(macros) == len(set(macros)) == len(vals) + 1  # one per value, plus StudyDataKind
     # rerun: same bytes
@@ -142,3 +142,47 @@ def test_macro_names_are_letters_only():
     assert Value("mk_top_10_share", 1, "1", "").macro == "StudyMkTopOneZeroShare"
     assert tex_escape("50% of a_b & c") == r"50\% of a\_b \& c"
     assert fmt_p(0.0004) == "< 0.001" and fmt_p(0.2) == "0.200" and fmt_p(float("nan")) == "n/a"
+
+
+def test_tex_escapes_less_and_greater_than():
+    # in LaTeX's default OT1 encoding a bare "<" prints as an inverted exclamation mark
+    assert tex_escape("< 0.001") == r"\textless{} 0.001"
+    assert tex_escape("a > b") == r"a \textgreater{} b"
+
+
+def test_values_tex_has_no_bare_angle_brackets(tmp_path, values):
+    _, tex = write_values(list(values.values()), tmp_path / "v.json", tmp_path / "v.tex", simulated=False)
+    text = tex.read_text()
+    assert "\\newcommand{\\StudyTrendSlopePValue}{\\textless{} 0.001}" in text
+    assert "<" not in text and ">" not in text
+
+
+def test_every_number_macro_of_a_demo_run_carries_the_mark(tmp_path, values):
+    _, tex = write_values(list(values.values()), tmp_path / "v.json", tmp_path / "v.tex", simulated=True)
+    macros = [ln for ln in tex.read_text().splitlines() if ln.startswith("\\newcommand")]
+    assert len(macros) == len(values) + 1
+    assert all("SIMULATED DATA" in ln for ln in macros)
+    assert "\\newcommand{\\StudyCrossoverEstimateDate}{2025-05-21 [SIMULATED DATA]}" in macros
+    # values.json keeps the plain text (its "simulated" flag and note say what the numbers are)
+    doc = json.loads((tmp_path / "v.json").read_text())
+    assert doc["values"]["crossover_estimate_date"]["text"] == "2025-05-21"
+
+
+def test_p_value_description_under_fixed_b_and_newey_west():
+    floor = 1 / 20001
+    trends = {**TRENDS, "ols": {**TRENDS["ols"], "inference": "fixed_b", "p_values": [floor, floor]}}
+    cross = {**CROSS, "headline": {**CROSS["headline"], "inference": {
+        "critical_value_source": "fixed-b null of the t statistic simulated on the observed periods (20000 draws, "
+                                 "Bartlett kernel, b = 0.500)"}}}
+    v = {x.key: x for x in collect_values(_panel(), DEFN, trends, cross, simulated=True)}
+    d = v["trend_slope_p_value"].description
+    assert "fixed-b" in d and "Monte Carlo" in d and "1/20001" in d and "at that floor" in d
+    assert "(HAC, t)" not in d and v["trend_slope_p_value"].text == "< 0.001"
+    assert "bandwidth" in v["trend_hac_lags"].description
+    # a simulated p-value above the floor is not said to sit at it
+    trends["ols"]["p_values"] = [0.01, 0.01]
+    d2 = {x.key: x for x in collect_values(_panel(), DEFN, trends, cross, simulated=True)}["trend_slope_p_value"]
+    assert "Monte Carlo" in d2.description and "at that floor" not in d2.description
+    # classic Newey-West: a t p-value
+    nw = {x.key: x for x in collect_values(_panel(), DEFN, TRENDS, CROSS, simulated=True)}["trend_slope_p_value"]
+    assert "Student t" in nw.description and "Monte Carlo" not in nw.description

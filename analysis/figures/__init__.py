@@ -5,7 +5,7 @@ Notebook 06 calls :func:`make_all_figures`, which for each figure of :data:`FIGU
 1. builds the table the figure draws (:mod:`.data`) from the processed files of notebooks 02 to 05,
 2. draws it in the study's style (:mod:`.plots`, :mod:`.style`),
 3. writes ``figures/<name>.{pdf,svg,png}`` with deterministic metadata and ``figures/<name>.csv`` (exactly the
-   data plotted),
+   data plotted, plus a constant ``data_kind`` column that says ``SIMULATED DATA`` on demo runs),
 
 then writes ``figures/figures.json`` (title, caption, hashes, snapshot range, raw manifest hash, config digest,
 package version, git commit, suggested citation; :mod:`.provenance`) and ``figures/values.json`` /
@@ -25,10 +25,10 @@ import pandas as pd
 from ..paths import Paths
 from . import plots
 from .data import (DERIVATIVE_COLUMNS, PUBLISHED_COLUMNS, RANKINGS_COLUMNS, SENSITIVITY_COLUMNS, TOP_ORGS_COLUMNS,
-                   Definition, FigureInputError, TimeScale, cumulative_table, derivatives_table, headline_crossing,
-                   level_text, crossover_alpha, log_ratio_table, our_crossings, published_table, rankings_rule,
-                   rankings_table, read_json, read_table, sensitivity_table, share_by_origin_table, snapshot_range,
-                   to_csv_bytes)
+                   Definition, FigureInputError, TimeScale, cumulative_table, data_kind, derivatives_table,
+                   headline_crossing, iso, level_text, crossover_alpha, log_ratio_table, our_crossings,
+                   published_table, rankings_rule, rankings_table, read_json, read_table, sensitivity_table,
+                   share_by_origin_table, snapshot_range, to_csv_bytes)
 from .provenance import FigureRecord, Provenance, collect, figure_citation, write_figures_json
 from ..raw import sha256_file
 from .style import FORMATS, ONE_COLUMN, SIMULATED_MARK, TWO_COLUMN, paper_style, save_figure
@@ -140,12 +140,38 @@ class _Inputs:
 
 
 def _inference_note(inputs: _Inputs) -> str:
-    """How the trend band's critical value was obtained, for the caption of figure 2."""
+    """How the trend band's critical value was obtained, for the caption of figure 2.
+
+    Under fixed-b inference the Bartlett bandwidth M is the one ``crossover.json`` records
+    (``headline.inference.bandwidth_periods``; M = lags + 1), never the lag count of ``trends.json``.
+    """
     ols = inputs.trends.get("ols") or {}
     if ols.get("inference") == "fixed_b":
-        return (f" with a fixed-b critical value (Bartlett bandwidth {ols.get('hac_lags', '?')} periods, "
-                "Kiefer and Vogelsang 2005)")
+        inf = (inputs.crossover.get("headline") or {}).get("inference") or {}
+        bw, b = inf.get("bandwidth_periods"), inf.get("bandwidth_b", ols.get("bandwidth_b"))
+        frac = f", b = {float(b):g} of the sample" if b is not None else ""
+        what = (f"Bartlett bandwidth {bw} periods{frac}" if bw is not None
+                else f"Bartlett kernel with {ols.get('hac_lags', '?')} lags{frac}")
+        return f" with a fixed-b critical value ({what}; Kiefer and Vogelsang 2005)"
     return f" ({ols.get('hac_lags', '?')} lags, t critical value)" if ols else ""
+
+
+def _span(table: pd.DataFrame, rng: tuple) -> tuple[str, str]:
+    """First and last date a time-series table plots (the snapshot range if it has no dates)."""
+    dates = table["date"].dropna() if "date" in table else pd.Series(dtype="datetime64[ns]")
+    return (iso(dates.min()), iso(dates.max())) if not dates.empty else rng
+
+
+def _partial_months_text(table: pd.DataFrame) -> str:
+    """The caption's sentence on the partial months of figure 5 (from the table's "partial month" notes)."""
+    if "date" not in table or "note" not in table:
+        return ""
+    notes = table.loc[table["note"].str.startswith("partial month"), ["date", "note"]].drop_duplicates("date")
+    if notes.empty:
+        return " Every month shown is a whole calendar month of the window."
+    months = " and ".join(f"{d:%Y-%m}" for d in sorted(notes["date"]))
+    return (f" Partial months: {months} (the window of snapshots starts or ends within them, so they count only "
+            "part of the month's new models; note \"partial month\" in the CSV).")
 
 
 def _caption(spec: FigureSpec, definition: Definition, inputs: _Inputs, table: pd.DataFrame, rng: tuple,
@@ -154,26 +180,37 @@ def _caption(spec: FigureSpec, definition: Definition, inputs: _Inputs, table: p
     lvl = level_text(alpha)
     d = definition.label()
     span = f"Snapshots {rng[0]} to {rng[1]}."
+    if spec.number == 3:  # the plot starts where the all-time counters start, not at the first snapshot
+        lo, hi = _span(table[table["element"] == "cumulative"], rng)
+        span = f"Plotted from {lo} to {hi} (snapshots {rng[0]} to {rng[1]})."
     notes = {r["element"]: r["note"] for _, r in table.iterrows()} if "element" in table else {}
     text = {
         1: f"Share of {d} by origin of the model. Dashed vertical line: estimated date at which the Chinese share "
            f"passes the US share; {notes.get('crossover', 'no crossover estimate')}. Shaded: its {lvl} confidence "
-           "set (clipped to the plotted dates). Origins are told apart by colour, line style and marker.",
+           "set (clipped to the plotted dates). Origins are told apart by colour, line style and marker. Gaps in "
+           "the lines: periods without a snapshot.",
         2: f"log(share CN / share US) for {d}. Points: observed periods (gaps are missing snapshots); line: OLS "
            f"trend with its {lvl} band from Newey-West (HAC) errors{_inference_note(inputs)} (dashed beyond the last "
            "snapshot: projection). The trend crosses "
            f"zero at the estimated crossover; the thick bar on the zero line is its Fieller {lvl} confidence set, "
            "the dates at which the band contains zero.",
         3: f"Cumulative downloads by origin ({definition.rule} rule, {definition.scope} scope), "
-           f"{(notes.get('cumulative') or 'from the all-time counters')}.",
+           f"{(notes.get('cumulative') or 'from the all-time counters')}"
+           + (": the sum of each period's growth of the Hub's all-time download counters. Only models present "
+              "with a counter in both snapshots of a period count, so each new model's downloads in its first "
+              "period (up to its first snapshot) are left out, and a counter that decreased counts as zero."
+              if "approximate" not in (notes.get("cumulative") or "") else "."),
         4: f"a-c: share of the downloads of the 10, 50 and 100 most downloaded models held by each origin "
            f"({rankings_rule(definition.rule)} rule). Bottom: rank over time of the organisations most downloaded at "
-           "the latest snapshot (colour and line style: origin).",
+           "the latest snapshot (colour: origin; line style and marker: organisation within its origin). Gaps in "
+           "the lines: periods without a snapshot, or dates an organisation was outside the top list.",
         5: "Share of the new fine-tunes, quantizations, adapters and merges created each month whose root base model "
            "comes from each origin (lineage of declared base models); n = new models of that kind in the window."
-           " The last month may be partial.",
+           + _partial_months_text(table),
         6: f"Crossover estimate (marker) and {lvl} interval (line; arrows: unbounded) under each definition of the "
-           f"sensitivity grid (measure, rule, scope, run length k, HAC lag, method). Bold row: the headline ({d}).",
+           f"sensitivity grid (measure, rule, scope, method). Each method is shown at the setting crossover.json "
+           "uses for it (fixed-b bandwidth fraction, Newey-West lag or run length k; see the CSV's note); the grey "
+           f"bar spans its answers over the grid's other settings. Bold row: the headline ({d}).",
         7: f"This study's crossover estimates ({d}; markers with {lvl} intervals) beside the crossover periods "
            "claimed in published work (bars; hatched: seen only in secondary reports). Published claims use other "
            "measures, scopes and attribution rules, and none gives a confidence interval.",
@@ -196,7 +233,7 @@ def _table_for(spec: FigureSpec, inputs: _Inputs, definition: Definition) -> pd.
     if spec.number == 4:
         rk = inputs.table(paths.rankings_file.name, "notebook 03 (panel): rankings of the top-N models", RANKINGS_COLUMNS)
         to = inputs.table(paths.top_orgs_file.name, "notebook 03 (panel): top organisations", TOP_ORGS_COLUMNS)
-        return rankings_table(rk, to, rankings_rule(definition.rule))
+        return rankings_table(rk, to, rankings_rule(definition.rule), frequency=definition.frequency)
     if spec.number == 5:
         models = inputs.table(paths.models_file.name, "notebook 02 (tag origin)", DERIVATIVE_COLUMNS)
         panel = inputs.panel
@@ -205,7 +242,8 @@ def _table_for(spec: FigureSpec, inputs: _Inputs, definition: Definition) -> pd.
         sens = read_table(paths.sensitivity_file, "notebook 05 (crossover): sensitivity grid", SENSITIVITY_COLUMNS)
         fp = (inputs.crossover.get("methods") or {}).get("first_passage") or {}
         return sensitivity_table(sens, definition, headline_crossing(inputs.crossover),
-                                 hac_lag=(inputs.trends.get("ols") or {}).get("hac_lags"), k=fp.get("k"))
+                                 hac_lag=(inputs.trends.get("ols") or {}).get("hac_lags"), k=fp.get("k"),
+                                 crossover=inputs.crossover, alpha=crossover_alpha(inputs.crossover))
     if spec.number == 7:
         pub = read_table(paths.published_estimates_file, "the curated reference file (see its README)",
                          PUBLISHED_COLUMNS)
@@ -233,7 +271,7 @@ def make_figure(spec: FigureSpec, table: pd.DataFrame, *, out_dir: Path, definit
         written = save_figure(fig, Path(out_dir) / spec.name, formats=formats, dpi=dpi, title=spec.title)
     plt.close(fig)
     csv = Path(out_dir) / f"{spec.name}.csv"
-    csv.write_bytes(to_csv_bytes(table))
+    csv.write_bytes(to_csv_bytes(table, data_kind(simulated)))
     files = {fmt: {"path": _rel(p, root), "sha256": sha256_file(p)} for fmt, p in written.items()}
     files["csv"] = {"path": _rel(csv, root), "sha256": sha256_file(csv)}
     main = files.get("pdf") or next(iter(files.values()))

@@ -7,8 +7,14 @@ reader can redraw or check every mark. Two layouts are used:
   ``element`` saying what it is (``"share"``, ``"trend"``, ``"crossover"``, ``"interval"``, ...), ``panel`` which
   sub-plot it belongs to, ``group`` the origin (or organisation) it is drawn for, ``date``/``date_end`` its
   position, ``value``/``lower``/``upper`` its height and ``note`` anything said about it in the figure;
-* interval figures (6 and 7) use :data:`INTERVAL_COLUMNS`: one row per estimate with its interval (figure 6 adds
-  ``range_lower_date``/``range_upper_date``, the envelope over the grid's other settings, and ``definition_row``).
+* interval figures (6 and 7) use :data:`INTERVAL_COLUMNS`: one row per estimate with its interval and ``level``
+  its confidence level (figure 6 adds ``range_lower_date``/``range_upper_date``, the envelope over the grid's other
+  settings, and ``definition_row``).
+
+Time series are written on their full period grid (every week, or every month): a period without a snapshot is a
+row whose ``value`` is empty (NaN), drawn as a gap in the line, never bridged. Every figure CSV ends with the
+constant column :data:`DATA_KIND_COLUMN` (``"SIMULATED DATA"`` on demo runs, see :func:`data_kind`), so a CSV
+copied out of the project still says what it holds.
 
 Missing inputs raise :class:`FigureInputError`, naming the file and the notebook that writes it.
 """
@@ -30,7 +36,12 @@ from ..schema import REGIONS
 
 SERIES_COLUMNS = ["element", "panel", "group", "date", "date_end", "value", "lower", "upper", "n", "note"]
 INTERVAL_COLUMNS = ["row", "label", "source", "method", "estimate_date", "lower_date", "upper_date", "kind",
-                    "highlight", "note"]
+                    "highlight", "level", "note"]
+
+#: Constant last column of every figure CSV: what the numbers are (see :func:`data_kind`).
+DATA_KIND_COLUMN = "data_kind"
+#: Note of a row standing for a period of the grid that has no snapshot.
+NO_SNAPSHOT_NOTE = "no snapshot for this period"
 
 #: Relations counted as derivatives in figure 5, with their display names.
 DERIVATIVE_RELATIONS = {"finetune": "Fine-tunes", "quantized": "Quantizations", "adapter": "Adapters",
@@ -327,6 +338,52 @@ def crossover_alpha(crossover: Mapping) -> float:
     return 0.05
 
 
+def data_kind(simulated: bool) -> str:
+    """Value of the :data:`DATA_KIND_COLUMN` of the figure CSVs: ``"SIMULATED DATA"`` on demo runs."""
+    return "SIMULATED DATA" if simulated else "Hugging Face Hub snapshots"
+
+
+def missing_periods(dates, frequency: str = "weekly") -> list[pd.Timestamp]:
+    """Periods of the grid between the first and last date that have no snapshot.
+
+    The grid is that of :func:`analysis.panel.primary_series`: every 7 days from the first date (a snapshot counts
+    for the grid week nearest to it), or every calendar month (first of the month) when ``frequency="monthly"``.
+
+    Parameters
+    ----------
+    dates : iterable of datetime-like
+        The snapshot dates of a series.
+    frequency : {"weekly", "monthly"}
+
+    Returns
+    -------
+    list of pandas.Timestamp
+        The grid dates without a snapshot, in order (empty when the series is complete).
+    """
+    ds = sorted({pd.Timestamp(d).normalize() for d in dates if not pd.isna(d)})
+    if len(ds) < 2:
+        return []
+    if frequency == "monthly":
+        have = {d.to_period("M") for d in ds}
+        months = pd.period_range(ds[0].to_period("M"), ds[-1].to_period("M"), freq="M")
+        return [m.to_timestamp() for m in months if m not in have]
+    if frequency != "weekly":
+        raise ValueError(f"frequency {frequency!r} is not allowed; choose weekly or monthly")
+    first = ds[0]
+    have = {round((d - first).days / 7) for d in ds}
+    n = round((ds[-1] - first).days / 7)
+    return [first + pd.Timedelta(weeks=i) for i in range(n + 1) if i not in have]
+
+
+def _with_gaps(rows: list[dict], missing: list[pd.Timestamp], **fields) -> list[dict]:
+    """``rows`` (one line of a figure) plus a NaN row at each missing period, sorted by date."""
+    if not missing:
+        return rows
+    extra = [_row(fields.get("element", rows[0]["element"] if rows else "share"), fields.get("panel", ""),
+                  fields.get("group", ""), d, note=fields.get("note", NO_SNAPSHOT_NOTE)) for d in missing]
+    return sorted(rows + extra, key=lambda r: pd.Timestamp(r["date"]))
+
+
 # --------------------------------------------------------------------------------------------------
 # figure 1: shares by origin
 # --------------------------------------------------------------------------------------------------
@@ -342,6 +399,9 @@ def share_by_origin_table(panel: pd.DataFrame, definition: Definition, crossing:
                           alpha: float = 0.05) -> pd.DataFrame:
     """Figure 1: share of downloads by origin over time, with the headline crossover and its interval.
 
+    Each origin's line is on the full period grid of ``definition.frequency``: a period without a snapshot is a
+    NaN row (note :data:`NO_SNAPSHOT_NOTE`), drawn as a gap.
+
     Parameters
     ----------
     panel : pandas.DataFrame
@@ -354,10 +414,12 @@ def share_by_origin_table(panel: pd.DataFrame, definition: Definition, crossing:
         1 - confidence level, for the labels.
     """
     sel = _select(panel, definition.measure, definition.rule, definition.scope)
+    missing = missing_periods(sel["date"].unique(), definition.frequency)
     rows = []
     for region in REGIONS:
         r = sel[sel["region"] == region].sort_values("date")
-        rows += [_row("share", "", region, d, value=s, n=n) for d, s, n in zip(r["date"], r["share"], r["n_models"])]
+        line = [_row("share", "", region, d, value=s, n=n) for d, s, n in zip(r["date"], r["share"], r["n_models"])]
+        rows += _with_gaps(line, missing, element="share", group=region) if line else []
     lo, hi = sel["date"].min(), sel["date"].max()
     if crossing is not None:
         rows += interval_rows(crossing, "", lo, hi, level_text(alpha))
@@ -373,7 +435,8 @@ def log_ratio_table(panel: pd.DataFrame, definition: Definition, trends: Mapping
     The band is ``a + b t +/- c * se(t)`` with ``se(t)^2 = V_aa + 2 t V_ab + t^2 V_bb`` (the HAC covariance of
     ``trends.json``) and ``c`` the critical value of the Fieller interval, so the band meets zero exactly at the
     ends of the Fieller set. The trend is drawn beyond the last snapshot (as a projection) up to the crossing
-    and its interval, at most :data:`MAX_PROJECTION_DAYS` days.
+    and its interval, at most :data:`MAX_PROJECTION_DAYS` days. The trend rows' ``note`` names the band with the
+    confidence level of ``crossover.json`` (e.g. ``"HAC 95% band"``); the legend shows it.
     """
     ols = trends.get("ols")
     if not isinstance(ols, Mapping) or "params" not in ols or "cov" not in ols:
@@ -404,9 +467,10 @@ def log_ratio_table(panel: pd.DataFrame, definition: Definition, trends: Mapping
     fit = a + b * ts
     se = np.sqrt(np.maximum(cov[0, 0] + 2 * ts * cov[0, 1] + ts * ts * cov[1, 1], 0.0))
     t_last = scale.to_t(last)
+    band = f"HAC {level_text(alpha)} band"
     for t, f, s in zip(ts, fit, se):
         rows.append(_row("trend" if t <= t_last + 1e-9 else "projection", "", "log(CN/US)", scale.to_date(t),
-                         value=f, lower=f - crit * s, upper=f + crit * s))
+                         value=f, lower=f - crit * s, upper=f + crit * s, note=band))
     rows += interval_rows(crossing, "", first, end, level_text(alpha))
     out = _frame(rows)
     out.loc[out["element"] == "interval", "note"] = "Fieller " + out.loc[out["element"] == "interval", "note"]
@@ -423,6 +487,10 @@ def cumulative_table(panel: pd.DataFrame, rule: str, scope: str) -> pd.DataFrame
     times the weeks elapsed since the previous snapshot, summed from the first snapshot that has the counter
     (cumulative = 0 there). If the panel lacks that measure, it falls back to 30-day downloads times the days
     elapsed / 30, marked ``approximate`` in ``note``.
+
+    The all-time increments of notebook 03 only count models present, with the counter, in both snapshots of a
+    period, and count a counter that decreased as zero: the totals therefore leave out each new model's
+    downloads up to its first snapshot, and never go down.
     """
     all_dates = np.sort(panel["date"].unique())
     has_inc = (panel["measure"] == "downloads_alltime_increment").any()
@@ -469,8 +537,13 @@ def rankings_rule(rule: str) -> str:
     return rule if rule in ("uploader", "lineage") else "uploader"
 
 
-def rankings_table(rankings: pd.DataFrame, top_orgs: pd.DataFrame, rule: str, n_orgs: int = 10) -> pd.DataFrame:
+def rankings_table(rankings: pd.DataFrame, top_orgs: pd.DataFrame, rule: str, n_orgs: int = 10,
+                   frequency: str = "weekly") -> pd.DataFrame:
     """Figure 4: share of the top 10/50/100 models' downloads by origin, and the rank of the top organisations.
+
+    Lines are on the full period grid: a period without a snapshot is a NaN row (``top_share`` rows with note
+    :data:`NO_SNAPSHOT_NOTE`; ``rank`` rows keep the organisation's origin in ``note``, as every rank row does,
+    and have an empty ``value``). An organisation outside the top list on a date has no row for it.
 
     Parameters
     ----------
@@ -482,25 +555,32 @@ def rankings_table(rankings: pd.DataFrame, top_orgs: pd.DataFrame, rule: str, n_
         ``"uploader"`` or ``"lineage"``.
     n_orgs : int
         Organisations drawn in the bump chart: the top ``n_orgs`` at the last date.
+    frequency : {"weekly", "monthly"}
+        The period grid (``study.frequency``).
     """
     rk = rankings[rankings["rule"] == rule]
     if rk.empty:
         raise FigureInputError(f"rankings.parquet has no rows for rule={rule!r}; rerun notebook 03 (panel)")
+    to = top_orgs[top_orgs["rule"] == rule]
+    if to.empty:
+        raise FigureInputError(f"top_orgs.parquet has no rows for rule={rule!r}; rerun notebook 03 (panel)")
+    missing = missing_periods(np.concatenate([rk["date"].unique(), to["date"].unique()]), frequency)
     rows = []
     for top_n in sorted(rk["top_n"].unique()):
         part = rk[rk["top_n"] == top_n]
         for region in REGIONS:
             r = part[part["region"] == region].sort_values("date")
-            rows += [_row("top_share", f"top {int(top_n)}", region, d, value=s) for d, s in zip(r["date"], r["share"])]
-    to = top_orgs[top_orgs["rule"] == rule]
-    if to.empty:
-        raise FigureInputError(f"top_orgs.parquet has no rows for rule={rule!r}; rerun notebook 03 (panel)")
+            line = [_row("top_share", f"top {int(top_n)}", region, d, value=s) for d, s in zip(r["date"], r["share"])]
+            rows += _with_gaps(line, missing, element="top_share", panel=f"top {int(top_n)}", group=region) \
+                if line else []
     last = to["date"].max()
     leaders = to[(to["date"] == last)].sort_values(["rank", "organisation"]).head(n_orgs)["organisation"].tolist()
     for org in leaders:
         r = to[to["organisation"] == org].sort_values("date")
-        rows += [_row("rank", "organisations", org, d, value=float(k), n=dl, note=str(reg))
-                 for d, k, dl, reg in zip(r["date"], r["rank"], r["downloads"], r["region"])]
+        line = [_row("rank", "organisations", org, d, value=float(k), n=dl, note=str(reg))
+                for d, k, dl, reg in zip(r["date"], r["rank"], r["downloads"], r["region"])]
+        rows += _with_gaps(line, missing, element="rank", panel="organisations", group=org,
+                           note=str(r["region"].iloc[-1]))
     return _frame(rows)
 
 
@@ -516,6 +596,8 @@ def derivatives_table(models: pd.DataFrame, start: pd.Timestamp, end: pd.Timesta
     A model counts in the month of its ``createdAt`` if that falls between ``start`` and ``end`` (the panel's
     date range); its base-model origin is its ``lineage_region``. ``n`` is the number of new models of that
     kind in that month (all origins); ``value`` the share of them whose root base model has that origin.
+    ``note`` says "partial month" for the first month when ``start`` is not its first day and for the last month
+    when ``end`` is not its last day: those months cover only part of the calendar month.
     """
     created = pd.to_datetime(models["createdAt"], utc=True, errors="coerce").dt.tz_convert(None)
     d = models.assign(_created=created)
@@ -523,13 +605,20 @@ def derivatives_table(models: pd.DataFrame, start: pd.Timestamp, end: pd.Timesta
     d = d.assign(_month=d["_created"].dt.to_period("M").dt.to_timestamp(),
                  _region=d["lineage_region"].fillna("UNKNOWN").astype(str))
     rows = []
-    partial = pd.Timestamp(end).to_period("M").to_timestamp()
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    partial = {}
+    if start.day != 1:
+        partial[start.to_period("M").to_timestamp()] = f"partial month: the window starts {iso(start)}"
+    if not end.is_month_end:
+        m = end.to_period("M").to_timestamp()
+        partial[m] = (partial[m] + f" and ends {iso(end)}") if m in partial else \
+            f"partial month: the window ends {iso(end)}"
     for rel, label in DERIVATIVE_RELATIONS.items():
         part = d[d["relation"] == rel]
         counts = part.groupby(["_month", "_region"]).size().unstack(fill_value=0)
         for month, row in counts.iterrows():
             total = row.sum()
-            note = "partial month" if month == partial else ""
+            note = partial.get(month, "")
             for region in REGIONS:
                 rows.append(_row("share", label, region, month, value=row.get(region, 0) / total, n=total, note=note))
     return _frame(rows)
@@ -550,7 +639,7 @@ def _iv_frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
         df["row"] = np.arange(len(df), dtype=float)
     df["row"] = df["row"].astype(float)
     df["highlight"] = df["highlight"].astype(bool)
-    for c in ("label", "source", "method", "kind", "note"):
+    for c in ("label", "source", "method", "kind", "level", "note"):
         df[c] = df[c].fillna("").astype(str)
     return df
 
@@ -561,14 +650,100 @@ METHOD_ORDER = ("fieller", "fieller_nw", "fieller_prewhitened", "delta", "bootst
 METHOD_OFFSET = 0.2
 
 
-def _pick(values: pd.Series, want) -> Any:
-    """``want`` if it is among the values, else their median (the grid's middle setting)."""
-    vals = sorted(int(v) for v in values.dropna().unique())
+#: Grid columns that hold a method's setting, and how the notes name them.
+SETTING_NAMES = {"bandwidth_b": "fixed-b bandwidth b", "hac_lag": "HAC lag", "k": "k"}
+
+
+def _setting_column(sub: pd.DataFrame) -> str:
+    """The grid column that varies a method's answer: ``k`` (first passage), ``bandwidth_b`` (fixed-b rows, whose
+    lag depends on the series length) or ``hac_lag`` (classic Newey-West rows)."""
+    if "k" in sub and sub["k"].notna().any():
+        return "k"
+    if "bandwidth_b" in sub and pd.to_numeric(sub["bandwidth_b"], errors="coerce").notna().any():
+        return "bandwidth_b"
+    return "hac_lag"
+
+
+def _values(sub: pd.DataFrame, column: str) -> list:
+    vals = pd.to_numeric(sub[column], errors="coerce").dropna().unique() if column in sub else []
+    return sorted(float(v) for v in vals)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return a is not None and b is not None and math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
+    except (TypeError, ValueError):
+        return False
+
+
+def _rows_at(sub: pd.DataFrame, column: str, value: Any) -> pd.DataFrame:
+    if value is None or column not in sub:
+        return sub.iloc[0:0]
+    return sub[pd.to_numeric(sub[column], errors="coerce").map(lambda v: _same(v, value))]
+
+
+def _method_json(crossover: Mapping | None, method: str) -> Mapping:
+    m = ((crossover or {}).get("methods") or {}).get(method)
+    return m if isinstance(m, Mapping) else {}
+
+
+def _headline_setting(sub: pd.DataFrame, column: str, method: str, crossover: Mapping | None,
+                      hints: tuple) -> tuple[Any, str]:
+    """The setting of the grid at which ``method`` gives what ``crossover.json["methods"][method]`` reports.
+
+    ``sub`` holds the headline definition's grid rows of the method. In order: the setting recorded in
+    ``crossover.json`` (``methods[m]`` key ``hac_lags``/``bandwidth_b``/``k``; for fixed-b rows the trend's
+    ``bandwidth_b``), the grid row whose interval (in periods, else in dates) is the one ``methods[m]`` reports,
+    the ``hints`` given by the caller, and last the grid's middle setting. Returns (value, how it was found).
+    """
+    vals = _values(sub, column)
     if not vals:
-        return None
-    if want is not None and int(want) in vals:
-        return int(want)
-    return vals[(len(vals) - 1) // 2]
+        return None, "not in the grid"
+    mj = _method_json(crossover, method)
+    key = {"hac_lag": "hac_lags", "bandwidth_b": "bandwidth_b", "k": "k"}[column]
+    recorded = [mj.get(key)]
+    if column == "bandwidth_b" and "inference" in sub and (sub["inference"] == "fixed_b").all():
+        trend = (crossover or {}).get("trend") or {}
+        recorded.append(trend.get("bandwidth_b"))
+    for r in recorded:
+        if any(_same(r, v) for v in vals):
+            return float(r), "as in crossover.json"
+    if column != "k" and mj:
+        want = [number(mj.get(n)) if mj.get(n) is not None else math.nan for n in ("estimate", "lower", "upper")]
+        cols = ["estimate_t", "lower_t", "upper_t"]
+        if all(c in sub for c in cols) and any(math.isfinite(w) for w in want):
+            best, best_d = None, math.inf
+            for _, r in sub.iterrows():
+                got = [number(r[c]) if not pd.isna(r[c]) else math.nan for c in cols]
+                if any(math.isfinite(w) != math.isfinite(g) for w, g in zip(want, got)):
+                    continue
+                d = sum(abs(w - g) for w, g in zip(want, got) if math.isfinite(w))
+                if d < best_d:
+                    best, best_d = r[column], d
+            if best is not None and best_d < 1e-6:
+                return float(best), "matched to crossover.json"
+        wd = [date_or_none(mj.get(f"{n}_date")) for n in ("estimate", "lower", "upper")]
+        if any(w is not None for w in wd):
+            hit = sub[[all(date_or_none(r[f"{n}_date"]) == w for n, w in zip(("estimate", "lower", "upper"), wd))
+                       for _, r in sub.iterrows()]]
+            hv = _values(hit, column)
+            if len(hv) == 1:
+                return hv[0], "matched to crossover.json"
+    for h in hints:
+        if any(_same(h, v) for v in vals):
+            return float(h), "headline setting"
+    return vals[(len(vals) - 1) // 2], "grid middle"
+
+
+def _setting_text(column: str, value: Any, row: Mapping | None = None) -> str:
+    if value is None:
+        return "as in grid"
+    v = float(value)
+    text = f"{SETTING_NAMES[column]} {'= ' if column == 'bandwidth_b' else ''}" \
+           f"{int(v) if v.is_integer() and column != 'bandwidth_b' else f'{v:g}'}"
+    if column == "bandwidth_b" and row is not None and not pd.isna(row.get("hac_lag")):
+        text += f" ({int(row['hac_lag'])} lags)"
+    return text
 
 
 def _envelope(rows: pd.DataFrame) -> tuple:
@@ -586,13 +761,17 @@ def _envelope(rows: pd.DataFrame) -> tuple:
 
 
 def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Crossing, *, hac_lag: int | None = None,
-                      k: int | None = None) -> pd.DataFrame:
+                      k: int | None = None, crossover: Mapping | None = None, alpha: float = 0.05) -> pd.DataFrame:
     """Figure 6: for each definition (measure, rule, scope) of the grid, each method's crossover and interval.
 
-    One plotted row per definition, the headline first; within it one mark per method (offset vertically),
-    at the headline's HAC lag (trend methods) or run length ``k`` (first passage), or the grid's middle setting
-    when those are not in the grid. ``range_lower_date``/``range_upper_date`` give the envelope over all HAC lags
-    (or all k) of that definition and method, drawn as a thin line: how much the other settings move the answer.
+    One plotted row per definition, the headline first; within it one mark per method (offset vertically).
+    Each method is shown at its own setting, chosen on the headline definition (see :func:`_headline_setting`):
+    the fixed-b methods at the bandwidth fraction ``bandwidth_b`` of ``crossover.json`` (their lag depends on the
+    series length, so it differs between definitions), the classic Newey-West methods at the HAC lag whose
+    interval is the one ``crossover.json`` reports for them, the first passage at its run length ``k``. Every
+    other definition uses the same setting of that method (the grid's middle one if it lacks it, said in
+    ``note``). ``range_lower_date``/``range_upper_date`` give the envelope over all settings of that definition
+    and method, drawn as a thin bar: how much the other settings move the answer.
 
     Parameters
     ----------
@@ -603,27 +782,47 @@ def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Cros
     headline : Crossing
         The headline crossing (its method is highlighted).
     hac_lag, k : int, optional
-        The headline settings (``trends.json`` ols.hac_lags and ``crossover.json`` first_passage.k).
+        Fallback settings when ``crossover.json`` does not identify one (``trends.json`` ols.hac_lags and
+        ``crossover.json`` first_passage.k).
+    crossover : mapping, optional
+        Contents of ``crossover.json``: its ``methods[m]`` fix each method's setting.
+    alpha : float
+        1 - confidence level, written in ``level``.
     """
     defs = list(dict.fromkeys(zip(sens["measure"], sens["rule"], sens["scope"])))
     head = (definition.measure, definition.rule, definition.scope)
     defs.sort(key=lambda d: (d != head, d))
     varying = [i for i in range(3) if len({d[i] for d in defs}) > 1]
     methods = sorted(sens["method"].unique(), key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m))
-    lag = _pick(sens["hac_lag"], hac_lag) if "hac_lag" in sens else None
-    kk = _pick(sens["k"], k) if "k" in sens else None
     short = {"downloads_30d": "30-day", "downloads_alltime_increment": "all-time incr."}
+
+    def rows_of(d, m):
+        return sens[(sens["measure"] == d[0]) & (sens["rule"] == d[1]) & (sens["scope"] == d[2])
+                    & (sens["method"] == m)]
+
+    settings = {}
+    for m in methods:
+        sub = rows_of(head, m)
+        if sub.empty:  # the headline definition lacks the method: choose on the first definition that has it
+            sub = next((rows_of(d, m) for d in defs if not rows_of(d, m).empty), sub)
+        column = _setting_column(sub)
+        fp = _method_json(crossover, "first_passage")
+        hints = (k, fp.get("k")) if column == "k" else (hac_lag,) if column == "hac_lag" else ()
+        settings[m] = (column,) + _headline_setting(sub, column, m, crossover, hints)
     rows = []
     for i, d in enumerate(defs):
         label = " · ".join(short.get(d[j], str(d[j])) for j in varying) or "headline"
-        present = [m for m in methods if ((sens["measure"] == d[0]) & (sens["rule"] == d[1]) & (sens["scope"] == d[2])
-                                          & (sens["method"] == m)).any()]
+        present = [m for m in methods if not rows_of(d, m).empty]
         for j, m in enumerate(present):
-            sub = sens[(sens["measure"] == d[0]) & (sens["rule"] == d[1]) & (sens["scope"] == d[2])
-                       & (sens["method"] == m)]
-            by_k = sub["k"].notna().any() if "k" in sub else False
-            setting = ("k", kk) if by_k else ("hac_lag", lag)
-            pick = sub[sub[setting[0]] == setting[1]] if setting[1] is not None else sub
+            sub = rows_of(d, m)
+            column, value, how = settings[m]
+            pick = _rows_at(sub, column, value)
+            note_how = how
+            if pick.empty:  # this definition lacks the headline setting: the grid's middle one
+                vals = _values(sub, column)
+                value = vals[(len(vals) - 1) // 2] if vals else None
+                pick = _rows_at(sub, column, value)
+                note_how = "grid middle: the headline setting is not in the grid for this definition"
             r = (pick if not pick.empty else sub).iloc[0]
             est, lo, hi = (date_or_none(r["estimate_date"]), date_or_none(r["lower_date"]),
                            date_or_none(r["upper_date"]))
@@ -632,12 +831,13 @@ def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Cros
                 kind = "point"  # an estimate without an interval (e.g. the empirical first passage)
             rng_lo, rng_hi = _envelope(sub)
             hl = d == head and m == headline.method
-            set_name = "k" if by_k else "HAC lag"
+            n_set = len(_values(sub, column)) or len(sub)
             rows.append({"row": i + (j - (len(present) - 1) / 2) * METHOD_OFFSET, "label": label,
                          "source": "this study", "method": m, "estimate_date": est, "lower_date": lo,
                          "upper_date": hi, "kind": kind, "highlight": bool(hl),
-                         "note": f"{set_name} {r[setting[0]] if setting[1] is not None else 'as in grid'}; "
-                                 f"range over {len(sub)} setting(s) of {set_name}",
+                         "level": level_text(alpha) if kind != "point" else "",
+                         "note": f"{_setting_text(column, value, r)}, {note_how}; range over {n_set} setting(s) of "
+                                 f"{SETTING_NAMES[column]}",
                          "range_lower_date": rng_lo, "range_upper_date": rng_hi, "definition_row": i})
     return _iv_frame(rows, extra=("range_lower_date", "range_upper_date", "definition_row"))
 
@@ -664,7 +864,8 @@ def published_table(published: pd.DataFrame, ours: list[Crossing], definition: D
     for c in ours:
         rows.append({"row": np.nan, "label": f"This study: {c.method}", "source": "this study", "method": c.method,
                      "estimate_date": c.estimate, "lower_date": c.lower, "upper_date": c.upper, "kind": c.kind,
-                     "highlight": True, "note": f"{definition.label()}; {level_text(alpha)} interval"})
+                     "highlight": True, "level": level_text(alpha) if c.kind != "point" else "",
+                     "note": f"{definition.label()}; {level_text(alpha)} interval"})
     for _, r in published.iterrows():
         src = str(r["source"])
         short = src.split(",")[0].split("(")[0].strip()
@@ -672,7 +873,7 @@ def published_table(published: pd.DataFrame, ours: list[Crossing], definition: D
         start, end = date_or_none(r["crossover_period_start"]), date_or_none(r["crossover_period_end"])
         rows.append({"row": np.nan, "label": label, "source": src, "method": str(r.get("measure", "")),
                      "estimate_date": None, "lower_date": start, "upper_date": end,
-                     "kind": "verified" if _truthy(r["verified"]) else "secondary", "highlight": False,
+                     "kind": "verified" if _truthy(r["verified"]) else "secondary", "highlight": False, "level": "",
                      "note": str(r["claim"]) if start is not None or end is not None else
                      "no date given: " + str(r["claim"])})
     return _iv_frame(rows)
@@ -700,9 +901,19 @@ def snapshot_range(panel: pd.DataFrame) -> tuple[str, str]:
     return iso(pd.Timestamp(panel["date"].min())), iso(pd.Timestamp(panel["date"].max()))
 
 
-def to_csv_bytes(table: pd.DataFrame) -> bytes:
-    """The figure table as CSV with fixed formatting (dates YYYY-MM-DD, floats with 10 significant digits)."""
+def to_csv_bytes(table: pd.DataFrame, data_kind: str | None = None) -> bytes:
+    """The figure table as CSV with fixed formatting (dates YYYY-MM-DD, floats with 10 significant digits).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table the figure draws.
+    data_kind : str, optional
+        Written as the constant last column :data:`DATA_KIND_COLUMN` (see :func:`data_kind`).
+    """
     df = table.copy()
+    if data_kind is not None:
+        df[DATA_KIND_COLUMN] = data_kind
     for c in df.columns:
         if pd.api.types.is_datetime64_any_dtype(df[c]):
             df[c] = df[c].dt.strftime("%Y-%m-%d")

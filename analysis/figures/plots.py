@@ -12,14 +12,70 @@ import textwrap
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from ..schema import REGIONS
-from .style import (BAND_COLOR, CROSSOVER_COLOR, ORIGIN_STYLES, figure_size, mark_simulated, origin_style)
+from .style import (BAND_COLOR, CROSSOVER_COLOR, ORIGIN_STYLES, figure_size, mark_simulated, organisation_styles,
+                    origin_style)
 
 CROSSOVER_LABEL = "Crossover estimate"
+#: Font size of the bump chart's end labels (points) and the least distance between two of them (line heights).
+END_LABEL_SIZE = 6.0
+END_LABEL_GAP = 1.25
+
+
+def _level(table: pd.DataFrame) -> str:
+    """The confidence level the table states (``level`` column, e.g. ``"95%"``; "" if it states none)."""
+    if "level" not in table:
+        return ""
+    vals = [v for v in table["level"].dropna().astype(str) if v]
+    return vals[0] if vals else ""
+
+
+def spread_positions(targets, min_gap: float, lower: float | None = None, upper: float | None = None) -> np.ndarray:
+    """Positions as close as possible (least squares) to ``targets`` with at least ``min_gap`` between neighbours.
+
+    The order of the targets is kept; positions of targets already ``min_gap`` apart are unchanged. Solved exactly
+    by pooling adjacent violators on ``targets[i] - i * min_gap`` (sorted), so the result is deterministic. The
+    positions are then shifted (all together, so the gaps stay) to lie within ``[lower, upper]`` as far as they
+    fit; ``lower`` wins when they do not.
+
+    Parameters
+    ----------
+    targets : sequence of float
+    min_gap : float
+        Least distance between consecutive positions (>= 0).
+    lower, upper : float, optional
+        Range the positions should stay in (e.g. the axis limits).
+
+    Returns
+    -------
+    numpy.ndarray
+        One position per target, in the targets' order.
+    """
+    y = np.asarray(targets, dtype=float)
+    if y.size == 0:
+        return y
+    order = np.argsort(y, kind="stable")
+    z = y[order] - min_gap * np.arange(y.size)
+    blocks: list[list] = []  # [mean, count]
+    for v in z:
+        blocks.append([v, 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            v2, n2 = blocks.pop()
+            v1, n1 = blocks.pop()
+            blocks.append([(v1 * n1 + v2 * n2) / (n1 + n2), n1 + n2])
+    fitted = np.concatenate([np.full(n, v) for v, n in blocks])
+    out = np.empty_like(y)
+    out[order] = fitted + min_gap * np.arange(y.size)
+    if upper is not None and out.max() > upper:
+        out -= out.max() - upper
+    if lower is not None and out.min() < lower:
+        out += lower - out.min()
+    return out
 
 
 def _date_axis(ax) -> None:
@@ -91,8 +147,9 @@ def plot_log_ratio_trend(table: pd.DataFrame, *, definition_label: str, simulate
         tr = table[table["element"] == el]
         if tr.empty:
             continue
+        band = next((n for n in tr["note"] if n), "HAC band")
         ax.fill_between(tr["date"], tr["lower"], tr["upper"], color=BAND_COLOR, alpha=0.5, lw=0, gid="trend-band",
-                        label="HAC 95% band" if el == "trend" else None)
+                        label=band if el == "trend" else None)
         ax.plot(tr["date"], tr["value"], color=ORIGIN_STYLES["CN"].color, ls=ls, lw=1.3, label=lab)
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xlim(table["date"].min(), table[["date", "date_end"]].max().max())
@@ -150,23 +207,55 @@ def plot_rankings(table: pd.DataFrame, *, definition_label: str, simulated: bool
     # every snapshot date of the figure: an organisation absent from the ranking on a date leaves a gap in its
     # line instead of a segment drawn across the dates it was not ranked
     all_dates = pd.DatetimeIndex(sorted(set(table["date"].dropna())))
-    for org in ranks["group"].unique():
+    orgs = list(dict.fromkeys(ranks["group"]))
+    region_of = {org: ranks.loc[ranks["group"] == org, "note"].iloc[-1] for org in orgs}
+    styles = organisation_styles([(org, region_of[org]) for org in orgs])
+    ends = []
+    for org in orgs:
         r = ranks[ranks["group"] == org]
-        st = origin_style(r["note"].iloc[-1])
+        st = styles[org]
         line = r.set_index("date")["value"].reindex(all_dates)
-        bx.plot(line.index, line.to_numpy(), color=st.color, ls=st.linestyle, marker=st.marker, ms=2.5, lw=1.0,
-                markevery=max(1, len(r) // 12), gid=f"rank-{org}")
-        bx.annotate(f"{org} ({r['note'].iloc[-1]})", xy=(r["date"].iloc[-1], r["value"].iloc[-1]), xytext=(4, 0),
-                    textcoords="offset points", va="center", fontsize=6, color=st.color, annotation_clip=False)
+        y = line.to_numpy(dtype=float)
+        shown = np.flatnonzero(np.isfinite(y))
+        marks = sorted(set(shown[::max(1, len(shown) // 12)].tolist()) | {int(shown[-1])}) if shown.size else []
+        bx.plot(line.index, y, color=st.color, ls=st.linestyle, marker=st.marker, ms=2.5, lw=1.0,
+                markevery=marks, gid=f"rank-{org}")
+        if shown.size:
+            ends.append((org, line.index[shown[-1]], y[shown[-1]]))
     if not ranks.empty:
-        bx.set_ylim(ranks["value"].max() + 0.5, 0.5)
+        bx.set_ylim(np.nanmax(ranks["value"].to_numpy(dtype=float)) + 0.5, 0.5)
     bx.yaxis.set_major_locator(MaxNLocator(integer=True))
     bx.set_title(f"{'abc'[len(panels)] if len(panels) < 3 else 'd'}  Rank of the leading organisations by downloads")
     bx.set_ylabel("Rank (1 = most downloaded)")
     bx.set_xlabel("Snapshot date")
     _date_axis(bx)
     bx.margins(x=0.02)
+    _end_labels(fig, bx, ends, styles)
     return _finish(fig, simulated)
+
+
+def _end_labels(fig, ax, ends: list[tuple], styles: dict) -> None:
+    """Label each line of a bump chart at the right of the axes, spread so no two labels overlap.
+
+    Each label starts with the organisation's marker and is joined to the line's last point by a leader line.
+    Label heights come from the drawn axes (a draw without rendering), so they hold at the figure's size.
+    """
+    if not ends:
+        return
+    fig.draw_without_rendering()  # lay the figure out, so the axes' height in points is known
+    lo, hi = sorted(ax.get_ylim())
+    height_pt = ax.get_window_extent().height * 72.0 / fig.dpi
+    gap = END_LABEL_GAP * END_LABEL_SIZE * (hi - lo) / max(height_pt, 1.0)
+    ys = spread_positions([y for _, _, y in ends], gap, lower=lo, upper=hi)
+    trans = ax.get_yaxis_transform()  # x in axes fraction, y in data (ranks)
+    for (org, x, y), yl in zip(ends, ys):
+        st = styles[org]
+        ax.plot([1.035], [yl], transform=trans, marker=st.marker, ms=3.0, color=st.color, ls="none", clip_on=False,
+                gid=f"label-marker-{org}")
+        ax.annotate(st.label, xy=(x, y), xycoords="data", xytext=(1.055, yl), textcoords=trans, va="center",
+                    ha="left", fontsize=END_LABEL_SIZE, color=st.color, annotation_clip=False,
+                    arrowprops={"arrowstyle": "-", "color": st.color, "lw": 0.5, "shrinkA": 9.0, "shrinkB": 1.5,
+                                "relpos": (0.0, 0.5)})
 
 
 def plot_derivative_ecosystem(table: pd.DataFrame, *, definition_label: str, simulated: bool = False):
@@ -284,8 +373,10 @@ def plot_sensitivity_forest(table: pd.DataFrame, *, definition_label: str, simul
     methods = list(dict.fromkeys(table["method"]))
     handles = [Line2D([], [], marker=METHOD_MARKERS.get(m, "o"), color="#555555", mfc="white", ls="none",
                       label=m.replace("_", " ")) for m in methods]
-    handles.append(Line2D([], [], color="#555555", lw=0.9, label="95% interval (arrow: unbounded)"))
-    handles.append(Line2D([], [], color=BAND_COLOR, lw=4.0, label="range over HAC lags / k"))
+    level = _level(table)
+    handles.append(Line2D([], [], color="#555555", lw=0.9,
+                          label=f"{level + ' ' if level else ''}interval (arrow: unbounded)"))
+    handles.append(Line2D([], [], color=BAND_COLOR, lw=4.0, label="range over the other settings"))
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), title="Method")
     return _finish(fig, simulated)
 
@@ -302,7 +393,9 @@ def plot_published_comparison(table: pd.DataFrame, *, definition_label: str, sim
     ax.grid(axis="y", visible=False)
     ax.set_xlabel("Crossover date (CN passes US)")
     _date_axis(ax)
-    handles = [Line2D([], [], marker="o", color=CROSSOVER_COLOR, ls="-", label="This study: estimate and 95% interval"),
+    level = _level(table[table["highlight"]])
+    handles = [Line2D([], [], marker="o", color=CROSSOVER_COLOR, ls="-",
+                      label=f"This study: estimate and {level + ' ' if level else ''}interval"),
                plt.Rectangle((0, 0), 1, 1, facecolor="#999999", edgecolor="#333333", lw=0.6,
                              label="Published period (read in the source)"),
                plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="#333333", hatch="////", lw=0.6,

@@ -3,7 +3,9 @@
 Every figure of the study is drawn inside :func:`paper_style` and written by :func:`save_figure`, so that
 
 * each origin always has the same colour, line style and marker (Okabe-Ito colours, safe for the common forms
-  of colour blindness; the line style and marker keep the origins apart in greyscale print);
+  of colour blindness; the line style and marker keep the origins apart in greyscale print); where lines stand for
+  organisations (the bump chart), each keeps its origin's colour and organisations of one origin get distinct line
+  styles and markers (:func:`organisation_styles`);
 * widths match journal columns: :data:`ONE_COLUMN` (3.5 in) and :data:`TWO_COLUMN` (7.2 in);
 * PDF files embed TrueType fonts (Type 42), PNG files are 300 dpi by default;
 * file metadata carry no date, no random id and no software build string, so a rerun on the same inputs with the
@@ -92,6 +94,47 @@ def origin_style(region: str) -> OriginStyle:
         return ORIGIN_STYLES[region]
     except KeyError:
         raise KeyError(f"origin {region!r} has no figure style; expected one of {', '.join(REGIONS)}") from None
+
+
+#: Line styles tried, in order, for the second, third, ... organisation of one origin (the first keeps the origin's).
+ORGANISATION_LINESTYLES = ("-", (0, (4, 1.5)), "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (8, 2)),
+                           (0, (3, 1, 1, 1, 1, 1, 1, 1)))
+#: Markers tried, in order, likewise.
+ORGANISATION_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p")
+
+
+def organisation_styles(organisations) -> dict[str, OriginStyle]:
+    """A style per organisation: its origin's colour, and a line style and marker no other organisation of the
+    same origin has (line styles differ for up to 8 organisations of one origin, markers for up to 12; beyond
+    that they repeat).
+
+    Parameters
+    ----------
+    organisations : iterable of (str, str)
+        ``(organisation, origin)`` pairs, in the order the styles are handed out (e.g. rank at the last date);
+        the first organisation of each origin keeps the origin's own line style and marker.
+
+    Returns
+    -------
+    dict
+        ``{organisation: OriginStyle}``; the style's ``label`` is ``"organisation (origin)"``.
+    """
+    out: dict[str, OriginStyle] = {}
+    seen: dict[str, int] = {}
+    for org, region in organisations:
+        if org in out:
+            continue
+        base = origin_style(region)
+        i = seen.get(region, 0)
+        seen[region] = i + 1
+        if i == 0:
+            ls, mk = base.linestyle, base.marker
+        else:
+            dashes = [d for d in ORGANISATION_LINESTYLES if str(d) != str(base.linestyle)]
+            marks = [m for m in ORGANISATION_MARKERS if m != base.marker]
+            ls, mk = dashes[(i - 1) % len(dashes)], marks[(i - 1) % len(marks)]
+        out[org] = OriginStyle(f"{org} ({region})", base.color, ls, mk)
+    return out
 
 
 def style_file() -> Path:

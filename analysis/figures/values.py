@@ -4,7 +4,9 @@ Prose, slides and papers quote these files instead of typing numbers: ``values.j
 macro per value in ``values.tex`` (``\\input{figures/values.tex}`` then ``\\StudyCrossoverEstimateDate``).
 Values come from the panel (shares at the latest date) and the result files of notebooks 04 and 05 (trend tests,
 crossover estimates). Demo runs say "SIMULATED DATA" in both files (``"simulated": true``; a comment and the
-``\\StudyDataKind`` macro in the LaTeX file).
+``\\StudyDataKind`` macro in the LaTeX file), and in the LaTeX file every number macro carries the mark as well
+(``\\StudyCrossoverEstimateDate`` expands to ``2025-07-14 [SIMULATED DATA]``), so a demo number pasted into a
+text says what it is.
 """
 
 from __future__ import annotations
@@ -58,6 +60,37 @@ def fmt_p(p: float) -> str:
     if p is None or not math.isfinite(p):
         return "n/a"
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+#: Appended to the text of every number macro of a demo run's values.tex.
+TEX_SIMULATED_SUFFIX = " [SIMULATED DATA]"
+
+
+def _p_value_description(ols: Mapping, crossover: Mapping, p: float) -> str:
+    """What ``trend_slope_p_value`` is: a HAC t p-value, or under fixed-b inference a simulated one.
+
+    Under fixed-b inference (``ols.inference == "fixed_b"``) the p-value is the share of draws of the simulated
+    null distribution at least as extreme, so it cannot be smaller than 1 / (draws + 1); the number of draws is
+    read from ``crossover.json`` (``headline.inference``: ``draws``, or the "(N draws" of its
+    ``critical_value_source``) and the description says when the value sits at that floor.
+    """
+    if ols.get("inference") != "fixed_b":
+        return "Two-sided p-value of the OLS slope (Newey-West HAC errors, Student t)"
+    inf = (crossover.get("headline") or {}).get("inference") or {}
+    draws = inf.get("draws")
+    if draws is None:
+        m = re.search(r"\((\d+) draws", str(inf.get("critical_value_source", "")))
+        draws = int(m.group(1)) if m else None
+    text = ("Two-sided p-value of the OLS slope under fixed-b inference (Kiefer and Vogelsang 2005): a Monte Carlo "
+            "p-value from the simulated null distribution of the HAC t statistic, not from Student t")
+    if draws:
+        floor = 1.0 / (int(draws) + 1)
+        text += f"; with {int(draws)} draws it cannot be below 1/{int(draws) + 1} = {floor:.3g}"
+        if p is not None and math.isfinite(p) and math.isclose(p, floor, rel_tol=1e-6):
+            text += ", and it is at that floor: no draw was as extreme, so the p-value is only known to be this small"
+    else:
+        text += "; it cannot be below 1/(draws + 1), the resolution of the simulation"
+    return text
 
 
 def fmt_num(x: float, digits: int = 3) -> str:
@@ -202,9 +235,11 @@ def collect_values(panel: pd.DataFrame, definition: Definition, trends: Mapping,
                        "OLS slope of log(share CN / share US) per year"),
                  Value("trend_slope_se_per_year", _clean(se_b * per_year), fmt_num(se_b * per_year),
                        "Newey-West (HAC) standard error of that slope, per year"),
-                 Value("trend_slope_p_value", _clean(p_b), fmt_p(p_b), "Two-sided p-value of the OLS slope (HAC, t)"),
+                 Value("trend_slope_p_value", _clean(p_b), fmt_p(p_b), _p_value_description(ols, crossover, p_b)),
                  Value("trend_hac_lags", ols.get("hac_lags"), str(ols.get("hac_lags", "n/a")),
-                       "Newey-West truncation lag, in periods")]
+                       "Newey-West truncation lag, in periods" + (
+                           " (fixed-b: the Bartlett bandwidth is this lag + 1 periods)"
+                           if ols.get("inference") == "fixed_b" else ""))]
     mk_all = trends.get("mann_kendall")
     if isinstance(mk_all, Mapping) and isinstance(mk_all.get("primary"), str):
         vals.append(Value("mk_primary_method", mk_all["primary"], mk_all["primary"].replace("_", "-"),
@@ -266,8 +301,11 @@ def collect_values(panel: pd.DataFrame, definition: Definition, trends: Mapping,
     return vals
 
 
+#: LaTeX specials and their escapes. ``<`` and ``>`` are included: in LaTeX's default OT1 font encoding they print
+#: as "¡" and "¿" outside math mode.
 TEX_SPECIALS = {"\\": r"\textbackslash{}", "%": r"\%", "_": r"\_", "&": r"\&", "#": r"\#", "$": r"\$",
-                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                "<": r"\textless{}", ">": r"\textgreater{}"}
 
 
 def tex_escape(text: str) -> str:
@@ -284,7 +322,8 @@ def write_values(values: list[Value], json_path: Path, tex_path: Path, *, simula
     values : list of Value
     json_path, tex_path : Path
     simulated : bool
-        Demo run: both files say SIMULATED DATA.
+        Demo run: both files say SIMULATED DATA, and every number macro of the LaTeX file ends with
+        :data:`TEX_SIMULATED_SUFFIX`.
     source : mapping, optional
         Provenance written into values.json (e.g. config digest, raw manifest hash).
     """
@@ -304,8 +343,11 @@ def write_values(values: list[Value], json_path: Path, tex_path: Path, *, simula
     lines.append("\\newcommand{\\StudyDataKind}{%s}" % ("SIMULATED DATA (demo run)" if simulated
                                                         else "Hugging Face Hub snapshots"))
     for v in values:
+        text = v.text
+        if simulated and "SIMULATED DATA" not in text:
+            text += TEX_SIMULATED_SUFFIX
         lines.append(f"% {tex_escape(v.description)}")
-        lines.append("\\newcommand{\\%s}{%s}" % (v.macro, tex_escape(v.text)))
+        lines.append("\\newcommand{\\%s}{%s}" % (v.macro, tex_escape(text)))
     tex_path = Path(tex_path)
     tex_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return json_path, tex_path
