@@ -30,9 +30,10 @@ What it does
        ``models.parquet`` (notebook 02).
    ``aggregation``
        :func:`analysis.panel.build_panel`: the streaming pass over the snapshots that sums downloads into the panel,
-       the top-N rankings and the top organisations, and writing the three tables (notebook 03). By default the catalog pass writes its row codes
-       (each raw row's catalog row, found anyway when it compares consecutive snapshots) to a temporary folder of
-       the store, and this pass uses them instead of reading and hashing every snapshot's ids again;
+       the top-N rankings and the top organisations, and writing the three tables (notebook 03). By default the
+       catalog pass writes its row codes (each raw row's catalog row, found anyway when it compares consecutive
+       snapshots) to a temporary folder of the store, and this pass uses them instead of reading and hashing every
+       snapshot's ids again;
        ``--no-row-codes`` times the pass that matches ids (what notebook 03 does until notebook 02 writes the codes).
 
 3. Prints one JSON object: wall seconds, peak resident memory (after each stage, and overall), rows per second of

@@ -14,8 +14,9 @@ Rules
   several model ids differ only by case, the (bytewise) smallest of them is chosen, whatever the
   input order. Such matches are flagged ``case_matched``.
 * A model without a parent is a root (depth 0).
-* Self reference (parent == the model itself, also when it matches only case-insensitively): detected, the edge is dropped, the model is its
-  own root, flagged ``self_reference`` and ``cycle``.
+* Self reference (parent == the model itself, also when it matches only case-insensitively):
+  detected, the edge is dropped, the model is its own root, flagged ``self_reference`` and
+  ``cycle``.
 * Dangling parent (an id that is not among the known models): the model whose parent dangles is
   the root of its chain ("the root is the last model that resolves"), flagged ``dangling``;
   every model whose chain ends there is flagged ``root_dangling`` and gets ``dangling_parent``
