@@ -72,7 +72,8 @@ def test_live_listing_over_several_pages(hub_root, tmp_path, monkeypatch):
     ranked = _served_order(src)["downloads"].to_pylist()[:listed]
     assert e["out_of_order"] == 0
     assert e["listing"] == {"listed": listed, "kept": raw.num_rows, "out_of_order": 0,
-                            "ordered_pairs": _ordered_pairs(ranked), "stopped": "patience", "patience": 30}
+                            "ordered_pairs": _ordered_pairs(ranked), "duplicates": 0, "stopped": "patience",
+                            "patience": 30}
     assert store.verify() == []
 
 
@@ -105,6 +106,25 @@ def test_counts_that_change_while_paging_are_kept_and_counted(hub_root, tmp_path
     assert e["out_of_order"] == 1  # page 3's first model has more downloads than page 2's last
     assert e["listing"]["listed"] == listed and e["listing"]["kept"] == len(expected)
     assert e["listing"]["stopped"] == "patience" and e["rows"] == len(expected)
+
+
+def test_a_model_listed_twice_while_counts_change_is_kept_once(hub_root, tmp_path, monkeypatch):
+    """After page 1 the top model's count drops below page 2's: the offset cursor lists it again on page 2."""
+    monkeypatch.setattr(live_module, "LIVE_PATIENCE", 30)
+    src = _served_order(pq.read_table(hub_root / "live" / "models.parquet"))
+    top = src["id"][0].as_py()
+    d = src["downloads"].to_pylist()
+    d[0] = d[30]  # now it sorts among ranks 30-31, i.e. on page 2 of the new order
+    changed = src.set_column(src.schema.get_field_index("downloads"), "downloads", pa.array(d, pa.int64()))
+    with FakeHub(hub_root, models_page_size=20) as hub:
+        hub.replace_live(changed, after_pages=1)
+        report = _live_pull(hub, tmp_path, **{"live.min_downloads": "5"})
+    assert report.ok
+    store = RawStore(tmp_path / "data" / "demo" / "raw")
+    ids = store.read("live", TODAY)["id"].to_pylist()
+    assert len(ids) == len(set(ids)) and ids.count(top) == 1 and ids[0] == top  # its first listing is kept
+    e = store.entry("live", TODAY)
+    assert e["listing"]["duplicates"] == 1 and e["rows"] == len(ids)
 
 
 def _live_root(hub_root, tmp_path, table):

@@ -77,6 +77,9 @@ class LiveListingStats:
         Inversions: models with more downloads than the model listed just before them.
     ordered_pairs : int
         Pairs of neighbours with different download counts (inversions included).
+    duplicates : int
+        Models listed a second time (the Hub's cursor is an offset, so a model whose count fell while the
+        listing was paged can come round again); only their first listing is kept.
     stopped : str
         Why the listing ended: ``"patience"`` (a run of :data:`LIVE_PATIENCE` models below ``min_downloads``),
         or ``"end"`` (the Hub's last page, or ``top_n`` models).
@@ -88,12 +91,14 @@ class LiveListingStats:
     kept: int = 0
     out_of_order: int = 0
     ordered_pairs: int = 0
+    duplicates: int = 0
     stopped: str = ""
     patience: int = field(default=LIVE_PATIENCE)
 
     def as_dict(self) -> dict[str, Any]:
         return {"listed": self.listed, "kept": self.kept, "out_of_order": self.out_of_order,
-                "ordered_pairs": self.ordered_pairs, "stopped": self.stopped, "patience": self.patience}
+                "ordered_pairs": self.ordered_pairs, "duplicates": self.duplicates, "stopped": self.stopped,
+                "patience": self.patience}
 
 
 def iter_live_models(query: LiveQuery, *, endpoint: str | None = None,
@@ -112,6 +117,7 @@ def iter_live_models(query: LiveQuery, *, endpoint: str | None = None,
     -----
     Models below ``min_downloads`` are skipped; the listing stops after :data:`LIVE_PATIENCE` of them in a row
     (read when the listing starts). Inversions (more downloads than the previous model) are counted, not fatal.
+    A model listed a second time is skipped and counted (``stats.duplicates``), so the file has one row per id.
 
     Raises
     ------
@@ -128,6 +134,7 @@ def iter_live_models(query: LiveQuery, *, endpoint: str | None = None,
     api = HfApi(endpoint=default_endpoint(endpoint))
     previous: int | None = None
     below = 0  # consecutive models below min_downloads
+    seen: set[str] = set()  # ids kept so far (about 100 bytes each)
     for m in api.list_models(sort=query.sort, expand=list(query.expand), limit=query.top_n):
         stats.listed += 1
         downloads = m.downloads if m.downloads is not None else 0
@@ -149,6 +156,10 @@ def iter_live_models(query: LiveQuery, *, endpoint: str | None = None,
                 return
             continue
         below = 0
+        if m.id in seen:  # listed again after its count changed: the first listing stays
+            stats.duplicates += 1
+            continue
+        seen.add(m.id)
         stats.kept += 1
         yield m
     stats.stopped = "end"
