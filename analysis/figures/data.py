@@ -21,6 +21,7 @@ Missing inputs raise :class:`FigureInputError`, naming the file and the notebook
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..panel import primary_series
+from ..panel import expected_dates, primary_series
 from ..schema import REGIONS
 
 SERIES_COLUMNS = ["element", "panel", "group", "date", "date_end", "value", "lower", "upper", "n", "note"]
@@ -363,16 +364,16 @@ def missing_periods(dates, frequency: str = "weekly") -> list[pd.Timestamp]:
     ds = sorted({pd.Timestamp(d).normalize() for d in dates if not pd.isna(d)})
     if len(ds) < 2:
         return []
+    first = ds[0].date()
     if frequency == "monthly":
-        have = {d.to_period("M") for d in ds}
-        months = pd.period_range(ds[0].to_period("M"), ds[-1].to_period("M"), freq="M")
-        return [m.to_timestamp() for m in months if m not in have]
+        have = {(d.year, d.month) for d in ds}
+        grid = expected_dates(first, ds[-1].date(), "monthly")
+        return [pd.Timestamp(g) for g in grid if (g.year, g.month) not in have]
     if frequency != "weekly":
         raise ValueError(f"frequency {frequency!r} is not allowed; choose weekly or monthly")
-    first = ds[0]
-    have = {round((d - first).days / 7) for d in ds}
-    n = round((ds[-1] - first).days / 7)
-    return [first + pd.Timedelta(weeks=i) for i in range(n + 1) if i not in have]
+    have = {round((d.date() - first).days / 7) for d in ds}
+    grid = expected_dates(first, first + dt.timedelta(weeks=max(have)), "weekly")
+    return [pd.Timestamp(g) for i, g in enumerate(grid) if i not in have]
 
 
 def _with_gaps(rows: list[dict], missing: list[pd.Timestamp], **fields) -> list[dict]:
