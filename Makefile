@@ -43,10 +43,10 @@ test-all: $(ENV_READY) ## run every test, the slow ones too
 	$(PY) -m pytest -q -n 2 $(ARGS)
 
 bench: $(ENV_READY) ## time raw-to-panel at Hub scale (2.5M models x 104 weeks; minutes, GBs of disk)
-	$(PY) -m analysis bench $(ARGS)
+	$(PY) -m devtools.bench $(ARGS)
 
 check-reports: ## render reports/*.html in headless Chromium and fail if a figure is missing
-	$(PY) scripts/check_reports.py
+	$(PY) -m devtools.check_reports
 
 clean: ## delete derived outputs (processed data, figures, reports); raw pulls are kept
 	rm -rf data/processed/* figures/* reports/*

@@ -7,7 +7,7 @@ The importable library behind the study's notebooks. Stages, one module (or pack
 ``schema``
     The raw snapshot schema and the origin labels every stage shares.
 ``simulate``
-    A simulated Hub with a known crossover (demo, tests, benchmarks).
+    Simulated Hubs with a known truth: the demo Hub and a Hub-scale raw store (demo, tests, benchmarks).
 ``hub``
     Talking to the Hub: archive snapshots, the live listing, and a local stand-in server.
 ``raw``

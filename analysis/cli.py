@@ -6,9 +6,9 @@ run       run the notebooks in order (the real study against the Hub, or ``--dem
 demo      the offline demo: simulate a Hub (if absent), serve it locally, run the chain on it
 simulate  write a simulated Hub with a known crossover
 pull      pull raw snapshots (archive and live) into the immutable raw store
-fakehub   serve a folder over the Hub's HTTP API (the local stand-in)
 config    validate the configuration and print the parameters notebooks receive
-bench     time the raw-to-panel chain at Hub scale
+
+Tools for developing the study (the Hub stand-in, benchmarks, validation studies) are in :mod:`devtools`.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def _truth_check(paths: Paths) -> dict | None:
 
 
 def _run_demo(cfg, args) -> int:
-    from .hub.fakehub import FakeHub
+    from devtools.fakehub import FakeHub
     from .pipeline import run_chain
 
     paths = Paths.default(simulated=True)
@@ -188,9 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="random seed")
     p.set_defaults(func=_cmd_simulate)
 
-    for name, module, help_ in (("pull", "analysis.hub.pull", "pull raw snapshots into the immutable raw store"),
-                                ("fakehub", "analysis.hub.fakehub", "serve a folder over the Hub's HTTP API"),
-                                ("bench", "analysis.bench", "time the raw-to-panel chain at Hub scale")):
+    for name, module, help_ in (("pull", "analysis.hub.pull", "pull raw snapshots into the immutable raw store"),):
         try:
             mod = _delegate(module)
         except ImportError as e:

@@ -9,6 +9,8 @@ data notes): ``downloads`` is the rolling 30-day count, ``downloadsAllTime`` the
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pyarrow as pa
 
 #: Origin labels, in the order figures and tables show them.
@@ -22,6 +24,13 @@ MEASURES: tuple[str, ...] = ("downloads_30d", "downloads_alltime_increment")
 
 #: Scopes: which models a share is computed over.
 SCOPES: tuple[str, ...] = ("all", "llm", "no_redistributors")
+
+#: Period grids of the panel and the statistics, and the days in one period (for converting times to dates).
+FREQUENCIES: tuple[str, ...] = ("weekly", "monthly")
+PERIOD_DAYS: dict[str, float] = {"weekly": 7.0, "monthly": 365.2425 / 12.0}
+
+#: Columns of the primary series (:func:`analysis.panel.primary_series`), the input of every statistic.
+SERIES_COLUMNS: tuple[str, ...] = ("date", "t", "share_CN", "share_US", "log_ratio", "diff")
 
 #: Pipeline tags that make up the ``llm`` scope.
 LLM_PIPELINE_TAGS: tuple[str, ...] = ("text-generation", "image-text-to-text")
@@ -51,6 +60,9 @@ RAW_SCHEMA = pa.schema(
 
 #: Columns a snapshot must have; the others become null when absent (schema drift).
 REQUIRED_COLUMNS: tuple[str, ...] = ("id", "downloads")
+
+#: First snapshot date of the archive that has ``downloadsAllTime`` (the column is absent or null before it).
+ALLTIME_FROM = dt.date(2025, 2, 26)
 
 #: Placeholder ``createdAt`` the Hub gives repositories older than this date (not a real date).
 CREATED_AT_PLACEHOLDER = "2022-03-02T23:29:04Z"

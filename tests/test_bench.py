@@ -11,7 +11,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from analysis.bench import ALLTIME_FROM, StoreSpec, add_arguments, generate_store, run, store_dates
+from analysis.schema import ALLTIME_FROM
+from analysis.simulate.store import StoreSpec, generate_store, store_dates
+from devtools.bench import add_arguments, run
 from analysis.schema import RAW_SCHEMA
 
 

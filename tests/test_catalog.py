@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analysis.bench import StoreSpec, generate_store
+from analysis.simulate.store import StoreSpec, generate_store
 from analysis.catalog import CATALOG_COLUMNS, CatalogError, build_catalog, lineage_tags, ordered_map
 from analysis.schema import RAW_SCHEMA
 
@@ -106,7 +106,7 @@ def test_lineage_tags_keeps_only_base_model_tags_in_order():
 
 def test_tagging_is_the_same_on_the_trimmed_catalog(tmp_path):
     origin = pytest.importorskip("analysis.origin")
-    from analysis.bench import bench_registry
+    from analysis.simulate.store import store_registry
 
     spec = StoreSpec(models=2000, seed=8)
     folder = generate_store(spec, tmp_path, 3, log=lambda *a: None)
@@ -114,7 +114,7 @@ def test_tagging_is_the_same_on_the_trimmed_catalog(tmp_path):
     full = build_catalog(snaps, lineage_tags_only=False)
     trimmed = build_catalog(snaps)
     assert trimmed["tags"].combine_chunks().values.nbytes < full["tags"].combine_chunks().values.nbytes / 2
-    registry = bench_registry()
+    registry = store_registry()
     a, b = origin.tag_models(full, registry), origin.tag_models(trimmed, registry)
     assert (a["parent_source"] == "tags").sum() > 10     # some parents are declared only in tags
     pd.testing.assert_frame_equal(a, b)

@@ -29,7 +29,7 @@ def test_study_stops_early_when_the_hub_is_unreachable(project_copy):
 def test_help_lists_every_command(project_copy):
     r = _run(["--help"], project_copy)
     assert r.returncode == 0
-    for cmd in ("run", "demo", "simulate", "pull", "fakehub", "config", "bench"):
+    for cmd in ("run", "demo", "simulate", "pull", "config"):
         assert cmd in r.stdout
     assert "unavailable" not in r.stdout
 

@@ -36,3 +36,52 @@ def test_environment_installs_the_package_itself():
     env = yaml.safe_load((REPO_ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert "-e ." in pip_section
+
+
+#: Declared dependencies that no module imports, and why they are needed anyway.
+NOT_IMPORTED = {
+    "jupyterlab": "the interface readers open the notebooks in",
+    "ipykernel": "the kernel papermill runs the notebooks on",
+    "seaborn": "one of the study's chosen libraries; the figure modules adopt it",
+}
+
+
+def _imported_distributions(files) -> set[str]:
+    import ast
+    import importlib.metadata as md
+    import sys
+
+    dists = md.packages_distributions()
+    out = set()
+    for f in files:
+        source = f.read_text()
+        if f.suffix == ".ipynb":
+            import nbformat
+
+            source = "\n".join(c.source for c in nbformat.reads(source, as_version=4).cells if c.cell_type == "code")
+        for node in ast.walk(ast.parse(source)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in ("analysis", "devtools"):
+                    continue
+                assert top in dists, f"{f}: imports {top!r}, which no installed distribution provides"
+                out.update(_norm(d) for d in dists[top])
+    return out
+
+
+def test_declared_dependencies_are_the_imported_ones():
+    py = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {_split(s)[0] for s in py["dependencies"]}
+    test_extra = {_split(s)[0] for s in py["optional-dependencies"]["test"]}
+    lib = list((REPO_ROOT / "analysis").rglob("*.py")) + list((REPO_ROOT / "devtools").rglob("*.py")) + \
+        list((REPO_ROOT / "notebooks").glob("*.ipynb"))
+    used = _imported_distributions(lib)
+    used_by_tests = _imported_distributions(list((REPO_ROOT / "tests").rglob("*.py")))
+    assert used <= runtime, f"imported but not declared in [project] dependencies: {sorted(used - runtime)}"
+    unused = runtime - used - {_norm(n) for n in NOT_IMPORTED}
+    assert not unused, f"declared but never imported (drop them or say why in NOT_IMPORTED): {sorted(unused)}"
+    assert used_by_tests <= runtime | test_extra, \
+        f"the tests import undeclared packages: {sorted(used_by_tests - runtime - test_extra)}"
+    assert not (test_extra & used), f"the library imports test-only packages: {sorted(test_extra & used)}"

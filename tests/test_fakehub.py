@@ -17,7 +17,7 @@ from huggingface_hub import HfApi, HfFileSystem, get_hf_file_metadata, hf_hub_do
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 from urllib.parse import urlsplit
 
-from analysis.hub.fakehub import Fault, FakeHub
+from devtools.fakehub import Fault, FakeHub
 from analysis.paths import REPO_ROOT
 
 REPO = "hfmlsoc/hub_weekly_snapshots"
@@ -186,9 +186,7 @@ def test_live_listing_can_change_between_pages_or_ignore_sort(hub, hub_root):
 
 
 def test_command_line_serves_until_terminated(hub_root):
-    code = "import sys; from analysis.hub.fakehub import add_arguments, run; import argparse; " \
-           "p = argparse.ArgumentParser(); add_arguments(p); sys.exit(run(p.parse_args(sys.argv[1:])))"
-    proc = subprocess.Popen([sys.executable, "-c", code, "--root", str(hub_root)], cwd=REPO_ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "devtools.fakehub", "--root", str(hub_root)], cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     try:
         endpoint = proc.stdout.readline().strip()

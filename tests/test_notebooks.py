@@ -54,3 +54,23 @@ def test_parameters_are_typed_commented_and_known_to_the_config(path):
     assert assigned == names, f"papermill cannot parse {sorted(assigned - names)}"
     assert names <= known, f"parameters unknown to config/study.yaml: {sorted(names - known)}"
     assert not {n for n in names if "token" in n.lower()}, "secrets come from the environment, not parameters"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_and_its_paired_script_agree(path):
+    """Each notebook has a py:percent twin (jupytext.toml) with the same cells; `jupytext --sync` mends a drift."""
+    import jupytext
+
+    script = path.with_suffix(".py")
+    assert script.is_file(), f"{script.name} is missing: run `jupytext --sync {path.relative_to(REPO_ROOT)}`"
+
+    def cells(nb):
+        return [(c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", []))) for c in nb.cells]
+
+    assert cells(jupytext.read(script)) == cells(nbformat.read(str(path), as_version=4)), \
+        f"{path.name} and {script.name} differ: edit one, then run `jupytext --sync notebooks/*.ipynb`"
+
+
+def test_no_stray_notebook_scripts():
+    scripts = {p.stem for p in (REPO_ROOT / "notebooks").glob("*.py")}
+    assert scripts == {p.stem for p in NOTEBOOKS}

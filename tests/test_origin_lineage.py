@@ -4,7 +4,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from analysis.origin.bench import run, synthetic_graph
+from devtools.origin_bench import run, synthetic_graph
 from analysis.origin.lineage import resolve_lineage
 
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analysis.bench import StoreSpec, bench_registry, generate_store
+from analysis.simulate.store import StoreSpec, generate_store, store_registry
 from analysis.panel import (
     PANEL_COLUMNS,
     RANKING_COLUMNS,
@@ -275,7 +275,7 @@ def small_hub(tmp_path_factory):
     snaps = [(spec.date(w), folder / "archive" / f"{spec.date(w).isoformat()}.parquet") for w in range(40) if w != 33]
     codes = out / "row_codes"
     catalog = build_catalog(snaps, row_codes_dir=codes)
-    tags = origin.tag_models(catalog, bench_registry())
+    tags = origin.tag_models(catalog, store_registry())
     extra = catalog.select(["id", "pipeline_tag"]).to_pandas()
     models = tags.merge(extra, on="id", how="left", validate="one_to_one")
     # leave a few models out of the tags table, and shuffle it: their rows must count as UNKNOWN

@@ -92,15 +92,11 @@ def _index_rows(reports) -> dict:
 
 
 def test_index_links_the_whole_chain_after_a_partial_run(toy_project):
-    import importlib.util
     import os
     import time
 
-    from analysis.paths import REPO_ROOT
+    from devtools import check_reports as checker
 
-    spec = importlib.util.spec_from_file_location("check_reports", REPO_ROOT / "scripts" / "check_reports.py")
-    checker = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(checker)
     cfg = load_config(toy_project / "config" / "study.yaml")
     paths = Paths(toy_project)
     run_chain(cfg, paths, log=lambda s: None)  # 01 ok, 02 fails, 03 not reached

@@ -19,7 +19,7 @@ from analysis.config import load_config
 from analysis.hub import (HubRateLimitedError, HubServerError, HubUnreachableError, PullError, RetriesExhaustedError,
                           RetryPolicy)
 from analysis.hub.archive import list_snapshots, open_projected, select_dates
-from analysis.hub.fakehub import Fault, FakeHub
+from devtools.fakehub import Fault, FakeHub
 from analysis.hub.pull import check_hub_reachable, pull_all
 from analysis.paths import REPO_ROOT, Paths
 from analysis.raw import RawStore

@@ -18,7 +18,7 @@ import pytest
 
 from analysis.config import load_config
 from analysis.hub import RetryPolicy
-from analysis.hub.fakehub import Fault, FakeHub
+from devtools.fakehub import Fault, FakeHub
 from analysis.hub.pull import pull_all
 from analysis.paths import REPO_ROOT, Paths
 from analysis.raw import RawStore

@@ -11,7 +11,7 @@ import pytest
 
 from analysis.config import load_config
 from analysis.hub import RetryPolicy
-from analysis.hub.fakehub import Fault, FakeHub
+from devtools.fakehub import Fault, FakeHub
 from analysis.hub import live as live_module
 from analysis.hub.live import LIVE_EXPAND, LiveListingStats, LiveQuery, iter_live_batches
 from analysis.hub.pull import pull_all

@@ -20,15 +20,7 @@ PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==")
 
 
-def _load_checker():
-    spec = importlib.util.spec_from_file_location("check_reports", ROOT / "scripts" / "check_reports.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("check_reports", mod)  # dataclasses look their module up here
-    spec.loader.exec_module(mod)
-    return mod
-
-
-check_reports = _load_checker()
+from devtools import check_reports  # noqa: E402
 
 
 def _executed_notebook(path: Path) -> Path:

@@ -229,7 +229,7 @@ def test_first_passage_in_the_last_k_minus_1_periods_counts_as_not_yet():
 
 # ------------------------------------------------------------------------------------------ simulation study
 def test_validation_series_has_known_crossing_and_missing_periods():
-    from analysis.stats.validate import run_scenario, simulate_series
+    from devtools.validate import run_scenario, simulate_series
 
     y = simulate_series(np.random.default_rng(0), 50, 0.1, 20.0, 0.5, 0.0, n_missing=4, window=4)
     assert np.isnan(y).sum() == 4 and not np.isnan(y[[0, -1]]).any()

@@ -234,7 +234,7 @@ def test_coverage_smoke_fixed_b_is_calibrated_where_newey_west_is_not():
     series the Monte Carlo error is about 0.03-0.06, so the bounds are loose; a regression to normal or t
     critical values fails them.
     """
-    from analysis.stats.validate import run_scenario
+    from devtools.validate import run_scenario
 
     s = run_scenario(phi=0.5, window=4, n=60, reps=50, bootstrap_reps=0, seed=7, other_nulls=False, null_reps=4000)
     assert s.coverage["fieller_nw"] < 0.9  # measured 0.78

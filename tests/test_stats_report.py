@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats.report import (PUBLISHED_COLUMNS, SENSITIVITY_COLUMNS, check_series, compare_published,
-                                   estimate_crossover, load_published, run_trend_tests, sensitivity_grid,
-                                   t_to_date)
+from analysis.stats.published import PUBLISHED_COLUMNS, compare_published, load_published
+from analysis.stats.report import estimate_crossover, run_trend_tests
+from analysis.stats.sensitivity import SENSITIVITY_COLUMNS, sensitivity_grid
+from analysis.stats.series import check_series, t_to_date
 from analysis.stats.crossover import trend_crossing
 from analysis.stats.results import from_json_number, to_jsonable
 

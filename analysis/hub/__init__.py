@@ -1,4 +1,4 @@
-"""Talking to the Hugging Face Hub: archive snapshots, the live listing, and a local stand-in.
+"""Talking to the Hugging Face Hub: archive snapshots and the live listing.
 
 Modules
 -------
@@ -9,8 +9,9 @@ Modules
     Today's state of the Hub through ``HfApi.list_models(expand=[...])``.
 ``pull``
     Orchestration of a pull (``pull_all``), the Hub reachability check, the ``pull`` command.
-``fakehub``
-    A local HTTP stand-in for the Hub (tests, benchmarks, the offline demo).
+
+The local stand-in that serves a simulated Hub over the same HTTP API is a development tool:
+:mod:`devtools.fakehub`.
 
 This module holds what they share: the errors and the retry policy. Every function that talks to the Hub
 takes an optional ``endpoint``; the default is huggingface_hub's configured endpoint

@@ -15,8 +15,6 @@ Modules
     and the ``first_party`` scope.
 ``coverage``
     How much of the downloads the registry attributes, and what to add to it next.
-``bench``
-    ``python -m analysis.origin.bench``: lineage resolution benchmark on a synthetic graph.
 
 Attribution rules (see ``data/reference/README.md`` for the full statement)
 --------------------------------------------------------------------------

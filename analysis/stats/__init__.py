@@ -10,12 +10,18 @@ Modules
     Fieller and delta intervals for the zero crossing, residual block bootstrap, first passage.
 ``fixedb``
     Fixed-b critical values (Kiefer-Vogelsang cubic; nulls simulated on the study's design).
+``series``
+    The primary series every statistic takes; times in periods to calendar dates.
 ``report``
-    What the notebooks call: trend report, crossover report, sensitivity grid, published comparison.
+    What notebooks 04 and 05 call: the trend report and the crossover report.
+``sensitivity``
+    The crossover under every definition (notebook 05's robustness grid).
+``published``
+    Our crossover beside published estimates.
 ``results``
     Frozen result dataclasses to JSON.
-``validate``
-    Simulation study of coverage and error (``python -m analysis.stats.validate``; not part of the tests).
+
+The simulation studies of the intervals' coverage are a development tool: :mod:`devtools.validate`.
 
 Every public function returns a frozen dataclass; missing periods are NaN and never silently re-indexed.
 """

@@ -9,7 +9,7 @@ The crossover is where the log ratio ``r_t = log(s_CN/s_US)`` crosses zero. With
   by default fixed-b (Kiefer, Vogelsang and Bunzel 2000; Kiefer and Vogelsang 2005), i.e. a Bartlett HAC
   covariance with a bandwidth of half the sample and critical values simulated on the observed design
   (:mod:`analysis.stats.fixedb`). Classic Newey-West with a few lags and t critical values under-covered badly
-  in the calibration study (:mod:`analysis.stats.validate`); it stays available as ``inference="nw"``.
+  in the calibration study (:mod:`devtools.validate`); it stays available as ``inference="nw"``.
 * :func:`crossing_delta` is the symmetric delta-method interval (secondary: it is always bounded, even when
   the data cannot exclude "never").
 * :func:`crossing_block_bootstrap` resamples blocks of trend residuals (circular block bootstrap; block length
@@ -414,11 +414,11 @@ def crossing_block_bootstrap(y, t=None, block_length: int | None = None, reps: i
         and Jing 1995). With fixed-b studentization the naive block bootstrap mimics the fixed-b limit of the
         statistic (Goncalves and Vogelsang 2011), so the block length is not what makes the studentization
         valid and need not be tuned to the long-run variance. In the simulation study
-        (``python -m analysis.stats.validate``) the Politis-White length (Politis and White 2004; Patton,
+        (``python -m devtools.validate``) the Politis-White length (Politis and White 2004; Patton,
         Politis and White 2009), and longer blocks even more (1.5x, 2x), made the interval under-cover in an
         exploratory comparison of block rules (AR(1) 0.5 errors with a 4-period overlap; not part of
         ``--preset calibration``), while ``ceil(n ** (1/3))`` reached the target band: coverage 0.920 at
-        n = 80, 0.934 at n = 100 and 0.946 at n = 120 (``python -m analysis.stats.validate --reps 500 --preset
+        n = 80, 0.934 at n = 100 and 0.946 at n = 120 (``python -m devtools.validate --reps 500 --preset
         calibration``, seed 12345, Monte Carlo s.e. about 0.011). With strong dependence (AR(1) 0.8) it
         under-covers (0.900 with the overlap, 0.888 without), as does the fixed-b Fieller set (0.922, 0.890).
         Percentile: twice the Politis-White circular block length of the residuals, rounded up (capped at
@@ -695,9 +695,9 @@ def first_passage(diff, k: int = 3, reps: int = 1000, seed: int = 0, alpha: floa
 # ----------------------------------------------------------------------------------------------------------
 # the trend crossing with its inference in one call
 # ----------------------------------------------------------------------------------------------------------
-#: Default inference of the crossover intervals, chosen by the calibration study (analysis.stats.validate).
+#: Default inference of the crossover intervals, chosen by the calibration study (devtools.validate).
 DEFAULT_INFERENCE = "fixed_b"
-#: Default fixed-b bandwidth fraction b = M/T of the Bartlett kernel (see analysis.stats.validate).
+#: Default fixed-b bandwidth fraction b = M/T of the Bartlett kernel (see devtools.validate).
 DEFAULT_BANDWIDTH = 0.5
 #: Default errors of the simulated fixed-b null (see analysis.stats.fixedb.null_phi).
 DEFAULT_NULL = "lrv"

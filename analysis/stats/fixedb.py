@@ -4,7 +4,7 @@ Why
 ---
 A Newey-West standard error with a small bandwidth (the textbook ``floor(4 (n/100)^(2/9))`` lags) and a
 normal or Student t critical value rejects too often when the errors are autocorrelated: the simulation study
-of :mod:`analysis.stats.validate` (``--reps 500 --preset calibration``) measured 79-85% coverage of nominal 95%
+of :mod:`devtools.validate` (``--reps 500 --preset calibration``) measured 79-85% coverage of nominal 95%
 crossover intervals with AR(1) errors of coefficient 0.5 seen through a 4-period window (n = 80-120), and
 69% with coefficient 0.8. Kiefer, Vogelsang and Bunzel (2000) and Kiefer and Vogelsang (2005) treat the
 bandwidth as a fixed fraction ``b = M/T`` of the sample. The t statistic then has a non-normal limit that

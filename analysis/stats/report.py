@@ -1,13 +1,10 @@
-"""High-level statistics for the notebooks: trend and break tests, the crossover, sensitivity and comparison.
+"""The reports notebooks 04 and 05 write: trend and break tests, and the crossover date by several methods.
 
-Notebook 04 calls :func:`run_trend_tests` and writes ``data/processed/results/trends.json``; notebook 05 calls
-:func:`estimate_crossover` (``crossover.json``), :func:`sensitivity_grid` (``crossover_sensitivity.parquet``)
-and :func:`compare_published` (``published_comparison.csv``).
+Notebook 04 calls :func:`run_trend_tests` and writes ``trends.json``; notebook 05 calls :func:`estimate_crossover`
+(``crossover.json``), then :func:`analysis.stats.sensitivity.sensitivity_grid` and
+:func:`analysis.stats.published.compare_published`.
 
-Every function takes the output of :func:`analysis.panel.primary_series`: one row per expected period (missing
-snapshots are NaN rows), columns ``date, t, share_CN, share_US, log_ratio, diff``. ``t`` is in periods since the
-first date and is converted back to calendar dates here (interpolating on the date grid inside the sample,
-extrapolating by the period length outside it).
+Every function takes the primary series (:mod:`analysis.stats.series`).
 
 Each result carries a short plain-language ``reading``: what the method assumes, what it found, how sure.
 """
@@ -17,7 +14,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -26,77 +22,7 @@ from . import breaks as _breaks
 from . import crossover as _cross
 from . import trend as _trend
 from .results import to_jsonable, write_json
-
-SERIES_COLUMNS = ("date", "t", "share_CN", "share_US", "log_ratio", "diff")
-PERIOD_DAYS = {"weekly": 7.0, "monthly": 365.2425 / 12.0}
-#: Date tested by the Chow test: the public release of DeepSeek-R1 (20 January 2025), the most cited candidate
-#: for a step change in Chinese model downloads. The break is placed after the last period before this date.
-CHOW_DATE = "2025-01-20"
-
-
-# ----------------------------------------------------------------------------------------------------------
-# input checks and conversion of times to dates
-# ----------------------------------------------------------------------------------------------------------
-def check_series(series: pd.DataFrame) -> pd.DataFrame:
-    """Validate a primary series (columns, order, t on the grid) and return it with a sorted index.
-
-    Raises
-    ------
-    ValueError
-        Naming the missing column or the offending row.
-    """
-    missing = [c for c in SERIES_COLUMNS if c not in series.columns]
-    if missing:
-        raise ValueError(f"the series lacks columns {missing}; expected the output of analysis.panel.primary_series "
-                         f"with columns {list(SERIES_COLUMNS)}.")
-    s = series.reset_index(drop=True)
-    if len(s) < 4:
-        raise ValueError(f"the series has {len(s)} periods; the trend and crossover statistics need at least 4.")
-    dates = pd.to_datetime(s["date"])
-    if dates.isna().any() or not dates.is_monotonic_increasing or dates.duplicated().any():
-        raise ValueError("series['date'] must be increasing, unique and without NaT (one row per expected period).")
-    t = s["t"].to_numpy(dtype=float)
-    if np.any(~np.isfinite(t)) or np.any(np.diff(t) <= 0):
-        raise ValueError("series['t'] must be finite and strictly increasing (periods since the first date).")
-    return s.assign(date=dates)
-
-
-def infer_frequency(series: pd.DataFrame) -> str:
-    """Return "weekly" or "monthly" from the median spacing of the dates."""
-    step = float(np.median(np.diff(pd.to_datetime(series["date"]).to_numpy()).astype("timedelta64[D]").astype(float)))
-    return "weekly" if step < 15 else "monthly"
-
-
-def t_to_date(tval: float | None, series: pd.DataFrame, period_days: float) -> str | None:
-    """Convert a time in periods to a YYYY-MM-DD date (None for NaN or infinite times).
-
-    Inside the sample the date is interpolated between the grid dates; outside it is extrapolated from the
-    nearest end by ``period_days`` per period.
-    """
-    if tval is None or not np.isfinite(tval):
-        return None
-    t = series["t"].to_numpy(dtype=float)
-    days = (pd.to_datetime(series["date"]) - pd.Timestamp(series["date"].iloc[0])).dt.days.to_numpy(dtype=float)
-    if tval < t[0]:
-        d = days[0] + (tval - t[0]) * period_days
-    elif tval > t[-1]:
-        d = days[-1] + (tval - t[-1]) * period_days
-    else:
-        d = float(np.interp(tval, t, days))
-    return (pd.Timestamp(series["date"].iloc[0]) + pd.Timedelta(days=round(d))).strftime("%Y-%m-%d")
-
-
-def _definition(series: pd.DataFrame, definition: dict | None) -> dict:
-    base = {"measure": None, "rule": None, "scope": None, "frequency": None}
-    base.update({k: v for k, v in (series.attrs or {}).items() if k in base})
-    if definition:
-        base.update({k: definition[k] for k in base if k in definition})
-    if base["frequency"] is None:
-        base["frequency"] = infer_frequency(series)
-    if base["frequency"] not in PERIOD_DAYS:
-        raise ValueError(f"definition frequency={base['frequency']!r}; expected one of {sorted(PERIOD_DAYS)}.")
-    return base
-
+from .series import PERIOD_DAYS, check_series, definition_of, t_to_date
 
 def _pct(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
@@ -104,6 +30,11 @@ def _pct(p: float) -> str:
 
 def _fmt_date(d: str | None) -> str:
     return d if d else "never (unbounded)"
+
+
+#: Date tested by the Chow test: the public release of DeepSeek-R1 (20 January 2025), the most cited candidate
+#: for a step change in Chinese model downloads. The break is placed after the last period before this date.
+CHOW_DATE = "2025-01-20"
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -294,7 +225,7 @@ def run_trend_tests(series: pd.DataFrame, *, mk_method: str = "hamed_rao", mk_la
         raise ValueError(f"mk_method={mk_method!r}; expected one of {_trend.MK_METHODS}.")
     if hac_lags is not None and hac_lags < 0:
         hac_lags = None
-    defin = _definition(s, definition)
+    defin = definition_of(s, definition)
     period_days = PERIOD_DAYS[defin["frequency"]]
     r = s["log_ratio"].to_numpy(dtype=float)
     t = s["t"].to_numpy(dtype=float)
@@ -552,7 +483,7 @@ def estimate_crossover(series: pd.DataFrame, *, k: int = 3, alpha: float = 0.05,
     its inference is fixed-b (Kiefer, Vogelsang and Bunzel 2000; Kiefer and Vogelsang 2005): a Bartlett HAC
     covariance whose bandwidth is half the sample (``bandwidth=0.5``) and critical values from the fixed-b null
     distribution simulated on the observed periods (:mod:`analysis.stats.fixedb`). The calibration study
-    (:mod:`analysis.stats.validate`) chose it: classic Newey-West with the default lag and t critical values
+    (:mod:`devtools.validate`) chose it: classic Newey-West with the default lag and t critical values
     under-covered badly (0.79-0.85 for nominal 0.95) on series like the study's (AR(1) noise seen through a
     30-day window sampled weekly). The classic Newey-West set is still reported (``methods["fieller_nw"]``). The
     headline's kind is "no_trend" when the fitted slope is not positive (CN is not gaining on the US, so the
@@ -605,7 +536,7 @@ def estimate_crossover(series: pd.DataFrame, *, k: int = 3, alpha: float = 0.05,
     if inference == "fixed_b" and prewhite:
         raise ValueError("prewhite=True applies to inference='nw' only; the fixed-b headline uses the plain "
                          "Bartlett estimator (the prewhitened Newey-West set is reported beside it).")
-    defin = _definition(s, definition)
+    defin = definition_of(s, definition)
     pdays = PERIOD_DAYS[defin["frequency"]]
     r = s["log_ratio"].to_numpy(dtype=float)
     t = s["t"].to_numpy(dtype=float)
@@ -676,12 +607,12 @@ def estimate_crossover(series: pd.DataFrame, *, k: int = 3, alpha: float = 0.05,
                "instead of about 2, simulated for this design and the noise's estimated persistence (Kiefer and "
                "Vogelsang 2005); the classic Newey-West interval "
                + (f"({td(fie_nw.lower)} to {td(fie_nw.upper)}) " if fie_nw.kind == "bounded" else "")
-               + "is narrower but was too narrow in the calibration study (python -m analysis.stats.validate "
+               + "is narrower but was too narrow in the calibration study (python -m devtools.validate "
                  "--preset calibration: fixed-b sets covered 93-94% of simulated series at nominal 95%, classic "
                  "Newey-West 79-85%; with very persistent noise, AR(1) 0.8, fixed-b fell to about 89-92%)")
     else:
         how = (f"Newey-West errors with {ols.hac_lags} lags and t critical value {main.critical:.2f}; NOTE: the "
-               "calibration study (python -m analysis.stats.validate) found such intervals too narrow when the "
+               "calibration study (python -m devtools.validate) found such intervals too narrow when the "
                "noise is autocorrelated")
     if headline["kind"] == "no_trend":
         head_text = (f"The fitted trend of log(CN/US share) is not rising (slope {b:+.4f} per {unit}), so a straight "
@@ -759,241 +690,3 @@ def estimate_crossover(series: pd.DataFrame, *, k: int = 3, alpha: float = 0.05,
                            fieller=fie, fieller_prewhitened=fie_pw, delta=dlt, bootstrap=boot, first_passage=fp,
                            headline=to_jsonable(headline), dates=dates, readings=readings, fieller_nw=fie_nw,
                            inference=to_jsonable(inference_block))
-
-
-# ----------------------------------------------------------------------------------------------------------
-# sensitivity grid
-# ----------------------------------------------------------------------------------------------------------
-SENSITIVITY_COLUMNS = ["measure", "rule", "scope", "k", "hac_lag", "method", "estimate_date", "lower_date",
-                       "upper_date", "kind", "n_periods", "n_observed", "estimate_t", "lower_t", "upper_t", "note",
-                       "inference", "bandwidth_b", "critical", "gap_lower_t", "gap_upper_t", "gap_lower_date",
-                       "gap_upper_date"]
-
-
-def sensitivity_grid(panel: pd.DataFrame, *, measures: Iterable[str], rules: Iterable[str], scopes: Iterable[str],
-                     ks: Iterable[int] = (1, 3, 6), hac_lags: Iterable[int] = (1, 2, 3, 4), alpha: float = 0.05,
-                     frequency: str = "weekly",
-                     series_fn: Callable[..., pd.DataFrame] | None = None,
-                     inference: str = _cross.DEFAULT_INFERENCE,
-                     bandwidths: Iterable = (_cross.DEFAULT_BANDWIDTH, 0.3, 1.0),
-                     null: str = _cross.DEFAULT_NULL) -> pd.DataFrame:
-    """Crossover estimate and interval under every definition, for the robustness table.
-
-    The grid is NOT the full cross measure x rule x scope x k x HAC lag. Each measure x rule x scope is crossed
-    with each setting of the dimension that applies to a method: the HAC lags 1..4 apply to the classic and
-    prewhitened Newey-West Fieller sets only; the headline fixed-b rows vary the fixed-b bandwidth instead (their
-    lag is set by the bandwidth, so a lag of 1..4 would not be fixed-b); k varies only the empirical first
-    passage, which has a point estimate but no interval here. For each measure x rule x scope:
-
-    * with ``inference="fixed_b"`` (default, as the headline): a "fieller" and a "delta" row per fixed-b
-      bandwidth in ``bandwidths`` (the headline's first; ``bandwidth_b`` is the requested fraction, ``hac_lag``
-      the Newey-West lags it gives on that series, i.e. the Bartlett bandwidth minus one), then
-    * a "fieller_nw" (classic Newey-West, t critical value) and a "fieller_prewhitened" row per HAC lag in
-      ``hac_lags`` (for ``inference="nw"`` these are "fieller", "fieller_prewhitened" and "delta" rows, as
-      before the calibration study);
-    * one empirical first-passage row per ``k`` (``hac_lag`` empty; no interval).
-
-    For a "two_rays" Fieller set, ``lower_t``/``upper_t`` are infinite and the excluded middle is stored in
-    ``gap_lower_t``/``gap_upper_t`` (and as dates); these are empty for other kinds.
-
-    The bootstrap and the simulation smoother are left out to keep the grid fast (seconds); the headline
-    definition has them in ``crossover.json``. A definition the panel lacks (e.g. all-time increments before
-    2025-02-26) gives one row with kind "no_data" and the reason in ``note``.
-
-    Parameters
-    ----------
-    panel : pandas.DataFrame
-        The tidy panel (``data/processed/panel.parquet``).
-    measures, rules, scopes : iterable of str
-        Definitions to cross.
-    ks : iterable of int
-        Run lengths for the first passage.
-    hac_lags : iterable of int
-        Newey-West lags.
-    alpha : float
-        1 - confidence level.
-    frequency : {"weekly", "monthly"}
-        Period grid.
-    series_fn : callable, optional
-        ``series_fn(panel, measure, rule, scope, frequency=...)``; default :func:`analysis.panel.primary_series`.
-    inference : {"fixed_b", "nw"}
-        Inference of the "fieller" and "delta" rows (see :func:`analysis.stats.crossover.trend_crossing`).
-    bandwidths : iterable of float or str
-        Fixed-b bandwidth fractions (with ``inference="fixed_b"``).
-    null : {"lrv", "ar1", "iid"}
-        Simulated fixed-b null (see :func:`analysis.stats.fixedb.null_phi`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``SENSITIVITY_COLUMNS``.
-    """
-    if series_fn is None:
-        from analysis.panel import primary_series as series_fn  # noqa: N813
-    pdays = PERIOD_DAYS[frequency]
-    rows: list[dict[str, Any]] = []
-    ks, hac_lags = tuple(ks), tuple(hac_lags)
-    for measure in measures:
-        for rule in rules:
-            for scope in scopes:
-                base = {"measure": measure, "rule": rule, "scope": scope}
-                try:
-                    s = check_series(series_fn(panel, measure, rule, scope, frequency=frequency))
-                    r = s["log_ratio"].to_numpy(dtype=float)
-                    n_obs = int(np.sum(~np.isnan(r)))
-                    if n_obs < 8:
-                        raise ValueError(f"only {n_obs} periods with both CN and US shares (need 8)")
-                except Exception as exc:  # a definition the panel cannot supply is reported, not fatal
-                    rows.append({**base, "method": "none", "kind": "no_data", "note": str(exc)[:300]})
-                    continue
-                t = s["t"].to_numpy(dtype=float)
-                n = int(len(s))
-                fits = []  # (method, Fieller or delta result, TrendCrossingResult, inference, requested b)
-                if inference == "fixed_b":
-                    for bw in bandwidths:
-                        tc = _cross.trend_crossing(r, t, alpha=alpha, inference="fixed_b", bandwidth=bw, null=null)
-                        fits += [("fieller", tc.fieller, tc, "fixed_b", bw), ("delta", tc.delta, tc, "fixed_b", bw)]
-                    nw_names = ("fieller_nw", "fieller_prewhitened")
-                else:
-                    nw_names = ("fieller", "fieller_prewhitened", "delta")
-                for lag in hac_lags:
-                    tc = _cross.trend_crossing(r, t, alpha=alpha, inference="nw", hac_lags=lag)
-                    pw = _cross.trend_crossing(r, t, alpha=alpha, inference="nw", hac_lags=lag, prewhite=True)
-                    fits += [(nw_names[0], tc.fieller, tc, "nw", None), (nw_names[1], pw.fieller, pw, "nw", None)]
-                    if len(nw_names) == 3:
-                        fits.append((nw_names[2], tc.delta, tc, "nw", None))
-                for method, res, tc, inf, bw in fits:
-                    b = tc.fit.params[1]
-                    est = res.estimate
-                    note = "" if b > 0 else "slope not positive: no overtaking trend"
-                    if b > 0 and not (t[0] <= est <= t[-1]):
-                        note = "estimate outside the observed periods (extrapolated trend)"
-                    if isinstance(res, _cross.DeltaResult):
-                        kind = "bounded" if np.isfinite(res.se) else "empty"
-                    else:
-                        kind = res.kind
-                    gap = (getattr(res, "gap", None) or (None, None)) if getattr(res, "kind", "") == "two_rays" \
-                        else (None, None)
-                    rows.append({**base, "hac_lag": tc.fit.hac_lags, "method": method,
-                                 "estimate_date": t_to_date(est, s, pdays),
-                                 "lower_date": t_to_date(res.lower, s, pdays),
-                                 "upper_date": t_to_date(res.upper, s, pdays),
-                                 "kind": kind if b > 0 else "no_trend", "n_periods": n, "n_observed": n_obs,
-                                 "estimate_t": est, "lower_t": res.lower, "upper_t": res.upper, "note": note,
-                                 "inference": inf, "bandwidth_b": bw, "critical": res.critical,
-                                 "gap_lower_t": gap[0], "gap_upper_t": gap[1],
-                                 "gap_lower_date": t_to_date(gap[0], s, pdays),
-                                 "gap_upper_date": t_to_date(gap[1], s, pdays)})
-                for kk in ks:
-                    fp = _cross.first_passage(s["diff"].to_numpy(dtype=float), k=kk, simulate=False)
-                    date = None if fp.index is None else s["date"].iloc[fp.index].strftime("%Y-%m-%d")
-                    rows.append({**base, "k": kk, "method": "first_passage", "estimate_date": date,
-                                 "kind": "passed" if date else "not_yet", "n_periods": n, "n_observed": n_obs,
-                                 "estimate_t": float(t[fp.index]) if fp.index is not None else np.nan,
-                                 "note": "empirical; no interval in the grid"})
-    out = pd.DataFrame(rows).reindex(columns=SENSITIVITY_COLUMNS)
-    out["k"] = out["k"].astype("Int64")
-    out["hac_lag"] = out["hac_lag"].astype("Int64")
-    out["n_periods"] = out["n_periods"].astype("Int64")
-    out["n_observed"] = out["n_observed"].astype("Int64")
-    for c in ("estimate_t", "lower_t", "upper_t", "bandwidth_b", "critical", "gap_lower_t", "gap_upper_t"):
-        out[c] = out[c].astype(float)
-    for c in ("measure", "rule", "scope", "method", "estimate_date", "lower_date", "upper_date", "kind", "note",
-              "inference", "gap_lower_date", "gap_upper_date"):
-        out[c] = out[c].astype(object).where(out[c].notna(), None)
-    return out
-
-
-# ----------------------------------------------------------------------------------------------------------
-# comparison with published estimates
-# ----------------------------------------------------------------------------------------------------------
-PUBLISHED_COLUMNS = ["source", "citation", "measure", "scope", "rule", "claim", "crossover_period_start",
-                     "crossover_period_end", "verified", "url"]
-
-
-def load_published(path: str | Path) -> pd.DataFrame:
-    """Read ``data/reference/published_estimates.csv`` and check its columns and values."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found; it ships with the repository (data/reference/).")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in PUBLISHED_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}; expected at least {PUBLISHED_COLUMNS}.")
-    for i, row in df.iterrows():
-        if row["verified"] not in ("V", "S"):
-            raise ValueError(f"{path}, row {i + 2}, column 'verified': {row['verified']!r}; expected V or S.")
-        for c in ("crossover_period_start", "crossover_period_end"):
-            if row[c]:
-                try:
-                    pd.Timestamp(row[c])
-                except ValueError as exc:
-                    raise ValueError(f"{path}, row {i + 2}, column {c!r}: {row[c]!r} is not a YYYY-MM-DD "
-                                     "date.") from exc
-    return df
-
-
-def compare_published(crossover_report: CrossoverReport, published_csv: str | Path,
-                      sensitivity: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Set our crossover estimate beside each published claim, on the closest matching definition.
-
-    For each published row, our estimate is the Fieller row of the sensitivity grid with the same measure,
-    rule and scope (HAC lag closest to the headline's) when ``sensitivity`` is given and has it; otherwise the
-    headline. ``agreement`` says whether the published crossover period overlaps our interval
-    ("overlaps", "ours_earlier", "ours_later"), or why it cannot be compared.
-
-    Parameters
-    ----------
-    crossover_report : CrossoverReport
-        The headline crossover.
-    published_csv : str or Path
-        ``data/reference/published_estimates.csv``.
-    sensitivity : pandas.DataFrame, optional
-        Output of :func:`sensitivity_grid`.
-
-    Returns
-    -------
-    pandas.DataFrame
-    """
-    pub = load_published(published_csv)
-    head = crossover_report.headline
-    hdef = crossover_report.definition
-    rows = []
-    for _, p in pub.iterrows():
-        ours = {"our_measure": hdef.get("measure"), "our_rule": hdef.get("rule"), "our_scope": hdef.get("scope"),
-                "our_estimate_date": head.get("estimate_date"), "our_lower_date": head.get("lower_date"),
-                "our_upper_date": head.get("upper_date"), "our_kind": head.get("kind"),
-                "matched": "headline (no sensitivity row for their definition)"}
-        if sensitivity is not None and len(sensitivity):
-            m = sensitivity[(sensitivity["method"] == "fieller") & (sensitivity["measure"] == p["measure"])
-                            & (sensitivity["rule"] == p["rule"]) & (sensitivity["scope"] == p["scope"])]
-            if len(m):
-                b0 = crossover_report.ols.bandwidth_b
-                if b0 is not None and "bandwidth_b" in m and m["bandwidth_b"].notna().any():
-                    m = m.iloc[(m["bandwidth_b"].astype(float) - b0).abs().argsort()[:1]]
-                    setting = f"fixed-b bandwidth {float(m.iloc[0]['bandwidth_b']):.2f}"
-                else:
-                    lag0 = crossover_report.ols.hac_lags
-                    m = m.iloc[(m["hac_lag"].astype(float) - lag0).abs().argsort()[:1]]
-                    setting = f"HAC lag {int(m.iloc[0]['hac_lag'])}"
-                g = m.iloc[0]
-                ours = {"our_measure": g["measure"], "our_rule": g["rule"], "our_scope": g["scope"],
-                        "our_estimate_date": g["estimate_date"],
-                        "our_lower_date": g["lower_date"] if g["kind"] == "bounded" else None,
-                        "our_upper_date": g["upper_date"] if g["kind"] == "bounded" else None, "our_kind": g["kind"],
-                        "matched": f"same definition ({setting})"}
-        start, end = p["crossover_period_start"] or None, p["crossover_period_end"] or None
-        if not (start or end):
-            agreement = "no crossover date claimed"
-        elif ours["our_kind"] != "bounded" or not ours["our_lower_date"]:
-            agreement = f"not comparable: our interval is {ours['our_kind']}"
-        else:
-            lo, hi = pd.Timestamp(ours["our_lower_date"]), pd.Timestamp(ours["our_upper_date"])
-            ps = pd.Timestamp(start) if start else pd.Timestamp.min
-            pe = pd.Timestamp(end) if end else pd.Timestamp.max
-            agreement = "overlaps" if (lo <= pe and ps <= hi) else ("ours_earlier" if hi < ps else "ours_later")
-        rows.append({"source": p["source"], "claim": p["claim"], "verified": p["verified"],
-                     "their_measure": p["measure"], "their_rule": p["rule"], "their_scope": p["scope"],
-                     "their_period_start": start, "their_period_end": end, **ours, "agreement": agreement,
-                     "simulated": crossover_report.simulated})
-    return pd.DataFrame(rows)

@@ -516,7 +516,7 @@ def ols_trend(y, t=None, hac_lags: int | None = None, use_correction: bool = Tru
 
     The period is the unit of observation. With ``inference="nw"`` (the default here, for backward
     compatibility) inference uses Student's t with n - 2 degrees of freedom, which over-rejects when the errors
-    are autocorrelated; ``inference="fixed_b"`` (the study's choice, see :mod:`analysis.stats.validate`) uses a
+    are autocorrelated; ``inference="fixed_b"`` (the study's choice, see :mod:`devtools.validate`) uses a
     bandwidth proportional to the sample and fixed-b critical values (Kiefer and Vogelsang 2005). Missing
     periods (NaN in ``y``) are skipped without renumbering ``t``; the HAC lags are counted in periods (see the
     module docstring).
@@ -533,7 +533,7 @@ def ols_trend(y, t=None, hac_lags: int | None = None, use_correction: bool = Tru
         Multiply the covariance by n/(n-2) (R sandwich ``adjust=TRUE``). Default True.
     prewhite : bool
         VAR(1)-prewhiten the scores before the kernel (Andrews and Monahan 1992). Default False (the study's
-        specification); the simulation study (:mod:`analysis.stats.validate`) reports both.
+        specification); the simulation study (:mod:`devtools.validate`) reports both.
     inference : {"nw", "fixed_b"}
         "nw": the lag is ``hac_lags`` (or the default rule) and p-values use Student t (the classic, and the
         only choice before the calibration study). "fixed_b": the Bartlett bandwidth is ``bandwidth`` times the
@@ -713,7 +713,7 @@ def fractional_logit_trend(share, t=None, hac_lags: int | None = None) -> Fracti
 
     The quasi-likelihood makes no assumption about the distribution of the share beyond its mean, but it does
     assume that mean: ``logit E[s_t]`` linear in ``t`` (a logistic curve). The inference is classic Newey-West
-    with the default lag and normal p-values, the kind the calibration study of :mod:`analysis.stats.validate`
+    with the default lag and normal p-values, the kind the calibration study of :mod:`devtools.validate`
     found too narrow under autocorrelated errors (79-85% coverage of nominal 95% for the OLS crossover), so its
     p-values overstate certainty; the fixed-b OLS trend on the log ratio is the study's inference.
 

@@ -32,10 +32,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .schema import BASE_MODELS_TYPE, CREATED_AT_PLACEHOLDER
+from ..schema import ALLTIME_FROM, BASE_MODELS_TYPE, CREATED_AT_PLACEHOLDER
 
 ARCHIVE_REPO = "hfmlsoc/hub_weekly_snapshots"
-ALLTIME_FROM = dt.date(2025, 2, 26)
 
 # Real Hub accounts used by the simulation, with the origin the study's registry must give them.
 # (region, kind, relative popularity of its base models)

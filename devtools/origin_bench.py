@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m analysis.origin.bench [--models 3000000] [--seed 0] [--tagging]
+    python -m devtools.origin_bench [--models 3000000] [--seed 0] [--tagging]
 
 Prints one JSON object: the number of models, the seconds taken by
 :func:`analysis.origin.lineage.resolve_lineage` (ids and parent ids as Arrow strings in, roots,

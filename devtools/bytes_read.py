@@ -6,7 +6,7 @@ the stand-in served for the archive files (``/resolve/`` requests) against the f
 
 Usage::
 
-    python benchmarks/bytes_read.py [--models 20000] [--weeks 12] [--json]
+    python -m devtools.bytes_read [--models 20000] [--weeks 12] [--json]
 """
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from analysis.config import load_config
+from analysis.hub import RetryPolicy
+from analysis.hub.pull import pull_all
+from analysis.paths import Paths
+from analysis.simulate import SimulationParams, simulate_hub
 
-from analysis.config import load_config  # noqa: E402
-from analysis.hub import RetryPolicy  # noqa: E402
-from analysis.hub.fakehub import FakeHub  # noqa: E402
-from analysis.hub.pull import pull_all  # noqa: E402
-from analysis.paths import Paths  # noqa: E402
-from analysis.simulate import SimulationParams, simulate_hub  # noqa: E402
+from devtools.fakehub import FakeHub
 
 
 def measure(models: int, weeks: int, workdir: Path) -> dict:

@@ -17,7 +17,7 @@ is then read back. A page fails when
 
 Usage::
 
-    python scripts/check_reports.py [REPORTS_DIR] [--screenshots DIR] [--chromium PATH]
+    python -m devtools.check_reports [REPORTS_DIR] [--screenshots DIR] [--chromium PATH]
 
 Exits 0 when every page passes, 1 when a page fails, 2 when Chromium or the reports are missing.
 CI needs the Debian packages ``chromium`` (and ``fonts-dejavu-core`` for legible screenshots).

@@ -1,6 +1,6 @@
 """Simulation study of the crossover estimators: coverage, error and how often intervals are unbounded.
 
-Run ``python -m analysis.stats.validate --reps 500`` (minutes; not part of the test suite). Each replicate draws
+Run ``python -m devtools.validate --reps 500`` (minutes; not part of the test suite). Each replicate draws
 a log-ratio series ``r_t = b (t - t*) + u_t`` with AR(1) errors ``u_t = phi u_{t-1} + e_t`` (stationary start),
 optionally averaged over ``window`` periods (``window = 4`` mimics a 30-day rolling download count sampled
 weekly: neighbouring weeks share three of their four weeks), with a few periods missing (missing snapshots;
@@ -46,8 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .crossover import DEFAULT_BANDWIDTH, crossing_block_bootstrap, first_passage, trend_crossing
-from .results import to_jsonable
+from analysis.stats.crossover import DEFAULT_BANDWIDTH, crossing_block_bootstrap, first_passage, trend_crossing
+from analysis.stats.results import to_jsonable
 
 #: Scenarios of ``--preset calibration``: (phi, window, n).
 CALIBRATION_SCENARIOS = [(0.5, 4, 100), (0.5, 4, 80), (0.5, 4, 120), (0.3, 4, 100), (0.8, 4, 100),
@@ -315,7 +315,7 @@ def _bandwidth_arg(v: str):
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the scenarios, print the table and optionally save the summaries as JSON."""
-    p = argparse.ArgumentParser(prog="python -m analysis.stats.validate", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m devtools.validate", description=__doc__.splitlines()[0])
     p.add_argument("--reps", type=int, default=500, help="simulated series per scenario (default 500)")
     p.add_argument("--preset", choices=["calibration"], default=None,
                    help="run the calibration scenarios (AR 0.5 with 4-period overlap at n = 80, 100, 120; AR 0.3 "
@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             print(table([out[-1]]).split("\n", 1)[1] if len(out) > 1 else table([out[-1]]), flush=True)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        doc = {"command": "python -m analysis.stats.validate " + " ".join(argv if argv is not None else sys.argv[1:]),
+        doc = {"command": "python -m devtools.validate " + " ".join(argv if argv is not None else sys.argv[1:]),
                "target": list(TARGET), "scenarios": to_jsonable(out)}
         args.out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")

@@ -26,7 +26,7 @@ download counts that change while a client pages through the models listing thro
 :meth:`FakeHub.replace_live`; a listing that ignores ``sort`` with ``models_sorted=False``. As on the Hub, a
 response to HEAD never carries a body (errors included).
 
-Command line: ``python -m analysis fakehub --root DIR [--port P]`` prints the endpoint and serves until
+Command line: ``python -m devtools.fakehub --root DIR [--port P]`` prints the endpoint and serves until
 interrupted.
 """
 
@@ -676,7 +676,7 @@ class FakeHub:
 
 # --- command line ------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``python -m analysis fakehub``."""
+    """Arguments of ``python -m devtools.fakehub``."""
     parser.add_argument("--root", required=True, type=Path,
                         help="folder to serve (a simulated Hub: datasets/<owner>/<name>/..., live/models.parquet)")
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free port)")
@@ -700,3 +700,14 @@ def run(args: argparse.Namespace) -> int:
     finally:
         hub.stop()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m devtools.fakehub --root DIR [--port P]``."""
+    parser = argparse.ArgumentParser(prog="python -m devtools.fakehub", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
