@@ -37,10 +37,10 @@ study: $(ENV_READY) ## run the real study against huggingface.co (needs internet
 	$(PY) -m analysis run $(ARGS)
 
 test: $(ENV_READY) ## run the test suite (what CI runs)
-	$(PY) -m pytest -q -n 2 -m "not slow" $(ARGS)
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow" $(ARGS)
 
 test-all: $(ENV_READY) ## run every test, the slow ones too
-	$(PY) -m pytest -q -n 2 $(ARGS)
+	$(PY) -m pytest -q -n 2 --dist loadfile $(ARGS)
 
 bench: $(ENV_READY) ## time raw-to-panel at Hub scale (2.5M models x 104 weeks; minutes, GBs of disk)
 	$(PY) -m devtools.bench $(ARGS)

@@ -32,12 +32,18 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks")
 
 
-def _load(args) -> "object":
-    return load_config(args.config, parse_overrides(args.overrides))
+def _load(args, *, simulated: bool | None = None) -> "object":
+    """The validated configuration; for a run of the chain (``simulated`` given) its window is checked too."""
+    from .config import check_window
+
+    cfg = load_config(args.config, parse_overrides(args.overrides))
+    if simulated is not None:
+        check_window(cfg, cfg.source, simulated=simulated)
+    return cfg
 
 
 def _cmd_config(args) -> int:
-    cfg = _load(args)
+    cfg = _load(args, simulated=False)
     print(f"# {cfg.source} is valid (digest {cfg.digest()})")
     print(json.dumps(cfg.notebook_parameters(), indent=1))
     return 0
@@ -46,7 +52,7 @@ def _cmd_config(args) -> int:
 def _cmd_run(args) -> int:
     from .pipeline import run_chain
 
-    cfg = _load(args)
+    cfg = _load(args, simulated=bool(args.demo))
     if args.demo:
         return _run_demo(cfg, args)
     paths = Paths.default(simulated=False)
@@ -62,7 +68,7 @@ def _cmd_run(args) -> int:
             return 3
     print(f"study: running the chain on real Hub data ({cfg.source}, digest {cfg.digest()})", flush=True)
     result = run_chain(cfg, paths, only=args.only, start_from=args.start_from, simulated=False)
-    print(f"reports: {paths.reports_dir / 'index.html'}")
+    print(f"report: {_shown(paths.reports_dir / 'index.html')}   figures: {_shown(paths.figures_dir)}/")
     return 0 if result.ok else 1
 
 
@@ -110,7 +116,7 @@ def _truth_check(paths: Paths) -> dict | None:
     out["truth_inside_interval"] = bool((lo is None or dt.date.fromisoformat(lo) <= true) and
                                         (up is None or true <= dt.date.fromisoformat(up)))
     paths.results_dir.mkdir(parents=True, exist_ok=True)
-    (paths.results_dir / "demo_truth_check.json").write_text(json.dumps(out, indent=1) + "\n")
+    paths.demo_truth_check_file.write_text(json.dumps(out, indent=1) + "\n")
     return out
 
 
@@ -129,8 +135,17 @@ def _run_demo(cfg, args) -> int:
         print(f"demo: estimated crossover {check.get('estimate_date')} "
               f"[{check.get('lower_date')}, {check.get('upper_date')}] vs true {check['true_crossover_date']} "
               f"(error {check.get('error_weeks')} weeks; truth inside interval: {check['truth_inside_interval']})")
-    print(f"reports: {paths.reports_dir / 'index.html'}  figures: {paths.figures_dir}  (SIMULATED DATA)")
+    print(f"demo report: {_shown(paths.reports_dir / 'index.html')}   figures: {_shown(paths.figures_dir)}/   "
+          "(SIMULATED DATA; the real study's outputs were not touched)")
     return 0 if result.ok else 1
+
+
+def _shown(path: Path) -> str:
+    """A path as the user should type it: relative to the working folder when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _cmd_demo(args) -> int:

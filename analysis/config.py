@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from .schema import MEASURES, RULES, SCOPES
+from .schema import FREQUENCIES, MEASURES, RULES, SCOPES
 
 
 class ConfigError(ValueError):
@@ -37,7 +37,7 @@ class StudySection:
 
     start: dt.date = dt.date(2024, 7, 24)
     end: dt.date | None = None
-    frequency: str = field(default="weekly", metadata=_choice("weekly", "monthly"))
+    frequency: str = field(default="weekly", metadata=_choice(*FREQUENCIES))
 
 
 @dataclass(frozen=True)
@@ -348,3 +348,35 @@ def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | N
         raise ConfigError(f"{path}: study.start ({st.start}) is after study.end ({st.end}); "
                           "the window must run forwards")
     return cfg
+
+
+def check_window(cfg: StudyConfig, path: str | Path = "<config>", *, simulated: bool = False,
+                 today: dt.date | None = None) -> None:
+    """Refuse a study window too short for the statistics (:func:`analysis.timegrid.check_window`).
+
+    The real study's window ends at ``study.end`` or, when it is null, today; the demo's is the part of the study
+    window the simulated Hub covers (``demo.start`` and ``demo.weeks`` weekly snapshots).
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, the window and the minimum number of periods.
+    """
+    from .timegrid import GridError, check_window as _check
+
+    st = cfg.study
+    if simulated:
+        d = cfg.demo
+        start = max(st.start, d.start)
+        end = d.start + dt.timedelta(weeks=d.weeks - 1)
+        if st.end is not None:
+            end = min(end, st.end)
+        where = (f"the demo's window (study.start {st.start}, study.end {st.end or 'null'}, demo.start {d.start}, "
+                 f"demo.weeks {d.weeks}):")
+    else:
+        start, end = st.start, st.end or (today or dt.date.today())
+        where = "the study window (study.start .. study.end, or today when study.end is null):"
+    try:
+        _check(start, end, st.frequency, where=where)
+    except GridError as e:
+        raise ConfigError(f"{path}: {e}") from None

@@ -65,20 +65,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from . import timegrid
 from .catalog import DEFAULT_WORKERS, ROW_CODES_INDEX, ordered_map
+from .contracts import PANEL_COLUMNS, RANKING_COLUMNS, TOP_ORG_COLUMNS
 from .schema import LLM_PIPELINE_TAGS, MEASURES, REGIONS, RULES, SCOPES
 
-PANEL_COLUMNS = ["date", "measure", "rule", "scope", "region", "downloads", "share", "n_models"]
-
 #: Columns of the tagged models table the panel needs.
-TAG_COLUMNS = ["id", "author", "root_author", "uploader_region", "lineage_region", "first_party",
+MODEL_COLUMNS_USED = ["id", "author", "root_author", "uploader_region", "lineage_region", "first_party",
                "is_redistributor", "pipeline_tag"]
-
-#: Columns of ``PanelBuild.rankings`` (``data/processed/rankings.parquet``).
-RANKING_COLUMNS = ["date", "rule", "top_n", "region", "share"]
-
-#: Columns of ``PanelBuild.top_orgs`` (``data/processed/top_orgs.parquet``).
-TOP_ORG_COLUMNS = ["date", "rule", "organisation", "region", "downloads", "rank"]
 
 #: Rules of the rankings and top organisations.
 RANKING_RULES: tuple[str, ...] = ("uploader", "lineage")
@@ -178,7 +172,7 @@ def _orgs(names: pd.Series, regions: np.ndarray) -> _Orgs:
 
 
 def _prepare_groups(tags: pd.DataFrame) -> _Groups:
-    missing = [c for c in TAG_COLUMNS if c not in tags.columns]
+    missing = [c for c in MODEL_COLUMNS_USED if c not in tags.columns]
     if missing:
         raise PanelError(f"tagged models table lacks columns {missing}; rerun notebook 02 (tag origin)")
     if tags["id"].isna().any():
@@ -366,22 +360,6 @@ def _top_orgs(date: dt.date, codes_of_rows: np.ndarray, values: np.ndarray, grou
     return rows
 
 
-def select_snapshots(dates: Iterable[dt.date], *, start: dt.date | None = None, end: dt.date | None = None,
-                     frequency: str = "weekly") -> list[dt.date]:
-    """Snapshot dates inside the study window, thinned to the first of each month when ``frequency="monthly"``."""
-    ds = sorted(d for d in dates if (start is None or d >= start) and (end is None or d <= end))
-    if frequency == "weekly":
-        return ds
-    if frequency == "monthly":
-        seen, out = set(), []
-        for d in ds:
-            if (d.year, d.month) not in seen:
-                seen.add((d.year, d.month))
-                out.append(d)
-        return out
-    raise PanelError(f"frequency {frequency!r} is not allowed; choose weekly or monthly")
-
-
 def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *,
                 measures: Sequence[str] = MEASURES, rules: Sequence[str] = RULES,
                 scopes: Sequence[str] = SCOPES, progress=None, workers: int = DEFAULT_WORKERS,
@@ -393,7 +371,7 @@ def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *
     snapshots : sequence of (date, path)
         Raw snapshot files (normalised schema, see :data:`analysis.schema.RAW_SCHEMA`), any order.
     tags : pandas.DataFrame
-        Tagged models (notebook 02's ``models.parquet``), with :data:`TAG_COLUMNS`.
+        Tagged models (notebook 02's ``models.parquet``), with :data:`MODEL_COLUMNS_USED`.
     measures, rules, scopes : sequences of str
         Which series to build (default: all). Rankings and top organisations come with ``downloads_30d``.
     progress : callable, optional
@@ -465,31 +443,17 @@ def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *
             prev_alltime, prev_date = cur, date
         if progress is not None:
             progress(i + 1, len(snaps), date)
-    panel = pd.DataFrame(rows, columns=PANEL_COLUMNS)
+    panel = pd.DataFrame(rows, columns=list(PANEL_COLUMNS))
     panel["date"] = pd.to_datetime(panel["date"])
-    rankings = pd.DataFrame(rank_rows, columns=RANKING_COLUMNS)
+    rankings = pd.DataFrame(rank_rows, columns=list(RANKING_COLUMNS))
     rankings["date"] = pd.to_datetime(rankings["date"])
     rankings["top_n"] = rankings["top_n"].astype(np.int64)
-    top_orgs = pd.DataFrame(org_rows, columns=TOP_ORG_COLUMNS)
+    top_orgs = pd.DataFrame(org_rows, columns=list(TOP_ORG_COLUMNS))
     top_orgs["date"] = pd.to_datetime(top_orgs["date"])
     top_orgs["rank"] = top_orgs["rank"].astype(np.int64)
     return PanelBuild(panel=panel, rankings=rankings, top_orgs=top_orgs, dates=[d for d, _ in snaps],
                       rows_read=rows_read, rows_used=rows_used, untagged_rows=untagged,
                       negative_increments=negatives, snapshots_matched_by_codes=by_codes)
-
-
-def expected_dates(first: dt.date, last: dt.date, frequency: str = "weekly") -> list[dt.date]:
-    """The full grid of periods between two snapshot dates: every 7 days, or every month (first of month)."""
-    if frequency == "weekly":
-        n = (last - first).days // 7
-        return [first + dt.timedelta(weeks=i) for i in range(n + 1)]
-    if frequency == "monthly":
-        out, y, m = [], first.year, first.month
-        while (y, m) <= (last.year, last.month):
-            out.append(dt.date(y, m, 1))
-            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-        return out
-    raise PanelError(f"frequency {frequency!r} is not allowed; choose weekly or monthly")
 
 
 def primary_series(panel: pd.DataFrame, measure: str, rule: str, scope: str,
@@ -502,9 +466,9 @@ def primary_series(panel: pd.DataFrame, measure: str, rule: str, scope: str,
         The tidy panel.
     measure, rule, scope : str
         Which series.
-    frequency : {"weekly", "monthly"}
-        Grid of expected periods. Missing snapshots stay as rows with NaN values, never dropped, so time is never
-        silently re-indexed.
+    frequency : {"daily", "weekly", "monthly"}
+        Grid of expected periods (:mod:`analysis.timegrid`; weekly periods end at the latest snapshot). Missing
+        snapshots stay as rows with NaN values, never dropped, so time is never silently re-indexed.
 
     Returns
     -------
@@ -518,14 +482,12 @@ def primary_series(panel: pd.DataFrame, measure: str, rule: str, scope: str,
     wide = sel.pivot_table(index="date", columns="region", values="share", aggfunc="first")
     wide = wide.dropna(how="all")
     dates = [d.date() for d in wide.index]
-    if frequency == "monthly":
-        wide.index = [dt.date(d.year, d.month, 1) for d in dates]
-        wide = wide[~wide.index.duplicated(keep="first")]
-    else:  # snapshots fall on the weekly grid of the first one; two in the same week keep the earlier
-        first = dates[0]
-        wide.index = [first + dt.timedelta(weeks=round((d - first).days / 7)) for d in dates]
-        wide = wide[~wide.index.duplicated(keep="first")]
-    grid = expected_dates(wide.index[0], wide.index[-1], frequency)
+    # one snapshot per period, as the window's selection keeps it: weekly the latest, monthly the first
+    keep = set(timegrid.select_snapshots(dates, frequency=frequency))
+    wide = wide[[d in keep for d in dates]]
+    last = max(keep)
+    wide.index = [timegrid.period_key(d, last, frequency) for d in sorted(keep)]
+    grid = timegrid.grid(wide.index[0], wide.index[-1], frequency)
     wide = wide.reindex(grid)
     out = pd.DataFrame({
         "date": pd.to_datetime(grid),

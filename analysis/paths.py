@@ -4,10 +4,20 @@ Every other module and notebook asks :class:`Paths` for a location instead of bu
 The root is the repository checkout (the folder holding ``pyproject.toml``) unless the environment
 variable ``STUDY_ROOT`` names another folder, which the tests use to run the chain in a scratch copy.
 
-Demo runs (``simulated=True``) keep their raw pulls and the simulated Hub under ``data/demo/`` so that
-simulated pulls can never mix with, block or overwrite real pulls in ``data/raw/``. Derived outputs
-(``data/processed/``, ``figures/``, ``reports/``) are shared: they are rebuilt by every run and marked
-as simulated on demo runs.
+Each run kind has its own tree, so that a demo never touches the real study's files:
+
+=================  ===============================  ==========================================
+                   real study (``simulated=False``)  demo (``simulated=True``)
+=================  ===============================  ==========================================
+raw pulls          ``data/raw/``                     ``data/demo/raw/``
+processed data     ``data/processed/``               ``data/demo/processed/``
+results            ``data/processed/results/``       ``data/demo/processed/results/``
+figures            ``figures/``                      ``data/demo/figures/``
+reports            ``reports/``                      ``data/demo/reports/``
+=================  ===============================  ==========================================
+
+The simulated Hub the demo serves lives in ``data/demo/hub/``. Where each declared file of a stage lives in a tree
+is :meth:`Paths.locate` of its declaration in :mod:`analysis.contracts`.
 """
 
 from __future__ import annotations
@@ -92,39 +102,53 @@ class Paths:
     def manifest(self) -> Path:
         return self.raw_dir / "manifest.jsonl"
 
-    # derived outputs (rebuilt by every run) ------------------------------------------------
+    # derived outputs (rebuilt by every run; one tree per run kind) ------------------------------
+    @property
+    def tree(self) -> Path:
+        """Base of the run kind's tree of derived outputs (see the module docstring)."""
+        return self.demo_dir if self.simulated else self.root
+
     @property
     def processed_dir(self) -> Path:
-        return self.root / "data" / "processed"
+        return self.tree / "data" / "processed" if not self.simulated else self.tree / "processed"
+
+    def locate(self, key_or_spec) -> Path:
+        """Where this tree keeps a declared file (a key of :data:`analysis.contracts.FILES`, or its spec)."""
+        from .contracts import spec
+
+        f = spec(key_or_spec) if isinstance(key_or_spec, str) else key_or_spec
+        base = {"processed": self.processed_dir, "results": self.results_dir, "figures": self.figures_dir,
+                "reports": self.reports_dir}[f.folder]
+        return base / f.name
+
+    @property
+    def run_config_file(self) -> Path:
+        """The configuration of the latest run of the chain in this tree (written by the runner)."""
+        return self.processed_dir / "run_config.json"
 
     @property
     def models_file(self) -> Path:
-        """One row per model with its origin under every rule (notebook 02)."""
-        return self.processed_dir / "models.parquet"
+        return self.locate("models")
 
     @property
     def coverage_file(self) -> Path:
-        return self.processed_dir / "tagging_coverage.json"
+        return self.locate("tagging_coverage")
 
     @property
     def panel_file(self) -> Path:
-        """Tidy download shares by date x measure x rule x scope x region (notebook 03)."""
-        return self.processed_dir / "panel.parquet"
+        return self.locate("panel")
 
     @property
     def rankings_file(self) -> Path:
-        """Share of the top-N models' downloads by region (notebook 03)."""
-        return self.processed_dir / "rankings.parquet"
+        return self.locate("rankings")
 
     @property
     def top_orgs_file(self) -> Path:
-        """The most downloaded organisations per date (notebook 03)."""
-        return self.processed_dir / "top_orgs.parquet"
+        return self.locate("top_orgs")
 
     @property
     def row_codes_dir(self) -> Path:
-        """Each raw row's catalog row, written by notebook 02 so notebook 03 need not match ids again."""
-        return self.processed_dir / "row_codes"
+        return self.locate("row_codes")
 
     @property
     def results_dir(self) -> Path:
@@ -132,23 +156,23 @@ class Paths:
 
     @property
     def trends_file(self) -> Path:
-        return self.results_dir / "trends.json"
+        return self.locate("trends")
 
     @property
     def crossover_file(self) -> Path:
-        return self.results_dir / "crossover.json"
+        return self.locate("crossover")
 
     @property
     def sensitivity_file(self) -> Path:
-        return self.results_dir / "crossover_sensitivity.parquet"
+        return self.locate("sensitivity")
 
     @property
     def figures_dir(self) -> Path:
-        return self.root / "figures"
+        return self.tree / "figures"
 
     @property
     def values_json(self) -> Path:
-        return self.figures_dir / "values.json"
+        return self.locate("values")
 
     @property
     def values_tex(self) -> Path:
@@ -156,7 +180,12 @@ class Paths:
 
     @property
     def reports_dir(self) -> Path:
-        return self.root / "reports"
+        return self.tree / "reports"
+
+    @property
+    def demo_truth_check_file(self) -> Path:
+        """The demo's estimated crossover against the simulation's truth (demo runs only)."""
+        return self.results_dir / "demo_truth_check.json"
 
     def ensure_output_dirs(self) -> None:
         """Create the folders runs write into (never touches existing files)."""

@@ -10,6 +10,12 @@ status of the executed notebook an earlier run left, or as "not run"); what the 
 goes to ``reports/NN_name.log``.
 A failing cell stops the run: the partial notebook is kept, the failing notebook and cell are named, nothing after
 it runs, and the run returns a non-zero status.
+
+Before the first notebook the runner records the run's parameters in the tree (``run_config.json``,
+:func:`analysis.stage.write_run_config`), against which every stage checks its inputs. With ``--from NN`` the run
+starts earlier when an earlier stage's outputs are stale for this run (missing, of the other run kind, built with other
+settings or from inputs that changed since; :func:`analysis.stage.stale_stages`), as make would; ``--only`` runs
+exactly what it is asked and a stale input then stops the notebook, naming the stage to rerun.
 """
 
 from __future__ import annotations
@@ -93,6 +99,13 @@ def declared_parameters(notebook: Path) -> dict:
 def _first_line(text) -> str:
     lines = str(text).strip().splitlines()
     return lines[0] if lines else ""
+
+
+def _message(text, max_lines: int = 12) -> str:
+    """An error's message for the run's log: whole, up to ``max_lines`` lines (stale inputs list every file)."""
+    lines = str(text).strip().splitlines()
+    return "\n    ".join(lines[:max_lines] + ([f"... ({len(lines) - max_lines} more lines)"]
+                                             if len(lines) > max_lines else []))
 
 
 def _locate_cell(notebook: Path, source: str) -> str:
@@ -206,10 +219,21 @@ def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, 
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from .stage import stale_stages, write_run_config
+
     chain = discover_notebooks(paths.notebooks_dir)
-    notebooks = select(chain, only=only, start_from=start_from)
     started = time.time()
     params = dict(cfg.notebook_parameters(), simulated=simulated, run_config_digest=cfg.digest())
+    write_run_config(paths, cfg.notebook_parameters(), source=cfg.source, digest=cfg.digest())
+    if start_from and not only:
+        earlier = {n: p for n, p in stale_stages(paths, cfg.notebook_parameters(), simulated).items()
+                   if n < start_from.zfill(2) and p}
+        if earlier:
+            first = min(earlier)
+            log(f"starting at stage {first} instead of {start_from.zfill(2)}: "
+                + "; ".join(str(p) for p in earlier[first][:3]))
+            start_from = first
+    notebooks = select(chain, only=only, start_from=start_from)
     paths.reports_dir.mkdir(parents=True, exist_ok=True)
     runs: list[NotebookRun] = []
     entries: dict[str, ReportEntry] = {}
@@ -230,7 +254,7 @@ def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, 
                                                kernel_name="python3", progress_bar=False, log_output=False)
             except PapermillExecutionError as e:
                 status = "failed"
-                message = f"{_locate_cell(nb, e.source)} raised {e.ename}: {_first_line(e.evalue)}"
+                message = f"{_locate_cell(nb, e.source)} raised {e.ename}: {_message(e.evalue)}"
             except Exception as e:  # kernel died, notebook unreadable, ...
                 status = "failed"
                 message = f"{type(e).__name__}: {e}"

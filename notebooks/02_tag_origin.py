@@ -21,49 +21,47 @@
 # overrides (`data/reference/model_overrides.csv`). A model's uploading account is its id's namespace (the part
 # before `/`); the snapshot's `author` field is used only for ids without one.
 #
-# Writes `data/processed/models.parquet` (one row per model) and `data/processed/tagging_coverage.json`.
+# Writes `models.parquet` (one row per model) and `tagging_coverage.json` to the run's processed data
+# (`data/processed/`; `data/demo/processed/` on demo runs), each with its provenance (`analysis/contracts.py`).
 
 # %% tags=["parameters"]
 # Parameters: the runner fills these from config/study.yaml (names are <section>_<key>).
 study_start: str = "2024-07-24"      # first snapshot date of the study window (YYYY-MM-DD)
 study_end: "Optional[str]" = None   # last snapshot date (YYYY-MM-DD); None means the latest pulled
-study_frequency: str = "weekly"      # weekly | monthly
+study_frequency: str = "weekly"      # daily | weekly | monthly
 origin_merge_parent: str = "first"   # which parent of a merge decides its lineage
 simulated: bool = False              # True on demo runs (simulated Hub): outputs are marked SIMULATED DATA
 
 # %%
-import datetime as dt
-
 import pandas as pd
 from IPython.display import Markdown, display
 
 from analysis.catalog import build_catalog
+from analysis.contracts import MODEL_EXTRA_COLUMNS
 from analysis.origin.coverage import tagging_coverage
 from analysis.origin.registry import load_overrides, load_registry
 from analysis.origin.tagging import tag_models
-from analysis.panel import select_snapshots
-from analysis.paths import Paths
 from analysis.raw import RawStore
+from analysis.stage import open_stage
 
-paths = Paths.default(simulated=simulated)
+stage = open_stage("02", globals())
+paths = stage.paths
 if simulated:
     display(Markdown("**SIMULATED DATA** - demo run on a simulated Hub; nothing below is a finding about the real Hub."))
-store = RawStore(paths.raw_dir)
-dates = select_snapshots(store.snapshot_dates("archive"), start=dt.date.fromisoformat(study_start),
-                         end=dt.date.fromisoformat(study_end) if study_end else None, frequency=study_frequency)
-snapshots = [(d, store.path("archive", d)) for d in dates]
-catalog = build_catalog(snapshots, row_codes_dir=paths.row_codes_dir)
+snapshots = stage.snapshots()
+dates = [d for d, _ in snapshots]
+catalog = build_catalog(snapshots, row_codes_dir=stage.path("row_codes"))
+stage.seal_dir("row_codes")
 print(f"{len(snapshots)} snapshots from {dates[0]} to {dates[-1]}; {catalog.num_rows:,} distinct models")
 
 # %%
 registry = load_registry(paths.organizations_file)
 overrides = load_overrides(paths.overrides_file)
 tags = tag_models(catalog, registry, overrides, merge_parent=origin_merge_parent)
-extra = catalog.select(["id", "createdAt", "pipeline_tag", "library_name", "last_seen"]).to_pandas()
+extra = catalog.select(["id", *MODEL_EXTRA_COLUMNS]).to_pandas()
 models = tags.merge(extra, on="id", how="left", validate="one_to_one")
-paths.processed_dir.mkdir(parents=True, exist_ok=True)
-models.to_parquet(paths.models_file, index=False)
-print(f"wrote {paths.models_file.relative_to(paths.root)}: {len(models):,} models")
+out = stage.write_table("models", models)
+print(f"wrote {out.relative_to(paths.root)}: {len(models):,} models")
 
 # %% [markdown]
 # ## Coverage: how much of the downloads has an origin
@@ -75,10 +73,10 @@ print(f"wrote {paths.models_file.relative_to(paths.root)}: {len(models):,} model
 #
 
 # %%
-latest = store.read("archive", dates[-1], columns=["id", "downloads"]).to_pandas()
+latest = RawStore(paths.raw_dir).read("archive", dates[-1], columns=["id", "downloads"]).to_pandas()
 coverage = tagging_coverage(tags, latest.set_index("id")["downloads"])
-coverage.to_json(paths.coverage_file)
-print(f"wrote {paths.coverage_file.relative_to(paths.root)}")
+out = stage.write_json("tagging_coverage", coverage.to_dict())
+print(f"wrote {out.relative_to(paths.root)}")
 display(pd.DataFrame(coverage.share_by_rule).T.round(4))
 display(pd.Series(coverage.tagged_share, name="share of downloads with a country").round(4).to_frame())
 

@@ -15,51 +15,43 @@
 # %% [markdown]
 # # 03 · Build the panel: download shares by origin over time
 #
-# Reads the raw archive snapshots of the study window and the tagged models (`data/processed/models.parquet`), and sums
-# downloads per snapshot date, measure, attribution rule, scope and origin, streaming one snapshot at a time.
+# Reads the raw archive snapshots of the study window and the tagged models (`models.parquet` of notebook 02), and
+# sums downloads per snapshot date, measure, attribution rule, scope and origin, streaming one snapshot at a time.
 #
-# Writes `data/processed/panel.parquet` (tidy: date x measure x rule x scope x region, with downloads, share and the
-# number of models with downloads), and, from the same pass, `data/processed/rankings.parquet` (share of the top 10,
-# 50 and 100 models' 30-day downloads held by each region) and `data/processed/top_orgs.parquet` (the 15 most
-# downloaded organisations per date under the uploader and lineage rules) for the figures.
+# Writes to the run's processed data (`data/processed/`; `data/demo/processed/` on demo runs), each file with its
+# provenance: `panel.parquet` (tidy: date x measure x rule x scope x region, with downloads, share and the number of
+# models with downloads), and, from the same pass, `rankings.parquet` (share of the top 10, 50 and 100 models' 30-day
+# downloads held by each region) and `top_orgs.parquet` (the 15 most downloaded organisations per date under the
+# uploader and lineage rules) for the figures.
 
 # %% tags=["parameters"]
 # Parameters: the runner fills these from config/study.yaml (names are <section>_<key>).
 study_start: str = "2024-07-24"      # first snapshot date of the study window (YYYY-MM-DD)
 study_end: "Optional[str]" = None   # last snapshot date (YYYY-MM-DD); None means the latest pulled
-study_frequency: str = "weekly"      # weekly | monthly
+study_frequency: str = "weekly"      # daily | weekly | monthly
 origin_rule: str = "lineage"         # headline attribution rule (for the summary shown here)
 panel_measure: str = "downloads_30d" # headline measure
 panel_scope: str = "all"             # headline scope
 simulated: bool = False              # True on demo runs (simulated Hub): outputs are marked SIMULATED DATA
 
 # %%
-import datetime as dt
-
-import pandas as pd
 from IPython.display import Markdown, display
 
-from analysis.panel import build_panel, primary_series, select_snapshots
-from analysis.paths import Paths
-from analysis.raw import RawStore
+from analysis.panel import build_panel, primary_series
+from analysis.stage import open_stage
 
-paths = Paths.default(simulated=simulated)
+stage = open_stage("03", globals())
+paths = stage.paths
 if simulated:
     display(Markdown("**SIMULATED DATA** - demo run on a simulated Hub; nothing below is a finding about the real Hub."))
-store = RawStore(paths.raw_dir)
-dates = select_snapshots(store.snapshot_dates("archive"), start=dt.date.fromisoformat(study_start),
-                         end=dt.date.fromisoformat(study_end) if study_end else None, frequency=study_frequency)
-models = pd.read_parquet(paths.models_file)
+snapshots = stage.snapshots()
+models = stage.read_table("models")
 # row codes: written by notebook 02's catalog pass when present; snapshots without valid codes are matched by id
-built = build_panel([(d, store.path("archive", d)) for d in dates], models,
-                    row_codes_dir=paths.row_codes_dir)
-outputs = {paths.panel_file: built.panel,
-           paths.rankings_file: built.rankings,
-           paths.top_orgs_file: built.top_orgs}
-for file, table in outputs.items():
-    table.to_parquet(file, index=False)
-    print(f"wrote {file.relative_to(paths.root)}: {len(table):,} rows")
-print(f"{len(dates)} snapshots, {built.rows_read:,} raw rows ({built.rows_used:,} kept after dropping rows without "
+built = build_panel(snapshots, models, row_codes_dir=paths.row_codes_dir)
+for key, table in (("panel", built.panel), ("rankings", built.rankings), ("top_orgs", built.top_orgs)):
+    out = stage.write_table(key, table)
+    print(f"wrote {out.relative_to(paths.root)}: {len(table):,} rows")
+print(f"{len(snapshots)} snapshots, {built.rows_read:,} raw rows ({built.rows_used:,} kept after dropping rows without "
       f"downloads where no result depends on them); {built.untagged_rows:,} rows with downloads but no tag "
       f"(UNKNOWN in the 30-day measure, left out of the all-time increments; none are expected); {built.negative_increments:,} decreasing all-time counters (counted as zero); "
       f"{built.snapshots_matched_by_codes} snapshots matched through the catalog's row codes, the others by id")

@@ -15,17 +15,18 @@
 # %% [markdown]
 # # 04 · Trend and break tests on the headline series
 #
-# Reads `data/processed/panel.parquet` and takes the headline series (measure, attribution rule and scope from the parameters) on its full period grid, missing snapshots included as empty periods.
+# Reads `panel.parquet` (notebook 03) and takes the headline series (measure, attribution rule and scope from the parameters) on its full period grid, missing snapshots included as empty periods.
 # Tests whether log(share CN / share US) has a trend (Mann-Kendall family, Sen's slope, OLS with Newey-West errors and fixed-b inference, fractional logit) and whether it broke (Pettitt, Chow, sup-F, OLS-CUSUM, Bai-Perron), always in a model with a trend term (so the sup-F and OLS-CUSUM p-values are simulated on the design under independent errors; autocorrelated noise makes them, and the Chow test, over-reject).
 #
-# Writes `data/processed/results/trends.json`.
+# Writes `trends.json` to the run's results (`data/processed/results/`; `data/demo/processed/results/` on demo runs)
+# with its provenance.
 
 # %% tags=["parameters"]
 # Parameters: the runner fills these from config/study.yaml (names are <section>_<key>).
 panel_measure: str = "downloads_30d"   # headline measure: downloads_30d | downloads_alltime_increment
 origin_rule: str = "lineage"           # headline attribution rule: uploader | lineage | first_party
 panel_scope: str = "all"               # headline scope: all | llm | no_redistributors
-study_frequency: str = "weekly"        # period grid: weekly | monthly
+study_frequency: str = "weekly"        # period grid: daily | weekly | monthly
 trends_mk_method: str = "hamed_rao"    # primary Mann-Kendall variant: original | hamed_rao | yue_wang
 trends_mk_lag: int = 3                 # lags in the Hamed-Rao correction
 trends_hac_lags: int = -1              # Newey-West lags of the classic fit; -1 or None: default rule, floor of 4 (n/100)^(2/9)
@@ -35,17 +36,17 @@ trends_fixed_b_null: str = "lrv"       # fixed-b null: lrv (AR(1) matched to the
 simulated: bool = False                # True on demo runs (simulated Hub): outputs are marked SIMULATED DATA
 
 # %%
-import pandas as pd
 from IPython.display import Markdown, display
 
 from analysis.panel import primary_series
-from analysis.paths import Paths
+from analysis.stage import open_stage
 from analysis.stats.report import run_trend_tests
 
-paths = Paths.default(simulated=simulated)
+stage = open_stage("04", globals())
+paths = stage.paths
 if simulated:
     display(Markdown("**SIMULATED DATA** - demo run on a simulated Hub; nothing below is a finding about the real Hub."))
-panel = pd.read_parquet(paths.panel_file)
+panel = stage.read_table("panel")
 series = primary_series(panel, panel_measure, origin_rule, panel_scope, frequency=study_frequency)
 definition = {"measure": panel_measure, "rule": origin_rule, "scope": panel_scope, "frequency": study_frequency}
 print(f"{len(series)} periods from {series['date'].min():%Y-%m-%d} to {series['date'].max():%Y-%m-%d}; "
@@ -58,8 +59,7 @@ print(f"{len(series)} periods from {series['date'].min():%Y-%m-%d} to {series['d
 report = run_trend_tests(series, mk_method=trends_mk_method, mk_lag=trends_mk_lag, hac_lags=trends_hac_lags,
                          inference=trends_inference, bandwidth=trends_bandwidth, null=trends_fixed_b_null,
                          simulated=simulated, definition=definition)
-paths.results_dir.mkdir(parents=True, exist_ok=True)
-out = report.to_json(paths.results_dir / "trends.json")
+out = stage.write_json("trends", report.as_dict())
 print(f"wrote {out.relative_to(paths.root)}")
 
 # %% [markdown]

@@ -15,17 +15,18 @@
 # %% [markdown]
 # # 05 · When did Chinese models overtake US models? The crossover date
 #
-# Reads `data/processed/panel.parquet` and `data/reference/published_estimates.csv`.
+# Reads `panel.parquet` (notebook 03) and `data/reference/published_estimates.csv`.
 # Estimates the date at which log(share CN / share US) crosses zero on the headline series by four methods (Fieller interval of the trend's zero crossing as the headline, delta method, residual block bootstrap, empirical first passage with a state-space interval), repeats it for every measure, attribution rule and scope (see the sensitivity section for which settings vary with which method), and sets it beside published estimates.
 #
-# Writes `data/processed/results/crossover.json`, `data/processed/results/crossover_sensitivity.parquet` and `data/processed/results/published_comparison.csv`.
+# Writes `crossover.json`, `crossover_sensitivity.parquet` and `published_comparison.csv` to the run's results
+# (`data/processed/results/`; `data/demo/processed/results/` on demo runs), each with its provenance.
 
 # %% tags=["parameters"]
 # Parameters: the runner fills these from config/study.yaml (names are <section>_<key>).
 panel_measure: str = "downloads_30d"   # headline measure: downloads_30d | downloads_alltime_increment
 origin_rule: str = "lineage"           # headline attribution rule: uploader | lineage | first_party
 panel_scope: str = "all"               # headline scope: all | llm | no_redistributors
-study_frequency: str = "weekly"        # period grid: weekly | monthly
+study_frequency: str = "weekly"        # period grid: daily | weekly | monthly
 trends_hac_lags: int = -1              # Newey-West lags of the classic sets; -1 or None: default rule, floor of 4 (n/100)^(2/9)
 trends_inference: str = "fixed_b"      # HAC inference of the crossover intervals: fixed_b (Kiefer-Vogelsang) | nw
 trends_bandwidth: float = 0.5         # fixed-b Bartlett bandwidth as a fraction b of the sample
@@ -39,23 +40,22 @@ crossover_seed: int = 0                # seed of the bootstrap and the simulatio
 simulated: bool = False                # True on demo runs (simulated Hub): outputs are marked SIMULATED DATA
 
 # %%
-import pandas as pd
 from IPython.display import Markdown, display
 
 from analysis.panel import primary_series
-from analysis.paths import Paths
 from analysis.schema import MEASURES, RULES, SCOPES
+from analysis.stage import open_stage
 from analysis.stats.published import compare_published
 from analysis.stats.report import estimate_crossover
 from analysis.stats.sensitivity import sensitivity_grid
 
-paths = Paths.default(simulated=simulated)
+stage = open_stage("05", globals())
+paths = stage.paths
 if simulated:
     display(Markdown("**SIMULATED DATA** - demo run on a simulated Hub; nothing below is a finding about the real Hub."))
-panel = pd.read_parquet(paths.panel_file)
+panel = stage.read_table("panel")
 series = primary_series(panel, panel_measure, origin_rule, panel_scope, frequency=study_frequency)
 definition = {"measure": panel_measure, "rule": origin_rule, "scope": panel_scope, "frequency": study_frequency}
-paths.results_dir.mkdir(parents=True, exist_ok=True)
 
 # %% [markdown]
 # ## The crossover on the headline series
@@ -66,7 +66,7 @@ report = estimate_crossover(series, k=crossover_k, alpha=crossover_alpha, bootst
                             hac_lags=trends_hac_lags, inference=trends_inference, bandwidth=trends_bandwidth,
                             null=trends_fixed_b_null, bootstrap_method=crossover_bootstrap_method,
                             simulated=simulated, definition=definition)
-out = report.to_json(paths.results_dir / "crossover.json")
+out = stage.write_json("crossover", report.as_dict())
 print(f"wrote {out.relative_to(paths.root)}")
 banner = "**SIMULATED DATA.** " if simulated else ""
 display(Markdown(banner + "**Headline.** " + report.readings["headline"]))
@@ -92,8 +92,8 @@ bandwidths = tuple(dict.fromkeys((trends_bandwidth, 0.3, 1.0)))
 grid = sensitivity_grid(panel, measures=MEASURES, rules=RULES, scopes=SCOPES, ks=(1, 3, 6), hac_lags=(1, 2, 3, 4),
                         alpha=crossover_alpha, frequency=study_frequency, inference=trends_inference,
                         bandwidths=bandwidths, null=trends_fixed_b_null)
-grid.to_parquet(paths.results_dir / "crossover_sensitivity.parquet", index=False)
-print(f"wrote {(paths.results_dir / 'crossover_sensitivity.parquet').relative_to(paths.root)}: {len(grid)} rows")
+out = stage.write_table("sensitivity", grid)
+print(f"wrote {out.relative_to(paths.root)}: {len(grid)} rows")
 fieller = grid[grid["method"] == "fieller"]
 if trends_inference == "fixed_b":
     fieller = fieller[fieller["bandwidth_b"] == trends_bandwidth]
@@ -108,7 +108,7 @@ display(fieller[["measure", "rule", "scope", "estimate_date", "lower_date", "upp
 
 # %%
 comparison = compare_published(report, paths.published_estimates_file, sensitivity=grid)
-comparison.to_csv(paths.results_dir / "published_comparison.csv", index=False)
-print(f"wrote {(paths.results_dir / 'published_comparison.csv').relative_to(paths.root)}")
+out = stage.write_table("published_comparison", comparison)
+print(f"wrote {out.relative_to(paths.root)}")
 display(comparison[["source", "verified", "their_period_start", "their_period_end", "our_estimate_date",
                     "our_lower_date", "our_upper_date", "our_kind", "matched", "agreement"]])

@@ -15,12 +15,13 @@
 # %% [markdown]
 # # 06 · Figures, quotable numbers and their provenance
 #
-# Reads the panel (`data/processed/panel.parquet`), the tagged models (`data/processed/models.parquet`), the rankings
-# (`data/processed/rankings.parquet`, `data/processed/top_orgs.parquet`), the results of notebooks 04 and 05
-# (`data/processed/results/trends.json`, `crossover.json`, `crossover_sensitivity.parquet`) and the published estimates
-# (`data/reference/published_estimates.csv`).
+# Reads the panel, the tagged models and the rankings (notebooks 02 and 03), the results of notebooks 04 and 05
+# (`trends.json`, `crossover.json`, `crossover_sensitivity.parquet`) and the published estimates
+# (`data/reference/published_estimates.csv`), after checking that each belongs to this run (run kind, settings,
+# inputs unchanged since).
 #
-# Writes the seven figures of the study as `figures/<name>.{pdf,svg,png}` with `figures/<name>.csv` (exactly the data
+# Writes to the run's figures folder (`figures/`; `data/demo/figures/` on demo runs) the seven figures of the study as
+# `<name>.{pdf,svg,png}` with `<name>.csv` (exactly the data
 # plotted, on the full period grid: a period without a snapshot is an empty row and a gap in the line; the last column,
 # `data_kind`, says `SIMULATED DATA` on demo runs), `figures/figures.json` (title, caption, hashes, data range, raw
 # manifest hash, config digest, package version, git commit, suggested citation for each figure) and
@@ -34,7 +35,7 @@ figures_dpi: int = 300                         # resolution of PNG files
 panel_measure: str = "downloads_30d"           # headline measure: downloads_30d | downloads_alltime_increment
 origin_rule: str = "lineage"                   # headline attribution rule: uploader | lineage | first_party
 panel_scope: str = "all"                       # headline scope: all | llm | no_redistributors
-study_frequency: str = "weekly"                # weekly | monthly
+study_frequency: str = "weekly"                # daily | weekly | monthly
 run_config_digest: str = ""                    # digest of the run's configuration (set by the runner)
 simulated: bool = False                        # True on demo runs: every figure and caption says SIMULATED DATA
 
@@ -43,14 +44,15 @@ import pandas as pd
 from IPython.display import Image, Markdown, display
 
 from analysis.figures import Definition, make_all_figures
-from analysis.paths import Paths
+from analysis.stage import open_stage
 
-paths = Paths.default(simulated=simulated)
+stage = open_stage("06", globals())
+paths = stage.paths
 if simulated:
     display(Markdown("**SIMULATED DATA** - demo run on a simulated Hub; nothing below is a finding about the real Hub."))
 definition = Definition(panel_measure, origin_rule, panel_scope, study_frequency)
 run, figs = make_all_figures(paths, definition, formats=figures_formats, dpi=figures_dpi, simulated=simulated,
-                             config_digest=run_config_digest)
+                             config_digest=run_config_digest, provenance=stage.provenance)
 print(f"wrote {len(run.records)} figures to {paths.figures_dir.relative_to(paths.root)}/ "
       f"({', '.join(figures_formats)} + csv), figures.json, values.json, values.tex")
 

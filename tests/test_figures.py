@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from analysis.figures import FIGURES, Definition, FigureInputError, make_all_figures  # noqa: E402
+from analysis import contracts  # noqa: E402
 from analysis.figures import data as fdata  # noqa: E402
 from analysis.figures.style import (ORIGIN_STYLES, ONE_COLUMN, TWO_COLUMN, organisation_styles,  # noqa: E402
                                     paper_style, save_figure, style_file)
@@ -96,7 +97,7 @@ def write_inputs(root, *, rankings: bool = True) -> Paths:
         ("downloads_30d", "uploader", "all", 3, 2, "fieller", "2025-01-15", None, None, "unbounded", 39),
         ("downloads_30d", "uploader", "all", 3, 2, "delta", "2025-01-15", "2024-12-01", "2025-03-01", "bounded", 39),
         ("downloads_30d", "lineage", "llm", 3, 2, "fieller", None, None, None, "no_trend", 39),
-    ], columns=fdata.SENSITIVITY_COLUMNS + ["n_periods"])
+    ], columns=list(contracts.SENSITIVITY_COLUMNS[:10]) + ["n_periods"])
     sens.to_parquet(paths.sensitivity_file, index=False)
     models = pd.DataFrame({
         "id": [f"m{i}" for i in range(9)],
@@ -116,8 +117,8 @@ def write_inputs(root, *, rankings: bool = True) -> Paths:
             for k, org in enumerate(order, 1):
                 to.append((d, "lineage", org, {"Qwen": "CN", "meta-llama": "US", "mistralai": "EU"}[org],
                            1000 - k, k))
-        pd.DataFrame(rk, columns=fdata.RANKINGS_COLUMNS).to_parquet(paths.processed_dir / "rankings.parquet")
-        pd.DataFrame(to, columns=fdata.TOP_ORGS_COLUMNS).to_parquet(paths.processed_dir / "top_orgs.parquet")
+        pd.DataFrame(rk, columns=list(contracts.RANKING_COLUMNS)).to_parquet(paths.processed_dir / "rankings.parquet")
+        pd.DataFrame(to, columns=list(contracts.TOP_ORG_COLUMNS)).to_parquet(paths.processed_dir / "top_orgs.parquet")
     paths.reference_dir.mkdir(parents=True, exist_ok=True)
     pd.DataFrame([("Brand & Lambert, The ATOM Report (2026)", "cumulative downloads", "llm", "first_party",
                    "overtook in summer 2025", "2025-06-01", "2025-08-31", True),
@@ -239,8 +240,9 @@ def test_figure1_missing_week_is_a_nan_row_and_a_line_gap(inputs):
 
 
 def test_missing_periods_weekly_and_monthly():
-    d = pd.to_datetime(["2025-01-01", "2025-01-08", "2025-01-29", "2025-02-06"])  # 02-06: a day late, week 5
-    assert fdata.missing_periods(d) == [pd.Timestamp("2025-01-15"), pd.Timestamp("2025-01-22")]
+    # weekly periods end at the latest snapshot (02-06): grid 01-02, 01-09, 01-16, 01-23, 01-30, 02-06
+    d = pd.to_datetime(["2025-01-01", "2025-01-08", "2025-01-29", "2025-02-06"])
+    assert fdata.missing_periods(d) == [pd.Timestamp("2025-01-16"), pd.Timestamp("2025-01-23")]
     assert fdata.missing_periods(pd.to_datetime(["2025-01-01", "2025-04-01"]), "monthly") == [
         pd.Timestamp("2025-02-01"), pd.Timestamp("2025-03-01")]
     assert fdata.missing_periods(d[:2]) == []
@@ -471,7 +473,7 @@ def test_figure6_envelope_over_settings():
         for lag, lo, hi in ((1, "2025-06-01", "2025-06-20"), (2, "2025-05-20", "2025-06-25"), (3, None, None))
     ] + [("downloads_30d", "lineage", "all", k, None, "first_passage", d, None, None, "passed")
          for k, d in ((1, "2025-06-04"), (3, "2025-06-18"), (6, "2025-07-02"))],
-        columns=fdata.SENSITIVITY_COLUMNS)
+        columns=list(contracts.SENSITIVITY_COLUMNS[:10]))
     head = fdata.Crossing("fieller", pd.Timestamp("2025-06-10"), None, None, "bounded")
     t = fdata.sensitivity_table(sens, DEFN, head, hac_lag=2, k=3).set_index("method")
     assert t.loc["fieller", "lower_date"] == pd.Timestamp("2025-05-20")  # the headline lag's own interval
@@ -636,7 +638,7 @@ def test_make_all_figures_writes_every_figure_with_provenance(tmp_path):
     for f in doc["figures"]:
         assert f["caption"].startswith("SIMULATED DATA")
         assert f["files"]["png"]["sha256"] == sha256_file(paths.root / f["files"]["png"]["path"])
-        assert f["files"]["csv"]["path"] == f"figures/{f['name']}.csv"
+        assert f["files"]["csv"]["path"] == f"{paths.figures_dir.relative_to(paths.root).as_posix()}/{f['name']}.csv"
         assert f"Figure {f['number']}" in f["citation"]
     prov = doc["provenance"]
     assert prov["config_digest"] == "cafe"

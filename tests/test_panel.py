@@ -77,11 +77,11 @@ def test_known_shares_counts_and_rankings(tmp_path):
     assert built.rows_read == 5 and built.rows_used == 4 and built.untagged_rows == 1
     r = built.rankings.set_index(["rule", "top_n", "region"])["share"]
     assert r[("uploader", 10, "CN")] == pytest.approx(0.6)
-    assert list(built.rankings.columns) == RANKING_COLUMNS
+    assert list(built.rankings.columns) == list(RANKING_COLUMNS)
     top = built.top_orgs[built.top_orgs["rule"] == "lineage"]
     assert top["organisation"].tolist() == ["qwen", "meta"]           # untagged rows have no organisation
     assert top["downloads"].tolist() == [75.0, 20.0] and top["rank"].tolist() == [1, 2]
-    assert list(built.top_orgs.columns) == TOP_ORG_COLUMNS
+    assert list(built.top_orgs.columns) == list(TOP_ORG_COLUMNS)
 
 
 def test_alltime_increments_per_week_negatives_and_missing_weeks(tmp_path):
@@ -224,7 +224,7 @@ def reference(snapshots, tags: pd.DataFrame):
             inc[here] = raw.loc[here, "id"].map(per_week).to_numpy()
             inc_dates.append(cur)
     parts.append(cells(inc.fillna(0.0), "downloads_alltime_increment", inc_dates))
-    panel = pd.concat(parts, ignore_index=True)[PANEL_COLUMNS]
+    panel = pd.concat(parts, ignore_index=True)[list(PANEL_COLUMNS)]
 
     pos = raw[raw["downloads"] > 0].sort_values(["date", "downloads", "id"], ascending=[True, False, True])
     place = pos.groupby("date").cumcount()
@@ -248,8 +248,8 @@ def reference(snapshots, tags: pd.DataFrame):
         g["rank"] = g.groupby("date").cumcount() + 1
         g["rule"] = rule
         org_parts.append(g)
-    rankings = pd.concat(rank_parts, ignore_index=True)[RANKING_COLUMNS]
-    top_orgs = pd.concat(org_parts, ignore_index=True)[TOP_ORG_COLUMNS]
+    rankings = pd.concat(rank_parts, ignore_index=True)[list(RANKING_COLUMNS)]
+    top_orgs = pd.concat(org_parts, ignore_index=True)[list(TOP_ORG_COLUMNS)]
     return panel, rankings, top_orgs, negatives
 
 

@@ -210,7 +210,7 @@ def test_sensitivity_grid_with_the_panel_module():
     grid = sensitivity_grid(_panel(), measures=["downloads_30d", "downloads_alltime_increment"],
                             rules=["lineage", "uploader"], scopes=["all"], ks=(1, 3, 6), hac_lags=(1, 2, 3, 4),
                             bandwidths=(0.5, 1.0))
-    assert list(grid.columns) == SENSITIVITY_COLUMNS
+    assert list(grid.columns) == list(SENSITIVITY_COLUMNS)
     ok = grid[grid["measure"] == "downloads_30d"]
     # per rule: fixed-b fieller + delta per bandwidth, classic + prewhitened fieller per lag, first passage per k
     assert len(ok) == 2 * (2 * 2 + 4 * 2 + 3)
@@ -260,7 +260,7 @@ def test_sensitivity_grid_parquet_roundtrip(tmp_path):
 # ----------------------------------------------------------------------------------------------- published
 def test_published_estimates_file_is_valid():
     df = load_published(ROOT / "data" / "reference" / "published_estimates.csv")
-    assert list(df.columns[:len(PUBLISHED_COLUMNS)]) == PUBLISHED_COLUMNS
+    assert list(df.columns[:len(PUBLISHED_COLUMNS)]) == list(PUBLISHED_COLUMNS)
     assert len(df) == 7
     assert set(df["verified"]) <= {"V", "S"}
 

@@ -24,20 +24,23 @@ import pandas as pd
 
 from ..paths import Paths
 from . import plots
-from .data import (DERIVATIVE_COLUMNS, PUBLISHED_COLUMNS, RANKINGS_COLUMNS, SENSITIVITY_COLUMNS, TOP_ORGS_COLUMNS,
-                   Definition, FigureInputError, TimeScale, cumulative_table, data_kind, derivatives_table,
+from ..contracts import PANEL_COLUMNS, PUBLISHED_COLUMNS, RANKING_COLUMNS, SENSITIVITY_COLUMNS, TOP_ORG_COLUMNS
+from .data import (DERIVATIVE_COLUMNS, Definition, FigureInputError, TimeScale, cumulative_table, data_kind, derivatives_table,
                    headline_crossing, iso, level_text, crossover_alpha, log_ratio_table, our_crossings,
                    published_table, rankings_rule, rankings_table, read_json, read_table, sensitivity_table,
                    share_by_origin_table, snapshot_range, to_csv_bytes)
 from .provenance import FigureRecord, Provenance, collect, figure_citation, write_figures_json
 from ..raw import sha256_file
 from .style import FORMATS, ONE_COLUMN, SIMULATED_MARK, TWO_COLUMN, paper_style, save_figure
-from .values import collect_values, values_table, write_values
+from .values import collect_values, data_source_value, values_table, write_values
 
 __all__ = ["FIGURES", "FigureSpec", "FigureInputError", "FigureRun", "Definition", "make_all_figures",
            "make_figure", "ONE_COLUMN", "TWO_COLUMN", "FORMATS", "SIMULATED_MARK", "paper_style", "save_figure"]
 
-PANEL_COLUMNS = ["date", "measure", "rule", "scope", "region", "downloads", "share", "n_models"]
+#: The columns of the sensitivity grid and of the published estimates the figures read (declared in contracts).
+SENSITIVITY_READ = [c for c in SENSITIVITY_COLUMNS if c in ("measure", "rule", "scope", "k", "hac_lag", "method",
+                                                           "estimate_date", "lower_date", "upper_date", "kind")]
+PUBLISHED_READ = [c for c in PUBLISHED_COLUMNS if c not in ("citation", "url")]
 SIMULATED_CAPTION = ("SIMULATED DATA: demo run on a simulated Hub with a known crossover; "
                      "this figure is not a finding about the real Hub. ")
 
@@ -124,7 +127,7 @@ class _Inputs:
 
     @property
     def panel(self) -> pd.DataFrame:
-        return self._get("panel", lambda: read_table(self.paths.panel_file, "notebook 03 (panel)", PANEL_COLUMNS))
+        return self._get("panel", lambda: read_table(self.paths.panel_file, "notebook 03 (panel)", list(PANEL_COLUMNS)))
 
     @property
     def trends(self) -> dict:
@@ -231,22 +234,22 @@ def _table_for(spec: FigureSpec, inputs: _Inputs, definition: Definition) -> pd.
     if spec.number == 3:
         return cumulative_table(inputs.panel, definition.rule, definition.scope)
     if spec.number == 4:
-        rk = inputs.table(paths.rankings_file.name, "notebook 03 (panel): rankings of the top-N models", RANKINGS_COLUMNS)
-        to = inputs.table(paths.top_orgs_file.name, "notebook 03 (panel): top organisations", TOP_ORGS_COLUMNS)
+        rk = inputs.table(paths.rankings_file.name, "notebook 03 (panel): rankings of the top-N models", list(RANKING_COLUMNS))
+        to = inputs.table(paths.top_orgs_file.name, "notebook 03 (panel): top organisations", list(TOP_ORG_COLUMNS))
         return rankings_table(rk, to, rankings_rule(definition.rule), frequency=definition.frequency)
     if spec.number == 5:
         models = inputs.table(paths.models_file.name, "notebook 02 (tag origin)", DERIVATIVE_COLUMNS)
         panel = inputs.panel
         return derivatives_table(models, panel["date"].min(), panel["date"].max())
     if spec.number == 6:
-        sens = read_table(paths.sensitivity_file, "notebook 05 (crossover): sensitivity grid", SENSITIVITY_COLUMNS)
+        sens = read_table(paths.sensitivity_file, "notebook 05 (crossover): sensitivity grid", SENSITIVITY_READ)
         fp = (inputs.crossover.get("methods") or {}).get("first_passage") or {}
         return sensitivity_table(sens, definition, headline_crossing(inputs.crossover),
                                  hac_lag=(inputs.trends.get("ols") or {}).get("hac_lags"), k=fp.get("k"),
                                  crossover=inputs.crossover, alpha=crossover_alpha(inputs.crossover))
     if spec.number == 7:
         pub = read_table(paths.published_estimates_file, "the curated reference file (see its README)",
-                         PUBLISHED_COLUMNS)
+                         PUBLISHED_READ)
         scale = TimeScale.from_trends(inputs.trends, definition.frequency)
         return published_table(pub, our_crossings(inputs.crossover, scale), definition,
                                crossover_alpha(inputs.crossover))
@@ -284,7 +287,7 @@ def make_figure(spec: FigureSpec, table: pd.DataFrame, *, out_dir: Path, definit
 
 def make_all_figures(paths: Paths, definition: Definition, *, formats=FORMATS, dpi: int = 300,
                      simulated: bool = False, config_digest: str = "", only: list[int] | None = None,
-                     raise_on_failure: bool = True) -> tuple[FigureRun, dict]:
+                     raise_on_failure: bool = True, provenance=None) -> tuple[FigureRun, dict]:
     """Draw every figure, write figures.json and the values files.
 
     Parameters
@@ -305,6 +308,9 @@ def make_all_figures(paths: Paths, definition: Definition, *, formats=FORMATS, d
         Figure numbers to draw (default all).
     raise_on_failure : bool
         Raise :class:`FigureInputError` after writing what could be written if any figure failed.
+    provenance : callable, optional
+        ``provenance(key) -> dict``: the provenance record of a declared output of notebook 06
+        (:meth:`analysis.stage.Stage.provenance`), written into ``figures.json`` and ``values.json``.
 
     Returns
     -------
@@ -331,12 +337,17 @@ def make_all_figures(paths: Paths, definition: Definition, *, formats=FORMATS, d
                                root=paths.root, formats=formats, dpi=dpi, simulated=simulated)
         records.append(rec)
         figs[spec.name] = fig
-    fj = write_figures_json(out_dir / "figures.json", prov, records)
+    run_record = provenance("figures_index") if provenance else None
+    fj = write_figures_json(out_dir / "figures.json", prov, records, run=run_record)
     vals = collect_values(panel, definition, inputs.trends, inputs.crossover, simulated=simulated)
+    values_prov = provenance("values") if provenance else None
+    if values_prov is not None:
+        vals.append(data_source_value(values_prov.get("source") or {}, simulated))
     vj, vt = write_values(vals, paths.values_json, paths.values_tex, simulated=simulated,
                           source={"config_digest": config_digest, "raw_manifest": prov.raw_manifest,
                                   "raw_manifest_sha256": prov.raw_manifest_sha256,
-                                  "snapshot_range": list(rng), "package_version": prov.package_version})
+                                  "snapshot_range": list(rng), "package_version": prov.package_version},
+                          provenance=values_prov)
     run = FigureRun(records, fj, vj, vt, values_table(vals), failures)
     if failures and raise_on_failure:
         lines = "\n".join(f"  figure {n}: {m}" for n, m in failures.items())

@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..panel import expected_dates, primary_series
+from .. import timegrid
+from ..panel import primary_series
 from ..schema import REGIONS
 
 SERIES_COLUMNS = ["element", "panel", "group", "date", "date_end", "value", "lower", "upper", "n", "note"]
@@ -345,35 +346,21 @@ def data_kind(simulated: bool) -> str:
 
 
 def missing_periods(dates, frequency: str = "weekly") -> list[pd.Timestamp]:
-    """Periods of the grid between the first and last date that have no snapshot.
-
-    The grid is that of :func:`analysis.panel.primary_series`: every 7 days from the first date (a snapshot counts
-    for the grid week nearest to it), or every calendar month (first of the month) when ``frequency="monthly"``.
+    """Periods of the series' grid (:mod:`analysis.timegrid`) between its first and last date without a snapshot.
 
     Parameters
     ----------
     dates : iterable of datetime-like
         The snapshot dates of a series.
-    frequency : {"weekly", "monthly"}
+    frequency : {"daily", "weekly", "monthly"}
 
     Returns
     -------
     list of pandas.Timestamp
         The grid dates without a snapshot, in order (empty when the series is complete).
     """
-    ds = sorted({pd.Timestamp(d).normalize() for d in dates if not pd.isna(d)})
-    if len(ds) < 2:
-        return []
-    first = ds[0].date()
-    if frequency == "monthly":
-        have = {(d.year, d.month) for d in ds}
-        grid = expected_dates(first, ds[-1].date(), "monthly")
-        return [pd.Timestamp(g) for g in grid if (g.year, g.month) not in have]
-    if frequency != "weekly":
-        raise ValueError(f"frequency {frequency!r} is not allowed; choose weekly or monthly")
-    have = {round((d.date() - first).days / 7) for d in ds}
-    grid = expected_dates(first, first + dt.timedelta(weeks=max(have)), "weekly")
-    return [pd.Timestamp(g) for i, g in enumerate(grid) if i not in have]
+    ds = [pd.Timestamp(d).date() for d in dates if not pd.isna(d)]
+    return [pd.Timestamp(g) for g in timegrid.missing_periods(ds, frequency)]
 
 
 def _with_gaps(rows: list[dict], missing: list[pd.Timestamp], **fields) -> list[dict]:
@@ -529,8 +516,6 @@ def cumulative_table(panel: pd.DataFrame, rule: str, scope: str) -> pd.DataFrame
 # --------------------------------------------------------------------------------------------------
 # figure 4: rankings
 # --------------------------------------------------------------------------------------------------
-RANKINGS_COLUMNS = ["date", "rule", "top_n", "region", "share"]
-TOP_ORGS_COLUMNS = ["date", "rule", "organisation", "region", "downloads", "rank"]
 
 
 def rankings_rule(rule: str) -> str:
@@ -628,8 +613,6 @@ def derivatives_table(models: pd.DataFrame, start: pd.Timestamp, end: pd.Timesta
 # --------------------------------------------------------------------------------------------------
 # figures 6 and 7: interval rows
 # --------------------------------------------------------------------------------------------------
-SENSITIVITY_COLUMNS = ["measure", "rule", "scope", "k", "hac_lag", "method", "estimate_date", "lower_date",
-                       "upper_date", "kind"]
 
 
 def _iv_frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -843,7 +826,6 @@ def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Cros
     return _iv_frame(rows, extra=("range_lower_date", "range_upper_date", "definition_row"))
 
 
-PUBLISHED_COLUMNS = ["source", "measure", "claim", "crossover_period_start", "crossover_period_end", "verified"]
 
 
 def _truthy(v: Any) -> bool:

@@ -166,9 +166,14 @@ def figure_citation(prov: Provenance, number: int, title: str, path: str, sha: s
             f"{prov.snapshot_range[1]}, commit {prov.git_commit[:12]}. In: {study}{sim}")
 
 
-def write_figures_json(path: Path, prov: Provenance, records: list[FigureRecord]) -> Path:
-    """Write ``figures.json`` (run provenance plus one entry per figure), deterministic and atomic."""
-    doc = {"simulated": prov.simulated, "provenance": asdict(prov), "figures": [asdict(r) for r in records]}
+def write_figures_json(path: Path, prov: Provenance, records: list[FigureRecord], run: dict | None = None) -> Path:
+    """Write ``figures.json`` (run provenance plus one entry per figure), deterministic and atomic.
+
+    ``run`` is the file's provenance record (:mod:`analysis.contracts`: run kind, source, configuration, inputs);
+    the figures' own provenance (snapshot range, manifest hash, versions, citation) is merged into it.
+    """
+    doc = {"simulated": prov.simulated, "provenance": {**(run or {}), **asdict(prov)},
+           "figures": [asdict(r) for r in records]}
     doc["provenance"]["snapshot_range"] = list(prov.snapshot_range)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -314,7 +314,7 @@ def tex_escape(text: str) -> str:
 
 
 def write_values(values: list[Value], json_path: Path, tex_path: Path, *, simulated: bool,
-                 source: Mapping | None = None) -> tuple[Path, Path]:
+                 source: Mapping | None = None, provenance: Mapping | None = None) -> tuple[Path, Path]:
     """Write ``values.json`` and ``values.tex`` (deterministic: no time stamps).
 
     Parameters
@@ -325,7 +325,9 @@ def write_values(values: list[Value], json_path: Path, tex_path: Path, *, simula
         Demo run: both files say SIMULATED DATA, and every number macro of the LaTeX file ends with
         :data:`TEX_SIMULATED_SUFFIX`.
     source : mapping, optional
-        Provenance written into values.json (e.g. config digest, raw manifest hash).
+        Where the numbers come from, written into values.json (e.g. config digest, raw manifest hash).
+    provenance : mapping, optional
+        The file's provenance record (:mod:`analysis.contracts`), written under ``provenance``.
     """
     doc = {"simulated": bool(simulated),
            "note": ("SIMULATED DATA: demo run on a simulated Hub; these numbers are not findings."
@@ -333,6 +335,8 @@ def write_values(values: list[Value], json_path: Path, tex_path: Path, *, simula
            "source": dict(source or {}),
            "values": {v.key: {"value": v.value, "text": v.text, "macro": "\\" + v.macro,
                               "description": v.description} for v in values}}
+    if provenance is not None:
+        doc["provenance"] = dict(provenance)
     json_path = Path(json_path)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
@@ -362,3 +366,12 @@ def values_table(values: list[Value]) -> pd.DataFrame:
 def as_dict(values: list[Value]) -> dict:
     """``{key: value}``."""
     return {v.key: asdict(v)["value"] for v in values}
+
+
+def data_source_value(source: Mapping, simulated: bool) -> Value:
+    """Where the data behind every value came from: the Hub endpoint(s) the raw manifest records."""
+    endpoints = list(source.get("endpoints") or [])
+    text = ", ".join(endpoints) if endpoints else "not recorded"
+    kind = "a simulated Hub (demo run)" if simulated else "the Hub"
+    return Value("data_source_endpoint", endpoints, text,
+                 f"Endpoint(s) of {kind} the raw snapshots were pulled from, as the raw manifest records them")

@@ -121,28 +121,10 @@ def list_snapshots(repo_id: str, revision: str = "main", *, endpoint: str | None
 
 def select_dates(dates: list[dt.date], start: dt.date | None, end: dt.date | None,
                  frequency: str = "weekly") -> list[dt.date]:
-    """Snapshot dates within ``[start, end]``; ``monthly`` keeps the first available date of each month.
+    """Snapshot dates within ``[start, end]``, one per period of the study's grid (:mod:`analysis.timegrid`)."""
+    from ..timegrid import select_snapshots
 
-    Parameters
-    ----------
-    dates : list of datetime.date
-        Available snapshot dates.
-    start, end : datetime.date or None
-        Inclusive window; None = unbounded.
-    frequency : {"weekly", "monthly"}
-    """
-    if frequency not in ("weekly", "monthly"):
-        raise ValueError(f"frequency {frequency!r}: expected 'weekly' or 'monthly'")
-    keep = sorted(d for d in set(dates) if (start is None or d >= start) and (end is None or d <= end))
-    if frequency == "monthly":
-        seen: set[tuple[int, int]] = set()
-        monthly = []
-        for d in keep:
-            if (d.year, d.month) not in seen:
-                seen.add((d.year, d.month))
-                monthly.append(d)
-        keep = monthly
-    return keep
+    return select_snapshots(dates, start=start, end=end, frequency=frequency)
 
 
 # --- column-projected range reads ----------------------------------------------------------------------

@@ -82,6 +82,7 @@ import pyarrow.compute as pc
 
 from analysis.origin.lineage import IdIndex, LineageResult, resolve_lineage
 from analysis.origin.registry import ORGANISATION_KINDS, REGISTRY_REGIONS, Registry
+from analysis.contracts import TAG_COLUMNS
 from analysis.schema import BASE_MODELS_TYPE
 
 #: Supported values of ``merge_parent``.
@@ -90,31 +91,6 @@ MERGE_PARENT_RULES: tuple[str, ...] = ("first", "last", "none")
 #: Relations a model can have.
 RELATIONS: tuple[str, ...] = ("base", "finetune", "quantized", "adapter", "merge")
 
-#: Columns of the table ``tag_models`` returns, in order.
-TAG_COLUMNS: tuple[str, ...] = (
-    "id",
-    "author",
-    "author_mismatch",
-    "relation",
-    "parent",
-    "n_parents",
-    "parent_source",
-    "lineage_root",
-    "lineage_depth",
-    "root_author",
-    "uploader_kind",
-    "root_kind",
-    "uploader_region",
-    "lineage_region",
-    "first_party",
-    "is_redistributor",
-    "cycle",
-    "self_reference",
-    "dangling",
-    "root_dangling",
-    "override_reason",
-    "override_source",
-)
 
 _INPUT_TYPES = {
     "id": pa.string(),

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..contracts import COMPARISON_COLUMNS, PUBLISHED_COLUMNS
 from .report import CrossoverReport
 
-PUBLISHED_COLUMNS = ["source", "citation", "measure", "scope", "rule", "claim", "crossover_period_start",
-                     "crossover_period_end", "verified", "url"]
 
 
 def load_published(path: str | Path) -> pd.DataFrame:
@@ -20,7 +19,7 @@ def load_published(path: str | Path) -> pd.DataFrame:
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in PUBLISHED_COLUMNS if c not in df.columns]
     if missing:
-        raise ValueError(f"{path}: missing columns {missing}; expected at least {PUBLISHED_COLUMNS}.")
+        raise ValueError(f"{path}: missing columns {missing}; expected at least {list(PUBLISHED_COLUMNS)}.")
     for i, row in df.iterrows():
         if row["verified"] not in ("V", "S"):
             raise ValueError(f"{path}, row {i + 2}, column 'verified': {row['verified']!r}; expected V or S.")
@@ -97,4 +96,4 @@ def compare_published(crossover_report: CrossoverReport, published_csv: str | Pa
                      "their_measure": p["measure"], "their_rule": p["rule"], "their_scope": p["scope"],
                      "their_period_start": start, "their_period_end": end, **ours, "agreement": agreement,
                      "simulated": crossover_report.simulated})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))

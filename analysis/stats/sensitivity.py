@@ -7,13 +7,10 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from ..contracts import SENSITIVITY_COLUMNS
 from . import crossover as _cross
 from .series import PERIOD_DAYS, check_series, t_to_date
 
-SENSITIVITY_COLUMNS = ["measure", "rule", "scope", "k", "hac_lag", "method", "estimate_date", "lower_date",
-                       "upper_date", "kind", "n_periods", "n_observed", "estimate_t", "lower_t", "upper_t", "note",
-                       "inference", "bandwidth_b", "critical", "gap_lower_t", "gap_upper_t", "gap_lower_date",
-                       "gap_upper_date"]
 
 
 def sensitivity_grid(panel: pd.DataFrame, *, measures: Iterable[str], rules: Iterable[str], scopes: Iterable[str],
@@ -137,7 +134,7 @@ def sensitivity_grid(panel: pd.DataFrame, *, measures: Iterable[str], rules: Ite
                                  "kind": "passed" if date else "not_yet", "n_periods": n, "n_observed": n_obs,
                                  "estimate_t": float(t[fp.index]) if fp.index is not None else np.nan,
                                  "note": "empirical; no interval in the grid"})
-    out = pd.DataFrame(rows).reindex(columns=SENSITIVITY_COLUMNS)
+    out = pd.DataFrame(rows).reindex(columns=list(SENSITIVITY_COLUMNS))
     out["k"] = out["k"].astype("Int64")
     out["hac_lag"] = out["hac_lag"].astype("Int64")
     out["n_periods"] = out["n_periods"].astype("Int64")
