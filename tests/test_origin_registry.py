@@ -6,12 +6,15 @@ import pandas as pd
 import pytest
 
 from analysis.origin.registry import (
+    ALT_COLUMNS,
+    CONTESTED_COLUMNS,
     KINDS,
     REGISTRY_COLUMNS,
     RegistryError,
     expected_region,
     load_overrides,
     load_registry,
+    registry_from_records,
 )
 from analysis.origin.tagging import tag_models
 from analysis.schema import REGIONS
@@ -20,13 +23,22 @@ ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "data" / "reference"
 HEADER = ",".join(REGISTRY_COLUMNS)
 
+NO_ALT = ",,,,"  # the four blank alt_* cells of a row without an alternative reading
 GOOD_ROWS = [
-    "Qwen,Alibaba Cloud (Qwen team),CN,CN,company,Alibaba Group,https://example.org/qwen,",
-    "meta-llama,Meta Platforms,US,US,company,Meta,https://example.org/meta,",
-    "mistralai,Mistral AI,FR,EU,company,,https://example.org/mistral,",
-    "tiiuae,Technology Innovation Institute,AE,OTHER,government,,https://example.org/tii,",
-    "bartowski,bartowski,,,redistributor,,https://huggingface.co/bartowski,",
-    "someone,A Person,GB,EU,individual,,https://example.org/p,",
+    "Qwen,Alibaba Cloud (Qwen team),CN,CN,company,Alibaba Group,https://example.org/qwen," + NO_ALT,
+    "meta-llama,Meta Platforms,US,US,company,Meta,https://example.org/meta," + NO_ALT,
+    "mistralai,Mistral AI,FR,EU,company,,https://example.org/mistral," + NO_ALT,
+    "tiiuae,Technology Innovation Institute,AE,OTHER,government,,https://example.org/tii," + NO_ALT,
+    "bartowski,bartowski,,,redistributor,,https://huggingface.co/bartowski,quantizations" + NO_ALT,
+    "someone,A Person,GB,EU,individual,,https://example.org/p,a person" + NO_ALT,
+]
+CONTESTED_ROWS = [
+    "sentence-transformers,Sentence Transformers (UKP Lab),DE,EU,academic,,https://example.org/ukp,created at UKP,"
+    "US,US,https://example.org/hf,maintained by Hugging Face since 2025",
+    "intfloat,Microsoft (E5),US,US,company,Microsoft,https://example.org/ms,personal account of a Microsoft researcher,"
+    "CN,CN,https://example.org/msra,built at Microsoft Research Asia in Beijing",
+    "hf-internal-testing,Hugging Face test fixtures,US,US,test,Hugging Face,https://example.org/t,CI traffic" + NO_ALT,
+    "ci-bot,CI bot,,,test,,https://example.org/ci,benchmark fixtures" + NO_ALT,
 ]
 
 
@@ -56,15 +68,25 @@ def test_uploader_region_rules(tmp_path):
 @pytest.mark.parametrize(
     "bad_row, message",
     [
-        ("x,X Corp,CN,ASIA,company,,https://e.org,", "unknown region"),
-        ("x,X Corp,CN,CN,startup,,https://e.org,", "unknown kind"),
-        ("x,X Corp,CN,CN,company,,,", "missing evidence"),
-        ("x,X Corp,CHN,CN,company,,https://e.org,", "bad country code"),
-        ("x,X Corp,XX,OTHER,company,,https://e.org,", "bad country code"),
-        ("x,X Corp,cn,CN,company,,https://e.org,", "bad country code"),
-        ("x,X Corp,,,company,,https://e.org,", "blank country for an organisation"),
-        ("x,X Corp,FR,US,company,,https://e.org,", "region does not match the country"),
-        ("x,X Corp,,CN,community,,https://e.org,", "region given without a country"),
+        ("x,X Corp,CN,ASIA,company,,https://e.org," + NO_ALT, "unknown region"),
+        ("x,X Corp,CN,CN,startup,,https://e.org," + NO_ALT, "unknown kind"),
+        ("x,X Corp,CN,CN,company,,," + NO_ALT, "missing evidence"),
+        ("x,X Corp,CHN,CN,company,,https://e.org," + NO_ALT, "bad country code"),
+        ("x,X Corp,XX,OTHER,company,,https://e.org," + NO_ALT, "bad country code"),
+        ("x,X Corp,cn,CN,company,,https://e.org," + NO_ALT, "bad country code"),
+        ("x,X Corp,,,company,,https://e.org," + NO_ALT, "blank country for an organisation"),
+        ("x,X Corp,FR,US,company,,https://e.org," + NO_ALT, "region does not match the country"),
+        ("x,X Corp,,CN,community,,https://e.org," + NO_ALT, "region given without a country"),
+        # contested origins: all four alt_* cells or none, a valid code, the matching region, another region
+        ("x,X Corp,DE,EU,academic,,https://e.org,n,US,US,https://e.org/alt,", "alt_basis is blank"),
+        ("x,X Corp,DE,EU,academic,,https://e.org,n,US,,https://e.org/alt,b", "alt_region is blank"),
+        ("x,X Corp,DE,EU,academic,,https://e.org,n,,,,b", "alt_country is blank"),
+        ("x,X Corp,DE,EU,academic,,https://e.org,n,USA,US,https://e.org/alt,b", "bad alt_country code"),
+        ("x,X Corp,DE,EU,academic,,https://e.org,n,US,NA,https://e.org/alt,b", "unknown alt_region"),
+        ("x,X Corp,DE,EU,academic,,https://e.org,n,US,CN,https://e.org/alt,b", "alt_region does not match alt_country"),
+        ("x,X Corp,DE,EU,academic,,https://e.org,n,FR,EU,https://e.org/alt,b", "alt_region equals region"),
+        ("x,X Person,DE,EU,individual,,https://e.org,n,US,US,https://e.org/alt,b", "only company/academic"),
+        ("x,X Group,,,community,,https://e.org,n,US,US,https://e.org/alt,b", "without a primary country"),
     ],
 )
 def test_each_validation_error_names_file_and_row(tmp_path, bad_row, message):
@@ -78,13 +100,13 @@ def test_each_validation_error_names_file_and_row(tmp_path, bad_row, message):
 
 
 def test_duplicate_accounts_are_case_insensitive(tmp_path):
-    path = write(tmp_path, GOOD_ROWS + ["QWEN,Someone else,CN,CN,company,,https://e.org,"])
+    path = write(tmp_path, GOOD_ROWS + ["QWEN,Someone else,CN,CN,company,,https://e.org," + NO_ALT])
     with pytest.raises(RegistryError, match=r"duplicate account.*'qwen' at rows 1, 7"):
         load_registry(path)
 
 
 def test_all_problems_reported_at_once(tmp_path):
-    path = write(tmp_path, ["a,A,CN,CN,company,,,", "b,B,US,US,robot,,https://e.org,"])
+    path = write(tmp_path, ["a,A,CN,CN,company,,," + NO_ALT, "b,B,US,US,robot,,https://e.org," + NO_ALT])
     with pytest.raises(RegistryError) as err:
         load_registry(path)
     assert "2 problem(s)" in str(err.value)
@@ -96,6 +118,56 @@ def test_missing_column_and_missing_file(tmp_path):
         load_registry(path)
     with pytest.raises(RegistryError, match="does not exist"):
         load_registry(tmp_path / "nope.csv")
+
+
+def test_file_without_alt_columns_loads_but_a_partial_set_is_rejected(tmp_path):
+    """A registry written before contested origins existed has no alternative readings."""
+    old_header = ",".join(c for c in REGISTRY_COLUMNS if c not in ALT_COLUMNS)
+    old_rows = [r[: -len(NO_ALT)] for r in GOOD_ROWS]
+    reg = load_registry(write(tmp_path, old_rows, header=old_header))
+    assert len(reg) == 6 and reg.contested().empty
+    assert list(reg.contested().columns) == list(CONTESTED_COLUMNS)
+    assert reg.region_of_uploader(["Qwen"], contested="alternative").tolist() == ["CN"]
+    partial = write(tmp_path, [r + ",," for r in old_rows], header=old_header + ",alt_country,alt_region",
+                    name="partial.csv")
+    with pytest.raises(RegistryError, match=r"missing column\(s\) \['alt_evidence', 'alt_basis'\]"):
+        load_registry(partial)
+
+
+def test_contested_readings_and_test_kind(tmp_path):
+    reg = load_registry(write(tmp_path, GOOD_ROWS + CONTESTED_ROWS))
+    accounts = ["sentence-transformers", "INTFLOAT", "Qwen", "mistralai", "hf-internal-testing", "ci-bot",
+                "bartowski", "nobody", None]
+    primary = reg.region_of_uploader(accounts).tolist()
+    assert primary == ["EU", "US", "CN", "EU", "UNAFFILIATED", "UNAFFILIATED", "UNAFFILIATED", "UNAFFILIATED",
+                       "UNKNOWN"]
+    assert reg.region_of_uploader(accounts, contested="primary").tolist() == primary
+    alternative = reg.region_of_uploader(accounts, contested="alternative").tolist()
+    assert alternative == ["US", "CN"] + primary[2:]  # only the contested rows move
+    with pytest.raises(ValueError, match="contested='secondary' is not supported"):
+        reg.region_of_uploader(accounts, contested="secondary")
+    assert reg.decision_of(accounts).tolist() == [
+        "alternative", "alternative", "country", "country", "non_country_kind", "non_country_kind",
+        "non_country_kind", "unknown", "unknown"]
+    assert reg.kind_of(["ci-bot"]).tolist() == ["test"]
+
+    table = reg.contested()
+    assert list(table.columns) == list(CONTESTED_COLUMNS)
+    assert table["account"].tolist() == ["sentence-transformers", "intfloat"]
+    st = table.iloc[0]
+    assert (st.country, st.region, st.alt_country, st.alt_region) == ("DE", "EU", "US", "US")
+    assert (st.evidence, st.alt_evidence) == ("https://example.org/ukp", "https://example.org/hf")
+    assert st.alt_basis == "maintained by Hugging Face since 2025"
+
+
+def test_registry_from_records_takes_alternatives_and_validates_them():
+    base = dict(account="st", organisation="ST", country="DE", region="EU", kind="academic", evidence="e")
+    reg = registry_from_records([dict(base, alt_country="US", alt_region="US", alt_evidence="e2", alt_basis="b")])
+    assert reg.region_of_uploader(["st"], contested="alternative").tolist() == ["US"]
+    assert registry_from_records([base]).contested().empty
+    with pytest.raises(RegistryError, match=r"(?s)<in memory> failed validation.*row\(s\) 1: alternative reading "
+                                            r"partly filled: alt_evidence is blank"):
+        registry_from_records([dict(base, alt_country="US", alt_region="US", alt_basis="b")])
 
 
 def test_expected_region():
