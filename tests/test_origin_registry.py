@@ -160,6 +160,19 @@ def test_contested_readings_and_test_kind(tmp_path):
     assert st.alt_basis == "maintained by Hugging Face since 2025"
 
 
+def test_organisation_without_a_known_country_needs_a_reverify_note(tmp_path):
+    """An organisation whose country was not found keeps a row only if its notes say re-verify."""
+    pending = "lab,Some Lab,,,company,,https://example.org/lab,location not found; re-verify" + NO_ALT
+    reg = load_registry(write(tmp_path, GOOD_ROWS + [pending]))
+    assert reg.region_of_uploader(["lab"]).tolist() == ["UNKNOWN"]
+    assert reg.region_of_uploader(["lab"], contested="alternative").tolist() == ["UNKNOWN"]
+    assert reg.decision_of(["lab"]).tolist() == ["unknown"] and reg.kind_of(["lab"]).tolist() == ["company"]
+    silent = write(tmp_path, GOOD_ROWS + ["lab,Some Lab,,,company,,https://example.org/lab,location not found" + NO_ALT],
+                   name="silent.csv")
+    with pytest.raises(RegistryError, match=r"row\(s\) 7: blank country for an organisation"):
+        load_registry(silent)
+
+
 def test_registry_from_records_takes_alternatives_and_validates_them():
     base = dict(account="st", organisation="ST", country="DE", region="EU", kind="academic", evidence="e")
     reg = registry_from_records([dict(base, alt_country="US", alt_region="US", alt_evidence="e2", alt_basis="b")])
