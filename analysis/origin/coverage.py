@@ -69,9 +69,10 @@ class CoverageReport:
         Under the lineage rule, the accounts (``root_author``, the owner of the lineage root) with
         the most untagged downloads: ``account, downloads, share, n_models, label, registered,
         kind, uploader_kind``. ``registered`` is True for an account already in the registry
-        (an individual, community or redistributor, ``UNAFFILIATED`` by design, and ``kind`` says
-        which) and False for an account not in it (``kind`` ``unregistered``); the unregistered
-        ones are the accounts to research next. ``uploader_kind`` lists the registry kinds of the
+        (an individual, community, redistributor or test account, ``UNAFFILIATED`` by design, or
+        an organisation whose country is still to be found, ``UNKNOWN``; ``kind`` says which) and
+        False for an account not in it (``kind`` ``unregistered``); the unregistered ones and the
+        organisations awaiting a country are the accounts to research next. ``uploader_kind`` lists the registry kinds of the
         accounts that uploaded those models.
     top_untagged_uploaders : list of dict
         The same under the uploader rule, grouped by uploading account (there ``kind`` and
