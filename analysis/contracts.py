@@ -119,7 +119,8 @@ class FileSpec:
 #: Columns of the table :func:`analysis.origin.tagging.tag_models` returns, in order.
 TAG_COLUMNS: tuple[str, ...] = (
     "id", "author", "author_mismatch", "relation", "parent", "n_parents", "parent_source", "lineage_root",
-    "lineage_depth", "root_author", "uploader_kind", "root_kind", "uploader_region", "lineage_region",
+    "lineage_depth", "root_author", "uploader_kind", "root_kind", "uploader_decision", "root_decision",
+    "uploader_region", "lineage_region",
     "first_party", "is_redistributor", "cycle", "self_reference", "dangling", "root_dangling", "override_reason",
     "override_source",
 )

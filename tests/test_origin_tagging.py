@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analysis.origin.coverage import tagging_coverage
+from analysis.origin.coverage import decision_coverage, tagging_coverage
 from analysis.origin.registry import registry_from_records
 from analysis.origin.tagging import TAG_COLUMNS, extract_parents, tag_models
 from analysis.schema import BASE_MODELS_TYPE, REGIONS
@@ -260,7 +260,8 @@ def test_empty_table_and_unknown_relation(registry):
                           "tags": pd.Series([], dtype=object), "baseModels": pd.Series([], dtype=object)})
     out = tag_models(empty, registry)
     assert out.empty and list(out.columns) == list(TAG_COLUMNS)
-    assert tagging_coverage(out, pd.Series(dtype=float)).tagged_share["lineage"] == 0.0
+    with pytest.warns(UserWarning, match="LINEAGE ABSENT"):  # no model has a parent
+        assert tagging_coverage(out, pd.Series(dtype=float)).tagged_share["lineage"] == 0.0
     odd = pd.DataFrame([row(QWEN), row("u/x", bm("distillation", QWEN))])
     t = tag_models(odd, registry).set_index("id").loc["u/x"]
     assert (t.relation, t.lineage_region) == ("finetune", "CN")
@@ -294,7 +295,8 @@ def test_uploader_is_the_id_namespace_not_the_author_field(registry):
     assert pd.isna(t.loc["nonamespace", "author"]) and t.loc["nonamespace", "uploader_region"] == "UNKNOWN"
     assert t["author_mismatch"].to_dict() == {"u3/x": True, "Qwen/renamed": True, "qwen/lower": False,
                                               "gpt2-like": False, "nonamespace": False}
-    rep = tagging_coverage(t.reset_index(), pd.Series({"u3/x": 30.0, "Qwen/renamed": 10.0, "qwen/lower": 60.0}))
+    with pytest.warns(UserWarning, match="LINEAGE ABSENT"):  # no model here has a parent
+        rep = tagging_coverage(t.reset_index(), pd.Series({"u3/x": 30.0, "Qwen/renamed": 10.0, "qwen/lower": 60.0}))
     assert rep.author_namespace["n_author_mismatch"] == 2
     assert rep.author_namespace["share_downloads_author_mismatch"] == pytest.approx(0.4)
 
@@ -369,3 +371,110 @@ def test_card_fallback_reads_only_the_top_level_key(registry):
     assert (t.loc["u/nested-first", "parent"], t.loc["u/nested-first", "parent_source"]) == (LLAMA, "cardData")
     assert (t.loc["u/rel-nested", "relation"], t.loc["u/rel-top", "relation"]) == ("finetune", "adapter")
     assert t.loc["u/rel-top", "lineage_region"] == "US"
+
+
+# --- contested origins, decision coverage, absent lineage ------------------------------------------
+
+@pytest.fixture(scope="module")
+def contested_registry():
+    return registry_from_records([
+        dict(account="Qwen", organisation="Alibaba Cloud", country="CN", region="CN", kind="company", evidence="e"),
+        dict(account="sentence-transformers", organisation="UKP Lab", country="DE", region="EU", kind="academic",
+             evidence="e", alt_country="US", alt_region="US", alt_evidence="e2", alt_basis="maintained by HF"),
+        dict(account="intfloat", organisation="Microsoft", country="US", region="US", kind="company",
+             evidence="e", alt_country="CN", alt_region="CN", alt_evidence="e2", alt_basis="built at MSRA Beijing"),
+        dict(account="bartowski", organisation="bartowski", kind="redistributor", evidence="e", notes="quants"),
+        dict(account="hf-internal-testing", organisation="HF test fixtures", country="US", region="US", kind="test",
+             evidence="e", notes="CI traffic"),
+    ])
+
+
+ST = "sentence-transformers/all-MiniLM-L6-v2"
+E5 = "intfloat/e5-base"
+
+
+@pytest.fixture(scope="module")
+def contested_models():
+    return pd.DataFrame([
+        row(QWEN),
+        row(ST),
+        row(E5),
+        row("user1/st-ft", bm("finetune", ST)),                      # derivative of a contested root
+        row("bartowski/e5-gguf", bm("quantized", E5)),
+        row("user2/ft-of-gguf", bm("finetune", "bartowski/e5-gguf")),  # two links from the contested root
+        row("hf-internal-testing/tiny", bm("finetune", QWEN)),
+        row("user3/base"),
+    ])
+
+
+def test_contested_reading_reaches_uploader_and_lineage(contested_models, contested_registry):
+    primary = tag_models(contested_models, contested_registry).set_index("id")
+    alt = tag_models(contested_models, contested_registry, contested="alternative").set_index("id")
+    assert primary.attrs["contested"] == "primary" and alt.attrs["contested"] == "alternative"
+    cols = ["uploader_region", "lineage_region"]
+    assert primary.loc[ST, cols].tolist() == ["EU", "EU"] and alt.loc[ST, cols].tolist() == ["US", "US"]
+    assert primary.loc[E5, cols].tolist() == ["US", "US"] and alt.loc[E5, cols].tolist() == ["CN", "CN"]
+    # derivatives follow the reading of their root; their own uploader stays unaffiliated
+    assert primary.loc["user1/st-ft", cols].tolist() == ["UNAFFILIATED", "EU"]
+    assert alt.loc["user1/st-ft", cols].tolist() == ["UNAFFILIATED", "US"]
+    assert alt.loc["bartowski/e5-gguf", cols].tolist() == ["UNAFFILIATED", "CN"]
+    assert alt.loc["user2/ft-of-gguf", cols].tolist() == ["UNAFFILIATED", "CN"]
+    # nothing else moves, and the default equals contested="primary"
+    same = [i for i in primary.index if i not in (ST, E5, "user1/st-ft", "bartowski/e5-gguf", "user2/ft-of-gguf")]
+    pd.testing.assert_frame_equal(primary.loc[same, cols], alt.loc[same, cols])
+    explicit = tag_models(contested_models, contested_registry, contested="primary").set_index("id")
+    pd.testing.assert_frame_equal(primary, explicit)
+    # a test account is unaffiliated even with a country; first_party is unchanged by the reading
+    assert primary.loc["hf-internal-testing/tiny", ["uploader_region", "uploader_kind"]].tolist() == [
+        "UNAFFILIATED", "test"]
+    assert primary["first_party"].equals(alt["first_party"])
+    with pytest.raises(ValueError, match="contested='both' is not supported"):
+        tag_models(contested_models, contested_registry, contested="both")
+
+
+def test_decision_columns_and_decision_coverage(contested_models, contested_registry):
+    tags = tag_models(contested_models, contested_registry)
+    t = tags.set_index("id")
+    assert t["uploader_decision"].to_dict() == {
+        QWEN: "country", ST: "alternative", E5: "alternative", "user1/st-ft": "unknown",
+        "bartowski/e5-gguf": "non_country_kind", "user2/ft-of-gguf": "unknown",
+        "hf-internal-testing/tiny": "non_country_kind", "user3/base": "unknown"}
+    assert t.loc["user2/ft-of-gguf", "root_decision"] == "alternative"
+    assert t.loc["hf-internal-testing/tiny", "root_decision"] == "country"
+    downloads = pd.DataFrame({"id": [QWEN, ST, E5, "user1/st-ft", "bartowski/e5-gguf", "hf-internal-testing/tiny",
+                                     "user3/base", "not/in-tags"],
+                              "downloads": [40, 25, 10, 5, 8, 7, 5, 1000]})
+    got = decision_coverage(tags, downloads)
+    assert got["uploader"] == pytest.approx(
+        {"country": 0.40, "alternative": 0.35, "non_country_kind": 0.15, "unknown": 0.10})
+    assert got["lineage"] == pytest.approx(
+        {"country": 0.47, "alternative": 0.48, "non_country_kind": 0.0, "unknown": 0.05})
+    # the same numbers in the coverage report, and the same for a Series; the reading does not change them
+    rep = tagging_coverage(tags, downloads)
+    assert rep.decision_share == got
+    alt_tags = tag_models(contested_models, contested_registry, contested="alternative")
+    assert decision_coverage(alt_tags, downloads.set_index("id")["downloads"]) == got
+    assert json.loads(json.dumps(rep.to_dict()))["decision_share"]["uploader"]["alternative"] == pytest.approx(0.35)
+    assert decision_coverage(tags, pd.Series(dtype=float))["uploader"] == {
+        "country": 0.0, "alternative": 0.0, "non_country_kind": 0.0, "unknown": 0.0}
+    with pytest.raises(KeyError, match="uploader_decision"):
+        decision_coverage(tags.drop(columns="uploader_decision"), downloads)
+
+
+def test_lineage_absent_flag(contested_models, contested_registry):
+    tags = tag_models(contested_models, contested_registry)
+    downloads = pd.Series({QWEN: 50.0, ST: 30.0, "user1/st-ft": 20.0})
+    rep = tagging_coverage(tags, downloads)
+    assert (rep.lineage_absent, rep.lineage_warning) == (False, "")
+    assert rep.share_models_with_parent == pytest.approx(4 / 8)
+    assert rep.share_downloads_with_parent == pytest.approx(0.20)
+    # the same models with every parent link dropped: lineage equals uploader, and the report says so
+    flat = contested_models.assign(baseModels=None)
+    flat_tags = tag_models(flat, contested_registry)
+    with pytest.warns(UserWarning, match="LINEAGE ABSENT"):
+        flat_rep = tagging_coverage(flat_tags, downloads)
+    assert flat_rep.lineage_absent and flat_rep.share_models_with_parent == 0.0
+    assert "none of the 8 models" in flat_rep.lineage_warning
+    assert "lineage rule gives exactly the uploader rule's answer" in flat_rep.lineage_warning
+    assert flat_rep.region_share["lineage"] == flat_rep.region_share["uploader"]
+    assert json.loads(json.dumps(flat_rep.to_dict()))["lineage_absent"] is True

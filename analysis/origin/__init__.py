@@ -21,16 +21,25 @@ Attribution rules (see ``data/reference/README.md`` for the full statement)
 uploader
     A model's origin is the region of the account that uploaded it. Organisations (company,
     academic, non-profit, government) get their region; individuals, communities,
-    redistributors and unregistered accounts are ``UNAFFILIATED``.
+    redistributors, test (CI or benchmark fixture) accounts and unregistered accounts are
+    ``UNAFFILIATED``.
 lineage
     A derivative (fine-tune, quantization, adapter, merge) takes the uploader region of its
     root base model; a base model takes its own uploader region.
 first_party
     Only repos published by the originating organisation itself (a registered organisation
     with a known region); their origin is the uploader region, every other model is excluded.
+
+Contested origins
+-----------------
+Where an account's country can be read two defensible ways, the registry records the second
+reading (``alt_country``, ``alt_region``, ``alt_evidence``, ``alt_basis``).
+``Registry.region_of_uploader(..., contested=...)`` and ``tag_models(..., contested=...)`` take
+``"primary"`` (default) or ``"alternative"``; ``Registry.contested()`` lists those accounts.
 """
 
 from analysis.origin.registry import (
+    CONTESTED_READINGS,
     Registry,
     RegistryError,
     load_overrides,
@@ -38,9 +47,10 @@ from analysis.origin.registry import (
 )
 from analysis.origin.lineage import LineageResult, resolve_lineage
 from analysis.origin.tagging import MERGE_PARENT_RULES, TAG_COLUMNS, tag_models
-from analysis.origin.coverage import CoverageReport, tagging_coverage
+from analysis.origin.coverage import CoverageReport, decision_coverage, tagging_coverage
 
 __all__ = [
+    "CONTESTED_READINGS",
     "Registry",
     "RegistryError",
     "load_registry",
@@ -52,4 +62,5 @@ __all__ = [
     "tag_models",
     "CoverageReport",
     "tagging_coverage",
+    "decision_coverage",
 ]

@@ -3,9 +3,15 @@
 ``tagging_coverage(tags, downloads)`` weighs the output of
 :func:`analysis.origin.tagging.tag_models` by downloads (e.g. the latest snapshot's 30-day
 count) and reports, under each rule, the share of downloads per region, the share that is
-tagged (CN, US, EU or OTHER), the accounts that hold the most untagged downloads, and the
-lineage data problems (cycles, self references, dangling parents), the models whose ``author``
-field disagrees with their id's namespace, and the overrides applied.
+tagged (CN, US, EU or OTHER), the share decided by each kind of registry decision
+(``decision_share``: a country, a country with a recorded alternative, a reasoned non-country
+kind, or nothing), the accounts that hold the most untagged downloads, the lineage data problems
+(cycles, self references, dangling parents), a loud flag when no model has a parent at all
+(``lineage_absent``: the lineage rule then equals the uploader rule), the models whose
+``author`` field disagrees with their id's namespace, and the overrides applied.
+
+``decision_coverage(tags, downloads)`` gives the decision shares of one downloads vector, so that
+it can be computed for every snapshot.
 """
 
 from __future__ import annotations
@@ -13,16 +19,30 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+import warnings
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.origin.registry import REGISTRY_REGIONS
+from analysis.origin.registry import DECISIONS, REGISTRY_REGIONS
 from analysis.schema import REGIONS
 
 #: Labels that count as "not tagged" (the registry could not name a country).
 UNTAGGED: tuple[str, ...] = ("UNAFFILIATED", "UNKNOWN")
+
+#: Tag columns holding the registry decision for the account each rule reads.
+DECISION_COLUMNS: dict[str, str] = {"uploader": "uploader_decision", "lineage": "root_decision"}
+
+
+def lineage_absent_warning(n_models: int, n_with_parent: int) -> str:
+    """The plain-words warning of :attr:`CoverageReport.lineage_warning` ('' when lineage is present)."""
+    if n_with_parent > 0:
+        return ""
+    return (f"LINEAGE ABSENT: none of the {n_models} models in the tag table names a parent model, so every "
+            "model is its own lineage root and the lineage rule gives exactly the uploader rule's answer. "
+            "Results 'under the lineage rule' then say nothing new. Check that the input carries the "
+            "baseModels column or base_model: tags (a pull without them loses all lineage).")
 
 
 @dataclass(frozen=True)
@@ -49,9 +69,10 @@ class CoverageReport:
         Under the lineage rule, the accounts (``root_author``, the owner of the lineage root) with
         the most untagged downloads: ``account, downloads, share, n_models, label, registered,
         kind, uploader_kind``. ``registered`` is True for an account already in the registry
-        (an individual, community or redistributor, ``UNAFFILIATED`` by design, and ``kind`` says
-        which) and False for an account not in it (``kind`` ``unregistered``); the unregistered
-        ones are the accounts to research next. ``uploader_kind`` lists the registry kinds of the
+        (an individual, community, redistributor or test account, ``UNAFFILIATED`` by design, or
+        an organisation whose country is still to be found, ``UNKNOWN``; ``kind`` says which) and
+        False for an account not in it (``kind`` ``unregistered``); the unregistered ones and the
+        organisations awaiting a country are the accounts to research next. ``uploader_kind`` lists the registry kinds of the
         accounts that uploaded those models.
     top_untagged_uploaders : list of dict
         The same under the uploader rule, grouped by uploading account (there ``kind`` and
@@ -72,6 +93,25 @@ class CoverageReport:
         Models per relation and per parent source.
     merge_parent : str or None
         The merge rule the tags were made with (from ``tags.attrs``), if known.
+    decision_share : dict
+        ``{rule: {decision: share of total downloads}}`` for the rules ``uploader`` (the
+        uploading account) and ``lineage`` (the account of the lineage root), decisions
+        ``country`` (registered organisation with a country), ``alternative`` (the same, with a
+        recorded alternative reading: a contested origin), ``non_country_kind`` (registered
+        individual, community, redistributor or test account) and ``unknown`` (not registered,
+        or no account). Each rule's shares sum to 1 (0 for no downloads). See
+        :func:`decision_coverage`.
+    share_models_with_parent : float
+        Share of the models in the tag table that name a parent (``n_parents > 0``).
+    share_downloads_with_parent : float
+        The same weighted by downloads.
+    lineage_absent : bool
+        True when no model names a parent (``share_models_with_parent == 0``): the lineage rule
+        then equals the uploader rule, which the study must not present as a second answer.
+    lineage_warning : str
+        A plain-words warning when ``lineage_absent``; empty otherwise.
+    contested : str or None
+        The reading of contested origins the tags were made with (from ``tags.attrs``), if known.
     """
 
     n_models: int
@@ -88,6 +128,12 @@ class CoverageReport:
     relation_counts: dict
     parent_source_counts: dict
     merge_parent: str | None = None
+    decision_share: dict = field(default_factory=dict)
+    share_models_with_parent: float = 0.0
+    share_downloads_with_parent: float = 0.0
+    lineage_absent: bool = False
+    lineage_warning: str = ""
+    contested: str | None = None
 
     @property
     def share_by_rule(self) -> dict:
@@ -172,6 +218,44 @@ def _top(frame: pd.DataFrame, label_col: str, account_col: str, kind_col: str, t
     ]
 
 
+def decision_coverage(tags: pd.DataFrame, downloads) -> dict:
+    """Share of one downloads vector decided by each kind of registry decision.
+
+    Parameters
+    ----------
+    tags : pandas.DataFrame
+        Output of :func:`analysis.origin.tagging.tag_models` (columns ``id``,
+        ``uploader_decision`` and ``root_decision``).
+    downloads : pandas.DataFrame or pandas.Series
+        One snapshot: columns ``id, downloads``, or a Series indexed by id. Models absent from it
+        count 0; ids absent from ``tags`` are left out (as in :func:`tagging_coverage`).
+
+    Returns
+    -------
+    dict
+        ``{"uploader": {...}, "lineage": {...}}``, each ``{decision: share}`` over
+        :data:`~analysis.origin.registry.DECISIONS` (``country``, ``alternative``,
+        ``non_country_kind``, ``unknown``), summing to 1 (all 0 when there are no downloads).
+        Under ``uploader`` the account is the uploader; under ``lineage`` it is the account of the
+        lineage root. ``country`` + ``alternative`` is the share the registry gives a country;
+        ``non_country_kind`` is the share it leaves unaffiliated on purpose, with a reason;
+        ``unknown`` is the share it says nothing about.
+
+    Raises
+    ------
+    KeyError
+        ``tags`` lacks a decision column (tags made before decisions were recorded).
+    """
+    missing = [c for c in ("id", *DECISION_COLUMNS.values()) if c not in tags.columns]
+    if missing:
+        raise KeyError(f"decision_coverage: tags lacks column(s) {missing}; pass the output of tag_models.")
+    dl = _downloads_series(downloads)
+    w = tags["id"].map(dl).astype(float).fillna(0.0)
+    total = float(w.sum())
+    return {rule: _shares(w, tags[col].astype(object).fillna("unknown"), DECISIONS, total)
+            for rule, col in DECISION_COLUMNS.items()}
+
+
 def tagging_coverage(tags: pd.DataFrame, downloads, *, top_n: int = 50) -> CoverageReport:
     """Download-weighted coverage of the origin tags.
 
@@ -188,10 +272,17 @@ def tagging_coverage(tags: pd.DataFrame, downloads, *, top_n: int = 50) -> Cover
     Returns
     -------
     CoverageReport
+
+    Warns
+    -----
+    UserWarning
+        When no model names a parent (``CoverageReport.lineage_absent``), with the same text as
+        ``CoverageReport.lineage_warning``.
     """
     needed = {"id", "author", "author_mismatch", "root_author", "uploader_region", "lineage_region",
               "first_party", "uploader_kind", "root_kind", "cycle", "self_reference", "dangling",
-              "root_dangling", "override_source", "relation", "parent_source"}
+              "root_dangling", "override_source", "relation", "parent_source", "n_parents",
+              "uploader_decision", "root_decision"}
     missing = sorted(needed - set(tags.columns))
     if missing:
         raise KeyError(f"tagging_coverage: tags lacks column(s) {missing}; pass the output of tag_models.")
@@ -237,6 +328,11 @@ def tagging_coverage(tags: pd.DataFrame, downloads, *, top_n: int = 50) -> Cover
         "share_downloads_overridden": share_of(src == "model"),
         "share_downloads_via_root": share_of(src == "lineage_root"),
     }
+    has_parent = pd.to_numeric(frame["n_parents"], errors="coerce").fillna(0).to_numpy() > 0
+    n_with_parent = int(has_parent.sum())
+    warning = lineage_absent_warning(len(frame), n_with_parent)
+    if warning:
+        warnings.warn(warning, UserWarning, stacklevel=2)
     relation_counts = {str(k): int(v) for k, v in frame["relation"].value_counts().sort_index().items()}
     parent_source_counts = {str(k): int(v) for k, v in
                             frame["parent_source"].astype(object).fillna("none").value_counts().sort_index().items()}
@@ -255,7 +351,14 @@ def tagging_coverage(tags: pd.DataFrame, downloads, *, top_n: int = 50) -> Cover
         relation_counts=relation_counts,
         parent_source_counts=parent_source_counts,
         merge_parent=tags.attrs.get("merge_parent"),
+        decision_share=decision_coverage(tags, dl),
+        share_models_with_parent=n_with_parent / len(frame) if len(frame) else 0.0,
+        share_downloads_with_parent=share_of(pd.Series(has_parent)),
+        lineage_absent=n_with_parent == 0,
+        lineage_warning=warning,
+        contested=tags.attrs.get("contested"),
     )
 
 
-__all__ = ["CoverageReport", "tagging_coverage", "UNTAGGED"]
+__all__ = ["CoverageReport", "DECISION_COLUMNS", "decision_coverage", "lineage_absent_warning",
+           "tagging_coverage", "UNTAGGED"]

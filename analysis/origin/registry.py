@@ -8,10 +8,20 @@ Uploader rule (``Registry.region_of_uploader``)
 ------------------------------------------------
 * registered account of an organisation kind (company, academic, non-profit, government)
   -> the registry's region (CN, US, EU or OTHER);
-* registered organisation without a region -> ``UNKNOWN`` (the CSV validation forbids this,
-  but a registry built in code may have it);
-* registered account of kind individual, community or redistributor -> ``UNAFFILIATED``;
+* registered organisation without a region -> ``UNKNOWN`` (the CSV validation allows this only
+  when the row's notes say ``re-verify``: an organisation whose country could not be found yet);
+* registered account of kind individual, community, redistributor or test -> ``UNAFFILIATED``
+  (whatever its country column says);
 * unregistered account -> ``UNAFFILIATED``; a missing account (null) -> ``UNKNOWN``.
+
+Contested origins
+-----------------
+A row whose country can be read two defensible ways records the second reading in
+``alt_country``, ``alt_region``, ``alt_evidence`` and ``alt_basis`` (all four blank or all four
+filled; ``alt_region`` follows ``alt_country`` by the same rule as ``region`` and differs from
+``region``; only organisation kinds may carry one). ``region_of_uploader(...,
+contested="alternative")`` uses ``alt_region`` where a row has one; ``contested="primary"`` (the
+default) ignores it. ``Registry.contested()`` lists those rows.
 
 Origins are never guessed from names, and the Hub's ``region:us`` tag (a storage region) is
 never used.
@@ -35,8 +45,13 @@ REGISTRY_REGIONS: tuple[str, ...] = ("CN", "US", "EU", "OTHER")
 #: Kinds of organisation: their region is the uploader region.
 ORGANISATION_KINDS: tuple[str, ...] = ("company", "academic", "non-profit", "government")
 
-#: Kinds of account whose uploads are ``UNAFFILIATED`` under the uploader rule.
-UNAFFILIATED_KINDS: tuple[str, ...] = ("individual", "community", "redistributor")
+#: Kinds of account whose uploads are ``UNAFFILIATED`` under the uploader rule: a person, a
+#: community group, a redistributor (re-uploads, conversions, quantizations) and ``test``
+#: (test, continuous-integration or benchmark fixtures, whose downloads are machine traffic).
+UNAFFILIATED_KINDS: tuple[str, ...] = ("individual", "community", "redistributor", "test")
+
+#: The reasoned non-country kinds (the same kinds as :data:`UNAFFILIATED_KINDS`).
+NON_COUNTRY_KINDS: tuple[str, ...] = UNAFFILIATED_KINDS
 
 #: Every kind the registry accepts.
 KINDS: tuple[str, ...] = ORGANISATION_KINDS + UNAFFILIATED_KINDS
@@ -51,6 +66,30 @@ REGISTRY_COLUMNS: tuple[str, ...] = (
     "parent_organisation",
     "evidence",
     "notes",
+    "alt_country",
+    "alt_region",
+    "alt_evidence",
+    "alt_basis",
+)
+
+#: The columns of a contested origin's alternative reading (all blank or all filled).
+ALT_COLUMNS: tuple[str, ...] = ("alt_country", "alt_region", "alt_evidence", "alt_basis")
+
+#: Readings of a contested origin: the registry's ``region`` or its ``alt_region``.
+CONTESTED_READINGS: tuple[str, ...] = ("primary", "alternative")
+
+#: Columns of :meth:`Registry.contested`, in order.
+CONTESTED_COLUMNS: tuple[str, ...] = (
+    "account",
+    "organisation",
+    "country",
+    "region",
+    "alt_country",
+    "alt_region",
+    "evidence",
+    "alt_evidence",
+    "notes",
+    "alt_basis",
 )
 
 #: Columns of ``model_overrides.csv``, in order.
@@ -90,6 +129,10 @@ CHINA: frozenset[str] = frozenset({"CN", "HK", "MO"})
 
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
+#: The notes marker of a fact still to be checked (curation rule 5). An organisation whose
+#: country could not be found keeps a row with a blank country only if its notes carry it.
+REVERIFY_MARK = "re-verify"
+
 
 class RegistryError(ValueError):
     """A registry or overrides file that does not pass validation.
@@ -122,10 +165,16 @@ def expected_region(country: str) -> str:
     return "OTHER"
 
 
-def _read_csv(path: Path, columns: tuple[str, ...], what: str) -> pd.DataFrame:
+def _read_csv(path: Path, columns: tuple[str, ...], what: str,
+              optional_group: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a reference CSV as strings; ``optional_group`` columns may be absent all together."""
     if not path.exists():
         raise RegistryError(f"{what} file {path} does not exist; expected a CSV with columns {list(columns)}.")
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, comment=None)
+    if optional_group and not any(c in frame.columns for c in optional_group):
+        # a file written before these columns existed: no row has a value in them
+        for col in optional_group:
+            frame[col] = ""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise RegistryError(
@@ -133,7 +182,7 @@ def _read_csv(path: Path, columns: tuple[str, ...], what: str) -> pd.DataFrame:
         )
     frame = frame[list(columns)].copy()
     for col in columns:
-        frame[col] = frame[col].astype(str).str.strip()
+        frame[col] = frame[col].fillna("").astype(str).str.strip()
     return frame
 
 
@@ -170,6 +219,12 @@ class Registry:
     def __contains__(self, account: object) -> bool:
         return isinstance(account, str) and account.lower() in self.table.index
 
+    def _column(self, name: str) -> pd.Series:
+        """A table column, or blanks when the table predates it (a registry built in code)."""
+        if name in self.table.columns:
+            return self.table[name].fillna("").astype(str)
+        return pd.Series("", index=self.table.index, dtype=object)
+
     def lookup(self, accounts: Iterable[str | None] | pd.Series) -> pd.DataFrame:
         """Registry rows for many accounts at once (case-insensitive).
 
@@ -183,41 +238,106 @@ class Registry:
         pandas.DataFrame
             One row per input, in input order (default RangeIndex), with the columns
             ``account`` (as given), ``registered`` (bool) and the registry columns
-            ``organisation, country, region, kind, parent_organisation`` (null where the
-            account is not registered).
+            ``organisation, country, region, kind, parent_organisation, alt_country,
+            alt_region`` (null where the account is not registered; ``alt_*`` blank where the
+            row has no alternative reading).
         """
         acc = pd.Series(pd.array(list(accounts) if not isinstance(accounts, pd.Series) else accounts,
                                  dtype="str"))
         keys = acc.str.lower()
         cols = ["organisation", "country", "region", "kind", "parent_organisation"]
-        found = self.table.reindex(keys.to_numpy())[cols].reset_index(drop=True)
+        table = self.table[cols].assign(alt_country=self._column("alt_country"),
+                                        alt_region=self._column("alt_region"))
+        found = table.reindex(keys.to_numpy()).reset_index(drop=True)
         out = pd.DataFrame({"account": acc.reset_index(drop=True)})
         out["registered"] = keys.isin(self.table.index).fillna(False).astype(bool).to_numpy()
-        for col in cols:
+        for col in cols + ["alt_country", "alt_region"]:
             out[col] = found[col].to_numpy()
         return out
 
-    def region_of_uploader(self, accounts: Iterable[str | None] | pd.Series) -> pd.Series:
+    def region_of_uploader(self, accounts: Iterable[str | None] | pd.Series, *,
+                           contested: str = "primary") -> pd.Series:
         """Uploader-rule region of each account (see the module docstring for the rule).
 
         Parameters
         ----------
         accounts : iterable of str or None
             Hub account names.
+        contested : {"primary", "alternative"}, default "primary"
+            Which reading of a contested origin to use: the registry's ``region``, or its
+            ``alt_region`` where the row has one (rows without one keep ``region``).
 
         Returns
         -------
         pandas.Series
             Values in ``REGIONS``, one per input, in input order.
+
+        Raises
+        ------
+        ValueError
+            ``contested`` is not one of :data:`CONTESTED_READINGS`.
         """
+        check_contested(contested)
         found = self.lookup(accounts)
-        return _uploader_region(found["account"], found["registered"], found["kind"], found["region"])
+        region = found["region"]
+        if contested == "alternative":
+            alt = found["alt_region"].astype(object)
+            has_alt = alt.notna() & (alt != "")
+            region = region.astype(object).where(~has_alt, alt)
+        return _uploader_region(found["account"], found["registered"], found["kind"], region)
 
     def kind_of(self, accounts: Iterable[str | None] | pd.Series) -> pd.Series:
         """Registry kind of each account, or ``"unregistered"`` (``None`` for a null account)."""
         found = self.lookup(accounts)
         kind = found["kind"].astype(object).where(found["registered"], "unregistered")
         return kind.where(found["account"].notna(), None)
+
+    def decision_of(self, accounts: Iterable[str | None] | pd.Series) -> pd.Series:
+        """What the registry decided for each account (see :data:`DECISIONS`).
+
+        ``country`` (an organisation kind with a country and no alternative reading),
+        ``alternative`` (an organisation kind with a country and an alternative reading),
+        ``non_country_kind`` (a registered individual, community, redistributor or test
+        account) or ``unknown`` (not registered, no account, or an organisation without a region).
+        """
+        found = self.lookup(accounts)
+        kind = found["kind"].astype(object).to_numpy()
+        region = found["region"].astype(object).to_numpy()
+        alt = found["alt_region"].astype(object).fillna("").to_numpy()
+        reg = found["registered"].to_numpy(dtype=bool)
+        org = reg & np.isin(kind, ORGANISATION_KINDS) & np.isin(region, REGISTRY_REGIONS)
+        out = np.full(len(found), "unknown", dtype=object)
+        out[org] = "country"
+        out[org & (alt != "")] = "alternative"
+        out[reg & np.isin(kind, NON_COUNTRY_KINDS)] = "non_country_kind"
+        out[found["account"].isna().to_numpy()] = "unknown"
+        return pd.Series(out, name="decision", dtype="str")
+
+    def contested(self) -> pd.DataFrame:
+        """The accounts whose origin has an alternative reading, in file order.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`CONTESTED_COLUMNS` (``account, organisation, country, region,
+            alt_country, alt_region, evidence, alt_evidence, notes, alt_basis``), one row per
+            contested account, default RangeIndex; empty (with those columns) when none is.
+        """
+        table = self.table.assign(**{c: self._column(c) for c in ALT_COLUMNS})
+        rows = table[table["alt_country"] != ""]
+        return rows[list(CONTESTED_COLUMNS)].reset_index(drop=True)
+
+
+#: Decision types of :meth:`Registry.decision_of`, in report order.
+DECISIONS: tuple[str, ...] = ("country", "alternative", "non_country_kind", "unknown")
+
+
+def check_contested(contested: str) -> str:
+    """Return ``contested`` if it is a supported reading, else raise a ValueError naming them."""
+    if contested not in CONTESTED_READINGS:
+        raise ValueError(f"contested={contested!r} is not supported; choose one of {list(CONTESTED_READINGS)} "
+                         "(primary: the registry's region; alternative: alt_region where a row has one).")
+    return contested
 
 
 def _uploader_region(account: pd.Series, registered: pd.Series, kind: pd.Series,
@@ -274,8 +394,11 @@ def validate_registry_frame(frame: pd.DataFrame, source: str = "<in memory>") ->
     bad_code = (country != "") & ~(country.str.match(_COUNTRY_RE) & country.isin(ISO_ALPHA2))
     add(bad_code, "bad country code; expected an upper-case ISO 3166-1 alpha-2 code such as CN, US, FR")
     org = kind.isin(ORGANISATION_KINDS)
-    add((country == "") & org,
-        "blank country for an organisation; blank is allowed only for kind individual/community/redistributor")
+    pending = frame["notes"].str.contains(REVERIFY_MARK, case=False, regex=False)
+    add((country == "") & org & ~pending,
+        "blank country for an organisation; blank is allowed only for kind "
+        + "/".join(NON_COUNTRY_KINDS) + f", or for an organisation whose notes say '{REVERIFY_MARK}' "
+        "(country not found yet; its uploads are UNKNOWN)")
     add((country == "") & (region != ""), "region given without a country; give the country or blank the region")
     add((country != "") & (region == "") & org, "organisation with a country but no region")
     good_code = (country != "") & ~bad_code & (region != "") & region.isin(REGISTRY_REGIONS)
@@ -283,6 +406,7 @@ def validate_registry_frame(frame: pd.DataFrame, source: str = "<in memory>") ->
     add(good_code & (implied != region),
         "region does not match the country (CN/HK/MO -> CN, US -> US, European countries -> EU, else OTHER)")
     add(frame["evidence"] == "", "missing evidence; give a URL or citation for the country")
+    _validate_alternative(frame, add)
     keys = account.str.lower()
     dup = keys.duplicated(keep=False) & (account != "")
     if dup.any():
@@ -299,6 +423,32 @@ def validate_registry_frame(frame: pd.DataFrame, source: str = "<in memory>") ->
     out = frame.copy()
     out.index = pd.Index(keys.to_numpy(dtype=object), name="key")
     return out
+
+
+def _validate_alternative(frame: pd.DataFrame, add) -> None:
+    """Rules of the contested-origin columns (module docstring); ``add(mask, text)`` records a problem."""
+    alt = {c: (frame[c] if c in frame.columns else pd.Series("", index=frame.index)).fillna("").astype(str)
+           for c in ALT_COLUMNS}
+    filled = pd.DataFrame({c: v != "" for c, v in alt.items()})
+    some = filled.any(axis=1)
+    for col in ALT_COLUMNS:
+        add(some & ~filled[col], f"alternative reading partly filled: {col} is blank; give all of "
+            + ", ".join(ALT_COLUMNS) + " or leave all four blank")
+    alt_country, alt_region = alt["alt_country"], alt["alt_region"]
+    bad_code = (alt_country != "") & ~(alt_country.str.match(_COUNTRY_RE) & alt_country.isin(ISO_ALPHA2))
+    add(bad_code, "bad alt_country code; expected an upper-case ISO 3166-1 alpha-2 code such as CN, US, FR")
+    add((alt_region != "") & ~alt_region.isin(REGISTRY_REGIONS),
+        f"unknown alt_region; expected one of {list(REGISTRY_REGIONS)}")
+    good = (alt_country != "") & ~bad_code & alt_region.isin(REGISTRY_REGIONS)
+    implied = alt_country.map(lambda c: expected_region(c) if c else "")
+    add(good & (implied != alt_region),
+        "alt_region does not match alt_country (CN/HK/MO -> CN, US -> US, European countries -> EU, else OTHER)")
+    add(good & (alt_region == frame["region"]),
+        "alt_region equals region; an alternative reading must put the account in another region")
+    add(some & ~frame["kind"].isin(ORGANISATION_KINDS),
+        "alternative reading on a kind whose uploads are UNAFFILIATED; only "
+        + "/".join(ORGANISATION_KINDS) + " rows may be contested")
+    add(some & (frame["country"] == ""), "alternative reading without a primary country; give the country first")
 
 
 def load_registry(path: str | Path) -> Registry:
@@ -319,10 +469,18 @@ def load_registry(path: str | Path) -> Registry:
     RegistryError
         If the file is missing, lacks a column, or a row has an unknown region or kind, a
         duplicate account (case-insensitive), missing evidence, a bad country code or a region
-        that does not match its country. The message names the file and the row numbers.
+        that does not match its country, or an alternative reading that is partly filled, has a
+        bad code, a region that does not match its country or equals ``region``, or sits on a
+        non-organisation kind. The message names the file and the row numbers.
+
+    Notes
+    -----
+    The four ``alt_*`` columns may be absent all together (a file written before contested
+    origins were recorded: no row has an alternative reading); a file with some of them but not
+    all is rejected as missing a column.
     """
     path = Path(path)
-    frame = _read_csv(path, REGISTRY_COLUMNS, "registry")
+    frame = _read_csv(path, REGISTRY_COLUMNS, "registry", optional_group=ALT_COLUMNS)
     return Registry(table=validate_registry_frame(frame, str(path)), source=str(path))
 
 

@@ -66,6 +66,20 @@ Origin
     ``uploader_region`` and other models are excluded.
 ``is_redistributor``
     The uploader's registry kind is ``redistributor``.
+``uploader_decision``, ``root_decision``
+    What the registry decided for ``author`` and ``root_author``
+    (:meth:`~analysis.origin.registry.Registry.decision_of`): ``country``, ``alternative`` (a
+    country with a recorded alternative reading), ``non_country_kind`` (individual, community,
+    redistributor, test) or ``unknown`` (unregistered or no account). The coverage report weighs
+    them by downloads.
+
+Contested origins
+-----------------
+``contested="primary"`` (default) uses each account's registry ``region``;
+``contested="alternative"`` uses its ``alt_region`` where the registry records one. The choice
+reaches both rules: the uploader region of a contested account's models, and the lineage region
+of every model whose lineage root that account uploaded (so derivatives of an alternative-read
+root follow it). The reading used is in ``DataFrame.attrs["contested"]``.
 
 Overrides (``data/reference/model_overrides.csv``) are applied last; see :func:`tag_models`.
 """
@@ -81,8 +95,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analysis.origin.lineage import IdIndex, LineageResult, resolve_lineage
-from analysis.origin.registry import ORGANISATION_KINDS, REGISTRY_REGIONS, Registry
 from analysis.contracts import TAG_COLUMNS
+from analysis.origin.registry import ORGANISATION_KINDS, REGISTRY_REGIONS, Registry, check_contested
 from analysis.schema import BASE_MODELS_TYPE
 
 #: Supported values of ``merge_parent``.
@@ -420,7 +434,7 @@ def _apply_overrides(out: pd.DataFrame, overrides: pd.DataFrame | None) -> pd.Da
 
 
 def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None, *,
-               merge_parent: str = "first") -> pd.DataFrame:
+               merge_parent: str = "first", contested: str = "primary") -> pd.DataFrame:
     """Tag each model with its lineage and its origin under each rule.
 
     Parameters
@@ -440,13 +454,18 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
         ``lineage_root``) record each application. ``first_party`` is never overridden.
     merge_parent : {"first", "last", "none"}
         Which parent of a merge decides its lineage (module docstring).
+    contested : {"primary", "alternative"}, default "primary"
+        Which reading of a contested origin the registry gives (module docstring): it sets the
+        ``uploader_region`` of the contested accounts' models and the ``lineage_region`` of the
+        models whose lineage root they uploaded. Overrides still win.
 
     Returns
     -------
     pandas.DataFrame
         One row per model, columns :data:`TAG_COLUMNS`: ``id, author, author_mismatch, relation,
         parent, n_parents, parent_source, lineage_root, lineage_depth, root_author, uploader_kind,
-        root_kind, uploader_region, lineage_region, first_party, is_redistributor, cycle,
+        root_kind, uploader_decision, root_decision, uploader_region, lineage_region, first_party,
+        is_redistributor, cycle,
         self_reference, dangling, root_dangling, override_reason, override_source``. ``author`` is
         the uploading account (the id's namespace; module docstring) and ``author_mismatch`` marks
         the models whose raw ``author`` field named another account. ``uploader_kind`` and
@@ -460,10 +479,11 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
     KeyError
         A required column is missing.
     ValueError
-        An id is null or repeated, or ``merge_parent`` is not supported.
+        An id is null or repeated, or ``merge_parent`` or ``contested`` is not supported.
     """
     if merge_parent not in MERGE_PARENT_RULES:
         raise ValueError(f"merge_parent={merge_parent!r} is not supported; choose one of {list(MERGE_PARENT_RULES)}.")
+    check_contested(contested)
     table = _to_table(models)
     ext = _extract(table, merge_parent)
     parents = ext["parent"]
@@ -485,7 +505,9 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
     accounts = pc.unique(pc.drop_null(pa.concat_arrays([author, root_author.cast(pa.string())])))
     info = registry.lookup(accounts.to_pylist())
     kind_u = pa.array(info["kind"].astype(object).where(info["registered"], "unregistered").tolist(), pa.string())
-    region_u = pa.array(registry.region_of_uploader(accounts.to_pylist()).astype(object).tolist(), pa.string())
+    region_u = pa.array(registry.region_of_uploader(accounts.to_pylist(), contested=contested)
+                        .astype(object).tolist(), pa.string())
+    decision_u = pa.array(registry.decision_of(accounts.to_pylist()).astype(object).tolist(), pa.string())
 
     def per(col: pa.Array, values: pa.Array, missing: str | None) -> pa.Array:
         found = values.take(pc.index_in(col, value_set=accounts))
@@ -493,6 +515,8 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
 
     uploader_kind = per(author, kind_u, None)
     root_kind = per(root_author, kind_u, None)
+    uploader_decision = per(author, decision_u, "unknown")
+    root_decision = per(root_author, decision_u, "unknown")
     uploader_region = per(author, region_u, "UNKNOWN")
     lineage_region = per(root_author, region_u, "UNKNOWN")
     org = pc.is_in(uploader_kind, value_set=pa.array(list(ORGANISATION_KINDS)))
@@ -503,6 +527,8 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
         "root_author": root_author,
         "uploader_kind": uploader_kind,
         "root_kind": root_kind,
+        "uploader_decision": uploader_decision,
+        "root_decision": root_decision,
         "uploader_region": uploader_region,
         "lineage_region": lineage_region,
         "first_party": first_party.fill_null(False),
@@ -517,4 +543,5 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
     out = out[list(TAG_COLUMNS)]
     out.attrs["lineage"] = lin.counts()
     out.attrs["merge_parent"] = merge_parent
+    out.attrs["contested"] = contested
     return out
