@@ -35,7 +35,7 @@ STAGES: dict[str, str] = {
     "03": "03_panel",
     "04": "04_trend_tests",
     "05": "05_crossover",
-    "06": "06_figures",
+    "07": "07_figures",
 }
 
 #: Fields of every provenance record.
@@ -192,12 +192,12 @@ FILES: dict[str, FileSpec] = {f.key: f for f in (
              "Each published claim beside our estimate under the nearest definition.",
              columns=COMPARISON_COLUMNS, inputs=("crossover", "sensitivity", "published_estimates"),
              config=HEADLINE_KEYS),
-    FileSpec("figures_index", "06", "figures", "figures.json", "json",
+    FileSpec("figures_index", "07", "figures", "figures.json", "json",
              "Title, caption, files, hashes and citation of every figure.",
              keys=("figures",), inputs=("panel", "models", "rankings", "top_orgs", "trends", "crossover",
                                          "sensitivity", "published_estimates"),
              config=HEADLINE_KEYS + ("figures.formats", "figures.dpi")),
-    FileSpec("values", "06", "figures", "values.json", "json",
+    FileSpec("values", "07", "figures", "values.json", "json",
              "Every number a reader may quote (also as LaTeX macros in values.tex).",
              keys=("values",), inputs=("panel", "trends", "crossover", "sensitivity"), config=HEADLINE_KEYS),
 )}

@@ -57,7 +57,7 @@ class ReportEntry:
     Attributes
     ----------
     name : str
-        Notebook stem, e.g. ``06_figures``.
+        Notebook stem, e.g. ``07_figures``.
     status : str
         "ok" | "failed" | "not run" for this run; "ok (earlier run)" | "failed (earlier run)" |
         "unknown (earlier run)" for a notebook this run did not execute but an earlier run did.
@@ -259,11 +259,11 @@ def render_html(ipynb: Path, out: Path, *, simulated: bool = False) -> Path:
 def _figures_section(reports_dir: Path) -> str:
     fj = Path(reports_dir).parent / "figures" / "figures.json"
     if not fj.is_file():
-        return "<p>No figures yet (figures/figures.json not found: run notebook 06).</p>"
+        return "<p>No figures yet (figures/figures.json not found: run notebook 07).</p>"
     try:
         doc = json.loads(fj.read_text(encoding="utf-8"))
     except ValueError:
-        return "<p>figures/figures.json is not valid JSON; rerun notebook 06.</p>"
+        return "<p>figures/figures.json is not valid JSON; rerun notebook 07.</p>"
     cards = []
     for f in doc.get("figures", []):
         files = f.get("files", {})

@@ -313,7 +313,7 @@ def open_stage(number: str, notebook_globals: Mapping[str, Any] | None = None, *
     Parameters
     ----------
     number : str
-        The stage, ``"01"`` to ``"06"``.
+        The stage, ``"01"`` to ``"07"``.
     notebook_globals : mapping, optional
         The notebook's ``globals()``: its declared parameters (``simulated`` and ``<section>_<key>`` names) are
         read from it; everything else is ignored.

@@ -9,7 +9,7 @@ is then read back. A page fails when
 * any image did not load (a broken ``src``, a missing figure file, a corrupt embedded PNG),
 * the checker did not run (the page could not be loaded),
 * a figure was printed as text instead of drawn (``<Figure size ... with N Axes>``),
-* it has fewer images than expected: the notebook 06 page and ``index.html`` must show every figure listed in
+* it has fewer images than expected: the figures notebook's page and ``index.html`` must show every figure listed in
   ``figures/figures.json`` that has a PNG file;
 * it is ``index.html`` and lacks a link to the rendered page of a notebook of the chain
   (``notebooks/NN_name.ipynb`` next to the reports folder), or links one that does not exist. This part needs no
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     for prob in no_index:
         print(f"FAIL {prob}")
     for page in pages:
-        expect = n_fig if page.name == "index.html" or page.name.startswith("06_") else 0
+        expect = n_fig if page.name == "index.html" or page.name.endswith("_figures.html") else 0
         shot = args.screenshots / (page.stem + ".png") if args.screenshots else None
         c = check_page(page, chromium, expect_images=expect, screenshot=shot, timeout=args.timeout)
         if page.name == "index.html":

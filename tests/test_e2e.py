@@ -36,7 +36,7 @@ def demo_run(tmp_path_factory):
 def test_demo_chain_runs_and_writes_every_output(demo_run):
     root, r = demo_run
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    for nb in ("01_pull", "02_tag_origin", "03_panel", "04_trend_tests", "05_crossover", "06_figures"):
+    for nb in ("01_pull", "02_tag_origin", "03_panel", "04_trend_tests", "05_crossover", "07_figures"):
         assert f"{nb}.ipynb" in r.stdout and (root / "data/demo/reports" / f"{nb}.html").is_file()
     assert (root / "data/demo/reports" / "index.html").is_file()
     assert "demo report: " in r.stdout and "data/demo/reports/index.html" in r.stdout
@@ -109,7 +109,7 @@ def test_every_processed_and_results_file_carries_its_provenance(demo_run):
 
 
 def test_switching_run_kind_refuses_the_other_kinds_inputs(demo_run, tmp_path):
-    """The demo's processed files copied into the real tree: a real `--only 06` stops and names the stage."""
+    """The demo's processed files copied into the real tree: a real `--only 07` stops and names the stage."""
     import shutil
 
     root, _ = demo_run
@@ -117,7 +117,7 @@ def test_switching_run_kind_refuses_the_other_kinds_inputs(demo_run, tmp_path):
     for sub in ("notebooks", "config", "data/reference"):
         shutil.copytree(REPO_ROOT / sub, other / sub)
     shutil.copytree(root / "data/demo/processed", other / "data/processed")
-    r = _run(other, "run", "--only", "06", *sum((["--set", s] for s in DEMO_SETTINGS), []))
+    r = _run(other, "run", "--only", "07", *sum((["--set", s] for s in DEMO_SETTINGS), []))
     assert r.returncode != 0
     assert "written by a simulated run, and this is a real run" in r.stdout, r.stdout[-2000:]
     assert "Rerun from stage 03" in r.stdout or "rerun stage 03" in r.stdout
@@ -133,7 +133,7 @@ def test_from_reruns_what_is_stale_and_only_refuses_it(demo_run, tmp_path):
     settings = sum((["--set", s] for s in DEMO_SETTINGS + ["panel.scope=llm"]), [])
     r = _run(other, "demo", "--only", "05", *settings)  # 05 reads only the panel, which holds every scope
     assert r.returncode == 0, r.stdout[-2000:]
-    r = _run(other, "demo", "--only", "06", *settings)  # but 06 also reads 04's trends.json, built for "all"
+    r = _run(other, "demo", "--only", "07", *settings)  # but 07 also reads 04's trends.json, built for "all"
     assert r.returncode != 0 and "panel.scope 'all' -> 'llm'" in r.stdout and "rerun stage 04" in r.stdout
     r = _run(other, "demo", "--from", "05", *settings)  # 04's trends.json was built for scope "all": rerun it too
     assert r.returncode == 0, r.stdout[-2000:]

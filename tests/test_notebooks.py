@@ -16,9 +16,11 @@ NOTEBOOKS = discover_notebooks(REPO_ROOT / "notebooks")
 RUNNER_PARAMETERS = {"simulated", "run_config_digest"}
 
 
-def test_the_chain_has_six_stages_in_order():
-    assert [p.name for p in NOTEBOOKS] == ["01_pull.ipynb", "02_tag_origin.ipynb", "03_panel.ipynb",
-                                           "04_trend_tests.ipynb", "05_crossover.ipynb", "06_figures.ipynb"]
+def test_the_chain_is_the_declared_stages_in_order():
+    from analysis.contracts import STAGES
+
+    assert [p.stem for p in NOTEBOOKS] == list(STAGES.values())
+    assert NOTEBOOKS[0].name == "01_pull.ipynb" and NOTEBOOKS[-1].name.endswith("_figures.ipynb")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -309,7 +309,7 @@ def make_all_figures(paths: Paths, definition: Definition, *, formats=FORMATS, d
     raise_on_failure : bool
         Raise :class:`FigureInputError` after writing what could be written if any figure failed.
     provenance : callable, optional
-        ``provenance(key) -> dict``: the provenance record of a declared output of notebook 06
+        ``provenance(key) -> dict``: the provenance record of a declared output of notebook 07
         (:meth:`analysis.stage.Stage.provenance`), written into ``figures.json`` and ``values.json``.
 
     Returns

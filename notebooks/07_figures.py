@@ -13,7 +13,7 @@
 # ---
 
 # %% [markdown]
-# # 06 · Figures, quotable numbers and their provenance
+# # 07 · Figures, quotable numbers and their provenance
 #
 # Reads the panel, the tagged models and the rankings (notebooks 02 and 03), the results of notebooks 04 and 05
 # (`trends.json`, `crossover.json`, `crossover_sensitivity.parquet`) and the published estimates
@@ -46,7 +46,7 @@ from IPython.display import Image, Markdown, display
 from analysis.figures import Definition, make_all_figures
 from analysis.stage import open_stage
 
-stage = open_stage("06", globals())
+stage = open_stage("07", globals())
 paths = stage.paths
 if simulated:
     display(Markdown("**SIMULATED DATA** - demo run on a simulated Hub; nothing below is a finding about the real Hub."))
