@@ -31,7 +31,7 @@ from typing import Callable
 
 from .config import StudyConfig
 from .paths import Paths
-from .reports import ReportEntry, earlier_entry, headline_text, render_html, write_index
+from .reports import ReportEntry, earlier_entry, headline_text, render_html, source_text, write_index
 
 NOTEBOOK_RE = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
 
@@ -285,5 +285,5 @@ def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, 
     write_index(paths.reports_dir, chain_entries(chain, notebooks, entries, paths.reports_dir),
                 config_source=cfg.source, config_digest=cfg.digest(),
                 simulated=simulated, headline=headline, data_range=data_range,
-                config_params=params)
+                config_params=params, data_source=source_text(paths.crossover_file), project_root=paths.root)
     return RunResult(runs=runs)

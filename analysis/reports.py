@@ -279,7 +279,8 @@ def _figures_section(reports_dir: Path) -> str:
 
 def write_index(reports_dir: Path, entries: list[ReportEntry], *, config_source: str, config_digest: str,
                 simulated: bool, headline: str = "", data_range: str = "",
-                config_params: Mapping | None = None) -> Path:
+                config_params: Mapping | None = None, data_source: str = "",
+                project_root: Path | None = None) -> Path:
     """Write ``reports/index.html``: run date, configuration, data range, headline result, links, figures.
 
     Parameters
@@ -297,6 +298,10 @@ def write_index(reports_dir: Path, entries: list[ReportEntry], *, config_source:
         From :func:`headline_text`.
     config_params : mapping, optional
         The flattened parameters (``<section>_<key>: value``), shown in a folded table.
+    data_source : str
+        Where the data came from (:func:`source_text`).
+    project_root : Path, optional
+        The project's root, to show the configuration file relative to it (default: the reports folder's parent).
     """
     def link(target: str, text: str) -> str:
         return f"<a href='{html.escape(target)}'>{html.escape(text)}</a>" if target else html.escape(text)
@@ -312,7 +317,8 @@ def write_index(reports_dir: Path, entries: list[ReportEntry], *, config_source:
         for e in entries)
     banner = (f"<p class='study-banner' role='alert'>{html.escape(SIM_BANNER)}</p>" if simulated else "")
     try:  # show the configuration file relative to the project, never as a path of the machine that ran it
-        config_source = Path(config_source).resolve().relative_to(Path(reports_dir).resolve().parent).as_posix()
+        base = Path(project_root) if project_root is not None else Path(reports_dir).parent
+        config_source = Path(config_source).resolve().relative_to(base.resolve()).as_posix()
     except (ValueError, OSError):
         pass
     params = ""
@@ -330,7 +336,8 @@ figcaption{{font-size:90%}}</style>
 {banner}
 <p>Run date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}<br>
 Configuration: {html.escape(config_source)} (digest {html.escape(config_digest)})<br>
-Data range: {html.escape(data_range or 'n/a')}</p>
+Data range: {html.escape(data_range or 'n/a')}<br>
+Data source: {html.escape(data_source or 'n/a')}</p>
 {params}
 <h2>Headline result</h2>
 <p><b>{html.escape(headline or 'n/a (notebook 05 has not written crossover.json)')}</b></p>
@@ -346,6 +353,27 @@ Data range: {html.escape(data_range or 'n/a')}</p>
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return out
+
+
+def source_text(crossover_file: Path) -> str:
+    """Where the headline's data came from, from the provenance ``crossover.json`` carries ("" if unknown)."""
+    try:
+        prov = json.loads(Path(crossover_file).read_text(encoding="utf-8")).get("provenance") or {}
+    except (OSError, ValueError, AttributeError):
+        return ""
+    src = prov.get("source") or {}
+    if not src:
+        return ""
+    kind = "SIMULATED Hub (demo run)" if prov.get("run_kind") == "simulated" else "the Hub"
+    parts = [f"{kind} at {', '.join(src.get('endpoints') or ['an unrecorded endpoint'])}"]
+    if src.get("repos"):
+        parts.append(f"archive {', '.join(src['repos'])}")
+    if src.get("commits"):
+        parts.append(f"commit(s) {', '.join(c[:10] for c in src['commits'][:3])}"
+                     + (f" and {len(src['commits']) - 3} more" if len(src["commits"]) > 3 else ""))
+    if src.get("n_snapshots"):
+        parts.append(f"{src['n_snapshots']} snapshots {src.get('first_snapshot')} to {src.get('last_snapshot')}")
+    return "; ".join(parts)
 
 
 def headline_text(crossover_file: Path) -> tuple[str, str]:

@@ -46,7 +46,10 @@ def test_demo_chain_runs_and_writes_every_output(demo_run):
     assert list((root / "data/demo/figures").glob("*.pdf")) and list((root / "data/demo/figures").glob("*.png"))
     values = json.loads((root / "data/demo/figures" / "values.json").read_text())
     assert values.get("simulated") is True
-    assert "SIMULATED DATA" in (root / "data/demo/reports" / "index.html").read_text()
+    index = (root / "data/demo/reports" / "index.html").read_text()
+    assert "SIMULATED DATA" in index
+    assert "Data source: SIMULATED Hub (demo run) at http://127.0.0.1:" in index
+    assert "Configuration: config/study.yaml" in index and str(root) not in index  # no local paths
     for real in ("data/processed", "figures", "reports"):  # the demo never writes into the real study's tree
         assert not (root / real).exists() or not [p for p in (root / real).rglob("*") if p.is_file()], real
     assert not (root / "data" / "raw" / "archive").exists() or not any((root / "data/raw/archive").iterdir())
