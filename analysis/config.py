@@ -63,6 +63,7 @@ class OriginSection:
 
     rule: str = field(default="lineage", metadata=_choice(*RULES))
     merge_parent: str = field(default="first", metadata=_choice("first", "last", "none"))
+    contested: str = field(default="primary", metadata=_choice("primary", "alternative"))
 
 
 @dataclass(frozen=True)

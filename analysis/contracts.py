@@ -126,6 +126,12 @@ TAG_COLUMNS: tuple[str, ...] = (
 )
 #: Catalog columns notebook 02 joins to the tags.
 MODEL_EXTRA_COLUMNS: tuple[str, ...] = ("createdAt", "pipeline_tag", "library_name", "last_seen")
+#: Share of each snapshot's downloads by kind of registry decision (country, alternative, reasoned non-country
+#: kind, unknown), under the uploader and lineage rules.
+DECISION_COVERAGE_COLUMNS: tuple[str, ...] = ("date", "rule", "decision", "share", "downloads")
+#: The accounts holding the most downloads without a country: what to research and add to the registry next.
+CANDIDATE_COLUMNS: tuple[str, ...] = ("rule", "rank", "account", "downloads", "share", "n_models", "kind",
+                                      "registered")
 #: Tidy panel: one row per snapshot date x measure x rule x scope x region.
 PANEL_COLUMNS: tuple[str, ...] = ("date", "measure", "rule", "scope", "region", "downloads", "share", "n_models")
 #: Share of the top-N models' 30-day downloads held by each region.
@@ -153,7 +159,7 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
 # the files
 # --------------------------------------------------------------------------------------------------------------
 _TAG_INPUTS = (RAW, "organizations", "model_overrides")
-_TAG_CONFIG = WINDOW_KEYS + ("origin.merge_parent",)
+_TAG_CONFIG = WINDOW_KEYS + ("origin.merge_parent", "origin.contested")
 
 FILES: dict[str, FileSpec] = {f.key: f for f in (
     FileSpec("models", "02", "processed", "models.parquet", "parquet",
@@ -162,6 +168,12 @@ FILES: dict[str, FileSpec] = {f.key: f for f in (
     FileSpec("tagging_coverage", "02", "processed", "tagging_coverage.json", "json",
              "How much of the latest snapshot's downloads reaches an origin, and what to add to the registry.",
              keys=("region_share", "tagged_share"), inputs=_TAG_INPUTS, config=_TAG_CONFIG),
+    FileSpec("decision_coverage", "02", "processed", "decision_coverage.parquet", "parquet",
+             "Share of each snapshot's downloads decided by a country, a contested country, a reasoned non-country "
+             "kind, or nothing.", columns=DECISION_COVERAGE_COLUMNS, inputs=_TAG_INPUTS, config=_TAG_CONFIG),
+    FileSpec("registry_candidates", "02", "processed", "registry_candidates.csv", "csv",
+             "The accounts to research and add to the registry next, ranked by downloads without a country.",
+             columns=CANDIDATE_COLUMNS, inputs=_TAG_INPUTS, config=_TAG_CONFIG),
     FileSpec("row_codes", "02", "processed", "row_codes", "dir",
              "Each raw row's catalog row (a cache that spares notebook 03 matching ids again).",
              inputs=(RAW,), config=WINDOW_KEYS),

@@ -21,8 +21,10 @@
 # overrides (`data/reference/model_overrides.csv`). A model's uploading account is its id's namespace (the part
 # before `/`); the snapshot's `author` field is used only for ids without one.
 #
-# Writes `models.parquet` (one row per model) and `tagging_coverage.json` to the run's processed data
-# (`data/processed/`; `data/demo/processed/` on demo runs), each with its provenance (`analysis/contracts.py`).
+# Writes to the run's processed data (`data/processed/`; `data/demo/processed/` on demo runs), each file with its
+# provenance (`analysis/contracts.py`): `models.parquet` (one row per model), `tagging_coverage.json`,
+# `decision_coverage.parquet` (per snapshot: the share of downloads decided by a country, a contested country, a
+# reasoned non-country kind, or nothing) and `registry_candidates.csv` (the accounts to research next).
 
 # %% tags=["parameters"]
 # Parameters: the runner fills these from config/study.yaml (names are <section>_<key>).
@@ -30,15 +32,18 @@ study_start: str = "2024-07-24"      # first snapshot date of the study window (
 study_end: "Optional[str]" = None   # last snapshot date (YYYY-MM-DD); None means the latest pulled
 study_frequency: str = "weekly"      # daily | weekly | monthly
 origin_merge_parent: str = "first"   # which parent of a merge decides its lineage
+origin_contested: str = "primary"    # reading of contested origins: primary | alternative
 simulated: bool = False              # True on demo runs (simulated Hub): outputs are marked SIMULATED DATA
 
 # %%
 import pandas as pd
+import warnings
+
 from IPython.display import Markdown, display
 
 from analysis.catalog import build_catalog
 from analysis.contracts import MODEL_EXTRA_COLUMNS
-from analysis.origin.coverage import tagging_coverage
+from analysis.origin.coverage import decision_coverage_by_snapshot, registry_candidates, tagging_coverage
 from analysis.origin.registry import load_overrides, load_registry
 from analysis.origin.tagging import tag_models
 from analysis.raw import RawStore
@@ -57,7 +62,7 @@ print(f"{len(snapshots)} snapshots from {dates[0]} to {dates[-1]}; {catalog.num_
 # %%
 registry = load_registry(paths.organizations_file)
 overrides = load_overrides(paths.overrides_file)
-tags = tag_models(catalog, registry, overrides, merge_parent=origin_merge_parent)
+tags = tag_models(catalog, registry, overrides, merge_parent=origin_merge_parent, contested=origin_contested)
 extra = catalog.select(["id", *MODEL_EXTRA_COLUMNS]).to_pandas()
 models = tags.merge(extra, on="id", how="left", validate="one_to_one")
 out = stage.write_table("models", models)
@@ -74,9 +79,13 @@ print(f"wrote {out.relative_to(paths.root)}: {len(models):,} models")
 
 # %%
 latest = RawStore(paths.raw_dir).read("archive", dates[-1], columns=["id", "downloads"]).to_pandas()
-coverage = tagging_coverage(tags, latest.set_index("id")["downloads"])
+with warnings.catch_warnings():  # the absence of lineage is shown below as a banner, not as a Python warning
+    warnings.simplefilter("ignore", UserWarning)
+    coverage = tagging_coverage(tags, latest.drop_duplicates("id").set_index("id")["downloads"].clip(lower=0))
 out = stage.write_json("tagging_coverage", coverage.to_dict())
 print(f"wrote {out.relative_to(paths.root)}")
+if coverage.lineage_absent:
+    display(Markdown(f"## ⚠ {coverage.lineage_warning}"))
 display(pd.DataFrame(coverage.share_by_rule).T.round(4))
 display(pd.Series(coverage.tagged_share, name="share of downloads with a country").round(4).to_frame())
 
@@ -91,8 +100,33 @@ display(pd.Series(coverage.tagged_share, name="share of downloads with a country
 #
 
 # %%
-display(pd.DataFrame(coverage.top_untagged_accounts).head(50))
-display(pd.DataFrame(coverage.top_untagged_uploaders).head(20))
+candidates = registry_candidates(coverage)
+out = stage.write_table("registry_candidates", candidates)
+print(f"wrote {out.relative_to(paths.root)}: {len(candidates)} accounts; the ten largest under the lineage rule:")
+display(candidates[candidates["rule"] == "lineage"].head(10))
+
+# %% [markdown]
+# ## Coverage by kind of decision, snapshot by snapshot
+#
+# For every snapshot of the window, the share of its 30-day downloads whose account (the uploader, or the owner of
+# the lineage root) the registry gives a country (`country`), a country with a recorded alternative reading
+# (`alternative`: a contested origin, see `data/reference/README.md`), a reasoned non-country kind (`non_country_kind`:
+# individual, community, redistributor, test account), or nothing (`unknown`).
+
+# %%
+by_snapshot = decision_coverage_by_snapshot(tags, snapshots)
+out = stage.write_table("decision_coverage", by_snapshot)
+print(f"wrote {out.relative_to(paths.root)}: {by_snapshot['date'].nunique()} snapshots")
+display(by_snapshot.pivot_table(index="date", columns=["rule", "decision"], values="share").tail(5).round(4))
+
+# %% [markdown]
+# ## Contested origins
+#
+# Accounts whose country can be read two defensible ways. The run uses the reading `origin_contested`; the
+# sensitivity grid of notebook 05 reports the crossover under both.
+
+# %%
+display(registry.contested()[["account", "organisation", "country", "alt_country", "evidence", "alt_evidence"]])
 
 
 # %% [markdown]

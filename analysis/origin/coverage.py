@@ -362,3 +362,56 @@ def tagging_coverage(tags: pd.DataFrame, downloads, *, top_n: int = 50) -> Cover
 
 __all__ = ["CoverageReport", "DECISION_COLUMNS", "decision_coverage", "lineage_absent_warning",
            "tagging_coverage", "UNTAGGED"]
+
+
+def decision_coverage_by_snapshot(tags: pd.DataFrame, snapshots) -> pd.DataFrame:
+    """:func:`decision_coverage` of every snapshot: how much of each date's downloads each kind of decision holds.
+
+    Parameters
+    ----------
+    tags : pandas.DataFrame
+        Output of :func:`analysis.origin.tagging.tag_models`.
+    snapshots : iterable of (date, path)
+        Raw snapshot files; only their ``id`` and ``downloads`` columns are read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`analysis.contracts.DECISION_COVERAGE_COLUMNS`: one row per date x rule x decision, with the
+        share of that date's 30-day downloads and the downloads themselves.
+    """
+    import pyarrow.parquet as pq
+
+    from analysis.contracts import DECISION_COVERAGE_COLUMNS
+
+    rows = []
+    for date, path in snapshots:
+        snap = pq.read_table(path, columns=["id", "downloads"]).to_pandas()
+        snap = snap.drop_duplicates("id", keep="first")
+        total = float(pd.to_numeric(snap["downloads"], errors="coerce").clip(lower=0).fillna(0).sum())
+        for rule, shares in decision_coverage(tags, snap.assign(downloads=snap["downloads"].clip(lower=0))).items():
+            for decision, share in shares.items():
+                rows.append({"date": pd.Timestamp(date), "rule": rule, "decision": decision, "share": share,
+                             "downloads": share * total})
+    return pd.DataFrame(rows, columns=list(DECISION_COVERAGE_COLUMNS))
+
+
+def registry_candidates(report: CoverageReport) -> pd.DataFrame:
+    """The accounts to research and add to the registry next, ranked by the downloads they hold without a country.
+
+    Both lists of the report, under the lineage rule (the account of the lineage root) and under the uploader
+    rule, with the registry's kind: unregistered accounts are the candidates; registered individuals, communities,
+    redistributors and test accounts are listed for completeness (they are without a country on purpose).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`analysis.contracts.CANDIDATE_COLUMNS`.
+    """
+    from analysis.contracts import CANDIDATE_COLUMNS
+
+    rows = [{"rule": rule, "rank": i, **{k: r.get(k) for k in ("account", "downloads", "share", "n_models", "kind",
+                                                                 "registered")}}
+            for rule, lst in (("lineage", report.top_untagged_accounts), ("uploader", report.top_untagged_uploaders))
+            for i, r in enumerate(lst, start=1)]
+    return pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS))
