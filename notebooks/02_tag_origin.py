@@ -43,6 +43,7 @@ from analysis.origin.registry import load_overrides, load_registry
 from analysis.origin.tagging import tag_models
 from analysis.panel import select_snapshots
 from analysis.paths import Paths
+from analysis.quality import clean_snapshot, quality_summary
 from analysis.raw import RawStore
 
 paths = Paths.default(simulated=simulated)
@@ -54,6 +55,7 @@ dates = select_snapshots(store.snapshot_dates("archive"), start=dt.date.fromisof
 snapshots = [(d, store.path("archive", d)) for d in dates]
 catalog = build_catalog(snapshots, row_codes_dir=paths.row_codes_dir)
 print(f"{len(snapshots)} snapshots from {dates[0]} to {dates[-1]}; {catalog.num_rows:,} distinct models")
+print(quality_summary(paths.raw_dir, dates))
 
 # %%
 registry = load_registry(paths.organizations_file)
@@ -75,7 +77,7 @@ print(f"wrote {paths.models_file.relative_to(paths.root)}: {len(models):,} model
 #
 
 # %%
-latest = store.read("archive", dates[-1], columns=["id", "downloads"]).to_pandas()
+latest = clean_snapshot(store.read("archive", dates[-1], columns=["id", "downloads"])).table.to_pandas()
 coverage = tagging_coverage(tags, latest.set_index("id")["downloads"])
 coverage.to_json(paths.coverage_file)
 print(f"wrote {paths.coverage_file.relative_to(paths.root)}")

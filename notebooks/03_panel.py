@@ -41,6 +41,7 @@ from IPython.display import Markdown, display
 
 from analysis.panel import build_panel, primary_series, select_snapshots
 from analysis.paths import Paths
+from analysis.quality import quality_summary
 from analysis.raw import RawStore
 
 paths = Paths.default(simulated=simulated)
@@ -63,6 +64,7 @@ print(f"{len(dates)} snapshots, {built.rows_read:,} raw rows ({built.rows_used:,
       f"downloads where no result depends on them); {built.untagged_rows:,} rows with downloads but no tag "
       f"(UNKNOWN in the 30-day measure, left out of the all-time increments; none are expected); {built.negative_increments:,} decreasing all-time counters (counted as zero); "
       f"{built.snapshots_matched_by_codes} snapshots matched through the catalog's row codes, the others by id")
+print(quality_summary(paths.raw_dir, dates))
 
 # %% [markdown]
 # ## Shares at the latest snapshot, by rule (headline measure and scope)
