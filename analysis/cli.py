@@ -75,6 +75,7 @@ def _cmd_run(args) -> int:
 def _demo_hub(cfg, paths: Paths, log=print):
     """The simulated Hub of the demo, created if absent or if its parameters no longer match the config."""
     from .simulate import SimulationParams, load_truth, simulate_hub
+    from .simulate.hub import SIMULATED_MARKER
 
     d = cfg.demo
     params = SimulationParams(models=d.models, weeks=d.weeks, start=d.start, crossover=d.crossover, seed=d.seed,
@@ -84,9 +85,11 @@ def _demo_hub(cfg, paths: Paths, log=print):
         old = load_truth(hub)["parameters"]
         want = json.loads(json.dumps({k: (v.isoformat() if isinstance(v, dt.date) else v)
                                       for k, v in params.__dict__.items()}))
-        if old == want:
+        marked = (hub / "datasets" / params.repo_id / SIMULATED_MARKER).is_file()
+        if old == want and marked:
             return hub
-        log("demo: the simulation parameters changed; rebuilding the simulated Hub and its (simulated) raw pulls")
+        why = "the simulation parameters changed" if marked else f"the simulated Hub predates its {SIMULATED_MARKER}"
+        log(f"demo: {why}; rebuilding the simulated Hub and its (simulated) raw pulls")
         for sub in (hub, paths.raw_dir):  # both are under data/demo/: simulated and regenerable
             if sub.exists() and paths.demo_dir in sub.parents:
                 shutil.rmtree(sub)

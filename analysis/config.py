@@ -13,6 +13,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import math
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,8 +46,9 @@ class StudySection:
 class ArchiveSection:
     """Where the weekly snapshot archive lives on the Hub."""
 
-    repo_id: str = "hfmlsoc/hub_weekly_snapshots"
-    revision: str = "main"
+    repo_id: str = field(default="hfmlsoc/hub_weekly_snapshots",
+                         metadata={"pattern": (r"[A-Za-z0-9][\w.\-]*/[\w.\-]+", "a dataset id owner/name")})
+    revision: str = field(default="main", metadata={"pattern": (r"[^\s]+", "a branch, tag or commit sha")})
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,18 @@ class LiveSection:
     """Today's state of the Hub, pulled with ``HfApi.list_models``."""
 
     enabled: bool = True
-    min_downloads: int = field(default=1, metadata={"min": 0})
-    top_n: int | None = field(default=None, metadata={"min": 1})
+    min_downloads: int = field(default=1, metadata={"min": 0, "max": 10**9})
+    top_n: int | None = field(default=None, metadata={"min": 1, "max": 10**8})
+
+
+@dataclass(frozen=True)
+class PullSection:
+    """Limits every request of a pull runs under (see :class:`analysis.hub.PullLimits`)."""
+
+    connect_timeout: float = field(default=10.0, metadata={"min": 0.1, "max": 600})
+    read_timeout: float = field(default=60.0, metadata={"min": 0.1, "max": 3600})
+    deadline: float | None = field(default=28800.0, metadata={"min": 1, "max": 7 * 86400})
+    max_retry_after: float = field(default=300.0, metadata={"min": 0, "max": 86400})
 
 
 @dataclass(frozen=True)
@@ -79,8 +92,8 @@ class TrendsSection:
     """Trend tests."""
 
     mk_method: str = field(default="hamed_rao", metadata=_choice("original", "hamed_rao", "yue_wang"))
-    mk_lag: int = field(default=3, metadata={"min": 1})
-    hac_lags: int | None = field(default=None, metadata={"min": 0})
+    mk_lag: int = field(default=3, metadata={"min": 1, "max": 52})
+    hac_lags: int | None = field(default=None, metadata={"min": 0, "max": 104})
     inference: str = field(default="fixed_b", metadata=_choice("fixed_b", "nw"))
     bandwidth: float = field(default=0.5, metadata={"min": 0.02, "max": 1.0})
     fixed_b_null: str = field(default="lrv", metadata=_choice("lrv", "ar1", "iid"))
@@ -90,12 +103,12 @@ class TrendsSection:
 class CrossoverSection:
     """Crossover estimation."""
 
-    k: int = field(default=3, metadata={"min": 1})
+    k: int = field(default=3, metadata={"min": 1, "max": 52})
     alpha: float = field(default=0.05, metadata={"min": 0.001, "max": 0.5})
-    bootstrap_reps: int = field(default=2000, metadata={"min": 50})
-    block_length: int | None = field(default=None, metadata={"min": 1})
+    bootstrap_reps: int = field(default=2000, metadata={"min": 50, "max": 100_000})
+    block_length: int | None = field(default=None, metadata={"min": 1, "max": 104})
     bootstrap_method: str = field(default="studentized", metadata=_choice("studentized", "percentile"))
-    seed: int = field(default=0, metadata={"min": 0})
+    seed: int = field(default=0, metadata={"min": 0, "max": 2**32 - 1})
 
 
 @dataclass(frozen=True)
@@ -103,7 +116,7 @@ class FiguresSection:
     """Figure output."""
 
     formats: tuple[str, ...] = field(default=("pdf", "svg", "png"),
-                                     metadata=_choice("pdf", "svg", "png"))
+                                     metadata={**_choice("pdf", "svg", "png"), "non_empty": True, "unique": True})
     dpi: int = field(default=300, metadata={"min": 50, "max": 1200})
 
 
@@ -111,11 +124,11 @@ class FiguresSection:
 class DemoSection:
     """The simulated Hub of the offline demo."""
 
-    models: int = field(default=20000, metadata={"min": 100})
-    weeks: int = field(default=80, metadata={"min": 10})
+    models: int = field(default=20000, metadata={"min": 100, "max": 5_000_000})
+    weeks: int = field(default=80, metadata={"min": 10, "max": 520})
     start: dt.date = dt.date(2024, 7, 24)
     crossover: dt.date = dt.date(2025, 7, 16)
-    seed: int = field(default=20240724, metadata={"min": 0})
+    seed: int = field(default=20240724, metadata={"min": 0, "max": 2**32 - 1})
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,7 @@ class StudyConfig:
     study: StudySection = StudySection()
     archive: ArchiveSection = ArchiveSection()
     live: LiveSection = LiveSection()
+    pull: PullSection = PullSection()
     origin: OriginSection = OriginSection()
     panel: PanelSection = PanelSection()
     trends: TrendsSection = TrendsSection()
@@ -197,6 +211,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
                 return _coerce(value, a, where)
             except ConfigError as e:
                 errors.append(str(e))
+        if len(errors) == 1 and "finite" in errors[0]:
+            raise ConfigError(errors[0])
         raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
     if tp is bool:
         if isinstance(value, bool):
@@ -216,14 +232,20 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
                 pass
         raise ConfigError(f"{where}: expected an integer, got {value!r}")
     if tp is float:
+        out = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
+            out = float(value)
+        elif isinstance(value, str):
             try:
-                return float(value)
+                out = float(value)
             except ValueError:
                 pass
-        raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if out is None:
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if not math.isfinite(out):
+            raise ConfigError(f"{where}: {value!r} is not a finite number; give a number (NaN and infinities are "
+                              "refused)")
+        return out
     if tp is str:
         if isinstance(value, str):
             return value
@@ -245,9 +267,19 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
 def _check_bounds(value: Any, f: dataclasses.Field, where: str) -> None:
     meta = f.metadata
     vals = value if isinstance(value, tuple) else (value,)
+    if isinstance(value, tuple):
+        if meta.get("non_empty") and not value:
+            allowed = f"; choose from {', '.join(meta['choices'])}" if "choices" in meta else ""
+            raise ConfigError(f"{where}: the list is empty; give at least one value{allowed}")
+        if meta.get("unique") and len(set(value)) != len(value):
+            raise ConfigError(f"{where}: {list(value)} repeats a value; give each value once")
     for v in vals:
         if v is None:
             continue
+        if "pattern" in meta and isinstance(v, str):
+            rx, what = meta["pattern"]
+            if not re.fullmatch(rx, v):
+                raise ConfigError(f"{where}: {v!r} is not {what}")
         if "choices" in meta and v not in meta["choices"]:
             raise ConfigError(f"{where}: {v!r} is not allowed; choose one of {', '.join(meta['choices'])}")
         if "min" in meta and v < meta["min"]:

@@ -68,6 +68,7 @@ import pyarrow.parquet as pq
 from . import timegrid
 from .catalog import DEFAULT_WORKERS, ROW_CODES_INDEX, ordered_map
 from .contracts import PANEL_COLUMNS, RANKING_COLUMNS, TOP_ORG_COLUMNS
+from .quality import clean_snapshot
 from .schema import LLM_PIPELINE_TAGS, MEASURES, REGIONS, RULES, SCOPES
 
 #: Columns of the tagged models table the panel needs.
@@ -282,7 +283,13 @@ def _load(job: tuple) -> _Snapshot:
     if cat_rows is not None and cat_rows.size != rows_read:
         raise PanelError(f"{path}: {rows_read} rows but {cat_rows.size} row codes in {row_codes.folder}; "
                          "delete that folder and rerun notebook 02")
-    has_alltime = "downloadsAllTime" in table.column_names and table["downloadsAllTime"].null_count < rows_read
+    # the study's rule for implausible rows (analysis.quality): one row per model, absurd counts quarantined
+    key = "id" if cat_rows is None else "_row_code"
+    table = clean_snapshot(table if cat_rows is None else table.append_column(key, pa.array(cat_rows)), key=key).table
+    if cat_rows is not None:
+        cat_rows, table = table[key].to_numpy(), table.drop_columns([key])
+    has_alltime = "downloadsAllTime" in table.column_names and \
+        table["downloadsAllTime"].null_count < table.num_rows
     if not has_alltime:  # nothing can depend on rows without 30-day downloads: drop them before matching
         keep = pc.greater(pc.fill_null(table["downloads"], 0), 0)
         table = table.select([c for c in ("id", "downloads") if c in table.column_names]).filter(keep)

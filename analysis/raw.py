@@ -1,10 +1,18 @@
-"""The immutable raw store: one Parquet file per snapshot date, written once, with a manifest.
+"""The immutable raw store: one Parquet file per snapshot date (and version), written once, with a manifest.
 
 Layout (under ``raw_dir``, i.e. ``data/raw`` or ``data/demo/raw`` for the demo)::
 
-    archive/<YYYY-MM-DD>.parquet     one weekly archive snapshot, normalised to RAW_SCHEMA
+    archive/<YYYY-MM-DD>.parquet     one weekly archive snapshot, normalised to RAW_SCHEMA (version 1)
+    archive/<YYYY-MM-DD>.v<N>.parquet
+                                     version N of that snapshot: the Hub's file changed after version N-1 was
+                                     pulled (a new etag); stored beside the older versions, never over them
     live/<YYYY-MM-DD>.parquet        one live listing of the Hub, normalised to RAW_SCHEMA
+    live/.<YYYY-MM-DD>.resume/       pages of a live listing still being pulled (resumed the same day)
     manifest.jsonl                   append-only, one JSON object per written file
+
+**Which version the study uses.** The newest version of a snapshot (the manifest's last entry for its kind and
+date): :meth:`RawStore.path` returns it, every stage reads it, and notebook 01 shows every snapshot with more than
+one version. The older versions stay, with their entries, for comparison.
 
 Invariants, each tested:
 
@@ -21,6 +29,11 @@ Invariants, each tested:
   the manifest after; a process killed in between (or a manifest that cannot be written, e.g. a full disk)
   leaves the file and its pending entry, which :meth:`RawStore.recover_pending` records in the manifest at the
   start of the next pull. A pulled file is thus never left without its provenance, and never deleted.
+  A file deleted by hand and pulled again gets a second entry that says so (``restores``: the SHA-256 of the lost
+  file, and whether the new bytes are identical); verify checks the newest entry.
+* **What the Hub served is kept as served.** Each entry records the snapshot's implausible rows
+  (``quality``, see :mod:`analysis.quality`); the rule is applied when snapshots are read, never to the file.
+* **A full disk stops the write cleanly** (:class:`RawStoreFullError`): the partial file is removed.
 
 Other stages read raw files only through :class:`RawStore` (``read``, ``iter_batches``), which checks the schema.
 """
@@ -34,22 +47,52 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .quality import clean_snapshot
 from .schema import RAW_SCHEMA, REQUIRED_COLUMNS
 
 #: Kinds of raw snapshots, one sub-folder each.
 KINDS: tuple[str, ...] = ("archive", "live")
 _PARTIAL_SUFFIX = ".partial"
 _PENDING_SUFFIX = ".pending.json"
+_RESUME_SUFFIX = ".resume"
+#: A raw file's name: its date and, from the second version on, ``.v<N>``; matched whole.
+_FILE_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})(?:\.v([1-9][0-9]*))?\.parquet\Z")
+_NO_SPACE = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
 class RawStoreError(RuntimeError):
     """A raw-store operation that would break an invariant, or a raw file that fails its checks."""
+
+
+class RawStoreFullError(RawStoreError):
+    """The disk holding the raw store is full; the file being written was removed, nothing is half-written."""
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """True if ``error`` (or what caused it) is "No space left on device" (or a disk quota exceeded)."""
+    seen: set[int] = set()
+    e: BaseException | None = error
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, RawStoreFullError):
+            return True
+        if isinstance(e, OSError) and (e.errno in _NO_SPACE or "No space left on device" in str(e)):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _full(path: Path, raw_dir: Path, error: BaseException) -> RawStoreFullError:
+    return RawStoreFullError(f"{path}: no space left on device while writing it ({error}); the partial file was "
+                             f"removed, nothing is half-written. Free space on the disk holding {raw_dir} and run "
+                             "the pull again (it resumes with what is missing)")
 
 
 def _as_date(date: dt.date | str, where: str = "date") -> dt.date:
@@ -110,24 +153,34 @@ def check_raw_schema(schema: pa.Schema, where: str, columns: list[str] | None = 
 def _write_durably(path: Path, text: str) -> None:
     """Write a small file atomically (temporary name, fsync, rename, fsync of the folder)."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     _fsync_dir(path.parent)
 
 
 class RawWriter:
     """Streams one raw file into a temporary file; see :meth:`RawStore.open_writer`."""
 
-    def __init__(self, store: "RawStore", kind: str, date: dt.date, meta: Mapping[str, Any]) -> None:
-        self.store, self.kind, self.date, self.meta = store, kind, date, dict(meta)
-        self.final = store.path(kind, date)
+    def __init__(self, store: "RawStore", kind: str, date: dt.date, meta: Mapping[str, Any], version: int = 1) -> None:
+        self.store, self.kind, self.date, self.meta, self.version = store, kind, date, dict(meta), version
+        self.final = store.version_path(kind, date, version)
         self.tmp = self.final.with_name(f".{self.final.name}.{os.getpid()}{_PARTIAL_SUFFIX}")
         self.rows = 0
         self.entry: dict[str, Any] | None = None
-        self._writer = pq.ParquetWriter(self.tmp, RAW_SCHEMA, compression="zstd")
+        try:
+            self._writer = pq.ParquetWriter(self.tmp, RAW_SCHEMA, compression="zstd", write_page_checksum=True)
+        except OSError as e:
+            self.tmp.unlink(missing_ok=True)
+            if is_disk_full(e):
+                raise _full(self.final, store.raw_dir, e) from None
+            raise
 
     def write(self, table: pa.Table | pa.RecordBatch) -> None:
         """Append rows; ``table`` must have exactly RAW_SCHEMA and no nulls in required columns."""
@@ -139,19 +192,33 @@ class RawWriter:
             nulls = table[col].null_count
             if nulls:
                 raise RawStoreError(f"{where}: required column {col!r} has {nulls} null values")
-        self._writer.write_table(table.cast(RAW_SCHEMA))
+        try:
+            self._writer.write_table(table.cast(RAW_SCHEMA))
+        except OSError as e:
+            if is_disk_full(e):
+                raise _full(self.final, self.store.raw_dir, e) from None
+            raise
         self.rows += table.num_rows
 
     def _commit(self) -> dict[str, Any]:
+        try:
+            return self._commit_unguarded()
+        except OSError as e:
+            if is_disk_full(e):
+                raise _full(self.final, self.store.raw_dir, e) from None
+            raise
+
+    def _commit_unguarded(self) -> dict[str, Any]:
         self._writer.close()
         with open(self.tmp, "rb+") as f:
             f.flush()
             os.fsync(f.fileno())
         digest = sha256_file(self.tmp)
         size = self.tmp.stat().st_size
-        entry = {**self.meta, "kind": self.kind, "date": self.date.isoformat(),
+        quality = clean_snapshot(pq.read_table(self.tmp, columns=["id", "downloads", "downloadsAllTime"])).quality
+        entry = {**self.meta, "kind": self.kind, "date": self.date.isoformat(), "version": self.version,
                  "file": self.final.relative_to(self.store.raw_dir).as_posix(), "rows": self.rows,
-                 "file_size": size, "sha256": digest,
+                 "file_size": size, "sha256": digest, "quality": quality.as_dict(),
                  "written_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
         pending = self.store.pending_path(self.final)
         _write_durably(pending, json.dumps(entry, sort_keys=True, default=str) + "\n")
@@ -170,7 +237,8 @@ class RawWriter:
         try:
             self.store._append_manifest(entry)
         except OSError as e:
-            raise RawStoreError(f"{self.store.manifest_path}: could not record {self.final.name} ({e}); the file "
+            error = RawStoreFullError if is_disk_full(e) else RawStoreError
+            raise error(f"{self.store.manifest_path}: could not record {self.final.name} ({e}); the file "
                                 f"and its pending entry {pending.name} are kept, and the next pull records it "
                                 "once the manifest can be written") from None
         pending.unlink(missing_ok=True)
@@ -205,12 +273,47 @@ class RawStore:
             raise RawStoreError(f"kind {kind!r}: expected one of {', '.join(KINDS)}")
         return kind
 
+    def version_path(self, kind: str, date: dt.date | str, version: int = 1) -> Path:
+        """Where version ``version`` (1, 2, ...) of the raw file of ``kind`` for ``date`` lives (it may not exist)."""
+        if not isinstance(version, int) or version < 1:
+            raise RawStoreError(f"version {version!r}: expected an integer >= 1")
+        suffix = "" if version == 1 else f".v{version}"
+        return self.raw_dir / self._kind(kind) / f"{_as_date(date).isoformat()}{suffix}.parquet"
+
     def path(self, kind: str, date: dt.date | str) -> Path:
-        """Where the raw file of ``kind`` for ``date`` lives (it may not exist)."""
-        return self.raw_dir / self._kind(kind) / f"{_as_date(date).isoformat()}.parquet"
+        """The raw file of ``kind`` for ``date`` the study uses: its newest version (it may not exist).
+
+        The newest version is the file of the manifest's last entry for ``kind`` and ``date``; without an entry,
+        the newest version file present; without either, version 1's path.
+        """
+        e = self.entry(kind, date)
+        if e is not None and e.get("file"):
+            return self.raw_dir / e["file"]
+        versions = self.versions(kind, date)
+        return self.version_path(kind, date, versions[-1] if versions else 1)
+
+    def versions(self, kind: str, date: dt.date | str) -> list[int]:
+        """Version numbers of the files of ``kind`` for ``date`` present in the store, ascending."""
+        want = _as_date(date).isoformat()
+        return sorted(v for d, v, _ in self._files(kind) if d == want)
+
+    def _files(self, kind: str) -> list[tuple[str, int, Path]]:
+        """(date, version, path) of every raw file of ``kind`` present (names matched whole)."""
+        d = self.raw_dir / self._kind(kind)
+        if not d.is_dir():
+            return []
+        out = []
+        for f in d.iterdir():
+            m = _FILE_NAME.fullmatch(f.name)
+            if m and f.is_file():
+                with contextlib.suppress(RawStoreError):
+                    _as_date(m.group(1))
+                    out.append((m.group(1), int(m.group(2) or 1), f))
+        return out
 
     def has(self, kind: str, date: dt.date | str) -> bool:
-        return self.path(kind, date).is_file()
+        """True if any version of the raw file of ``kind`` for ``date`` is present."""
+        return bool(self.versions(kind, date))
 
     @staticmethod
     def pending_path(final: Path) -> Path:
@@ -218,14 +321,22 @@ class RawStore:
         return final.with_name(f".{final.name}{_PENDING_SUFFIX}")
 
     def snapshot_dates(self, kind: str = "archive") -> list[dt.date]:
-        """Sorted dates of the raw files of ``kind`` present in the store."""
+        """Sorted dates of the raw files of ``kind`` present in the store (each date once, whatever its versions)."""
+        return sorted({_as_date(d) for d, _, _ in self._files(kind)})
+
+    def resume_dir(self, kind: str, date: dt.date | str) -> Path:
+        """Where the pages of a listing of ``kind`` for ``date`` wait until the listing is complete."""
+        return self.raw_dir / self._kind(kind) / f".{_as_date(date).isoformat()}{_RESUME_SUFFIX}"
+
+    def resume_dirs(self, kind: str = "live") -> list[tuple[dt.date, Path]]:
+        """(date, folder) of every listing of ``kind`` left incomplete, oldest first."""
         d = self.raw_dir / self._kind(kind)
         if not d.is_dir():
             return []
         out = []
-        for f in d.glob("*.parquet"):
+        for f in d.glob(f".*{_RESUME_SUFFIX}"):
             with contextlib.suppress(RawStoreError):
-                out.append(_as_date(f.stem))
+                out.append((_as_date(f.name[1:-len(_RESUME_SUFFIX)]), f))
         return sorted(out)
 
     # --- reading -----------------------------------------------------------------------------------
@@ -241,7 +352,7 @@ class RawStore:
         """Read one raw file (all or some columns), checked against RAW_SCHEMA."""
         p = self._existing(kind, date)
         try:
-            table = pq.read_table(p, columns=columns)
+            table = pq.read_table(p, columns=columns, page_checksum_verification=True)
         except (pa.ArrowInvalid, OSError) as e:
             raise RawStoreError(f"{p}: unreadable raw file ({e}); run `python -m analysis pull --verify`") from None
         check_raw_schema(table.schema, str(p), columns)
@@ -273,7 +384,8 @@ class RawStore:
                 if not isinstance(obj, dict):
                     raise ValueError("not a JSON object")
             except ValueError as e:
-                kind = "torn last line (a write was interrupted)" if (last and torn) else f"malformed line ({e})"
+                kind = ("torn last line (a write was interrupted; the next pull drops the fragment and records "
+                        "the entry kept pending beside its file)") if (last and torn) else f"malformed line ({e})"
                 problems.append(f"{self.manifest_path}: line {i}: {kind}")
                 continue
             entries.append(obj)
@@ -284,20 +396,36 @@ class RawStore:
         return self._read_manifest()[0]
 
     def entry(self, kind: str, date: dt.date | str) -> dict[str, Any] | None:
-        """The manifest entry of one raw file, or None."""
-        key = (self._kind(kind), _as_date(date).isoformat())
-        found = [e for e in self.manifest_entries() if (e.get("kind"), e.get("date")) == key]
+        """The manifest entry of the raw file the study uses for ``kind`` and ``date`` (its newest version), or None."""
+        found = self.entries(kind, date)
         return found[-1] if found else None
+
+    def entries(self, kind: str, date: dt.date | str) -> list[dict[str, Any]]:
+        """Every manifest entry of ``kind`` and ``date`` (every version, re-pulls included), in the order written."""
+        key = (self._kind(kind), _as_date(date).isoformat())
+        return [e for e in self.manifest_entries() if (e.get("kind"), e.get("date")) == key]
 
     def _append_manifest(self, entry: Mapping[str, Any]) -> None:
         self.raw_dir.mkdir(parents=True, exist_ok=True)
         line = json.dumps(entry, sort_keys=True, default=str) + "\n"
-        with open(self.manifest_path, "ab") as f:
-            if f.tell() > 0:
-                with open(self.manifest_path, "rb") as r:
-                    r.seek(-1, os.SEEK_END)
-                    if r.read(1) != b"\n":  # isolate a torn line left by an interrupted append
+        if self.manifest_path.is_file() and self.manifest_path.stat().st_size:
+            with open(self.manifest_path, "r+b") as f:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":  # a torn last line left by an interrupted append (a kill, a full disk)
+                    f.seek(0)
+                    data = f.read()
+                    keep = data.rfind(b"\n") + 1
+                    try:
+                        whole = isinstance(json.loads(data[keep:]), dict)
+                    except ValueError:
+                        whole = False
+                    if whole:  # a complete entry that only lacks its newline: kept
                         line = "\n" + line
+                    else:  # a fragment: its entry is still pending beside its file and is appended whole
+                        f.truncate(keep)
+                        f.flush()
+                        os.fsync(f.fileno())
+        with open(self.manifest_path, "ab") as f:
             f.write(line.encode())
             f.flush()
             os.fsync(f.fileno())
@@ -309,20 +437,33 @@ class RawStore:
 
     # --- writing -----------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def open_writer(self, kind: str, date: dt.date | str, meta: Mapping[str, Any]) -> Iterator[RawWriter]:
+    def open_writer(self, kind: str, date: dt.date | str, meta: Mapping[str, Any],
+                    version: int = 1) -> Iterator[RawWriter]:
         """Stream a raw file; committed atomically (with its manifest entry) only if the block succeeds.
+
+        Parameters
+        ----------
+        kind, date
+            Which snapshot.
+        meta : mapping
+            Provenance recorded in the manifest entry.
+        version : int
+            1 for a snapshot's first file; N for the file that replaces version N-1 in the study (a changed file on
+            the Hub), written beside it.
 
         Raises
         ------
         RawStoreError
             The file already exists (before or at commit time), or a batch does not fit RAW_SCHEMA.
+        RawStoreFullError
+            The disk is full; the partial file was removed.
         """
         date = _as_date(date)
-        final = self.path(kind, date)
+        final = self.version_path(kind, date, version)
         if final.exists():
             raise RawStoreError(f"{final}: already exists; raw files are immutable and are never overwritten")
         final.parent.mkdir(parents=True, exist_ok=True)
-        w = RawWriter(self, kind, date, meta)
+        w = RawWriter(self, kind, date, meta, version)
         try:
             yield w
         except BaseException:
@@ -334,7 +475,8 @@ class RawStore:
             w._abort()
             raise
 
-    def write(self, kind: str, date: dt.date | str, table: pa.Table, meta: Mapping[str, Any]) -> dict[str, Any]:
+    def write(self, kind: str, date: dt.date | str, table: pa.Table, meta: Mapping[str, Any],
+              version: int = 1) -> dict[str, Any]:
         """Write one raw file atomically and append its manifest entry; returns the entry.
 
         Raises
@@ -342,7 +484,7 @@ class RawStore:
         RawStoreError
             The file exists already (never overwritten) or the table does not fit RAW_SCHEMA.
         """
-        with self.open_writer(kind, date, meta) as w:
+        with self.open_writer(kind, date, meta, version) as w:
             w.write(table)
         assert w.entry is not None
         return w.entry
@@ -424,24 +566,65 @@ class RawStore:
         finally:
             f.close()
 
+    def is_locked(self) -> bool:
+        """True if a pull holds the store's lock now (its partial and pending files are in flight, not leftovers)."""
+        p = self.raw_dir / ".lock"
+        if not p.exists():
+            return False
+        with open(p, "a") as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:
+                if e.errno in (errno.EAGAIN, errno.EACCES):
+                    return True
+                raise
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        return False
+
+    def notes(self) -> list[str]:
+        """What :meth:`verify` saw that is not a problem: files of a pull in flight, listings left to resume."""
+        out = []
+        if self.is_locked():
+            out.append(f"{self.raw_dir}: a pull is running now (it holds the store's lock); the files it is writing "
+                       "are in flight, not leftovers")
+            for p in self.partial_files() + self.pending_files():
+                out.append(f"{p}: being written by the pull running now (not checked)")
+        for d, folder in self.resume_dirs("live"):
+            pages = len(list(folder.glob("page-*.parquet")))
+            out.append(f"{folder}: {pages} page(s) of the live listing of {d}, not yet complete; a pull on {d} resumes "
+                       "it, a pull on a later day records it as an incomplete listing")
+        return out
+
     def verify(self) -> list[str]:
         """Re-hash every raw file against the manifest; return one message per problem (empty = all good).
 
-        Checks: each entry's file exists, its SHA-256 and row count match, its schema is RAW_SCHEMA; each file
-        has exactly one entry; no malformed manifest line; no leftover partial file.
+        Checks: each file's newest entry matches it (the file exists, its SHA-256, row count and schema);
+        each file has one entry, or later entries that say which entry they restore (a deleted file pulled
+        again); every file has an entry; no malformed manifest line; no leftover partial file or pending entry.
+        While a pull holds the store's lock, its partial and pending files are in flight and not reported
+        (:meth:`notes` lists them).
         """
         entries, problems = self._read_manifest()
-        seen: dict[str, int] = {}
+        by_file: dict[str, list[dict[str, Any]]] = {}
         for e in entries:
             rel = e.get("file")
             if not rel or "sha256" not in e:
                 problems.append(f"{self.manifest_path}: entry {e.get('kind')}/{e.get('date')} lacks 'file' or "
                                 "'sha256'")
                 continue
-            seen[rel] = seen.get(rel, 0) + 1
+            by_file.setdefault(rel, []).append(e)
+        for rel, es in by_file.items():
             p = self.raw_dir / rel
+            for prev, nxt in zip(es, es[1:]):
+                restores = nxt.get("restores")
+                if not isinstance(restores, dict) or restores.get("sha256") != prev.get("sha256"):
+                    problems.append(f"{p}: {len(es)} manifest entries (expected one, or entries of re-pulls that "
+                                    "say which entry they restore)")
+                    break
+            e = es[-1]
             if not p.is_file():
-                problems.append(f"{p}: listed in the manifest but missing")
+                problems.append(f"{p}: listed in the manifest but missing (the next pull pulls an archive snapshot "
+                                "again; a listing of a past day cannot be pulled again)")
                 continue
             digest = sha256_file(p)
             if digest != e["sha256"]:
@@ -458,16 +641,14 @@ class RawStore:
                 continue
             if meta.num_rows != e.get("rows"):
                 problems.append(f"{p}: {meta.num_rows} rows, the manifest says {e.get('rows')}")
-        for rel, n in seen.items():
-            if n > 1:
-                problems.append(f"{self.raw_dir / rel}: {n} manifest entries (expected one)")
         for kind in KINDS:
-            for d in self.snapshot_dates(kind):
-                rel = self.path(kind, d).relative_to(self.raw_dir).as_posix()
-                if rel not in seen:
-                    problems.append(f"{self.raw_dir / rel}: no manifest entry (provenance unknown)")
-        for p in self.partial_files():
-            problems.append(f"{p}: partial file of an interrupted write (the next pull removes it)")
-        for p in self.pending_files():
-            problems.append(f"{p}: manifest entry of an interrupted commit (the next pull records it)")
+            for _, _, f in sorted(self._files(kind)):
+                rel = f.relative_to(self.raw_dir).as_posix()
+                if rel not in by_file:
+                    problems.append(f"{f}: no manifest entry (provenance unknown)")
+        if not self.is_locked():
+            for p in self.partial_files():
+                problems.append(f"{p}: partial file of an interrupted write (the next pull removes it)")
+            for p in self.pending_files():
+                problems.append(f"{p}: manifest entry of an interrupted commit (the next pull records it)")
         return problems

@@ -20,13 +20,16 @@ Endpoints (as called by huggingface_hub 2.4: ``HfApi.dataset_info``/``repo_info`
                                                                models listing, paginated with a Link header
 
 Every response body is counted in :attr:`FakeHub.stats` (requests and bytes per path), which is how the
-project measures the bytes a column-projected pull reads. Faults (HTTP 429 with ``Retry-After``, 5xx,
-a connection dropped after N bytes, a slowed body) are injected per test through :attr:`FakeHub.faults`;
-download counts that change while a client pages through the models listing through
-:meth:`FakeHub.replace_live`; a listing that ignores ``sort`` with ``models_sorted=False``. As on the Hub, a
-response to HEAD never carries a body (errors included).
+project measures the bytes a column-projected pull reads. Faults are injected per test through
+:attr:`FakeHub.faults` (see :class:`Fault`): HTTP 429 with ``Retry-After``, 5xx, a connection dropped after N
+bytes, a slowed (trickling) body, a server that stalls before answering, a body cut short but sent as if complete
+(truncated JSON), a byte flipped in transit. Download counts that change while a client pages through the models
+listing: :meth:`FakeHub.replace_live`; a listing that ignores ``sort``: ``models_sorted=False``; records or tree
+entries rewritten on the way out (malformed records, a date listed twice): ``models_edit`` and ``tree_edit``. As
+on the Hub, a response to HEAD never carries a body (errors included). The stand-in can listen on any loopback
+address (``host``: ``127.0.0.1``, ``::1``, ...).
 
-Command line: ``python -m devtools.fakehub --root DIR [--port P]`` prints the endpoint and serves until
+Command line: ``python -m devtools.fakehub --root DIR [--port P] [--host H]`` prints the endpoint and serves until
 interrupted.
 """
 
@@ -41,12 +44,11 @@ import re
 import signal
 import socket
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pyarrow as pa
@@ -74,9 +76,24 @@ class Fault:
         Serve the response headers (with the full ``Content-Length``) and only this many body bytes,
         then close the connection.
     delay : float
-        Seconds to sleep before every 64 KiB chunk of the body (a slow download).
+        Seconds to sleep before every chunk of the body (a slow download; a trickle with a small ``chunk``).
+    chunk : int
+        Bytes per chunk of a delayed body (default 64 KiB).
+    stall : float
+        Seconds to wait before sending anything at all (a server that accepted the connection and stalls); the
+        request is then served normally (if the client still listens).
+    truncate : int, optional
+        Send only the first ``truncate`` bytes of the body, with a ``Content-Length`` that says they are the whole
+        body (a well-formed answer whose content is cut, e.g. JSON that stops mid-record).
+    flip : int, optional
+        Flip the bits of one byte (a byte damaged in transit): for file downloads, the byte at this offset of the
+        file, and the rule then matches only requests whose range holds that byte; for other answers, the byte at
+        this offset of the body.
     times : int or None
         How many matching requests the rule applies to; None = every matching request.
+    skip : int
+        Matching requests let through untouched before the rule starts to apply (e.g. a file's footer is read,
+        then its data stalls).
     method : str, optional
         Only requests with this method (``GET``, ``HEAD``, ``POST``).
     """
@@ -86,9 +103,15 @@ class Fault:
     retry_after: float | None = None
     drop_after: int | None = None
     delay: float = 0.0
+    chunk: int = 64 * 1024
+    stall: float = 0.0
+    truncate: int | None = None
+    flip: int | None = None
     times: int | None = 1
+    skip: int = 0
     method: str | None = None
     triggered: int = field(default=0, compare=False)
+    skipped: int = field(default=0, compare=False)
 
     @classmethod
     def coerce(cls, rule: "Fault | Mapping[str, Any]") -> "Fault":
@@ -97,17 +120,27 @@ class Fault:
             return rule
         if not isinstance(rule, Mapping) or "path" not in rule:
             raise ValueError(f"fault rule {rule!r}: expected a Fault or a mapping with at least a 'path' regex")
-        unknown = set(rule) - {"path", "status", "retry_after", "drop_after", "delay", "times", "method"}
+        unknown = set(rule) - {"path", "status", "retry_after", "drop_after", "delay", "chunk", "stall", "truncate",
+                               "flip", "times", "skip", "method"}
         if unknown:
             raise ValueError(f"fault rule {rule!r}: unknown keys {sorted(unknown)}")
         return cls(**rule)
 
-    def matches(self, method: str, target: str) -> bool:
+    def matches(self, method: str, target: str, byte_range: tuple[int, int | None] | None = None) -> bool:
         if self.times is not None and self.triggered >= self.times:
             return False
         if self.method is not None and self.method.upper() != method:
             return False
-        return re.search(self.path, target) is not None
+        if self.flip is not None and "/resolve/" in target:  # only a transfer that holds the byte to damage
+            start, end = byte_range if byte_range is not None else (0, None)
+            if self.flip < start or (end is not None and self.flip > end):
+                return False
+        if re.search(self.path, target) is None:
+            return False
+        if self.skipped < self.skip:
+            self.skipped += 1
+            return False
+        return True
 
 
 class HubStats:
@@ -253,6 +286,14 @@ class _Handler(BaseHTTPRequestHandler):
         head = head or self.command == "HEAD"
         path = urlsplit(self.path).path
         stats = self.server.hub.stats
+        if fault is not None and not head and body:
+            if fault.flip is not None and "/resolve/" not in path and 0 <= fault.flip < len(body):
+                damaged = bytearray(body)
+                damaged[fault.flip] ^= 0xFF
+                body = bytes(damaged)
+            if fault.truncate is not None:
+                body = body[:fault.truncate]
+                content_length = None
         self.send_response(status)
         hdrs = {"Content-Type": "application/json"}
         hdrs.update(headers or {})
@@ -269,10 +310,12 @@ class _Handler(BaseHTTPRequestHandler):
         sent = 0
         try:
             self.end_headers()
+            step = fault.chunk if fault is not None and fault.delay else _CHUNK
             while sent < limit:
                 if fault is not None and fault.delay:
-                    time.sleep(fault.delay)
-                n = min(_CHUNK, limit - sent)
+                    if self.server.hub._stopping.wait(fault.delay):
+                        break
+                n = min(step, limit - sent)
                 if fault is not None and fault.delay:
                     stats.add_bytes(path, n)
                 self.wfile.write(body[sent:sent + n])
@@ -298,9 +341,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _fault(self, method: str) -> Fault | None:
         """The first fault rule matching this request (its use is counted), or None."""
         hub = self.server.hub
+        byte_range = None
+        m = re.fullmatch(r"\s*bytes=(\d+)-(\d*)\s*", self.headers.get("Range") or "")
+        if m:
+            byte_range = (int(m.group(1)), int(m.group(2)) if m.group(2) else None)
         with hub._fault_lock:
             for rule in hub._faults:
-                if rule.matches(method, self.path):
+                if rule.matches(method, self.path, byte_range):
                     rule.triggered += 1
                     hub.stats.faults_triggered += 1
                     return rule
@@ -311,6 +358,10 @@ class _Handler(BaseHTTPRequestHandler):
             with self.server.hub.stats._lock:
                 self.server.hub.stats.authorized += 1
         fault = self._fault(method)
+        if fault is not None and fault.stall:
+            if self.server.hub._stopping.wait(fault.stall):
+                self.close_connection = True
+                return
         if fault is not None and fault.status is not None:
             headers = {}
             if fault.retry_after is not None:
@@ -414,6 +465,8 @@ class _Handler(BaseHTTPRequestHandler):
                 children = sorted(base.iterdir(), key=lambda c: (not c.is_dir(), c.name))
                 rels = [c.relative_to(d).as_posix() for c in children]
             entries = [self._entry(d, r) for r in rels]
+        if self.server.hub.tree_edit is not None:
+            entries = self.server.hub.tree_edit(entries)
         self._paged(entries, query, self.server.hub.tree_page_size, {"X-Repo-Commit": sha}, fault)
 
     def _paths_info(self, repo_id: str, revision: str, fault: Fault | None) -> None:
@@ -463,6 +516,10 @@ class _Handler(BaseHTTPRequestHandler):
         with open(f, "rb") as fh:
             fh.seek(start)
             body = fh.read(length)
+        if fault is not None and fault.flip is not None and start <= fault.flip <= end:
+            damaged = bytearray(body)
+            damaged[fault.flip - start] ^= 0xFF
+            body = bytes(damaged)
         self._send(status, body, headers, fault=fault)
 
     def _list_models(self, query: dict, fault: Fault | None) -> None:
@@ -514,6 +571,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {}
         if offset + page_size < len(idx):
             headers["Link"] = f'<{self._next_url(query, offset + page_size)}>; rel="next"'
+        if self.server.hub.models_edit is not None:
+            out = self.server.hub.models_edit(out)
         self._json(200, out, headers, fault)
 
     def _paged(self, entries: list, query: dict, page_size: int, headers: dict, fault: Fault | None) -> None:
@@ -569,8 +628,12 @@ class _Server(ThreadingHTTPServer):
                 pass
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class FakeHub:
-    """A local Hugging Face Hub stand-in serving ``root`` over HTTP on 127.0.0.1.
+    """A local Hugging Face Hub stand-in serving ``root`` over HTTP on a loopback address (127.0.0.1 by default).
 
     Use it as a context manager; the server runs in a background thread.
 
@@ -587,6 +650,11 @@ class FakeHub:
     models_sorted : bool
         Sort the models listing as ``sort`` asks; False serves it in file order whatever ``sort`` says
         (a listing that is not sorted, for tests of the live pull's sortedness check).
+    host : str
+        Loopback address to listen on: ``127.0.0.1`` (default), ``::1``, or any other local address.
+    tree_edit, models_edit : callable, optional
+        Rewrite the entries of a tree listing page (a list of dicts) or the records of a models listing page
+        before they are sent (a date listed twice, malformed records, ...).
 
     Examples
     --------
@@ -595,7 +663,9 @@ class FakeHub:
     """
 
     def __init__(self, root: str | Path, *, port: int = 0, faults: Iterable[Fault | Mapping] | None = None,
-                 tree_page_size: int = 1000, models_page_size: int = 1000, models_sorted: bool = True) -> None:
+                 tree_page_size: int = 1000, models_page_size: int = 1000, models_sorted: bool = True,
+                 host: str = "127.0.0.1", tree_edit: Callable[[list], list] | None = None,
+                 models_edit: Callable[[list], list] | None = None) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"{self.root}: no such folder to serve; create a simulated Hub with "
@@ -604,6 +674,10 @@ class FakeHub:
         self.tree_page_size = tree_page_size
         self.models_page_size = models_page_size
         self.models_sorted = models_sorted
+        self.host = host
+        self.tree_edit = tree_edit
+        self.models_edit = models_edit
+        self._stopping = threading.Event()
         self.stats = HubStats()
         self.data = _HubData(self.root)
         self._fault_lock = threading.Lock()
@@ -646,12 +720,15 @@ class FakeHub:
         """Base URL to give huggingface_hub (``HfApi(endpoint=...)`` or ``HF_ENDPOINT``)."""
         if self._server is None:
             raise RuntimeError("FakeHub is not running; use it as a context manager or call start()")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._server.server_address[1]}"
 
     def start(self) -> "FakeHub":
         """Start serving in a background thread (idempotent)."""
         if self._server is None:
-            self._server = _Server(("127.0.0.1", self.port), _Handler)
+            self._stopping.clear()
+            server_cls = _Server6 if ":" in self.host else _Server
+            self._server = server_cls((self.host, self.port), _Handler)
             self._server.hub = self
             self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                             name="fakehub", daemon=True)
@@ -661,6 +738,7 @@ class FakeHub:
     def stop(self) -> None:
         """Stop serving and release the port."""
         if self._server is not None:
+            self._stopping.set()  # wakes stalled and trickling answers
             self._server.shutdown()
             self._server.close_connections()
             self._server.server_close()
@@ -679,13 +757,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``python -m devtools.fakehub``."""
     parser.add_argument("--root", required=True, type=Path,
                         help="folder to serve (a simulated Hub: datasets/<owner>/<name>/..., live/models.parquet)")
-    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free port)")
+    parser.add_argument("--port", type=int, default=0, help="TCP port (default: a free port)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1; ::1 for IPv6)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve ``args.root`` until interrupted; print the endpoint on the first line of stdout."""
     try:
-        hub = FakeHub(args.root, port=args.port).start()
+        hub = FakeHub(args.root, port=args.port, host=getattr(args, "host", "127.0.0.1")).start()
     except (FileNotFoundError, OSError) as e:
         print(f"fakehub: {e}", flush=True)
         return 2

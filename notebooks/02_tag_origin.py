@@ -46,6 +46,7 @@ from analysis.contracts import MODEL_EXTRA_COLUMNS
 from analysis.origin.coverage import decision_coverage_by_snapshot, registry_candidates, tagging_coverage
 from analysis.origin.registry import load_overrides, load_registry
 from analysis.origin.tagging import tag_models
+from analysis.quality import clean_snapshot, quality_summary
 from analysis.raw import RawStore
 from analysis.stage import open_stage
 
@@ -58,6 +59,7 @@ dates = [d for d, _ in snapshots]
 catalog = build_catalog(snapshots, row_codes_dir=stage.path("row_codes"))
 stage.seal_dir("row_codes")
 print(f"{len(snapshots)} snapshots from {dates[0]} to {dates[-1]}; {catalog.num_rows:,} distinct models")
+print(quality_summary(paths.raw_dir, dates))
 
 # %%
 registry = load_registry(paths.organizations_file)
@@ -78,10 +80,10 @@ print(f"wrote {out.relative_to(paths.root)}: {len(models):,} models")
 #
 
 # %%
-latest = RawStore(paths.raw_dir).read("archive", dates[-1], columns=["id", "downloads"]).to_pandas()
+latest = clean_snapshot(RawStore(paths.raw_dir).read("archive", dates[-1], columns=["id", "downloads"])).table
 with warnings.catch_warnings():  # the absence of lineage is shown below as a banner, not as a Python warning
     warnings.simplefilter("ignore", UserWarning)
-    coverage = tagging_coverage(tags, latest.drop_duplicates("id").set_index("id")["downloads"].clip(lower=0))
+    coverage = tagging_coverage(tags, latest.to_pandas().set_index("id")["downloads"])
 out = stage.write_json("tagging_coverage", coverage.to_dict())
 print(f"wrote {out.relative_to(paths.root)}")
 if coverage.lineage_absent:

@@ -43,3 +43,23 @@ def project_copy(tmp_path) -> Path:
     for sub in ("notebooks", "config", "data/reference"):
         shutil.copytree(REPO_ROOT / sub, tmp_path / sub)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def real_hub_root(hub_root, tmp_path_factory) -> Path:
+    """The tiny Hub without the simulated-Hub marks: no SIMULATED_HUB.json, no simulated tag (data of a real kind)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analysis.simulate.hub import SIMULATED_MARKER, SIMULATED_TAG
+
+    root = tmp_path_factory.mktemp("real_kind_hub")
+    shutil.copytree(hub_root / "datasets", root / "datasets")
+    shutil.copytree(hub_root / "live", root / "live")
+    next(root.glob(f"datasets/*/*/{SIMULATED_MARKER}")).unlink()
+    for f in list((root / "datasets").rglob("*.parquet")) + [root / "live" / "models.parquet"]:
+        t = pq.read_table(f)
+        tags = pa.array([None if x is None else [tag for tag in x if tag != SIMULATED_TAG]
+                         for x in t["tags"].to_pylist()], t.schema.field("tags").type)
+        pq.write_table(t.set_column(t.schema.get_field_index("tags"), "tags", tags), f)
+    return root

@@ -91,3 +91,40 @@ def test_cli_refuses_bad_config_before_running_anything(project_copy):
     assert r.returncode == 2
     assert "study.start" in r.stderr and "nothing was run" in r.stderr
     assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize("override, words", [
+    ("crossover.alpha=nan", ["crossover.alpha", "not a finite number"]),
+    ("trends.bandwidth=nan", ["trends.bandwidth", "not a finite number"]),
+    ("trends.bandwidth=inf", ["trends.bandwidth", "not a finite number"]),
+    ("pull.deadline=-inf", ["pull.deadline", "not a finite number"]),
+    ("crossover.k=100000000000000000000", ["crossover.k", "above the maximum 52"]),
+    ("crossover.k=1e20", ["crossover.k", "expected an integer"]),
+    ("crossover.bootstrap_reps=1000000000000", ["crossover.bootstrap_reps", "above the maximum 100000"]),
+    ("demo.weeks=1000000000", ["demo.weeks", "above the maximum 520"]),
+    ("demo.models=100000000", ["demo.models", "above the maximum 5000000"]),
+    ("crossover.seed=99999999999", ["crossover.seed", "above the maximum"]),
+    ("figures.formats=", ["figures.formats", "the list is empty", "pdf, svg, png"]),
+    ("figures.formats=pdf,pdf", ["figures.formats", "repeats a value"]),
+    ("archive.repo_id=just-a-name", ["archive.repo_id", "not a dataset id owner/name"]),
+    ("pull.read_timeout=0", ["pull.read_timeout", "below the minimum 0.1"]),
+    ("pull.max_retry_after=1e9", ["pull.max_retry_after", "above the maximum 86400"]),
+])
+def test_absurd_values_are_refused_before_anything_runs(override, words):
+    with pytest.raises(ConfigError) as e:
+        load_config(overrides=parse_overrides([override]))
+    for w in words:
+        assert w in str(e.value), (w, str(e.value))
+
+
+def test_nan_in_the_file_is_refused_with_its_key(tmp_path):
+    f = _write(tmp_path, "crossover:\n  alpha: .nan\ntrends:\n  bandwidth: 0.5\n")
+    with pytest.raises(ConfigError, match=r"study\.yaml: crossover\.alpha: nan is not a finite number"):
+        load_config(f)
+
+
+def test_pull_limits_come_from_the_config():
+    cfg = load_config(REPO_ROOT / "config" / "study.yaml")
+    assert (cfg.pull.connect_timeout, cfg.pull.read_timeout, cfg.pull.deadline, cfg.pull.max_retry_after) == \
+        (10.0, 60.0, 28800.0, 300.0)
+    assert load_config(overrides={"pull.deadline": "null"}).pull.deadline is None

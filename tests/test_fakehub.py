@@ -195,3 +195,54 @@ def test_command_line_serves_until_terminated(hub_root):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+def test_faults_stall_trickle_truncate_flip_and_skip(hub, hub_root):
+    import time
+
+    url = hf_hub_url(REPO, FILE, repo_type="dataset", endpoint=hub.endpoint)
+    data = _local(hub_root).read_bytes()
+    hub.faults = [Fault(path=r"2025-01-08", stall=30, times=1)]
+    t0 = time.monotonic()
+    with pytest.raises(httpx2.ReadTimeout):  # nothing at all comes back: only a read timeout ends the wait
+        httpx2.get(url, timeout=httpx2.Timeout(0.5))
+    assert time.monotonic() - t0 < 5
+    hub.faults = [Fault(path=r"2025-01-08", delay=0.05, chunk=4, times=1)]
+    t0 = time.monotonic()
+    r = httpx2.get(url, headers={"Range": "bytes=0-19"}, timeout=httpx2.Timeout(1.0))
+    assert r.content == data[:20] and time.monotonic() - t0 >= 0.2  # 5 chunks of 4 bytes, never idle for 1 s
+    hub.faults = [Fault(path=r"^/api/models", truncate=50, times=1)]
+    r = httpx2.get(f"{hub.endpoint}/api/models?sort=downloads")
+    assert r.status_code == 200 and len(r.content) == 50 == int(r.headers["Content-Length"])
+    with pytest.raises(ValueError):  # well-formed HTTP, cut JSON
+        r.json()
+    # a byte flipped in transit, only in a transfer that holds it; the first matching request let through
+    hub.faults = [Fault(path=r"2025-01-08", flip=1000, skip=1, times=1)]
+    clean = httpx2.get(url, headers={"Range": "bytes=990-1009"}).content  # skipped
+    other = httpx2.get(url, headers={"Range": "bytes=0-99"}).content  # does not hold byte 1000: untouched
+    damaged = httpx2.get(url, headers={"Range": "bytes=990-1009"}).content
+    assert clean == data[990:1010] and other == data[:100]
+    assert damaged[10] == data[1000] ^ 0xFF and damaged[:10] + damaged[11:] == data[990:1000] + data[1001:1010]
+    assert httpx2.get(url, headers={"Range": "bytes=990-1009"}).content == data[990:1010]  # used up
+
+
+def test_rewritten_listings_and_any_loopback_host(hub_root):
+    def tree_edit(entries):
+        return entries + [{"type": "file", "path": "models/extra\n", "size": 1, "oid": "0" * 40}]
+
+    def models_edit(items):
+        return [{"id": None}] + items
+
+    with FakeHub(hub_root, tree_edit=tree_edit, models_edit=models_edit) as hub:
+        tree = httpx2.get(f"{hub.endpoint}/api/datasets/{REPO}/tree/main/models").json()
+        assert tree[-1]["path"] == "models/extra\n"
+        assert httpx2.get(f"{hub.endpoint}/api/models").json()[0] == {"id": None}
+    try:
+        six = FakeHub(hub_root, host="::1").start()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        assert six.endpoint.startswith("http://[::1]:")
+        assert HfApi(endpoint=six.endpoint).dataset_info(REPO).sha
+    finally:
+        six.stop()

@@ -95,8 +95,10 @@ def test_rerun_reads_nothing_and_keeps_files(hub_root, tmp_path):
         lines = (raw / "manifest.jsonl").read_text()
         hub.stats.reset()
         second = _pull(hub, tmp_path, _cfg(**{"study.end": "2025-01-22"}))
-        assert hub.stats.total_requests("/resolve/") == 0
+        assert hub.stats.total_bytes(r"/resolve/.*\.parquet$") == 0  # no byte of any snapshot read again
+        assert hub.stats.total_requests(r"/resolve/.*\.parquet$") == 4  # one HEAD each: compared with the Hub
     assert len(first.pulled) == 4 and second.pulled == () and second.already_present == first.pulled
+    assert second.changed_upstream == () and second.ok
     assert second.bytes_read == 0
     assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (raw / "archive").glob("*.parquet")} == before
     assert (raw / "manifest.jsonl").read_text() == lines
@@ -117,7 +119,7 @@ def test_interrupted_commit_is_recorded_and_a_file_without_provenance_is_never_u
         orphan.write_bytes(store.path("archive", "2025-01-08").read_bytes())
         hub.stats.reset()
         report = _pull(hub, tmp_path, _cfg(**{"study.end": "2025-01-22"}))
-        assert hub.stats.total_requests("/resolve/") == 0  # nothing downloaded again, nothing replaced
+        assert hub.stats.total_bytes(r"/resolve/.*\.parquet$") == 0  # nothing downloaded again, nothing replaced
     assert report.recovered == ("archive/2025-01-15.parquet",)
     assert "archive/2025-01-15" in report.already_present
     assert [(f.date, "without a manifest entry" in f.reason) for f in report.failed] == [("2025-01-22", True)]
@@ -146,7 +148,7 @@ def test_bytes_read_is_a_small_fraction_of_the_archive(tmp_path_factory, tmp_pat
     total = sum(p.stat().st_size for p in (root / "datasets").rglob("*.parquet"))
     with FakeHub(root) as hub:
         report = _pull(hub, tmp_path)
-        served = hub.stats.total_bytes("/resolve/")
+        served = hub.stats.total_bytes(r"/resolve/.*\.parquet$")
     assert report.ok and len(report.pulled) == 9
     assert served == report.bytes_read  # client and server agree on what crossed the wire
     fraction = served / total
@@ -277,15 +279,31 @@ def test_revision_check_on_opening_a_file_is_retried(hub_root, tmp_path):
     assert report.ok and report.pulled == ("archive/2025-01-01", "archive/2025-01-08")
 
 
-def test_missing_archive_repo_and_endpoint_guards(hub_root, tmp_path):
+def test_missing_archive_repo_and_a_bad_revision_are_one_line_errors(hub_root, tmp_path):
     with FakeHub(hub_root) as hub:
         with pytest.raises(PullError, match="nobody/nothing"):
             check_hub_reachable(hub.endpoint, repo_id="nobody/nothing")
-        with pytest.raises(PullError, match="use --demo"):  # real raw data never comes from a stand-in
-            pull_all(_cfg(), Paths(tmp_path, simulated=False), endpoint=hub.endpoint, retry=FAST)
-    with pytest.raises(PullError, match="stand-in"):  # a demo pull never writes real Hub data
-        pull_all(_cfg(), Paths(tmp_path, simulated=True), endpoint="https://huggingface.co", retry=FAST)
-    assert not (tmp_path / "data").exists()
+        with pytest.raises(PullError, match=r"archive revision 'no-such-branch' does not exist in dataset "
+                                            r"hfmlsoc/hub_weekly_snapshots at http://127\.0\.0\.1:\d+: check "
+                                            r"archive\.revision") as e:
+            _pull(hub, tmp_path, _cfg(**{"archive.revision": "no-such-branch"}))
+    assert "\n" not in str(e.value) and e.value.__cause__ is None
+    assert not (tmp_path / "data" / "demo" / "raw" / "manifest.jsonl").exists()
+
+
+def test_pull_command_exits_2_with_one_line_on_a_bad_revision(hub_root, tmp_path):
+    code = ("import argparse, sys; from analysis.hub.pull import add_arguments, run; "
+            "p = argparse.ArgumentParser(); add_arguments(p); sys.exit(run(p.parse_args(sys.argv[1:])))")
+    cfg = tmp_path / "study.yaml"
+    cfg.write_text("study:\n  start: 2025-01-01\narchive:\n  revision: v9.9\nlive:\n  enabled: false\n")
+    with FakeHub(hub_root) as hub:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+        env.update(CI="true", PYTHONPATH=str(REPO_ROOT), STUDY_ROOT=str(tmp_path), HF_ENDPOINT=hub.endpoint)
+        r = subprocess.run([sys.executable, "-c", code, "--demo", "--config", str(cfg)], capture_output=True,
+                           text=True, env=env, cwd=REPO_ROOT, timeout=120)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert "archive revision 'v9.9' does not exist" in r.stderr
 
 
 def test_manifest_lines_are_json_objects(hub_root, tmp_path):

@@ -371,7 +371,7 @@ def test_pull_killed_mid_file_leaves_no_partial_file_and_resumes(hub_root, tmp_p
         hub.faults = []
         hub.stats.reset()
         report = _pull(hub, tmp_path, RetryPolicy(base_delay=0.001))
-        assert hub.stats.total_requests("models/2025-01-0[18]") == 0  # complete dates are not read again
+        assert hub.stats.total_bytes("models/2025-01-0[18]") == 0  # complete dates are not read again
     assert report.ok and report.pulled[0] == "archive/2025-01-15" and len(report.pulled) == 4
     assert report.already_present == ("archive/2025-01-01", "archive/2025-01-08")
     assert report.cleaned_partials == (partials[0].name,)

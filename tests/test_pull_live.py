@@ -73,7 +73,9 @@ def test_live_listing_over_several_pages(hub_root, tmp_path, monkeypatch):
     assert e["out_of_order"] == 0
     assert e["listing"] == {"listed": listed, "kept": raw.num_rows, "out_of_order": 0,
                             "ordered_pairs": _ordered_pairs(ranked), "duplicates": 0, "stopped": "patience",
-                            "patience": 30}
+                            "patience": 30, "malformed": 0, "malformed_examples": [], "pages": pages,
+                            "page_retries": 0, "resumed_at_page": 0, "simulated": True, "tagged": raw.num_rows}
+    assert e["complete"] is True and e["simulated_evidence"].startswith("every model carries the tag")
     assert store.verify() == []
 
 
@@ -205,23 +207,26 @@ def test_live_listing_streams_in_batches_and_reports_progress(hub_root):
     assert (stats.listed, stats.kept, stats.out_of_order, stats.stopped) == (src.num_rows, n, 0, "end")
 
 
-def test_live_listing_that_fails_part_way_leaves_nothing_and_restarts(hub_root, tmp_path, monkeypatch):
-    """Two batches are written before page 3 fails: the partial file is discarded and the listing starts again."""
-    monkeypatch.setattr(live_module, "LIVE_BATCH_SIZE", 20)
+def test_a_page_that_keeps_failing_is_asked_again_alone(hub_root, tmp_path):
+    """Page 3 is refused five times: the pull asks for page 3 again, never for the pages it already has."""
     src = pq.read_table(hub_root / "live" / "models.parquet")
     expected = pc.sum(pc.greater_equal(src["downloads"], 5)).as_py()
+    sleep: list[float] = []
     with FakeHub(hub_root, models_page_size=20) as hub:
-        # more 429s than huggingface_hub's own retries of one page: the client gives up and the pull restarts
-        hub.faults = [Fault(path=r"^/api/models\?.*cursor=40", status=429, retry_after=0, times=6)]
-        report = _live_pull(hub, tmp_path, **{"live.min_downloads": "5"})
-        assert hub.stats.statuses[429] == 6
-        first_pages = hub.stats.total_requests("^/api/models$")
-    assert report.ok and report.retries == 1 and "live/2026-03-01" in report.pulled
-    # pages 1-2, page 3 asked six times (huggingface_hub's own retries), then the whole listing again
+        hub.faults = [Fault(path=r"^/api/models\?.*cursor=40", status=429, retry_after=2, times=5)]
+        report = pull_all(load_config(overrides={"study.start": "2025-03-19", "live.enabled": "true",
+                                                 "live.min_downloads": "5"}),
+                          Paths(tmp_path, simulated=True), endpoint=hub.endpoint,
+                          retry=RetryPolicy(base_delay=0.001, sleep=sleep.append), progress=False, today=TODAY,
+                          log=lambda line: None)
+        assert hub.stats.statuses[429] == 5
+        pages = hub.stats.total_requests("^/api/models$")
+    assert report.ok and report.retries == 5 and "live/2026-03-01" in report.pulled
+    assert sleep == [2.0] * 5  # the Retry-After, waited by the pull's policy (within its cap) and by no one else
     one_listing = -(-src.num_rows // 20)  # fewer models below min_downloads than LIVE_PATIENCE: to the end
-    assert first_pages == 2 + 6 + one_listing
+    assert pages == one_listing + 5  # page 3 asked five times more, nothing else asked twice
     store = RawStore(tmp_path / "data" / "demo" / "raw")
     raw = store.read("live", TODAY)
     assert raw.num_rows == expected and len(set(raw["id"].to_pylist())) == expected
-    assert store.partial_files() == [] and store.verify() == []
+    assert store.partial_files() == [] and store.verify() == [] and store.resume_dirs() == []
     assert len([e for e in store.manifest_entries() if e["kind"] == "live"]) == 1

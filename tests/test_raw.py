@@ -215,3 +215,79 @@ def test_pending_entry_without_its_file_is_dropped_and_a_tampered_one_is_kept(tm
     assert not ghost.exists()
     assert not odd.exists()  # its file already has a manifest entry: the pending copy is redundant
     assert other.exists() and store.entry("archive", "2025-01-15") is None
+
+
+def test_versions_live_beside_each_other_and_the_newest_is_used(tmp_path):
+    store = RawStore(tmp_path)
+    first = store.write("archive", "2025-01-01", _table(), META)
+    second = store.write("archive", "2025-01-01", _table(7, offset=100), {**META, "previous": {"sha256": first["sha256"]}},
+                         version=2)
+    assert first["file"] == "archive/2025-01-01.parquet" and second["file"] == "archive/2025-01-01.v2.parquet"
+    assert store.versions("archive", "2025-01-01") == [1, 2] and store.snapshot_dates() == [dt.date(2025, 1, 1)]
+    assert store.path("archive", "2025-01-01").name == "2025-01-01.v2.parquet"
+    assert store.read("archive", "2025-01-01").num_rows == 7 and store.entry("archive", "2025-01-01")["version"] == 2
+    assert [e["version"] for e in store.entries("archive", "2025-01-01")] == [1, 2]
+    with pytest.raises(RawStoreError, match="already exists"):
+        store.write("archive", "2025-01-01", _table(), META, version=2)
+    assert store.verify() == []
+    # lookalike names are not raw files (matched whole)
+    (tmp_path / "archive" / "2025-01-08.parquet.bak").write_bytes(b"x")
+    (tmp_path / "archive" / "2025-01-08.v0.parquet").write_bytes(b"x")
+    assert store.snapshot_dates() == [dt.date(2025, 1, 1)] and store.verify() == []
+
+
+def test_every_entry_records_the_implausible_rows(tmp_path):
+    t = _table(4)
+    t = t.set_column(3, "downloads", pa.array([5, -1, 2**62, 7], pa.int64()))
+    t = pa.concat_tables([t, t.slice(0, 1)])
+    entry = RawStore(tmp_path).write("archive", "2025-01-01", t, META)
+    q = entry["quality"]
+    assert q["rows"] == 5 and q["duplicate_rows"] == 1 and q["duplicate_ids"] == ["org/model-0"]
+    assert q["negative"] == {"downloads": 1} and q["above_ceiling"] == {"downloads": 1}
+    assert RawStore(tmp_path).read("archive", "2025-01-01").equals(t.cast(RAW_SCHEMA))  # kept as served
+
+
+def test_a_re_pulled_file_needs_an_entry_that_says_what_it_restores(tmp_path):
+    store = RawStore(tmp_path)
+    e = store.write("archive", "2025-01-01", _table(), META)
+    store.path("archive", "2025-01-01").unlink()
+    assert any("listed in the manifest but missing" in p for p in store.verify())
+    store.write("archive", "2025-01-01", _table(), {**META, "restores": {"sha256": e["sha256"]}})
+    assert store.verify() == [] and len(store.entries("archive", "2025-01-01")) == 2
+
+
+def test_verify_leaves_the_files_of_a_running_pull_alone(tmp_path):
+    store = RawStore(tmp_path)
+    store.write("archive", "2025-01-01", _table(), META)
+    partial = tmp_path / "archive" / ".2025-01-08.parquet.4242.partial"
+    with store.lock():  # a pull is running (the lock is held by another open file of the store)
+        partial.write_bytes(b"PAR1")
+        assert store.verify() == []
+        notes = "\n".join(store.notes())
+        assert "a pull is running now" in notes and ".2025-01-08.parquet.4242.partial: being written" in notes
+    assert any("partial file of an interrupted write" in p for p in store.verify())  # a leftover once it ended
+
+
+def test_a_torn_manifest_fragment_is_dropped_and_its_pending_entry_recorded(tmp_path):
+    store = RawStore(tmp_path)
+    store.write("archive", "2025-01-01", _table(), META)
+    entry = store.write("archive", "2025-01-08", _table(offset=5), META)
+    lines = store.manifest_path.read_bytes().splitlines(keepends=True)
+    store.manifest_path.write_bytes(lines[0] + lines[1][:40])  # the second append was cut by a full disk
+    store.pending_path(store.path("archive", "2025-01-08")).write_text(json.dumps(entry))
+    assert any("torn last line" in p for p in store.verify())
+    assert store.recover_pending() == (["archive/2025-01-08.parquet"], [])
+    assert store.verify() == [] and len(store.manifest_entries()) == 2
+
+
+def test_a_full_disk_during_a_write_leaves_nothing_half_written(tmp_path):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    store = RawStore(tmp_path)
+    (tmp_path / "archive").mkdir(parents=True)
+    (tmp_path / "archive" / f".2025-01-01.parquet.{os.getpid()}.partial").symlink_to("/dev/full")
+    from analysis.raw import RawStoreFullError
+
+    with pytest.raises(RawStoreFullError, match="no space left on device while writing it.*nothing is half-written"):
+        store.write("archive", "2025-01-01", _table(5000), META)
+    assert not store.has("archive", "2025-01-01") and store.partial_files() == [] and store.manifest_entries() == []

@@ -14,6 +14,16 @@ Every request made to read a snapshot goes through the project's :class:`analysi
 revision check that ``HfFileSystem`` makes when the file is opened, and each range read. The tree listing of
 :func:`list_snapshots` is paginated by huggingface_hub, which also retries each page itself first
 (:data:`analysis.hub.HF_CLIENT_RETRIES`).
+
+Snapshot paths are matched whole (``models/<YYYY-MM-DD>/models.parquet`` and nothing more: a trailing newline or
+suffix does not match); a date listed twice, and paths that look like snapshots without matching, are reported.
+Where a snapshot file carries Parquet page checksums (CRC), every page read is verified. A row group that fails its
+checksum or does not decode is read again once (a byte damaged in transit); one that fails twice makes the
+snapshot unreadable (nothing is written). Without page checksums a damaged byte inside a value cannot be seen (over
+HTTPS, TLS makes that rare).
+
+Simulated or real is read from the data: a simulated Hub's archive repository holds :data:`SIMULATED_MARKER` at its
+root (written by :mod:`analysis.simulate`); :func:`list_snapshots` reads it (``ArchiveListing.marker``).
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import pyarrow as pa
@@ -29,12 +39,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..schema import BASE_MODELS_TYPE, RAW_SCHEMA, REQUIRED_COLUMNS
+from ..simulate.hub import SIMULATED_MARKER
 from . import (IncompleteReadError, PullError, RetryPolicy, SnapshotSchemaError, SnapshotUnreadableError,
-               default_endpoint)
+               default_endpoint, public_endpoint)
 
 #: Name of the snapshot file inside each date folder of the archive.
 ARCHIVE_FILE = "models.parquet"
-_DATE_PATH = re.compile(r"^models/(\d{4}-\d{2}-\d{2})/" + re.escape(ARCHIVE_FILE) + "$")
+#: A snapshot's path in the archive, matched whole (``fullmatch``: no trailing newline, no suffix).
+_DATE_PATH = re.compile(r"models/(\d{4}-\d{2}-\d{2})/" + re.escape(ARCHIVE_FILE))
+#: Paths that look like a snapshot's (reported when they do not match :data:`_DATE_PATH` whole).
+_LOOKALIKE = re.compile(r"models/[^/]*\d{4}-\d{2}-\d{2}[^/]*/[^/]*" + re.escape(ARCHIVE_FILE))
 
 
 @dataclass(frozen=True)
@@ -57,13 +71,33 @@ class ArchiveListing:
     commit : str
         The commit sha the revision resolved to; every file is read at this commit.
     files : tuple of ArchiveFile
-        Sorted by date.
+        Sorted by date, one per date.
+    duplicates : tuple of str
+        Dates listed more than once, each with its entries (``"2025-01-08: models/... (123 bytes), ..."``).
+        Identical entries are kept once; a date whose entries differ is left out of ``files``.
+    ignored : tuple of str
+        Paths that look like snapshot files but do not match the snapshot path whole (e.g. a trailing newline);
+        never read.
+    marker : dict or None
+        The content of :data:`SIMULATED_MARKER` when the repository holds it (a simulated Hub), else None.
+    conflicts : tuple of datetime.date
+        Dates listed more than once with different files (left out of ``files``: which one is the snapshot
+        cannot be told).
     """
 
     repo_id: str
     revision: str
     commit: str
     files: tuple[ArchiveFile, ...]
+    duplicates: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+    marker: dict | None = None
+    conflicts: tuple[dt.date, ...] = ()
+
+    @property
+    def simulated(self) -> bool:
+        """True if the repository says it is a simulated Hub's (:data:`SIMULATED_MARKER`)."""
+        return self.marker is not None
 
     @property
     def dates(self) -> list[dt.date]:
@@ -97,26 +131,110 @@ def list_snapshots(repo_id: str, revision: str = "main", *, endpoint: str | None
     ArchiveListing
     """
     from huggingface_hub import HfApi
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
 
     retry = retry or RetryPolicy()
-    api = HfApi(endpoint=default_endpoint(endpoint))
-    commit = retry.call(lambda: api.dataset_info(repo_id, revision=revision).sha,
-                        f"dataset {repo_id}@{revision}")
+    ep = default_endpoint(endpoint)
+    api = HfApi(endpoint=ep)
+    try:
+        commit = retry.call(lambda: api.dataset_info(repo_id, revision=revision).sha,
+                            f"dataset {repo_id}@{revision}")
+    except RevisionNotFoundError:
+        raise PullError(f"archive revision {revision!r} does not exist in dataset {repo_id} at "
+                        f"{public_endpoint(ep)}: check archive.revision in config/study.yaml (a branch, tag or "
+                        "commit sha of that dataset)") from None
+    except GatedRepoError:
+        raise PullError(f"dataset {repo_id} at {public_endpoint(ep)} is gated: accept its terms on the Hub and set "
+                        "HF_TOKEN (or `hf auth login`)") from None
+    except RepositoryNotFoundError:
+        raise PullError(f"dataset {repo_id} not found at {public_endpoint(ep)} (or not accessible with this token): "
+                        "check archive.repo_id in config/study.yaml") from None
     if not commit:
         raise SnapshotUnreadableError(f"dataset {repo_id}@{revision}: the Hub returned no commit sha")
     tree = retry.call(lambda: list(api.list_repo_tree(repo_id, "models", recursive=True, repo_type="dataset",
                                                       revision=commit)),
                       f"dataset {repo_id}@{commit[:10]} tree models/")
-    files = []
+    by_date: dict[dt.date, list[ArchiveFile]] = {}
+    listed: dict[dt.date, list[str]] = {}  # every entry of each date, as listed
+    ignored: list[str] = []
     for entry in tree:
-        m = _DATE_PATH.match(entry.path)
-        if m and getattr(entry, "size", None) is not None:
-            try:
-                files.append(ArchiveFile(dt.date.fromisoformat(m.group(1)), entry.path, int(entry.size)))
-            except ValueError:
-                continue  # a folder name that looks like a date but is not one
-    files.sort(key=lambda f: f.date)
-    return ArchiveListing(repo_id, revision, commit, tuple(files))
+        path = entry.path
+        m = _DATE_PATH.fullmatch(path)
+        if m is None:
+            if _LOOKALIKE.search(path) and getattr(entry, "size", None) is not None:
+                ignored.append(repr(path))
+            continue
+        if getattr(entry, "size", None) is None:
+            continue
+        try:
+            d = dt.date.fromisoformat(m.group(1))
+        except ValueError:
+            ignored.append(repr(path))  # a folder name that looks like a date but is not one
+            continue
+        f = ArchiveFile(d, path, int(entry.size))
+        listed.setdefault(d, []).append(f"{path} ({entry.size} bytes)")
+        if f not in by_date.setdefault(d, []):
+            by_date[d].append(f)
+    files, duplicates, conflicts = [], [], []
+    for d in sorted(by_date):
+        entries = listed[d]
+        if len(entries) > 1:
+            verdict = "the same file listed twice, read once" if len(by_date[d]) == 1 else \
+                "entries differ: the date is skipped"
+            duplicates.append(f"{d}: {len(entries)} entries ({', '.join(entries)}); {verdict}")
+        if len(by_date[d]) == 1:
+            files.append(by_date[d][0])
+        else:
+            conflicts.append(d)
+    marker = read_marker(repo_id, commit, endpoint=ep, retry=retry)
+    return ArchiveListing(repo_id, revision, commit, tuple(files), tuple(duplicates), tuple(ignored), marker,
+                          tuple(conflicts))
+
+
+def read_marker(repo_id: str, commit: str, *, endpoint: str | None = None,
+                retry: RetryPolicy | None = None) -> dict | None:
+    """The simulated-Hub marker of a dataset repository at ``commit`` (:data:`SIMULATED_MARKER`), or None.
+
+    Raises
+    ------
+    PullError
+        The repository holds a file by that name that is not a marker (not JSON, or not ``"simulated": true``):
+        what the endpoint serves cannot be classified, so nothing is pulled.
+    """
+    from huggingface_hub import hf_hub_url
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
+    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+    retry = retry or RetryPolicy()
+    ep = default_endpoint(endpoint)
+    url = hf_hub_url(repo_id, SIMULATED_MARKER, repo_type="dataset", revision=commit, endpoint=ep)
+
+    def once() -> bytes | None:
+        r = get_session().get(url, headers=build_hf_headers())
+        if r.status_code == 404:
+            return None
+        hf_raise_for_status(r)
+        return r.content
+
+    try:
+        body = retry.call(once, f"dataset {repo_id}@{commit[:10]} {SIMULATED_MARKER}")
+    except (EntryNotFoundError,):
+        return None
+    except HfHubHTTPError as e:
+        if getattr(getattr(e, "response", None), "status_code", None) == 404:
+            return None
+        raise
+    if body is None:
+        return None
+    try:
+        marker = json.loads(body)
+    except ValueError:
+        marker = None
+    if not isinstance(marker, dict) or marker.get("simulated") is not True:
+        raise PullError(f"dataset {repo_id}@{commit[:10]} at {public_endpoint(ep)} holds {SIMULATED_MARKER} but it "
+                        "is not a simulated-Hub marker (a JSON object with \"simulated\": true); the data cannot be "
+                        "classified as simulated or real, so nothing is pulled")
+    return marker
 
 
 def select_dates(dates: list[dt.date], start: dt.date | None, end: dt.date | None,
@@ -129,7 +247,7 @@ def select_dates(dates: list[dt.date], start: dt.date | None, end: dt.date | Non
 
 # --- column-projected range reads ----------------------------------------------------------------------
 def _projected_file_class() -> type:
-    from huggingface_hub import constants, hf_hub_url
+    from huggingface_hub import hf_hub_url
     from huggingface_hub.hf_file_system import HfFileSystemFile
     from huggingface_hub.utils import get_session, hf_raise_for_status
 
@@ -159,7 +277,8 @@ def _projected_file_class() -> type:
             headers = {"range": f"bytes={start}-{end - 1}", **self.fs._api._build_hf_headers()}
 
             def once() -> bytes:
-                r = get_session().get(self._url, headers=headers, timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT)
+                # no timeout of its own: inside a pull, analysis.hub.hub_client applies pull.read_timeout
+                r = get_session().get(self._url, headers=headers)
                 hf_raise_for_status(r)
                 body = r.content
                 self.requests += 1
@@ -429,6 +548,7 @@ class ProjectedSnapshot:
     num_rows: int
     num_row_groups: int
     source: Any = None
+    rereads: list = field(default_factory=list)  # row groups read again after a checksum or decoding failure
 
     def _corrupt_column(self, i: int) -> str | None:
         """The first projected column of row group ``i`` that fails to decode on its own (None if none does)."""
@@ -452,15 +572,24 @@ class ProjectedSnapshot:
         """
         for i in range(self.num_row_groups):
             try:
-                t = self.parquet.read_row_group(i, columns=list(self.columns))
+                try:
+                    t = self.parquet.read_row_group(i, columns=list(self.columns))
+                except (pa.ArrowInvalid, OSError) as e:
+                    if _is_transport_error(e, self.source):
+                        raise
+                    # a page failed its checksum or did not decode: the bytes may have been damaged in transit
+                    # (a file damaged on the Hub fails again); fetch them again, once
+                    self.rereads.append(f"row group {i}: {_first_line(e)}")
+                    t = self.parquet.read_row_group(i, columns=list(self.columns))
             except (pa.ArrowInvalid, OSError) as e:  # pyarrow reports corrupt pages as OSError
                 if _is_transport_error(e, self.source):
                     raise
                 column = self._corrupt_column(i)
                 at = f"row group {i} of {self.num_row_groups}" + (f", column {column!r}," if column else "")
+                twice = " (it failed twice: read again after the first failure)"
                 raise SnapshotUnreadableError(
-                    f"{self.where}: {at} is corrupt ({_first_line(e)}); snapshot skipped, nothing was written "
-                    "for it (the next pull tries it again; if it persists, the archive's file is damaged)"
+                    f"{self.where}: {at} is corrupt ({_first_line(e)}){twice}; snapshot skipped, nothing was "
+                    "written for it (the next pull tries it again; if it persists, the archive's file is damaged)"
                 ) from e
             yield normalise_table(t, self.where, drift)
         drift[:] = _dedupe(drift)
@@ -478,7 +607,7 @@ def open_snapshot(file_obj: Any, where: str) -> ProjectedSnapshot:
         A required column is absent.
     """
     try:
-        pf = pq.ParquetFile(file_obj)
+        pf = pq.ParquetFile(file_obj, page_checksum_verification=True)
     except (pa.ArrowInvalid, OSError) as e:  # a corrupt footer is an OSError ("Couldn't deserialize thrift")
         if _is_transport_error(e, file_obj):  # HfHubHTTPError is an OSError too: never called corrupt
             raise

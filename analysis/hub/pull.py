@@ -3,51 +3,72 @@
 :func:`pull_all` is what notebook 01 and ``python -m analysis pull`` run:
 
 1. check the Hub answers (:func:`check_hub_reachable`; never falls back to simulated data);
-2. resolve the archive revision to a commit and list its snapshot dates, keep those in the study window
-   (weekly, or the first of each month), skip the dates already in the raw store;
-3. read each missing snapshot column-projected (range requests) and stream it, normalised, into
-   ``archive/<date>.parquet`` through :class:`analysis.raw.RawStore` (atomic, never overwritten, manifest entry);
-4. optionally pull today's live listing into ``live/<date>.parquet``.
+2. resolve the archive revision to a commit and list its snapshot dates (paths matched whole; a date listed twice
+   and lookalike paths are reported), and read whether the endpoint is a simulated Hub **from the data**: the
+   archive repository's :data:`~analysis.simulate.hub.SIMULATED_MARKER`, and the tag every simulated model
+   carries in the live listing. A simulated Hub's data is never stored in the real raw store, nor real data in the
+   demo's (:class:`~analysis.hub.RunKindError`, naming the endpoint and what it saw); any endpoint, loopback mirrors
+   included, can serve a real pull. Each manifest entry records ``simulated`` (from the data), the evidence and the
+   ``endpoint`` (without credentials);
+3. keep the dates in the study window (weekly, or the first of each month) and, for every snapshot already in the
+   raw store, compare the Hub's current file (its etag, at the archive's current commit) with the one pulled: a
+   changed file is pulled again as a new version beside the old one (``<date>.v2.parquet``; the study uses the
+   newest), a file gone from the Hub is reported; a raw file deleted by hand is pulled again (its entry says so);
+4. read each missing snapshot column-projected (range requests) and stream it, normalised, into the raw store
+   (atomic, never overwritten, manifest entry with the snapshot's implausible rows, see :mod:`analysis.quality`);
+5. optionally pull today's live listing into ``live/<date>.parquet``, page by page: a listing that fails resumes
+   from its last complete page on the next pull the same day; on a later day, what was listed is recorded as an
+   incomplete listing (never lost).
 
-A snapshot that fails (after retries) is reported by name in :class:`PullReport` while the others complete.
-A rerun pulls only what is missing.
+A snapshot that fails (after retries) is reported by name in :class:`PullReport` while the others complete. A full
+disk or the pull's deadline stops the pull at once, naming what was not tried. A rerun pulls only what is missing.
 
-Retries have two layers. The requests the project sends itself (the reachability check, repository info, each
-file's HEAD, the revision check made on opening each file, every range read) are retried by the pull's
-:class:`~analysis.hub.RetryPolicy`, whose ``max_retry_after`` and ``sleep`` apply to them. The paginated listings
-(the archive's tree, the live ``/api/models`` pages) are requested by huggingface_hub's ``http_backoff``, which
-first retries each page itself (:data:`~analysis.hub.HF_CLIENT_RETRIES` times, waiting 1-8 s or ``Retry-After`` + 1 s
-without a cap, with ``time.sleep``); only once it gives up does the RetryPolicy retry the whole listing.
+Every request runs under :func:`analysis.hub.hub_client`: connect and read timeouts, a ``Retry-After`` cap and the
+pull's deadline (config section ``pull``). The requests the project sends itself (the reachability check,
+repository info, each file's HEAD, the revision check made on opening each file, every range read, every page of
+the live listing) are retried by the pull's :class:`~analysis.hub.RetryPolicy`. The archive's tree is requested by
+huggingface_hub's ``http_backoff``, which first retries each page itself (:data:`~analysis.hub.HF_CLIENT_RETRIES`
+times, waiting 1-8 s or ``Retry-After`` + 1 s); only once it gives up does the RetryPolicy retry the whole tree.
 
 The Hub token is read by huggingface_hub from ``HF_TOKEN`` or the login saved by ``hf auth login``; this module
-never handles or records it.
+never handles or records it. Every line the pull logs or reports, every error it raises and every manifest entry
+it writes is redacted (:func:`analysis.hub.redact`): credentials in ``HF_ENDPOINT`` (``user:password@``), tokens
+in queries or headers, and the token itself never appear.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
+import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlsplit
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ..config import StudyConfig, cli_date
 from ..paths import Paths
-from ..raw import RawStore, RawStoreError
-from . import (RETRY_STATUSES, HubRateLimitedError, HubServerError, HubUnreachableError, PullError,
-               RetriesExhaustedError, RetryPolicy, _retry_after, _status_of, default_endpoint, public_endpoint)
+from ..quality import SnapshotQuality
+from ..raw import RawStore, RawStoreError, RawStoreFullError, is_disk_full
+from ..simulate.hub import SIMULATED_MARKER, SIMULATED_TAG
+from . import (RETRY_STATUSES, HubRateLimitedError, HubServerError, HubUnreachableError,
+               PullDeadlineError, PullError, PullLimits, RetriesExhaustedError, RetryPolicy, RunKindError,
+               _retry_after, _status_of, default_endpoint, hub_client, known_secrets, public_endpoint, redact,
+               redact_obj)
 from .archive import ArchiveListing, list_snapshots, open_projected, open_snapshot, select_dates
-from .live import LiveListingStats, LiveQuery, iter_live_batches
-
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+from .live import LIVE_BATCH_SIZE, LiveListingStats, LiveQuery, LiveState, iter_live_pages
 
 
 @dataclass(frozen=True)
 class PullFailure:
-    """A snapshot that could not be pulled."""
+    """A snapshot that could not be pulled (or checked)."""
 
     kind: str
     date: str
@@ -59,35 +80,50 @@ class PullFailure:
 
 @dataclass(frozen=True)
 class PullReport:
-    """What a pull did.
+    """What a pull did and saw.
 
     Attributes
     ----------
     pulled : tuple of str
-        ``kind/date`` of the raw files written by this run.
+        ``kind/date`` of the raw files written by this run (``kind/date vN`` for a new version).
     already_present : tuple of str
-        ``kind/date`` of the selected snapshots already in the raw store (not downloaded again).
+        ``kind/date`` of the selected snapshots already in the raw store, unchanged on the Hub (not downloaded).
     failed : tuple of PullFailure
-        Snapshots that failed, with the reason; the run's exit status is non-zero if any.
+        Snapshots that failed or were not tried, with the reason; the run's exit status is non-zero if any.
     bytes_read : int
         Body bytes received for archive snapshots (range reads), as counted by the client.
     remote_bytes : int
         Total size on the Hub of the archive files this run tried to pull (pulled or failed: the same files
         ``bytes_read`` counts).
     retries : int
-        Requests retried (429, 5xx, dropped connections).
+        Requests retried (429, 5xx, dropped connections, truncated pages).
     commit : str or None
         Archive commit the snapshots were read at.
     endpoint : str
+        The endpoint, without credentials.
     simulated : bool
-        True when the pull wrote into the demo raw store (a simulated Hub).
+        What the data said: True if the endpoint serves a simulated Hub (the archive's marker).
+    evidence : str
+        What that was read from.
     missing_in_window : tuple of str
         Weekly dates in the window without a snapshot on the Hub (gaps of the archive), for the record.
+    changed_upstream : tuple of str
+        Snapshots whose file on the Hub differs from the one pulled (another etag), or is gone from the Hub.
+    restored : tuple of str
+        Raw files listed in the manifest but missing on disk, pulled again (identical or not).
+    flagged : tuple of str
+        Raw files written by this run with implausible rows (duplicate ids, negative or absurd counts, no rows),
+        kept as served; the rule of :mod:`analysis.quality` applies when they are read.
+    listing_notes : tuple of str
+        What the archive's listing got wrong: dates listed twice, lookalike paths ignored.
+    stopped : str
+        Why the pull stopped before the end ("" if it did not): a full disk or its deadline.
     cleaned_partials : tuple of str
         Leftover temporary files of an interrupted earlier pull, removed by this run.
     recovered : tuple of str
         Raw files of an earlier pull interrupted between writing the file and its manifest entry, whose entries
-        this run recorded (see :meth:`analysis.raw.RawStore.recover_pending`).
+        this run recorded (see :meth:`analysis.raw.RawStore.recover_pending`), and incomplete live listings of
+        earlier days recorded as such.
     seconds : float
     """
 
@@ -100,7 +136,13 @@ class PullReport:
     commit: str | None = None
     endpoint: str = ""
     simulated: bool = False
+    evidence: str = ""
     missing_in_window: tuple[str, ...] = ()
+    changed_upstream: tuple[str, ...] = ()
+    restored: tuple[str, ...] = ()
+    flagged: tuple[str, ...] = ()
+    listing_notes: tuple[str, ...] = ()
+    stopped: str = ""
     cleaned_partials: tuple[str, ...] = ()
     recovered: tuple[str, ...] = ()
     seconds: float = 0.0
@@ -117,12 +159,22 @@ class PullReport:
     def summary(self) -> str:
         """A few lines for a terminal or a notebook."""
         frac = f" ({self.bytes_fraction:.1%} of {self.remote_bytes:,} bytes)" if self.bytes_fraction is not None else ""
-        lines = [f"pull from {self.endpoint}" + (" [SIMULATED DATA]" if self.simulated else ""),
+        kind = "SIMULATED DATA" if self.simulated else "real data"
+        lines = [f"pull from {self.endpoint} [{kind}: {self.evidence}]" if self.evidence else
+                 f"pull from {self.endpoint}" + (" [SIMULATED DATA]" if self.simulated else ""),
                  f"  pulled {len(self.pulled)}, already present {len(self.already_present)}, "
                  f"failed {len(self.failed)}; read {self.bytes_read:,} bytes{frac}; {self.retries} retries; "
                  f"{self.seconds:.1f} s"]
+        if self.stopped:
+            lines.append(f"  STOPPED: {self.stopped}")
         if self.missing_in_window:
             lines.append(f"  no snapshot on the Hub for: {', '.join(self.missing_in_window)}")
+        for title, items in (("changed on the Hub since pulled", self.changed_upstream),
+                             ("pulled again (missing on disk)", self.restored),
+                             ("implausible rows, kept as served and handled when read", self.flagged),
+                             ("archive listing", self.listing_notes)):
+            for item in items:
+                lines.append(f"  {title}: {item}")
         if self.recovered:
             lines.append(f"  recorded the manifest entries of an interrupted pull: {', '.join(self.recovered)}")
         for f in self.failed:
@@ -139,10 +191,6 @@ def _versions() -> dict[str, str]:
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _is_loopback(endpoint: str) -> bool:
-    return (urlsplit(endpoint).hostname or "") in _LOOPBACK
 
 
 class _HubAnswered(PullError):
@@ -299,37 +347,177 @@ class _LiveBar:
             self.bar.close()
 
 
-def _pull_live(store: RawStore, day: dt.date, query: LiveQuery, base_meta: dict[str, Any], *, endpoint: str,
-               shown: str, on_model: Callable[[int], None]) -> dict[str, Any]:
-    """Stream one live listing into the raw store, batch by batch; returns its manifest entry.
+# --- live listing: pages saved as they come, resumed the same day -------------------------------------------
+_PAGE = "page-{:06d}"
 
-    The file is committed only when the listing has ended; a listing that fails part-way leaves nothing behind
-    (the writer discards its partial file), so the caller can start it again.
+
+def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and is_disk_full(e):
+            raise RawStoreFullError(f"{path}: no space left on device while saving a page of the live listing; "
+                                    f"free space on the disk holding {path.parent} and run the pull again (it "
+                                    "resumes from the last complete page, the same day)") from None
+        raise
+
+
+def _save_page(folder: Path, page: Any, listing: dict[str, Any]) -> None:
+    """Save one complete page (its models, then the state after it: a page counts once its state is there).
+
+    ``listing`` (the query, the endpoint, when the listing started) is saved with the first page.
     """
-    meta = {**base_meta, "source": f"{shown}/api/models", "query": query.as_dict(), "accessed_at": _now(),
-            "bytes_read": None}
-    stats = LiveListingStats()
+    folder.mkdir(parents=True, exist_ok=True)
+    listing_file = folder / "listing.json"
+    if not listing_file.exists():
+        _write_atomically(listing_file, lambda p: p.write_text(json.dumps(listing, sort_keys=True)))
+    name = _PAGE.format(page.number)
+    _write_atomically(folder / f"{name}.parquet", lambda p: pq.write_table(page.table, p))
+    _write_atomically(folder / f"{name}.json", lambda p: p.write_text(json.dumps(page.state.as_dict())))
+
+
+def _load_pages(folder: Path) -> tuple[LiveState | None, list[Path], dict]:
+    """The state after the last complete page saved in ``folder``, the page files up to it, and the listing's
+    query, endpoint and start (``{}`` if unknown)."""
+    if not folder.is_dir():
+        return None, [], {}
+    state, files = None, []
+    number = 1
+    while True:
+        name = _PAGE.format(number)
+        data, meta = folder / f"{name}.parquet", folder / f"{name}.json"
+        if not (data.is_file() and meta.is_file()):
+            break
+        try:
+            pq.read_metadata(data)
+            state = LiveState.from_dict(json.loads(meta.read_text()))
+        except (OSError, ValueError, TypeError, pa.ArrowInvalid):
+            break  # a page damaged by a crash: the listing resumes before it
+        files.append(data)
+        number += 1
+    try:
+        listing = json.loads((folder / "listing.json").read_text())
+    except (OSError, ValueError):
+        listing = {}
+    return state, files, listing if isinstance(listing, dict) else {}
+
+
+def _commit_pages(store: RawStore, day: dt.date, files: list[Path], meta: dict[str, Any]) -> dict[str, Any]:
+    """Write the saved pages, in order, as the raw live file of ``day``; returns its manifest entry."""
     with store.open_writer("live", day, meta) as w:
-        for table in iter_live_batches(query, endpoint=endpoint, on_model=on_model, stats=stats):
-            w.write(table)
-        # counts change while the Hub is paged: models listed out of order are kept and counted here
-        w.meta["out_of_order"] = stats.out_of_order
-        w.meta["listing"] = stats.as_dict()
+        pending: list[pa.Table] = []
+        held = 0
+        for f in files:
+            t = pq.read_table(f)
+            pending.append(t)
+            held += t.num_rows
+            if held >= LIVE_BATCH_SIZE:
+                w.write(pa.concat_tables(pending))
+                pending, held = [], 0
+        if pending:
+            w.write(pa.concat_tables(pending))
     assert w.entry is not None
     return w.entry
 
 
-def _pull_archive_date(store: RawStore, listing: ArchiveListing, date: dt.date, base_meta: dict[str, Any], *,
-                       endpoint: str, retry: RetryPolicy, on_bytes: Callable[[int], None],
-                       on_retry: Callable[[int, float, BaseException], None]) -> dict[str, Any]:
-    """Read one snapshot column-projected and write it to the raw store; returns its manifest entry."""
+def _pull_live(store: RawStore, day: dt.date, query: LiveQuery, base_meta: dict[str, Any], *, endpoint: str,
+               shown: str, retry: RetryPolicy, expect_simulated: bool, on_model: Callable[[int], None],
+               on_retry: Callable[[int, float, BaseException], None], log: Callable[[str], None]) -> dict[str, Any]:
+    """Pull (or resume) the live listing of ``day`` page by page, then commit it; returns its manifest entry."""
+    folder = store.resume_dir("live", day)
+    state, files, saved = _load_pages(folder)
+    seen: set[str] = set()
+    listing = {"query": query.as_dict(), "endpoint": shown, "accessed_at": _now()}
+    if state is not None:
+        for f in files:
+            seen.update(pq.read_table(f, columns=["id"])["id"].to_pylist())
+        state.stats.resumed_at_page = state.stats.pages
+        saved_query = saved.get("query")
+        if saved_query and saved_query != query.as_dict():
+            log(f"pull: the live listing of {day} was started with {saved_query}; it resumes with that query")
+            query = LiveQuery(min_downloads=saved_query["min_downloads"], top_n=saved_query["top_n"])
+        listing = {**listing, **saved, "resumed_at": listing["accessed_at"]}
+        log(f"pull: live/{day}: resuming after page {state.stats.pages} ({state.stats.kept:,} models kept so far)")
+    try:
+        for page in iter_live_pages(query, endpoint=endpoint, state=state, seen=seen, retry=retry,
+                                    expect_simulated=expect_simulated, on_retry=on_retry, on_model=on_model):
+            _save_page(folder, page, listing)
+    except RunKindError:  # a listing of the wrong kind (or of mixed kinds) is never kept, not even in part
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    state, files, _ = _load_pages(folder)
+    stats = state.stats if state is not None else LiveListingStats(stopped="end")
+    meta = {**base_meta, "source": f"{listing['endpoint']}/api/models", "query": query.as_dict(),
+            "accessed_at": listing["accessed_at"], "bytes_read": None, "complete": True, "out_of_order": stats.out_of_order, "listing": stats.as_dict(),
+            "simulated": bool(stats.simulated) if stats.simulated is not None else base_meta["simulated"],
+            "simulated_evidence": _live_evidence(stats)}
+    if "resumed_at" in listing:
+        meta["resumed_at"] = listing["resumed_at"]
+    entry = _commit_pages(store, day, files, meta)
+    shutil.rmtree(folder, ignore_errors=True)
+    return entry
+
+
+def _live_evidence(stats: LiveListingStats) -> str:
+    if stats.simulated is None:
+        return "the listing held no model"
+    if stats.simulated:
+        return f"every model carries the tag {SIMULATED_TAG!r}"
+    return f"models without the tag {SIMULATED_TAG!r} ({stats.tagged} kept model(s) carry it)"
+
+
+def _finish_earlier_listings(store: RawStore, today: dt.date, base_meta: dict[str, Any],
+                             log: Callable[[str], None]) -> list[str]:
+    """Record, as incomplete listings, the live listings of earlier days that never completed (nothing is lost)."""
+    done = []
+    for day, folder in store.resume_dirs("live"):
+        if day >= today:
+            continue
+        state, files, listing = _load_pages(folder)
+        if store.entry("live", day) is not None or state is None:  # recorded already, or nothing in it
+            why = "its listing is recorded already" if state is not None else "no complete page in it"
+            log(f"pull: removed {folder} (live listing of {day}): {why}")
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
+        stats = state.stats
+        meta = {**base_meta, "source": f"{listing.get('endpoint', base_meta['endpoint'])}/api/models",
+                "endpoint": listing.get("endpoint", base_meta["endpoint"]), "query": listing.get("query"),
+                "accessed_at": listing.get("accessed_at"), "bytes_read": None, "complete": False,
+                "out_of_order": stats.out_of_order, "listing": stats.as_dict(),
+                "simulated_evidence": _live_evidence(stats),
+                "note": f"incomplete: the listing of {day} stopped after page {stats.pages} and could not be resumed "
+                        "on a later day (a later listing is another snapshot); kept as listed"}
+        if stats.simulated is not None:
+            meta["simulated"] = bool(stats.simulated)
+        _commit_pages(store, day, files, meta)
+        shutil.rmtree(folder, ignore_errors=True)
+        done.append(f"live/{day} (incomplete: {stats.kept:,} models in {stats.pages} page(s))")
+        log(f"pull: recorded the interrupted live listing of {day} as incomplete ({stats.pages} page(s))")
+    return done
+
+
+# --- archive snapshots -------------------------------------------------------------------------------------
+def _head(listing: ArchiveListing, path_in_repo: str, *, endpoint: str, retry: RetryPolicy,
+          on_retry: Callable[[int, float, BaseException], None]) -> Any:
+    """HEAD of one archive file at the listing's commit (size, etag), retried."""
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
 
+    url = hf_hub_url(listing.repo_id, path_in_repo, repo_type="dataset", revision=listing.commit, endpoint=endpoint)
+    return retry.call(lambda: get_hf_file_metadata(url, endpoint=endpoint, timeout=None), f"HEAD {path_in_repo}",
+                      on_retry)
+
+
+def _pull_archive_date(store: RawStore, listing: ArchiveListing, date: dt.date, base_meta: dict[str, Any], *,
+                       endpoint: str, retry: RetryPolicy, on_bytes: Callable[[int], None],
+                       on_retry: Callable[[int, float, BaseException], None], version: int = 1,
+                       extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Read one snapshot column-projected and write it to the raw store; returns its manifest entry."""
     f = listing.file(date)
     where = f"archive {date} ({listing.repo_id}/{f.path_in_repo}@{listing.commit[:10]})"
-    url = hf_hub_url(listing.repo_id, f.path_in_repo, repo_type="dataset", revision=listing.commit,
-                     endpoint=endpoint)
-    head = retry.call(lambda: get_hf_file_metadata(url, endpoint=endpoint), f"HEAD {f.path_in_repo}", on_retry)
+    head = _head(listing, f.path_in_repo, endpoint=endpoint, retry=retry, on_retry=on_retry)
     accessed_at = _now()
     fobj = open_projected(listing.repo_id, listing.commit, f.path_in_repo, head.size or f.size, endpoint=endpoint,
                           retry=retry, on_bytes=on_bytes, on_retry=on_retry)
@@ -338,29 +526,67 @@ def _pull_archive_date(store: RawStore, listing: ArchiveListing, date: dt.date, 
     meta = {**base_meta, "source": f"hf://datasets/{listing.repo_id}/{f.path_in_repo}",
             "repo_id": listing.repo_id, "revision": listing.revision, "commit": listing.commit,
             "path": f.path_in_repo, "remote_size": head.size or f.size, "etag": head.etag,
-            "accessed_at": accessed_at, "columns_read": list(snap.columns)}
-    with store.open_writer("archive", date, meta) as w:
+            "accessed_at": accessed_at, "columns_read": list(snap.columns), **(extra or {})}
+    with store.open_writer("archive", date, meta, version) as w:
         for table in snap.iter_tables(drift):
             w.write(table)
         w.meta["bytes_read"] = fobj.bytes_read
         w.meta["range_requests"] = fobj.requests
         w.meta["schema_drift"] = drift
+        w.meta["reread_row_groups"] = list(snap.rereads)
     assert w.entry is not None
     return w.entry
+
+
+def _kind_error(listing: ArchiveListing, shown: str, raw_dir: Path) -> RunKindError:
+    at = f"{listing.repo_id}@{listing.commit[:10]}"
+    if listing.simulated:
+        params = listing.marker.get("parameters") or {}
+        seed = f", seed {params['seed']}" if "seed" in params else ""
+        return RunKindError(
+            f"The Hub at {shown} is a SIMULATED Hub: its archive {at} holds {SIMULATED_MARKER} "
+            f"({listing.marker.get('generator', 'a simulated Hub')}{seed}). Simulated data is never stored in the "
+            f"real raw store {raw_dir}: pull it with `python -m analysis pull --demo` (make demo does), or point "
+            "HF_ENDPOINT at the real Hub (or a mirror of it). Nothing was pulled.")
+    return RunKindError(
+        f"The Hub at {shown} serves real data: its archive {at} has no {SIMULATED_MARKER}. Real data is never stored "
+        f"in the demo's raw store {raw_dir}: pull it without --demo (into data/raw), or point HF_ENDPOINT at the "
+        "simulated Hub's stand-in. Nothing was pulled.")
+
+
+def _redacted(error: BaseException, secrets: list[str]) -> BaseException:
+    """The same error with every credential removed from its message (a PullError if it cannot be rebuilt)."""
+    known = isinstance(error, (PullError, RawStoreError))
+    if known:
+        text = redact(str(error), secrets)
+    else:  # unexpected: say where it happened, since the traceback (which may hold a credential) is dropped
+        import traceback
+
+        frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+        at = f" at {Path(frame.filename).name}:{frame.lineno} ({frame.name})" if frame else ""
+        text = redact(f"{type(error).__name__}{at}: {error}", secrets)
+    if known:
+        try:
+            return type(error)(text)
+        except TypeError:
+            pass
+    return PullError(text)
 
 
 def pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None = None, until: dt.date | None = None,
              live: bool | None = None, endpoint: str | None = None, progress: bool | None = None,
              retry: RetryPolicy | None = None, today: dt.date | None = None,
-             log: Callable[[str], None] | None = None) -> PullReport:
+             log: Callable[[str], None] | None = None, check_upstream: bool = True) -> PullReport:
     """Pull every missing archive snapshot of the study window, and a live listing, into the raw store.
 
     Parameters
     ----------
     cfg : StudyConfig
-        ``study`` (window, frequency), ``archive`` (repo, revision) and ``live`` sections are used.
+        ``study`` (window, frequency), ``archive`` (repo, revision), ``live`` and ``pull`` (timeouts, deadline,
+        ``Retry-After`` cap) sections are used.
     paths : Paths
-        ``paths.raw_dir`` is the store; ``paths.simulated`` marks every manifest entry as simulated.
+        ``paths.raw_dir`` is the store: ``data/raw`` for real data, ``data/demo/raw`` (``paths.simulated``) for a
+        simulated Hub's. The data must be of that kind (see the module docstring).
     since, until : datetime.date, optional
         Override the study window (``study.start`` / ``study.end``).
     live : bool, optional
@@ -370,15 +596,14 @@ def pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None = None, un
     progress : bool, optional
         Progress bars; default only on a terminal, never in CI (``CI`` set) nor in a notebook.
     retry : RetryPolicy, optional
-        Backoff of the requests the project sends (reachability check, repository info, HEAD, revision checks,
-        range reads; tests inject short delays), and of whole listings once huggingface_hub's own retries of a
-        page are exhausted. Each page of the tree and ``/api/models`` listings is first retried by
-        huggingface_hub itself (:data:`~analysis.hub.HF_CLIENT_RETRIES` times, ``Retry-After`` + 1 s without a cap,
-        ``time.sleep``): ``retry.max_retry_after`` and ``retry.sleep`` do not apply to those waits.
+        Backoff of the requests the project sends (tests inject short delays); default from ``pull``
+        (``max_retry_after``). Its ``max_retry_after`` is also the cap applied to huggingface_hub's own waits.
     today : datetime.date, optional
         Date of the live snapshot; default today's UTC date.
     log : callable, optional
-        Receives one line per retry and per failure (default: print to stderr).
+        Receives one line per retry, failure and finding (default: print to stderr); redacted.
+    check_upstream : bool
+        Compare every snapshot already pulled with the Hub's current file (one HEAD request each).
 
     Returns
     -------
@@ -390,23 +615,52 @@ def pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None = None, un
     HubUnreachableError
         The Hub did not answer, or kept answering 429 (:class:`~analysis.hub.HubRateLimitedError`) or 5xx
         (:class:`~analysis.hub.HubServerError`) through every retry of the reachability check (nothing is written).
+    RunKindError
+        The endpoint serves simulated data and the store is the real one, or the reverse (nothing is written).
     PullError
-        A demo pull aimed at the real Hub, or a real pull aimed at a local stand-in; the archive is missing.
+        The archive or its revision does not exist; the deadline passed before the listing; any other error,
+        redacted.
     RawStoreError
         Another pull holds the store's lock.
     """
-    t0 = time.monotonic()
-    retry = retry or RetryPolicy()
     ep = default_endpoint(endpoint)
+    secrets = known_secrets(ep)
+    sink = log or (lambda line: print(line, file=sys.stderr, flush=True))
+
+    def safe_log(line: str) -> None:
+        sink(redact(line, secrets))
+
+    cap = retry.max_retry_after if retry is not None else cfg.pull.max_retry_after
+    limits = PullLimits(connect_timeout=cfg.pull.connect_timeout, read_timeout=cfg.pull.read_timeout,
+                        deadline=cfg.pull.deadline, max_retry_after=cap)
+    try:
+        with hub_client(limits, secrets=secrets) as guard:
+            policy = dataclasses.replace(retry or RetryPolicy(max_retry_after=cap), deadline_at=guard.deadline_at)
+            report = _pull_all(cfg, paths, since=since, until=until, live=live, ep=ep, progress=progress,
+                               retry=policy, today=today, log=safe_log, check_upstream=check_upstream)
+    except Exception as e:  # every error leaves redacted, without a chain that could hold a credential
+        raise _redacted(e, secrets) from None
+    return _redact_report(report, secrets)
+
+
+def _redact_report(report: PullReport, secrets: list[str]) -> PullReport:
+    changes = {}
+    for f in dataclasses.fields(report):
+        v = getattr(report, f.name)
+        if isinstance(v, str):
+            changes[f.name] = redact(v, secrets)
+        elif isinstance(v, tuple):
+            changes[f.name] = tuple(PullFailure(x.kind, x.date, redact(x.reason, secrets)) if isinstance(x, PullFailure)
+                                    else redact(x, secrets) if isinstance(x, str) else x for x in v)
+    return dataclasses.replace(report, **changes)
+
+
+def _pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None, until: dt.date | None, live: bool | None,
+              ep: str, progress: bool | None, retry: RetryPolicy, today: dt.date | None,
+              log: Callable[[str], None], check_upstream: bool) -> PullReport:
+    t0 = time.monotonic()
     shown = public_endpoint(ep)
-    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
-    if paths.simulated and not _is_loopback(ep):
-        raise PullError(f"demo pull aimed at {shown}: a demo pull reads the simulated Hub through the local "
-                        "stand-in; start `python -m analysis fakehub --root data/demo/hub` and set HF_ENDPOINT "
-                        "to the endpoint it prints (make demo does this)")
-    if not paths.simulated and _is_loopback(ep):
-        raise PullError(f"study pull aimed at a local endpoint {shown}: real raw data must come from the Hub; "
-                        "use --demo for the simulated Hub, or unset HF_ENDPOINT")
+    secrets = known_secrets(ep)
     since = since or cfg.study.start
     until = until if until is not None else cfg.study.end
     if until is not None and since > until:
@@ -422,19 +676,43 @@ def pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None = None, un
 
     check_hub_reachable(ep, cfg.archive.repo_id, retry=retry, on_retry=on_retry)
     listing = list_snapshots(cfg.archive.repo_id, cfg.archive.revision, endpoint=ep, retry=retry)
+    if listing.simulated != paths.simulated:
+        raise _kind_error(listing, shown, paths.raw_dir)
+    evidence = (f"{SIMULATED_MARKER} in {listing.repo_id}@{listing.commit[:10]}" if listing.simulated else
+                f"no {SIMULATED_MARKER} in {listing.repo_id}@{listing.commit[:10]}")
+    notes = list(listing.duplicates) + [f"ignored {p}: not a snapshot path (matched whole)" for p in listing.ignored]
+    for n in notes:
+        log(f"pull: archive listing: {n}")
     dates = select_dates(listing.dates, since, until, cfg.study.frequency)
+    ambiguous = [d for d in listing.conflicts if since <= d and (until is None or d <= until)]
     missing_weeks: list[str] = []
     if cfg.study.frequency == "weekly" and dates:
         have = set(listing.dates)
         d = dates[0]
         while d <= dates[-1]:
-            if d not in have:
+            if d not in have and d not in ambiguous:
                 missing_weeks.append(d.isoformat())
             d += dt.timedelta(weeks=1)
-    base_meta = {**_versions(), "simulated": paths.simulated, "endpoint": shown}
+    base_meta = {**_versions(), "simulated": listing.simulated, "simulated_evidence": evidence, "endpoint": shown}
+    if listing.marker is not None:
+        base_meta["simulated_hub"] = {k: listing.marker.get(k) for k in ("generator", "tag", "parameters")}
+    base_meta = redact_obj(base_meta, secrets)
     pulled: list[str] = []
     present: list[str] = []
-    failed: list[PullFailure] = []
+    failed: list[PullFailure] = [PullFailure("archive", d.isoformat(), "listed more than once with different files "
+                                            "on the Hub; which one is the snapshot cannot be told, so it is not "
+                                            "pulled (see the archive listing notes)") for d in ambiguous]
+    changed: list[str] = []
+    restored: list[str] = []
+    flagged: list[str] = []
+    stopped = ""
+
+    def note_quality(kind: str, entry: dict[str, Any]) -> None:
+        q = SnapshotQuality.from_dict(entry.get("quality") or {"rows": entry.get("rows", 0)})
+        if not q.ok:
+            line = f"{kind}/{entry['date']}: " + "; ".join(q.problems())
+            flagged.append(line)
+            log(f"pull: flagged {line}")
 
     with store.lock():
         cleaned = [p.name for p in store.cleanup_partials()]
@@ -443,57 +721,138 @@ def pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None = None, un
             log(f"pull: recorded the manifest entry of {rel}, left pending by an interrupted pull")
         for problem in unresolved:
             log(f"pull: {problem}")
-        recorded = {e.get("file") for e in store.manifest_entries()}
+        day = today or dt.datetime.now(dt.timezone.utc).date()
+        recovered += _finish_earlier_listings(store, day, base_meta, log)
 
-        def already_there(kind: str, d: dt.date) -> bool:
-            """True if the store has the file; a file without a manifest entry is reported as a failure."""
-            if not store.has(kind, d):
-                return False
-            if store.path(kind, d).relative_to(store.raw_dir).as_posix() in recorded:
-                present.append(f"{kind}/{d}")
-            else:  # a file nobody can vouch for: never used silently, never replaced
-                failed.append(PullFailure(kind, d.isoformat(), "raw file without a manifest entry (provenance "
-                                          "unknown); it is kept as is: see `python -m analysis pull --verify`"))
-            return True
+        # --- what to pull: new snapshots, files missing on disk, files changed on the Hub ---------------
+        todo: list[tuple[dt.date, int, dict[str, Any]]] = []
+        for d in dates:
+            entry = store.entry("archive", d)
+            if entry is None:
+                if store.has("archive", d):  # a file nobody can vouch for: never used silently, never replaced
+                    failed.append(PullFailure("archive", d.isoformat(), "raw file without a manifest entry "
+                                              "(provenance unknown); it is kept as is: see `python -m analysis pull "
+                                              "--verify`"))
+                else:
+                    todo.append((d, 1, {}))
+                continue
+            version = int(entry.get("version", 1))
+            if not (store.raw_dir / entry["file"]).is_file():
+                log(f"pull: {entry['file']} is in the manifest but missing on disk; pulling it again")
+                todo.append((d, version, {"restores": {"sha256": entry["sha256"], "etag": entry.get("etag"),
+                                                       "written_at": entry.get("written_at")}}))
+                continue
+            if check_upstream and entry.get("etag"):
+                try:
+                    head = _head(listing, listing.file(d).path_in_repo, endpoint=ep, retry=retry, on_retry=on_retry)
+                except PullDeadlineError:
+                    raise
+                except Exception as e:  # the comparison could not be made: said, not guessed
+                    failed.append(PullFailure("archive", d.isoformat(), f"could not compare with the Hub's current "
+                                              f"file: {_short(e)}"))
+                    present.append(f"archive/{d}")
+                    continue
+                if head.etag and head.etag != entry["etag"]:
+                    newest = max(store.versions("archive", d) + [version])
+                    line = (f"archive/{d}: the Hub's file changed (etag {entry['etag'][:12]} -> {head.etag[:12]} at "
+                            f"{listing.commit[:10]}); pulling it as version {newest + 1} beside {entry['file']}")
+                    changed.append(line)
+                    log(f"pull: {line}")
+                    todo.append((d, newest + 1, {"previous": {"file": entry["file"], "sha256": entry["sha256"],
+                                                              "etag": entry["etag"], "commit": entry.get("commit")}}))
+                    continue
+            present.append(f"archive/{d}")
+        if check_upstream:
+            for d in store.snapshot_dates("archive"):
+                if since <= d and (until is None or d <= until) and d not in set(listing.dates):
+                    e = store.entry("archive", d)
+                    if e is not None and e.get("repo_id") == listing.repo_id:
+                        line = (f"archive/{d}: no longer on the Hub at {listing.commit[:10]} (the raw file pulled "
+                                "earlier is kept and used)")
+                        changed.append(line)
+                        log(f"pull: {line}")
 
-        todo = [d for d in dates if not already_there("archive", d)]
         bars = _Bars(_auto_progress(progress), len(todo))
 
         def on_bytes(n: int) -> None:
             counters["bytes"] += n
             bars.add_bytes(n)
 
+        def stop(reason: str, rest: list[str]) -> None:
+            nonlocal stopped
+            stopped = reason
+            for label in rest:
+                kind, _, date = label.partition("/")
+                failed.append(PullFailure(kind, date, f"not tried: the pull stopped ({reason})"))
+            log(f"pull: STOPPED: {reason}")
+
         try:
-            for d in todo:
+            for i, (d, version, extra) in enumerate(todo):
                 counters["remote"] += int(listing.file(d).size or 0)
+                label = f"archive/{d}" + (f" v{version}" if version > 1 else "")
                 try:
-                    _pull_archive_date(store, listing, d, base_meta, endpoint=ep, retry=retry,
-                                       on_bytes=on_bytes, on_retry=on_retry)
-                    pulled.append(f"archive/{d}")
+                    entry = _pull_archive_date(store, listing, d, base_meta, endpoint=ep, retry=retry,
+                                               on_bytes=on_bytes, on_retry=on_retry, version=version, extra=extra)
+                    pulled.append(label)
+                    note_quality("archive", entry)
+                    if "restores" in extra:
+                        same = entry["sha256"] == extra["restores"]["sha256"]
+                        restored.append(f"{entry['file']}: " + ("identical to the file lost" if same else
+                                                                  "differs from the file lost (SHA-256 "
+                                                                  f"{extra['restores']['sha256'][:12]} -> "
+                                                                  f"{entry['sha256'][:12]})"))
                 except Exception as e:  # a pull or client error: report the snapshot by name, keep going
                     failed.append(PullFailure("archive", d.isoformat(), _short(e)))
-                    log(f"pull: FAILED archive/{d}: {_short(e)}")
+                    log(f"pull: FAILED {label}: {_short(e)}")
+                    rest = [f"archive/{x}" for x, _, _ in todo[i + 1:]] + (["live/" + day.isoformat()] if live else [])
+                    if is_disk_full(e):
+                        stop(f"the disk holding {store.raw_dir} is full (no space left on device); nothing is "
+                             "half-written; free space and run the pull again", rest)
+                        break
+                    if isinstance(e, PullDeadlineError) or isinstance(e.__cause__, PullDeadlineError):
+                        stop(f"its deadline of {cfg.pull.deadline:g} s (pull.deadline) passed; the next pull "
+                             "resumes with what is missing", rest)
+                        break
                 bars.add_date(d.isoformat())
         finally:
             bars.close()
-        if live:
-            day = today or dt.datetime.now(dt.timezone.utc).date()
-            if not already_there("live", day):
+        if live and not stopped:
+            if store.entry("live", day) is not None and store.has("live", day):
+                present.append(f"live/{day}")
+            elif store.has("live", day):
+                failed.append(PullFailure("live", day.isoformat(), "raw file without a manifest entry (provenance "
+                                          "unknown); it is kept as is: see `python -m analysis pull --verify`"))
+            else:
                 try:
                     query = LiveQuery(min_downloads=cfg.live.min_downloads, top_n=cfg.live.top_n)
                     with _LiveBar(_auto_progress(progress), cfg.live.top_n) as bar:
-                        retry.call(lambda: _pull_live(store, day, query, base_meta, endpoint=ep, shown=shown,
-                                                      on_model=bar.update),
-                                   f"live listing at {shown}/api/models", on_retry)
+                        entry = _pull_live(store, day, query, base_meta, endpoint=ep, shown=shown, retry=retry,
+                                           expect_simulated=paths.simulated, on_model=bar.update,
+                                           on_retry=on_retry, log=log)
                     pulled.append(f"live/{day}")
+                    note_quality("live", entry)
+                    listing_stats = entry.get("listing", {})
+                    if listing_stats.get("malformed"):
+                        line = (f"live/{day}: {listing_stats['malformed']} malformed record(s) skipped: "
+                                + "; ".join(listing_stats.get("malformed_examples", [])))
+                        flagged.append(line)
+                        log(f"pull: flagged {line}")
                 except Exception as e:  # reported by name; the archive part is kept
-                    failed.append(PullFailure("live", day.isoformat(), _short(e)))
-                    log(f"pull: FAILED live/{day}: {_short(e)}")
+                    pages = _load_pages(store.resume_dir("live", day))[0]
+                    after = (f"; {pages.stats.pages} complete page(s) saved: the next pull today resumes after them"
+                             if pages is not None else "")
+                    failed.append(PullFailure("live", day.isoformat(), _short(e) + after))
+                    log(f"pull: FAILED live/{day}: {_short(e)}{after}")
+                    if is_disk_full(e):
+                        stopped = f"the disk holding {store.raw_dir} is full (no space left on device)"
+                    elif isinstance(e, PullDeadlineError):
+                        stopped = f"its deadline of {cfg.pull.deadline:g} s (pull.deadline) passed"
     return PullReport(pulled=tuple(pulled), already_present=tuple(present), failed=tuple(failed),
                       bytes_read=counters["bytes"], remote_bytes=counters["remote"], retries=counters["retries"],
-                      commit=listing.commit, endpoint=shown, simulated=paths.simulated,
-                      missing_in_window=tuple(missing_weeks), cleaned_partials=tuple(cleaned),
-                      recovered=tuple(recovered), seconds=time.monotonic() - t0)
+                      commit=listing.commit, endpoint=shown, simulated=listing.simulated, evidence=evidence,
+                      missing_in_window=tuple(missing_weeks), changed_upstream=tuple(changed),
+                      restored=tuple(restored), flagged=tuple(flagged), listing_notes=tuple(notes), stopped=stopped,
+                      cleaned_partials=tuple(cleaned), recovered=tuple(recovered), seconds=time.monotonic() - t0)
 
 
 def _short(error: BaseException) -> str:
@@ -502,12 +861,63 @@ def _short(error: BaseException) -> str:
     first = text[0] if text else ""
     if status is not None and str(status) not in first:
         first = f"HTTP {status}: {first}"
-    return f"{type(error).__name__}: {first}" if not isinstance(error, PullError) else first
+    if is_disk_full(error) and not isinstance(error, RawStoreError):
+        return f"no space left on device ({first})"
+    return f"{type(error).__name__}: {first}" if not isinstance(error, (PullError, RawStoreError)) else first
 
 
 def verify_raw(paths: Paths) -> list[str]:
     """Re-hash every raw file against the manifest (see :meth:`analysis.raw.RawStore.verify`)."""
     return RawStore(paths.raw_dir).verify()
+
+
+def verify_remote(cfg: StudyConfig, paths: Paths, *, endpoint: str | None = None,
+                  retry: RetryPolicy | None = None) -> tuple[list[str], int]:
+    """Compare every archive snapshot the study uses with the Hub's current file, without pulling anything.
+
+    Returns
+    -------
+    (changes, compared) : (list of str, int)
+        One line per snapshot whose file on the Hub has another etag than the one pulled, or is gone from the
+        Hub; and the number of snapshots compared.
+
+    Raises
+    ------
+    PullError
+        The Hub cannot be reached, or its archive is not of the store's kind.
+    """
+    ep = default_endpoint(endpoint)
+    secrets = known_secrets(ep)
+    cap = retry.max_retry_after if retry is not None else cfg.pull.max_retry_after
+    limits = PullLimits(connect_timeout=cfg.pull.connect_timeout, read_timeout=cfg.pull.read_timeout,
+                        deadline=cfg.pull.deadline, max_retry_after=cap)
+    store = RawStore(paths.raw_dir)
+    changes: list[str] = []
+    compared = 0
+    try:
+        with hub_client(limits, secrets=secrets) as guard:
+            policy = dataclasses.replace(retry or RetryPolicy(max_retry_after=cap), deadline_at=guard.deadline_at)
+            listing = list_snapshots(cfg.archive.repo_id, cfg.archive.revision, endpoint=ep, retry=policy)
+            if listing.simulated != paths.simulated:
+                raise _kind_error(listing, public_endpoint(ep), paths.raw_dir)
+            on_hub = set(listing.dates)
+            for d in store.snapshot_dates("archive"):
+                e = store.entry("archive", d)
+                if e is None or e.get("repo_id") not in (None, listing.repo_id):
+                    continue
+                compared += 1
+                if d not in on_hub:
+                    changes.append(f"archive/{d}: no longer on the Hub at {listing.commit[:10]}")
+                    continue
+                head = _head(listing, listing.file(d).path_in_repo, endpoint=ep, retry=policy,
+                             on_retry=lambda *a: None)
+                if e.get("etag") and head.etag and head.etag != e["etag"]:
+                    changes.append(f"archive/{d}: the Hub's file changed since {e['file']} was pulled (etag "
+                                   f"{e['etag'][:12]} -> {head.etag[:12]} at {listing.commit[:10]}); the next pull "
+                                   "stores it as a new version beside it")
+    except Exception as e:
+        raise _redacted(e, secrets) from None
+    return [redact(c, secrets) for c in changes], compared
 
 
 # --- command line ------------------------------------------------------------------------------------
@@ -519,23 +929,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also pull today's live listing (default: live.enabled)")
     parser.add_argument("--verify", action="store_true",
                         help="only re-hash every raw file against the manifest and name every mismatch")
+    parser.add_argument("--remote", action="store_true",
+                        help="with --verify: also compare every archive snapshot with the Hub's current file "
+                             "(etag) and name those that changed on the Hub")
     parser.add_argument("--config", help="study config file (default: config/study.yaml)")
     parser.add_argument("--demo", action="store_true",
-                        help="pull the simulated Hub into data/demo/raw (HF_ENDPOINT must point at the stand-in)")
+                        help="pull the simulated Hub into data/demo/raw (HF_ENDPOINT must serve a simulated Hub)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``python -m analysis pull``; exit status 0 only if everything asked for succeeded."""
+    """Run ``python -m analysis pull``.
+
+    Exit status: 0 if everything asked for succeeded; 1 if a snapshot failed (the others were pulled) or verify
+    found a problem or a change on the Hub; 2 if nothing could be done (bad configuration, unreachable Hub, wrong
+    kind of data, bad archive revision), with one line saying why.
+    """
     from ..config import ConfigError, load_config
 
     paths = Paths.default(simulated=bool(getattr(args, "demo", False)))
     if getattr(args, "verify", False):
+        store = RawStore(paths.raw_dir)
         problems = verify_raw(paths)
         for p in problems:
             print(f"verify: {p}")
-        n = len(RawStore(paths.raw_dir).manifest_entries())
-        print(f"verify: {n} manifest entries, {len(problems)} problem(s) in {paths.raw_dir}")
-        return 1 if problems else 0
+        for n in store.notes():
+            print(f"verify: note: {n}")
+        n = len(store.manifest_entries())
+        files = sum(len(store._files(k)) for k in ("archive", "live"))
+        print(f"verify: {files} raw files, {n} manifest entries, {len(problems)} problem(s) in {paths.raw_dir}")
+        changes: list[str] = []
+        if getattr(args, "remote", False):
+            try:
+                cfg = load_config(args.config)
+                changes, compared = verify_remote(cfg, paths)
+            except (ConfigError, PullError, RawStoreError) as e:
+                print(f"verify: {e}", file=sys.stderr)
+                return 2
+            for c in changes:
+                print(f"verify: remote: {c}")
+            print(f"verify: {compared} archive snapshot(s) compared with the Hub, {len(changes)} changed")
+        return 1 if problems or changes else 0
     try:
         cfg = load_config(args.config)
         report = pull_all(cfg, paths, since=args.since, until=args.until, live=args.live)

@@ -372,7 +372,8 @@ def decision_coverage_by_snapshot(tags: pd.DataFrame, snapshots) -> pd.DataFrame
     tags : pandas.DataFrame
         Output of :func:`analysis.origin.tagging.tag_models`.
     snapshots : iterable of (date, path)
-        Raw snapshot files; only their ``id`` and ``downloads`` columns are read.
+        Raw snapshot files; only their ``id`` and ``downloads`` columns are read, and the study's rule for
+        implausible rows applies (:func:`analysis.quality.clean_snapshot`).
 
     Returns
     -------
@@ -383,13 +384,13 @@ def decision_coverage_by_snapshot(tags: pd.DataFrame, snapshots) -> pd.DataFrame
     import pyarrow.parquet as pq
 
     from analysis.contracts import DECISION_COVERAGE_COLUMNS
+    from analysis.quality import clean_snapshot
 
     rows = []
     for date, path in snapshots:
-        snap = pq.read_table(path, columns=["id", "downloads"]).to_pandas()
-        snap = snap.drop_duplicates("id", keep="first")
-        total = float(pd.to_numeric(snap["downloads"], errors="coerce").clip(lower=0).fillna(0).sum())
-        for rule, shares in decision_coverage(tags, snap.assign(downloads=snap["downloads"].clip(lower=0))).items():
+        snap = clean_snapshot(pq.read_table(path, columns=["id", "downloads"])).table.to_pandas()
+        total = float(pd.to_numeric(snap["downloads"], errors="coerce").fillna(0).sum())
+        for rule, shares in decision_coverage(tags, snap).items():
             for decision, share in shares.items():
                 rows.append({"date": pd.Timestamp(date), "rule": rule, "decision": decision, "share": share,
                              "downloads": share * total})

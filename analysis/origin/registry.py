@@ -29,6 +29,7 @@ never used.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,12 +166,34 @@ def expected_region(country: str) -> str:
     return "OTHER"
 
 
+#: A model id as the Hub writes it: ``owner/name``.
+_MODEL_ID_RE = re.compile(r"[A-Za-z0-9][\w.\-]*/[\w.\-]+")
+
+
 def _read_csv(path: Path, columns: tuple[str, ...], what: str,
               optional_group: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a reference CSV as strings; ``optional_group`` columns may be absent all together."""
     if not path.exists():
         raise RegistryError(f"{what} file {path} does not exist; expected a CSV with columns {list(columns)}.")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, comment=None)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise RegistryError(f"{what} file {path}: line {line}: byte 0x{raw[e.start]:02x} is not UTF-8 (the file "
+                            "seems saved in another encoding, e.g. Latin-1); save it as UTF-8") from None
+    if not text.strip():
+        raise RegistryError(f"{what} file {path} is empty; expected a header line {','.join(columns)} and rows.")
+    try:
+        frame = pd.read_csv(io.StringIO(text.removeprefix("\ufeff")), dtype=str, keep_default_na=False,
+                            na_filter=False, comment=None)
+    except pd.errors.ParserError as e:
+        msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        m = re.search(r"in line (\d+)|at row (\d+)", msg)  # pandas counts lines from 1, rows from 0
+        at = f"line {m.group(1) or int(m.group(2)) + 1}: " if m else ""
+        raise RegistryError(f"{what} file {path}: {at}not readable as CSV ({msg}); every row needs exactly the "
+                            f"{len(columns)} fields of the header {','.join(columns)} (quote a field that holds a "
+                            "comma)") from None
     if optional_group and not any(c in frame.columns for c in optional_group):
         # a file written before these columns existed: no row has a value in them
         for col in optional_group:
@@ -481,6 +504,9 @@ def load_registry(path: str | Path) -> Registry:
     """
     path = Path(path)
     frame = _read_csv(path, REGISTRY_COLUMNS, "registry", optional_group=ALT_COLUMNS)
+    if frame.empty:
+        raise RegistryError(f"registry {path} has no accounts (only a header); the study needs the registry of "
+                            "organisations (restore data/reference/organizations.csv)")
     return Registry(table=validate_registry_frame(frame, str(path)), source=str(path))
 
 
@@ -538,6 +564,8 @@ def validate_overrides_frame(frame: pd.DataFrame, source: str = "<in memory>") -
             problems.append(f"row(s) {_fmt_rows(rows)}: {text}")
 
     add(frame["model_id"] == "", "empty model_id; give the full model id 'owner/name'")
+    add((frame["model_id"] != "") & ~frame["model_id"].map(lambda x: bool(_MODEL_ID_RE.fullmatch(x))),
+        "malformed model_id; expected the Hub's form 'owner/name' (letters, digits, '-', '_', '.')")
     add(~frame["rule"].isin(OVERRIDE_RULES), f"unknown rule; expected one of {list(OVERRIDE_RULES)}")
     add(~frame["region"].isin(REGIONS), f"unknown region; expected one of {list(REGIONS)}")
     add(frame["reason"] == "", "missing reason; say why this model's origin differs from the rule's answer")

@@ -18,6 +18,11 @@ cycles, a missing weekly snapshot, ``downloadsAllTime`` absent before 2025-02-26
 in some weeks, the 2022-03-02 placeholder date) is present but carries no downloads, so it does not move the truth.
 
 The simulation is deterministic: the same parameters give the same files, byte for byte.
+
+A simulated Hub says so in its data, so that a pull knows it from what it reads, whoever serves it: the archive
+repository holds :data:`SIMULATED_MARKER` at its root (``{"simulated": true, ...}`` with the parameters), and
+every simulated model carries the tag :data:`SIMULATED_TAG` (in the archive and in the live listing). A real Hub
+has neither (a real model may carry the tag, but never every model of a listing).
 """
 
 from __future__ import annotations
@@ -35,6 +40,12 @@ import pyarrow.parquet as pq
 from ..schema import ALLTIME_FROM, BASE_MODELS_TYPE, CREATED_AT_PLACEHOLDER
 
 ARCHIVE_REPO = "hfmlsoc/hub_weekly_snapshots"
+
+#: File at the root of a simulated Hub's archive repository that says the Hub is simulated.
+SIMULATED_MARKER = "SIMULATED_HUB.json"
+
+#: Tag every model of a simulated Hub carries (so its live listing, which has no repository, is marked too).
+SIMULATED_TAG = "hub-origin-study:simulated"
 
 # Real Hub accounts used by the simulation, with the origin the study's registry must give them.
 # (region, kind, relative popularity of its base models)
@@ -324,7 +335,7 @@ def simulate_hub(out: str | Path, params: SimulationParams | None = None, *, pro
     tags_list, bm_list, card_list = [], [], []
     card_text = _text(rng, n, 90)
     for i in range(n):
-        tg = [str(lib[i]), str(pipe[i]), "license:apache-2.0", "region:us"]
+        tg = [str(lib[i]), str(pipe[i]), "license:apache-2.0", "region:us", SIMULATED_TAG]
         bm = None
         dp = declared_parents[i]
         if dp:
@@ -442,6 +453,12 @@ def simulate_hub(out: str | Path, params: SimulationParams | None = None, *, pro
                          "cycle_members": int(len(cyc_ix))},
     }
     (root_path / "truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
+    marker = {"simulated": True, "generator": "analysis.simulate.simulate_hub",
+              "description": "SIMULATED Hugging Face Hub with a known truth (not real data); every model carries "
+                             f"the tag {SIMULATED_TAG!r}",
+              "tag": SIMULATED_TAG, "parameters": truth["parameters"]}
+    (root_path / "datasets" / p.repo_id / SIMULATED_MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True)
+                                                                      + "\n")
     return SimulatedHub(root=root_path, snapshot_dates=written, crossover=crossover_date, params=p)
 
 
