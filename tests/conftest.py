@@ -48,14 +48,18 @@ def project_copy(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def real_hub_root(hub_root, tmp_path_factory) -> Path:
     """The tiny Hub without the simulated-Hub marks: no SIMULATED_HUB.json, no simulated tag (data of a real kind)."""
+    return strip_simulated_marks(hub_root, tmp_path_factory.mktemp("real_kind_hub"))
+
+
+def strip_simulated_marks(hub: Path, root: Path) -> Path:
+    """A copy of a simulated Hub in ``root`` without its marks (marker file, simulated tag): data of a real kind."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from analysis.simulate.hub import SIMULATED_MARKER, SIMULATED_TAG
 
-    root = tmp_path_factory.mktemp("real_kind_hub")
-    shutil.copytree(hub_root / "datasets", root / "datasets")
-    shutil.copytree(hub_root / "live", root / "live")
+    shutil.copytree(hub / "datasets", root / "datasets")
+    shutil.copytree(hub / "live", root / "live")
     next(root.glob(f"datasets/*/*/{SIMULATED_MARKER}")).unlink()
     for f in list((root / "datasets").rglob("*.parquet")) + [root / "live" / "models.parquet"]:
         t = pq.read_table(f)
