@@ -19,7 +19,7 @@ with implausible rows is decided here, once, and applied by every stage that sum
 
 The pull records the same counts in each raw file's manifest entry (``quality``, from
 :meth:`SnapshotQuality.as_dict`), so a reader can see them without reading the file
-(:func:`quality_table`).
+(:meth:`analysis.raw.RawStore.quality_table`).
 """
 
 from __future__ import annotations
@@ -200,55 +200,3 @@ def clean_snapshot(table: pa.Table, *, key: str = "id") -> CleanSnapshot:
     quality = SnapshotQuality(rows=rows, duplicate_rows=dup_rows, duplicate_ids=dup_ids, negative=negative,
                               above_ceiling=above, quarantined=tuple(examples))
     return CleanSnapshot(table, quality)
-
-
-def quality_table(raw_dir: Any, kind: str = "archive", dates: Iterable[Any] | None = None):
-    """Per-snapshot counts of the rule (from the manifest; computed from the file for entries without them).
-
-    Parameters
-    ----------
-    raw_dir : path
-        The raw store (``Paths.raw_dir``).
-    kind : {"archive", "live"}
-    dates : iterable of dates, optional
-        Only these snapshots (default: every one of ``kind``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per snapshot: ``date, file, rows, duplicate_rows, negative, above_ceiling, quarantined, empty``
-        and ``named`` (the models named).
-    """
-    import pandas as pd
-
-    from .raw import RawStore
-
-    store = RawStore(raw_dir)
-    wanted = None if dates is None else {str(d) for d in dates}
-    rows = []
-    for d in store.snapshot_dates(kind):
-        if wanted is not None and d.isoformat() not in wanted:
-            continue
-        e = store.entry(kind, d) or {}
-        q = e.get("quality")
-        if q is None:  # pulled before the rule was recorded: apply it now
-            cols = [c for c in ("id", "downloads", "downloadsAllTime")]
-            q = clean_snapshot(store.read(kind, d, columns=cols)).quality.as_dict()
-        sq = SnapshotQuality.from_dict(q)
-        rows.append({"date": d.isoformat(), "file": e.get("file", store.path(kind, d).name), "rows": sq.rows,
-                     "duplicate_rows": sq.duplicate_rows, "negative": sum(sq.negative.values()),
-                     "above_ceiling": sum(sq.above_ceiling.values()), "quarantined": sq.quarantined_values,
-                     "empty": sq.empty, "named": "; ".join(sq.problems())})
-    columns = ["date", "file", "rows", "duplicate_rows", "negative", "above_ceiling", "quarantined", "empty", "named"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def quality_summary(raw_dir: Any, dates: Iterable[Any], kind: str = "archive") -> str:
-    """Counts of the rule over the snapshots of ``dates`` (one line each: totals, then each snapshot it changed)."""
-    q = quality_table(raw_dir, kind, dates)
-    lines = [f"implausible rows in {len(q)} raw {kind} snapshot(s), kept as served and handled by the rule of "
-             f"analysis.quality when read: {int(q['duplicate_rows'].sum()):,} duplicate row(s) dropped (first row of "
-             f"an id kept), {int(q['quarantined'].sum()):,} count(s) quarantined (negative, or above "
-             f"{DOWNLOADS_CEILING:.0e} / {ALLTIME_CEILING:.0e} all-time), {int(q['empty'].sum())} empty snapshot(s)"]
-    lines += [f"  {r.date}: {r.named}" for r in q.itertuples() if r.named]
-    return "\n".join(lines)

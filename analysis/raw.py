@@ -49,7 +49,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -594,6 +594,58 @@ class RawStore:
             out.append(f"{folder}: {pages} page(s) of the live listing of {d}, not yet complete; a pull on {d} resumes "
                        "it, a pull on a later day records it as an incomplete listing")
         return out
+
+    def quality_table(self, kind: str = "archive", dates: Iterable[Any] | None = None):
+        """Per-snapshot counts of the rule for implausible rows (:mod:`analysis.quality`), from the manifest; computed
+        from the file for entries without them.
+
+        Parameters
+        ----------
+        kind : {"archive", "live"}
+        dates : iterable of dates, optional
+            Only these snapshots (default: every one of ``kind``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per snapshot: ``date, file, rows, duplicate_rows, negative, above_ceiling, quarantined, empty``
+            and ``named`` (the models named).
+        """
+        import pandas as pd
+
+        from .quality import SnapshotQuality, clean_snapshot
+
+        store = self
+        wanted = None if dates is None else {str(d) for d in dates}
+        rows = []
+        for d in store.snapshot_dates(kind):
+            if wanted is not None and d.isoformat() not in wanted:
+                continue
+            e = store.entry(kind, d) or {}
+            q = e.get("quality")
+            if q is None:  # pulled before the rule was recorded: apply it now
+                cols = [c for c in ("id", "downloads", "downloadsAllTime")]
+                q = clean_snapshot(store.read(kind, d, columns=cols)).quality.as_dict()
+            sq = SnapshotQuality.from_dict(q)
+            rows.append({"date": d.isoformat(), "file": e.get("file", store.path(kind, d).name), "rows": sq.rows,
+                         "duplicate_rows": sq.duplicate_rows, "negative": sum(sq.negative.values()),
+                         "above_ceiling": sum(sq.above_ceiling.values()), "quarantined": sq.quarantined_values,
+                         "empty": sq.empty, "named": "; ".join(sq.problems())})
+        columns = ["date", "file", "rows", "duplicate_rows", "negative", "above_ceiling", "quarantined", "empty", "named"]
+        return pd.DataFrame(rows, columns=columns)
+
+
+    def quality_summary(self, dates: Iterable[Any], kind: str = "archive") -> str:
+        """Counts of the rule over the snapshots of ``dates`` (one line each: totals, then each snapshot it changed)."""
+        from .quality import ALLTIME_CEILING, DOWNLOADS_CEILING
+
+        q = self.quality_table(kind, dates)
+        lines = [f"implausible rows in {len(q)} raw {kind} snapshot(s), kept as served and handled by the rule of "
+                 f"analysis.quality when read: {int(q['duplicate_rows'].sum()):,} duplicate row(s) dropped (first row of "
+                 f"an id kept), {int(q['quarantined'].sum()):,} count(s) quarantined (negative, or above "
+                 f"{DOWNLOADS_CEILING:.0e} / {ALLTIME_CEILING:.0e} all-time), {int(q['empty'].sum())} empty snapshot(s)"]
+        lines += [f"  {r.date}: {r.named}" for r in q.itertuples() if r.named]
+        return "\n".join(lines)
 
     def verify(self) -> list[str]:
         """Re-hash every raw file against the manifest; return one message per problem (empty = all good).

@@ -57,7 +57,6 @@ from IPython.display import Markdown, display
 from analysis.config import load_config
 from analysis.hub.pull import pull_all
 from analysis.paths import Paths
-from analysis.quality import quality_table
 from analysis.raw import RawStore
 
 paths = Paths.default(simulated=simulated)
@@ -122,7 +121,7 @@ versions = pd.DataFrame([{"snapshot": f"{k}/{d}", "versions": len(store.versions
                          if len(store.versions(k, d)) > 1])
 if not versions.empty:
     display(Markdown("Snapshots with more than one version (the study uses the newest):"), versions)
-quality = quality_table(paths.raw_dir, "archive")
+quality = RawStore(paths.raw_dir).quality_table("archive")
 print(f"implausible rows in the raw archive snapshots: {int(quality['duplicate_rows'].sum()):,} duplicate rows, "
       f"{int(quality['quarantined'].sum()):,} quarantined counts, {int(quality['empty'].sum())} empty snapshot(s)")
 problems = quality[quality["named"] != ""]

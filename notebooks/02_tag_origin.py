@@ -46,7 +46,7 @@ from analysis.contracts import MODEL_EXTRA_COLUMNS
 from analysis.origin.coverage import decision_coverage_by_snapshot, registry_candidates, tagging_coverage
 from analysis.origin.registry import load_overrides, load_registry
 from analysis.origin.tagging import tag_models
-from analysis.quality import clean_snapshot, quality_summary
+from analysis.quality import clean_snapshot
 from analysis.raw import RawStore
 from analysis.stage import open_stage
 
@@ -59,7 +59,7 @@ dates = [d for d, _ in snapshots]
 catalog = build_catalog(snapshots, row_codes_dir=stage.path("row_codes"))
 stage.seal_dir("row_codes")
 print(f"{len(snapshots)} snapshots from {dates[0]} to {dates[-1]}; {catalog.num_rows:,} distinct models")
-print(quality_summary(paths.raw_dir, dates))
+print(RawStore(paths.raw_dir).quality_summary(dates))
 
 # %%
 registry = load_registry(paths.organizations_file)

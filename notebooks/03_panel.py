@@ -39,7 +39,7 @@ from IPython.display import Markdown, display
 
 from analysis.panel import build_panel, primary_series
 from analysis.stage import open_stage
-from analysis.quality import quality_summary
+from analysis.raw import RawStore
 
 stage = open_stage("03", globals())
 paths = stage.paths
@@ -56,7 +56,7 @@ print(f"{len(snapshots)} snapshots, {built.rows_read:,} raw rows ({built.rows_us
       f"downloads where no result depends on them); {built.untagged_rows:,} rows with downloads but no tag "
       f"(UNKNOWN in the 30-day measure, left out of the all-time increments; none are expected); {built.negative_increments:,} decreasing all-time counters (counted as zero); "
       f"{built.snapshots_matched_by_codes} snapshots matched through the catalog's row codes, the others by id")
-print(quality_summary(paths.raw_dir, [d for d, _ in snapshots]))
+print(RawStore(paths.raw_dir).quality_summary([d for d, _ in snapshots]))
 
 # %% [markdown]
 # ## Shares at the latest snapshot, by rule (headline measure and scope)

@@ -21,7 +21,7 @@ from analysis.origin.registry import load_registry
 from analysis.origin.tagging import tag_models
 from analysis.panel import build_panel, primary_series
 from analysis.paths import REPO_ROOT, Paths
-from analysis.quality import ALLTIME_CEILING, DOWNLOADS_CEILING, NAMED, clean_snapshot, quality_summary, quality_table
+from analysis.quality import ALLTIME_CEILING, DOWNLOADS_CEILING, NAMED, clean_snapshot
 from analysis.raw import RawStore
 from devtools.fakehub import FakeHub
 
@@ -160,11 +160,11 @@ def test_the_panel_never_double_counts_and_an_absurd_value_cannot_move_the_headl
 
 def test_notebooks_show_the_counts(hub_root, faulty_root, tmp_path):
     _, store, _, _ = _chain(faulty_root, hub_root, tmp_path)
-    table = quality_table(store.raw_dir, "archive")
+    table = store.quality_table("archive")
     row = table.set_index("date").loc["2025-01-15"]
     assert (row["duplicate_rows"], row["negative"], row["above_ceiling"], row["quarantined"]) == (1, 1, 1, 2)
     assert bool(table.set_index("date").loc["2025-01-29", "empty"])
-    text = quality_summary(store.raw_dir, [dt.date(2025, 1, 15), dt.date(2025, 1, 29)])
+    text = store.quality_summary([dt.date(2025, 1, 15), dt.date(2025, 1, 29)])
     assert text.startswith("implausible rows in 2 raw archive snapshot(s)")
     assert "1 duplicate row(s) dropped" in text and "2 count(s) quarantined" in text and "1 empty snapshot(s)" in text
     assert "2025-01-15: 1 duplicate row(s) dropped" in text and "2025-01-29: 0 rows" in text
