@@ -14,6 +14,15 @@ models, the others fine-tunes, quantizations, adapters and merges of earlier mod
 dangling parents, self references and 2-cycles), declared in ``baseModels`` and in ``base_model:`` tags (some only in
 tags). Downloads are heavy-tailed (Pareto) with a long tail of models nobody downloads; ``downloadsAllTime`` is a
 monotone cumulative count (with the occasional decrease seen on the Hub) present from 2025-02-26 on.
+
+Metadata edits: :data:`EDIT_SHARE` of the models (10%) edit their metadata once, at a week drawn uniformly over
+their life: half declare a new parent (an earlier organisation's base model; a base model becomes a fine-tune), the
+other half change their pipeline tag. From that week on their rows show the edited metadata. How often models on
+the real Hub edit their declared lineage is not published; 10% is an assumption chosen to make the thin-read
+rule's loss (:mod:`analysis.catalog`) measurable, not a measurement.
+
+:func:`write_archive` writes the same weeks as the archive's own files (heavy columns included, with the sizes of
+:data:`HEAVY_COLUMNS`) for the bytes study (``python -m devtools.bytes_read``).
 """
 
 from __future__ import annotations
