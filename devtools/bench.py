@@ -352,6 +352,7 @@ def measure(snapshots: list[tuple[dt.date, Path]], *, workers: int = 2, row_code
     n_models = 0
     for k in range(max(repeat, 1)):
         timings: dict = {}
+        plan = models = built = None    # a run never holds the previous run's outputs
         plan, models, built, n_models = _pass(snapshots, workers=workers, row_codes_dir=row_codes_dir,
                                               outputs_dir=outputs_dir, metadata_every=every, registry=registry,
                                               timings=timings)
