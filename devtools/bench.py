@@ -40,7 +40,8 @@ What it does
 4. With ``--loss``, measures what the rule loses against reading every week's metadata
    (:func:`staleness`): the share of all downloads whose tags and lineage roots are identical.
 5. Prints one JSON object: per stage wall and CPU seconds, rows per second and peak RSS; ``pass_seconds``
-   (median), ``ratio_to_read`` = pass / raw_read, ``ratio_to_duckdb`` = pass / DuckDB (both medians),
+   (median), ``ratio_to_read`` = pass / raw_read, ``ratio_to_duckdb`` = pass / DuckDB (both medians; the
+   ``_cpu`` ratios divide CPU seconds, all threads, which depend less on what else the machine runs),
    ``ns_per_raw_row`` = pass / raw rows, the peak RSS of the pass (this process) and of DuckDB (its process),
    the panel comparison, the rule's plan and the 1-minute load average before and after (wall times depend on
    what else the machine runs; the CPU seconds less so).
@@ -398,12 +399,15 @@ def measure(snapshots: list[tuple[dt.date, Path]], *, workers: int = 2, row_code
     if duckdb:
         sql_seconds = float(np.median([r["seconds"] for r in sql_runs]))
         theirs = pd.read_parquet(scratch / "duckdb_panel.parquet")
+        sql_cpu = float(np.median([r.get("cpu_seconds", np.nan) for r in sql_runs]))
         report["duckdb"] = {"seconds": sql_seconds, "seconds_runs": [r["seconds"] for r in sql_runs],
+                            "cpu_seconds": sql_cpu,
                             "peak_rss_mb": max(r["peak_rss_mb"] for r in sql_runs),
                             "memory_limit": duckdb_memory_limit, "threads": duckdb_threads,
                             "version": sql_runs[0]["duckdb"], "steps_seconds": sql_runs[-1]["steps_seconds"],
                             "models": sql_runs[-1]["models"]}
         report["ratio_to_duckdb"] = round(pass_seconds / sql_seconds, 3) if sql_seconds > 0 else None
+        report["ratio_to_duckdb_cpu"] = round(pass_cpu / sql_cpu, 3) if sql_cpu > 0 else None
         report["panel_vs_duckdb"] = compare_panels(built.panel, theirs)
     report.update({
         "snapshots": len(snapshots), "raw_rows": raw_rows, "models_in_union": n_models,

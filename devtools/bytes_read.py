@@ -20,7 +20,7 @@ columns) and then the planned metadata, so the bytes are the same.
 
 Usage::
 
-    python -m devtools.bytes_read [--models 100000] [--weeks 104] [--metadata-every 13] [--row-groups 10]
+    python -m devtools.bytes_read [--models 50000] [--weeks 104] [--metadata-every 13] [--row-groups 10]
                                   [--order creation|shuffled] [--json]
 
 ``--row-groups`` sets how many row groups the newest file has (the archive's own row-group size is not
@@ -30,7 +30,6 @@ published; the fraction the thin pull reads grows with it, since a row group hol
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 import tempfile
@@ -136,7 +135,7 @@ def measure(models: int, weeks: int, metadata_every: int, row_groups: int, order
 def main(argv: list[str] | None = None) -> int:
     """``python -m devtools.bytes_read``: print the figures; exit 1 if the thin pull reads more than 8%."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", type=int, default=100_000)
+    p.add_argument("--models", type=int, default=50_000)
     p.add_argument("--weeks", type=int, default=104)
     p.add_argument("--metadata-every", type=int, default=13)
     p.add_argument("--row-groups", type=int, default=10, help="row groups of the newest file (default 10)")

@@ -137,6 +137,7 @@ def test_bench_runs_the_duckdb_yardstick_and_their_panels_agree(tmp_path, capsys
         report = json.loads(capsys.readouterr().out.strip())
         assert report["repeat"] == 2 and len(report["pass_seconds_runs"]) == 2
         assert len(report["duckdb"]["seconds_runs"]) == 2 and report["duckdb"]["peak_rss_mb"] > 0
+        assert report["duckdb"]["cpu_seconds"] > 0 and report["ratio_to_duckdb_cpu"] > 0
         assert report["duckdb"]["models"] == report["models_in_union"]
         assert report["ratio_to_duckdb"] == pytest.approx(report["pass_seconds"] / report["duckdb"]["seconds"],
                                                           rel=0.01)

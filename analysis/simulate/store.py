@@ -56,7 +56,8 @@ START = dt.date(2024, 7, 24)
 #: Weeks over which the simulated Hub grows to ``models`` models.
 HORIZON_WEEKS = 104
 
-#: Columns of the raw files the chain reads (catalog + panel); the yardstick read uses exactly these.
+#: Every column of the raw files the chain reads (catalog + panel). Under the thin-read rule the pass reads the
+#: metadata ones only from some snapshots (:mod:`analysis.catalog`); ``python -m devtools.bench`` reads accordingly.
 PROJECTED_COLUMNS = ["id", "author", "createdAt", "pipeline_tag", "library_name", "tags", "baseModels",
                      "downloads", "downloadsAllTime"]
 
