@@ -11,7 +11,10 @@ all-time measure is built and the file has it, ``downloadsAllTime``). Rows with 
 right after the read whenever no result can depend on them (every file when only ``downloads_30d`` is built, and
 files without ``downloadsAllTime``); the all-time measure needs every row of a file, since a model's count in one
 week is the baseline of its increment the next week. The remaining rows are matched to the tagged models by
-integer codes and summed per group with ``numpy.bincount``. The codes come either from the catalog pass
+integer codes. Every tagged model belongs to one *group*, the combination of what the rules and scopes read (its
+uploader region, lineage region, first-party flag, LLM flag and redistributor flag: at most 288 groups); a
+snapshot's downloads are summed once per group with ``numpy.bincount``, and the groups are then summed per rule,
+scope and region (the same sums, added in another order: equal to a direct sum to rounding). The codes come either from the catalog pass
 (``row_codes_dir``: :func:`analysis.catalog.build_catalog` already finds every raw row's model when it compares
 consecutive snapshots, and can write that down, so this pass then reads no ids at all; each file's codes are used
 only if its name, size, modification time and row count are those the codes were written for) or, for any
@@ -157,6 +160,9 @@ class _Groups:
     rule_codes: dict
     scope_masks: dict
     orgs: dict
+    key: np.ndarray          # per tagged model (+ the untagged slot): its group, the same for every rule and scope
+    key_region: dict         # rule -> region code of each group (-1 = excluded)
+    key_scope: dict          # scope -> bool of each group
 
     @property
     def n_tags(self) -> int:
@@ -199,8 +205,21 @@ def _prepare_groups(tags: pd.DataFrame) -> _Groups:
         "no_redistributors": np.append(~redis, True),
     }
     orgs = {"uploader": _orgs(tags["author"], up), "lineage": _orgs(tags["root_author"], lin)}
+    # one group per combination of what rules and scopes read: uploader region, lineage region, first party,
+    # LLM, redistributor; a snapshot is summed once per group, then the groups are summed per rule and scope
+    nreg = len(REGIONS)
+    u = rule_codes["uploader"]
+    lr = rule_codes["lineage"]
+    f = np.append(fp, False)
+    key = ((((u * nreg + lr) * 2 + f) * 2 + np.append(llm, False)) * 2 + np.append(redis, False)).astype(np.int32)
+    g = np.arange(nreg * nreg * 8)
+    g_redis, g_llm, g_fp = g % 2 == 1, (g // 2) % 2 == 1, (g // 4) % 2 == 1
+    g_lin, g_up = (g // 8) % nreg, g // (8 * nreg)
+    key_region = {"uploader": g_up, "lineage": g_lin, "first_party": np.where(g_fp, g_up, -1)}
+    key_scope = {"all": np.ones(g.size, dtype=bool), "llm": g_llm, "no_redistributors": ~g_redis}
     return _Groups(ids=pa.array(tags["id"].astype(str).to_numpy(), pa.string()),
-                   rule_codes=rule_codes, scope_masks=scope_masks, orgs=orgs)
+                   rule_codes=rule_codes, scope_masks=scope_masks, orgs=orgs, key=key, key_region=key_region,
+                   key_scope=key_scope)
 
 
 @dataclass(frozen=True)
@@ -209,12 +228,17 @@ class _Snapshot:
 
     date: dt.date
     rows_read: int
-    code_ix: np.ndarray            # tag row of each kept row (n_tags = not tagged)
-    downloads: np.ndarray          # 30-day downloads of each kept row (float64)
+    code_ix: np.ndarray | None     # tag row of each kept row (n_tags = not tagged), kept only with ``alltime``
+    downloads: np.ndarray | None   # (not kept: summed per group in the worker)
     alltime: np.ndarray | None     # downloadsAllTime of each kept row (NaN = null), None if not read
     top_codes: np.ndarray          # the (at least) max(TOP_N) most downloaded rows, sorted by downloads, then id
     top_downloads: np.ndarray
     matched_by_codes: bool         # rows matched through the catalog's row codes (else by id)
+    rows_used: int = 0             # rows kept after dropping those no result depends on
+    untagged: int = 0              # rows with 30-day downloads whose id is not tagged
+    group_sums: np.ndarray | None = None     # 30-day downloads per group (see _Groups.key)
+    group_counts: np.ndarray | None = None   # rows with 30-day downloads per group
+    org_sums: dict | None = None             # rule -> 30-day downloads per organisation code
 
 
 @dataclass(frozen=True)
@@ -311,28 +335,44 @@ def _load(job: tuple) -> _Snapshot:
         id_source = table["id"].take(pa.array(pos)) if cat_rows is None else row_codes.ids.take(pa.array(cat_rows[pos]))
         cand_ids = id_source.to_numpy(zero_copy_only=False)
         pos = pos[np.lexsort((cand_ids.astype(str), -dl[pos]))]
-    return _Snapshot(date=date, rows_read=rows_read, code_ix=code_ix, downloads=dl, alltime=alltime,
-                     top_codes=code_ix[pos], top_downloads=dl[pos], matched_by_codes=cat_rows is not None)
+    top_codes, top_downloads = code_ix[pos], dl[pos]
+    rows_used = code_ix.size
+    positive = dl > 0
+    codes_pos, dl_pos = code_ix[positive], dl[positive]
+    n_groups = groups.key_scope["all"].size
+    keys = groups.key[codes_pos]
+    org_sums = {}
+    for rule in RANKING_RULES:
+        org = groups.orgs[rule]
+        oc = org.codes[codes_pos]
+        keep = oc >= 0
+        org_sums[rule] = np.bincount(oc[keep], weights=dl_pos[keep], minlength=len(org.names))
+    if alltime is None:   # only the all-time measure needs the rows themselves
+        code_ix = None
+    return _Snapshot(date=date, rows_read=rows_read, code_ix=code_ix, downloads=None, alltime=alltime,
+                     top_codes=top_codes, top_downloads=top_downloads, matched_by_codes=cat_rows is not None,
+                     untagged=int(np.sum(codes_pos == groups.n_tags)), rows_used=rows_used,
+                     group_sums=np.bincount(keys, weights=dl_pos, minlength=n_groups),
+                     group_counts=np.bincount(keys, minlength=n_groups), org_sums=org_sums)
 
 
-def _aggregate(date: dt.date, measure: str, codes_of_rows: np.ndarray, values: np.ndarray,
-               groups: _Groups, rules: Sequence[str], scopes: Sequence[str]) -> list[dict]:
-    """Panel rows of one date and measure from the rows with a positive value (zero rows add nothing)."""
+def _expand(date: dt.date, measure: str, sums: np.ndarray, counts: np.ndarray, groups: _Groups,
+            rules: Sequence[str], scopes: Sequence[str]) -> list[dict]:
+    """Panel rows of one date and measure from the sums and counts per group (see ``_Groups.key``)."""
     rows = []
     nreg = len(REGIONS)
     for rule in rules:
-        codes = groups.rule_codes[rule][codes_of_rows]
+        region = groups.key_region[rule]
         for scope in scopes:
-            keep = groups.scope_masks[scope][codes_of_rows] & (codes >= 0)
-            c = codes[keep]
-            sums = np.bincount(c, weights=values[keep], minlength=nreg)
-            counts = np.bincount(c, minlength=nreg)
-            total = sums.sum()
-            for k, region in enumerate(REGIONS):
-                rows.append({"date": date, "measure": measure, "rule": rule, "scope": scope, "region": region,
-                             "downloads": float(sums[k]),
-                             "share": float(sums[k] / total) if total > 0 else np.nan,
-                             "n_models": int(counts[k])})
+            keep = groups.key_scope[scope] & (region >= 0)
+            by_region = np.bincount(region[keep], weights=sums[keep], minlength=nreg)
+            n = np.bincount(region[keep], weights=counts[keep], minlength=nreg)
+            total = by_region.sum()
+            for k, name in enumerate(REGIONS):
+                rows.append({"date": date, "measure": measure, "rule": rule, "scope": scope, "region": name,
+                             "downloads": float(by_region[k]),
+                             "share": float(by_region[k] / total) if total > 0 else np.nan,
+                             "n_models": int(round(n[k]))})
     return rows
 
 
@@ -349,13 +389,11 @@ def _rankings(snap: _Snapshot, groups: _Groups) -> list[dict]:
     return rows
 
 
-def _top_orgs(date: dt.date, codes_of_rows: np.ndarray, values: np.ndarray, groups: _Groups) -> list[dict]:
+def _top_orgs(date: dt.date, org_sums: dict, groups: _Groups) -> list[dict]:
     rows = []
     for rule in RANKING_RULES:
         org = groups.orgs[rule]
-        oc = org.codes[codes_of_rows]
-        keep = oc >= 0
-        sums = np.bincount(oc[keep], weights=values[keep], minlength=len(org.names))
+        sums = org_sums[rule]
         cand = np.flatnonzero(sums > 0)
         if cand.size > TOP_ORGS:
             thresh = np.partition(sums[cand], cand.size - TOP_ORGS)[cand.size - TOP_ORGS]
@@ -422,18 +460,17 @@ def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *
     row_codes = _row_codes(row_codes_dir, groups)
     jobs = ((date, path, groups, want_alltime, max(TOP_N), row_codes) for date, path in snaps)
     by_codes = 0
+    n_groups = groups.key_scope["all"].size
     for i, snap in enumerate(ordered_map(_load, jobs, workers)):
         date = snap.date
         rows_read += snap.rows_read
-        rows_used += snap.code_ix.size
+        rows_used += snap.rows_used
         by_codes += snap.matched_by_codes
-        pos = snap.downloads > 0
-        untagged += int(np.sum(snap.code_ix[pos] == n_tags))
+        untagged += snap.untagged
         if want_30d:
-            codes_pos, dl_pos = snap.code_ix[pos], snap.downloads[pos]
-            rows += _aggregate(date, "downloads_30d", codes_pos, dl_pos, groups, rules, scopes)
+            rows += _expand(date, "downloads_30d", snap.group_sums, snap.group_counts, groups, rules, scopes)
             rank_rows += _rankings(snap, groups)
-            org_rows += _top_orgs(date, codes_pos, dl_pos, groups)
+            org_rows += _top_orgs(date, snap.org_sums, groups)
         if want_alltime:
             cur = np.full(n_tags + 1, np.nan)
             if snap.alltime is not None:
@@ -445,8 +482,10 @@ def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *
                     diff = cur - prev_alltime
                     negatives += int(np.sum(diff < 0))
                     grew = np.flatnonzero(diff > 0)
-                rows += _aggregate(date, "downloads_alltime_increment", grew, diff[grew] / weeks,
-                                   groups, rules, scopes)
+                keys = groups.key[grew]
+                rows += _expand(date, "downloads_alltime_increment",
+                                np.bincount(keys, weights=diff[grew] / weeks, minlength=n_groups),
+                                np.bincount(keys, minlength=n_groups), groups, rules, scopes)
             prev_alltime, prev_date = cur, date
         if progress is not None:
             progress(i + 1, len(snaps), date)

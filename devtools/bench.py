@@ -1,54 +1,57 @@
-"""Hub-scale benchmark of the raw-to-panel chain: ``python -m devtools.bench``.
+"""Hub-scale benchmark of the raw-to-panel chain, and its DuckDB yardstick: ``python -m devtools.bench``.
 
 Usage::
 
     python -m devtools.bench [--models 2500000] [--weeks 104] [--out data/bench] [--seed 0] [--workers 2]
-                             [--no-row-codes]
+                             [--metadata-every N] [--duckdb] [--duckdb-memory-limit 12GB] [--duckdb-threads 2]
+                             [--repeat K] [--loss] [--no-row-codes]
 
 What it does
 ------------
 1. Builds (or reuses) a simulated raw store at that scale under ``--out`` (default ``data/bench/``, which git
    ignores): one parquet file per weekly snapshot, ``<out>/m<models>-s<seed>/archive/<YYYY-MM-DD>.parquet``, in the
-   normalised raw schema the pull writes (:data:`analysis.schema.RAW_SCHEMA`). The store is generated in a child
-   process, so the memory it needs does not count in the measured peak. A store with at least ``--weeks`` snapshots
-   for the same models and seed is reused (its first ``--weeks`` snapshots are used); missing weeks are added.
+   normalised raw schema the pull writes (:data:`analysis.schema.RAW_SCHEMA`), models listed in creation order,
+   10% of them editing their metadata once (:mod:`analysis.simulate.store`). The store is generated in a child
+   process, so the memory it needs does not count in the measured peak. A store with at least ``--weeks``
+   snapshots for the same models and seed is reused (its first ``--weeks`` snapshots are used).
 2. Times, in this process, each stage of the chain from the raw files to the panel, with the calls notebooks 02
-   and 03 make:
+   and 03 make, under the thin-read rule ``--metadata-every`` (:mod:`analysis.catalog`):
 
    ``raw_read``
-       The yardstick: a plain ``pyarrow.parquet.read_table`` of every file with the columns the chain reads
-       (:data:`PROJECTED_COLUMNS`), one file at a time, done once before and once after the pass; the faster of
-       the two counts (so the pass is not the only side to meet a warm page cache). Not part of the pass.
+       The yardstick read: a plain ``pyarrow.parquet.read_table`` of every file with the columns the pass reads
+       (``id, downloads, downloadsAllTime`` of every file, and the catalog's metadata columns of the rule's anchor
+       files), one file at a time, done once before and once after the pass; the faster of the two counts (so the
+       pass is not the only side to meet a warm page cache). Not part of the pass.
    ``catalog``
-       :func:`analysis.catalog.build_catalog`: the union of all models, newest metadata first (notebook 02).
-   ``lineage``
-       Parent extraction (:func:`analysis.origin.tagging.extract_parents`) and
-       :func:`analysis.origin.resolve_lineage` on the union, timed on their own. ``tag_models`` resolves lineage
-       again inside ``tagging``, so this stage is reported for information and is not added to the pass.
+       :func:`analysis.catalog.plan_metadata` (every file's ids, once; the row codes) and
+       :func:`analysis.catalog.build_catalog` (the planned metadata reads): notebook 02.
    ``tagging``
        :func:`analysis.origin.tag_models` on the catalog plus the join of the catalog columns, and writing
        ``models.parquet`` (notebook 02).
    ``aggregation``
-       :func:`analysis.panel.build_panel`: the streaming pass over the snapshots that sums downloads into the panel,
-       the top-N rankings and the top organisations, and writing the three tables (notebook 03). By default the
-       catalog pass writes its row codes (each raw row's catalog row, found anyway when it compares consecutive
-       snapshots) to a temporary folder of the store, and this pass uses them instead of reading and hashing every
-       snapshot's ids again;
-       ``--no-row-codes`` times the pass that matches ids (what notebook 03 does until notebook 02 writes the codes).
+       :func:`analysis.panel.build_panel` with the row codes: the panel, the top-N rankings and the top
+       organisations, and writing the three tables (notebook 03). ``--no-row-codes`` matches ids instead.
 
-3. Prints one JSON object: wall seconds, peak resident memory (after each stage, and overall), rows per second of
-   each stage, and ``ratio_to_read`` = (catalog + tagging + aggregation seconds) / raw_read seconds. Because wall
-   times depend on what else the machine runs, each stage also reports its CPU seconds (all threads of this
-   process), with ``ratio_to_read_cpu`` computed on them, and the report gives the 1-minute load average before
-   and after.
-
-The simulated store is :func:`analysis.simulate.store.generate_store`.
+   ``--repeat K`` runs the pass K times (and the yardstick after each run); the report gives medians.
+3. With ``--duckdb``, runs the SQL yardstick (:mod:`devtools.duckdb_sql`: the straightforward SQL over the same
+   files computing the same panel, every rule, scope and measure, under the same rule) in a child process after
+   each pass, with DuckDB's ``memory_limit`` and ``threads`` set (default 12GB and 2: the machine is shared), and
+   checks its panel against the project's to 1e-9 (shares absolute, downloads relative, counts exact).
+4. With ``--loss``, measures what the rule loses against reading every week's metadata
+   (:func:`staleness`): the share of all downloads whose tags and lineage roots are identical.
+5. Prints one JSON object: per stage wall and CPU seconds, rows per second and peak RSS; ``pass_seconds``
+   (median), ``ratio_to_read`` = pass / raw_read, ``ratio_to_duckdb`` = pass / DuckDB (both medians; the
+   ``_cpu`` ratios divide CPU seconds, all threads, which depend less on what else the machine runs),
+   ``ns_per_raw_row`` = pass / raw rows, the peak RSS of the pass (this process) and of DuckDB (its process),
+   the panel comparison, the rule's plan and the 1-minute load average before and after (wall times depend on
+   what else the machine runs; the CPU seconds less so).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import json
 import os
 import resource
@@ -61,10 +64,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis.simulate.store import PROJECTED_COLUMNS, StoreSpec, store_dates, store_registry
+from analysis.simulate.store import StoreSpec, store_dates, store_registry
+
+#: Columns every snapshot is read for (the weekly ones); the metadata columns are read from the anchors only.
+WEEKLY_COLUMNS = ["id", "downloads", "downloadsAllTime"]
 
 
 class BenchError(RuntimeError):
@@ -122,8 +129,168 @@ def _every(name: str, k: int = 10):
     return progress
 
 
+def _read_columns(snapshots: list[tuple[dt.date, Path]], metadata_every: int):
+    """The yardstick's read: every file's weekly columns, and the metadata columns of the anchor files."""
+    from analysis.catalog import CATALOG_COLUMNS, anchors
+
+    newest_first = sorted(snapshots, key=lambda s: s[0], reverse=True)
+    is_anchor = anchors([d for d, _ in newest_first], metadata_every)
+    plan = []
+    for (date, path), anchor in zip(newest_first, is_anchor):
+        cols = WEEKLY_COLUMNS + ([c for c in CATALOG_COLUMNS if c != "id"] if anchor else [])
+        plan.append((path, cols))
+    return plan
+
+
+def _pass(snapshots, *, workers: int, row_codes_dir: Path | None, outputs_dir: Path, metadata_every: int,
+          registry, timings: dict) -> tuple:
+    """One run of the timed pass (catalog, tagging, aggregation); stage timings go to ``timings``."""
+    from analysis.catalog import build_catalog, plan_metadata
+    from analysis.origin import tag_models
+    from analysis.panel import build_panel
+
+    def catalog_stage():
+        plan = plan_metadata(snapshots, metadata_every, workers=workers, row_codes_dir=row_codes_dir,
+                             progress=_every("catalog ids"))
+        return plan, build_catalog(snapshots, workers=workers, plan=plan)
+
+    (plan, catalog), t_cat, c_cat = _timed(catalog_stage, "catalog")
+    timings["catalog"] = (t_cat, c_cat, peak_rss_mb())
+
+    def tagging():
+        tags = tag_models(catalog, registry, None, merge_parent="first")
+        extra = catalog.select(["id", "createdAt", "pipeline_tag", "library_name", "last_seen",
+                                "metadata_date"]).to_pandas()
+        out = tags.merge(extra, on="id", how="left", validate="one_to_one")
+        out.to_parquet(outputs_dir / "models.parquet", index=False)
+        return out
+
+    models, t_tag, c_tag = _timed(tagging, "tagging")
+    timings["tagging"] = (t_tag, c_tag, peak_rss_mb())
+    n_models = catalog.num_rows
+    del catalog
+
+    def aggregation():
+        built = build_panel(snapshots, models, workers=workers, progress=_every("aggregation"),
+                            row_codes_dir=row_codes_dir)
+        for name, table in (("panel", built.panel), ("rankings", built.rankings), ("top_orgs", built.top_orgs)):
+            table.to_parquet(outputs_dir / f"{name}.parquet", index=False)
+        return built
+
+    built, t_agg, c_agg = _timed(aggregation, "aggregation")
+    timings["aggregation"] = (t_agg, c_agg, peak_rss_mb())
+    return plan, models, built, n_models
+
+
+def registry_rows(registry) -> list[list]:
+    """The registry as the SQL yardstick's table: lower-cased account, kind, uploader-rule region, organisation."""
+    from analysis.origin.registry import ORGANISATION_KINDS
+
+    accounts = list(registry.table.index)
+    regions = registry.region_of_uploader(accounts).tolist()
+    kinds = registry.table["kind"].tolist()
+    return [[a, k, r, k in ORGANISATION_KINDS] for a, k, r in zip(accounts, kinds, regions)]
+
+
+def run_duckdb(snapshots, *, metadata_every: int, registry, out: Path, memory_limit: str, threads: int,
+               temp_directory: Path) -> dict:
+    """Run the SQL yardstick (:mod:`devtools.duckdb_sql`) in a child process; its report, with the wall time seen."""
+    from analysis.catalog import anchors
+    from analysis.paths import REPO_ROOT
+    from analysis.schema import LLM_PIPELINE_TAGS, REGIONS, RULES, SCOPES
+
+    newest_first = sorted(snapshots, key=lambda s: s[0], reverse=True)
+    flags = anchors([d for d, _ in newest_first], metadata_every)
+    spec = {"files": [[d.isoformat(), str(Path(p).resolve()), bool(a)] for (d, p), a in zip(newest_first, flags)],
+            "rules": list(RULES), "scopes": list(SCOPES), "regions": list(REGIONS),
+            "llm_pipeline_tags": list(LLM_PIPELINE_TAGS), "registry": registry_rows(registry),
+            "memory_limit": memory_limit, "threads": threads, "temp_directory": str(temp_directory),
+            "out": str(out)}
+    spec_file = out.with_suffix(".json")
+    spec_file.write_text(json.dumps(spec))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "devtools.duckdb_sql", str(spec_file)], env=env,
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise BenchError(f"the DuckDB yardstick failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report["process_wall_seconds"] = round(wall, 3)
+    _log(f"duckdb: {report['seconds']:.1f} s, peak RSS {report['peak_rss_mb']:.0f} MB")
+    return report
+
+
+def compare_panels(ours: pd.DataFrame, theirs: pd.DataFrame, tol: float = 1e-9) -> dict:
+    """How far two panels are apart: same rows, shares within ``tol``, downloads within ``tol`` relative, counts."""
+    keys = ["date", "measure", "rule", "scope", "region"]
+    a = ours.assign(date=pd.to_datetime(ours["date"])).set_index(keys).sort_index()
+    b = theirs.assign(date=pd.to_datetime(theirs["date"])).set_index(keys).sort_index()
+    same_rows = a.index.equals(b.index)
+    joined = a.join(b, how="outer", suffixes=("_ours", "_sql"))
+    sa, sb = joined["share_ours"].to_numpy(float), joined["share_sql"].to_numpy(float)
+    both_nan = np.isnan(sa) & np.isnan(sb)
+    share_diff = np.where(both_nan, 0.0, np.abs(sa - sb))
+    da, db = joined["downloads_ours"].to_numpy(float), joined["downloads_sql"].to_numpy(float)
+    rel = np.abs(da - db) / np.maximum(np.abs(db), 1.0)
+    n_equal = bool((joined["n_models_ours"].fillna(-1).to_numpy() == joined["n_models_sql"].fillna(-1).to_numpy()).all())
+    max_share = float(np.nanmax(share_diff)) if share_diff.size else 0.0
+    max_rel = float(np.nanmax(rel)) if rel.size else 0.0
+    return {"rows_ours": len(a), "rows_sql": len(b), "same_rows": bool(same_rows),
+            "max_abs_share_diff": max_share if np.isfinite(max_share) else None,
+            "max_rel_downloads_diff": max_rel if np.isfinite(max_rel) else None,
+            "n_models_equal": n_equal, "tolerance": tol,
+            "equal": bool(same_rows and n_equal and np.all(np.isfinite(share_diff)) and max_share <= tol
+                          and max_rel <= tol)}
+
+
+#: Columns whose agreement the staleness check asks for (tags and lineage roots, and what the scopes read).
+STALENESS_COLUMNS = ["relation", "parent", "lineage_root", "root_author", "uploader_region", "lineage_region",
+                     "first_party", "is_redistributor", "pipeline_tag"]
+
+
+def staleness(snapshots, thin: pd.DataFrame, plan, *, workers: int, registry, row_codes_dir: Path) -> dict:
+    """What the thin-read rule loses against reading every week's metadata, weighted by downloads.
+
+    Builds the catalog with ``metadata_every=1`` (each model's newest row: what a read-every-week pull gives),
+    tags it, and compares, model by model, :data:`STALENESS_COLUMNS` with the thin pass's tags. Each model weighs
+    its 30-day downloads summed over every snapshot (through the row codes of the thin pass).
+    """
+    from analysis.catalog import ROW_CODES_IDS, build_catalog
+    from analysis.origin import tag_models
+
+    exact_cat = build_catalog(snapshots, workers=workers, metadata_every=1)
+    exact = tag_models(exact_cat, registry, None, merge_parent="first")
+    exact = exact.merge(exact_cat.select(["id", "pipeline_tag"]).to_pandas(), on="id", validate="one_to_one")
+    del exact_cat
+    ids = pq.read_table(row_codes_dir / ROW_CODES_IDS)["id"].to_pandas()
+    weight = np.zeros(len(ids))
+    for date, path in snapshots:
+        codes = np.load(row_codes_dir / f"{date.isoformat()}.npy")
+        dl = pq.read_table(path, columns=["downloads"])["downloads"].to_numpy().astype(float)
+        weight += np.bincount(codes, weights=dl, minlength=len(ids))
+    w = pd.Series(weight, index=ids.to_numpy())
+    a = thin.set_index("id")[STALENESS_COLUMNS]
+    b = exact.set_index("id")[STALENESS_COLUMNS].reindex(a.index)
+    same = pd.Series(True, index=a.index)
+    per_column = {}
+    for c in STALENESS_COLUMNS:
+        eq = (a[c] == b[c]) | (a[c].isna() & b[c].isna())
+        per_column[c] = int((~eq).sum())
+        same &= eq
+    wt = w.reindex(a.index).fillna(0.0)
+    total = float(wt.sum())
+    return {"models": len(a), "models_differing": int((~same).sum()), "differing_by_column": per_column,
+            "share_of_downloads_identical": float(wt[same].sum() / total) if total > 0 else None,
+            "downloads_weight": "30-day downloads summed over every snapshot",
+            "plan": plan.summary()}
+
+
 def measure(snapshots: list[tuple[dt.date, Path]], *, workers: int = 2, row_codes_dir: Path | None = None,
-            outputs_dir: Path | None = None) -> dict:
+            outputs_dir: Path | None = None, metadata_every: int | None = None, duckdb: bool = False,
+            duckdb_memory_limit: str = "12GB", duckdb_threads: int = 2, repeat: int = 1,
+            loss: bool = False, scratch: Path | None = None) -> dict:
     """Time every stage of the raw-to-panel chain on ``snapshots`` (see the module docstring).
 
     Parameters
@@ -134,124 +301,136 @@ def measure(snapshots: list[tuple[dt.date, Path]], *, workers: int = 2, row_code
         Threads for the catalog and panel passes.
     row_codes_dir : Path, optional
         Folder for the catalog's row codes, which the panel pass then uses instead of matching ids (as the
-        notebooks do when wired so); None matches every snapshot by id.
+        notebooks do); None matches every snapshot by id.
     outputs_dir : Path, optional
-        Folder the timed stages write their outputs to, as notebooks 02 and 03 do (``models.parquet``;
-        ``panel.parquet``, ``rankings.parquet``, ``top_orgs.parquet``); default a temporary folder, removed after.
+        Folder the timed stages write their outputs to, as notebooks 02 and 03 do; default a temporary folder.
+    metadata_every : int, optional
+        The thin-read rule (:func:`analysis.catalog.build_catalog`); default the library's.
+    duckdb : bool
+        Also run the SQL yardstick (:mod:`devtools.duckdb_sql`) in the same run and compare its panel.
+    duckdb_memory_limit, duckdb_threads : str, int
+        DuckDB's ``memory_limit`` and ``threads``.
+    repeat : int
+        Runs of the pass (and of the yardstick), alternating; medians are reported.
+    loss : bool
+        Also measure what the thin-read rule loses (:func:`staleness`), after the timings.
+    scratch : Path, optional
+        Folder for DuckDB's output and spill files (default a temporary folder).
 
     Returns
     -------
     dict
-        The report: ``stages`` (seconds, rows, rows per second, peak RSS after), ``pass_seconds``,
-        ``ratio_to_read``, ``peak_rss_mb``, ``wall_seconds`` and checks of the outputs.
+        The report (see the module docstring).
     """
-    from analysis.catalog import build_catalog
-    from analysis.panel import build_panel
+    from analysis.catalog import DEFAULT_METADATA_EVERY
 
+    every = DEFAULT_METADATA_EVERY if metadata_every is None else int(metadata_every)
+    registry = store_registry()
     t_start = time.perf_counter()
-    stages: dict[str, dict] = {}
     notes: dict[str, str] = {}
+    read_plan = _read_columns(snapshots, every)
 
     def read_all():
         rows = 0
-        for _, path in snapshots:
+        for path, cols in read_plan:
             names = pq.read_schema(path).names
-            rows += pq.read_table(path, columns=[c for c in PROJECTED_COLUMNS if c in names]).num_rows
+            rows += pq.read_table(path, columns=[c for c in cols if c in names]).num_rows
         return rows
 
     own_outputs = outputs_dir is None
     outputs_dir = Path(tempfile.mkdtemp(prefix="bench-outputs-")) if own_outputs else Path(outputs_dir)
     outputs_dir.mkdir(parents=True, exist_ok=True)
+    own_scratch = scratch is None
+    scratch = Path(tempfile.mkdtemp(prefix="bench-scratch-")) if own_scratch else Path(scratch)
+    scratch.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()[0]
-    # the yardstick is read before and again after the pass, and the faster read counts, so that neither side
+    # the yardstick read runs before and after the pass, and the faster read counts, so that neither side
     # of ratio_to_read is the only one to pay for a cold page cache
     raw_rows, t_read_before, c_read_before = _timed(read_all, "raw read (before the pass)")
-
-    catalog, t_cat, c_cat = _timed(lambda: build_catalog(snapshots, workers=workers, progress=_every("catalog"),
-                                                         row_codes_dir=row_codes_dir), "catalog")
-    stages["catalog"] = StageTiming(t_cat, c_cat, raw_rows, peak_rss_mb()).as_dict()
-    n_models = catalog.num_rows
-
-    try:
-        from analysis.origin import resolve_lineage, tag_models
-        from analysis.origin.tagging import extract_parents
-    except ImportError as e:  # the tagging package is built by another part of the project
-        tag_models = None
-        notes["lineage"] = notes["tagging"] = f"unavailable: {e}"
-    models = None
-    t_tag = None
-    if tag_models is not None:
-        registry = store_registry()
-
-        def lineage():
-            parents = extract_parents(catalog.select(["id", "author", "tags", "baseModels"]))
-            return resolve_lineage(pa.array(parents["id"], pa.string()), pa.array(parents["parent"], pa.string()))
-
-        lin, t_lin, c_lin = _timed(lineage, "lineage")
-        stages["lineage"] = StageTiming(t_lin, c_lin, n_models, peak_rss_mb()).as_dict()
-        notes["lineage"] = ("parent extraction + resolve_lineage on the union, timed alone; tag_models does it "
-                            "again inside 'tagging', so it is not added to pass_seconds")
-        del lin
-
-        def tagging():
-            tags = tag_models(catalog, registry, None, merge_parent="first")
-            extra = catalog.select(["id", "createdAt", "pipeline_tag", "library_name", "last_seen"]).to_pandas()
-            out = tags.merge(extra, on="id", how="left", validate="one_to_one")
-            out.to_parquet(outputs_dir / "models.parquet", index=False)
-            return out
-
-        models, t_tag, c_tag = _timed(tagging, "tagging")
-        stages["tagging"] = StageTiming(t_tag, c_tag, n_models, peak_rss_mb()).as_dict()
-        notes["tagging"] = ("tag_models (includes its own lineage resolution) + join of the catalog columns + "
-                            "writing models.parquet")
-    del catalog
-    report: dict = {}
-    if models is not None:
-        def aggregation():
-            built = build_panel(snapshots, models, workers=workers, progress=_every("aggregation"),
-                                row_codes_dir=row_codes_dir)
-            for name, table in (("panel", built.panel), ("rankings", built.rankings), ("top_orgs", built.top_orgs)):
-                table.to_parquet(outputs_dir / f"{name}.parquet", index=False)
-            return built
-
-        built, t_agg, c_agg = _timed(aggregation, "aggregation")
-        stages["aggregation"] = StageTiming(t_agg, c_agg, built.rows_read, peak_rss_mb()).as_dict()
-        notes["aggregation"] = ("build_panel: panel + rankings + top organisations in one streaming pass, and "
-                                "writing them")
-        pass_seconds = t_cat + t_tag + t_agg
-        pass_cpu = c_cat + c_tag + c_agg
-        shares = built.panel.groupby(["date", "measure", "rule", "scope"])["share"].sum(min_count=1).dropna()
-        report["checks"] = {
-            "panel_rows": len(built.panel), "rankings_rows": len(built.rankings), "top_orgs_rows": len(built.top_orgs),
-            "rows_used_by_panel": built.rows_used, "untagged_rows": built.untagged_rows,
-            "snapshots_matched_by_row_codes": built.snapshots_matched_by_codes,
-            "row_codes_bytes": sum(f.stat().st_size for f in Path(row_codes_dir).iterdir()) if row_codes_dir else 0,
-            "shares_sum_to_one": bool(np.allclose(shares.to_numpy(), 1.0)),
-            "all_rows_tagged": built.untagged_rows == 0,
-        }
-    else:
-        notes["aggregation"] = "unavailable: needs the tagged models"
-        pass_seconds = pass_cpu = None
-    del models
+    runs: list[dict] = []
+    sql_runs: list[dict] = []
+    plan = models = built = None
+    n_models = 0
+    for k in range(max(repeat, 1)):
+        timings: dict = {}
+        plan = models = built = None    # a run never holds the previous run's outputs
+        plan, models, built, n_models = _pass(snapshots, workers=workers, row_codes_dir=row_codes_dir,
+                                              outputs_dir=outputs_dir, metadata_every=every, registry=registry,
+                                              timings=timings)
+        runs.append(timings)
+        if duckdb:
+            sql_runs.append(run_duckdb(snapshots, metadata_every=every, registry=registry,
+                                       out=scratch / "duckdb_panel.parquet", memory_limit=duckdb_memory_limit,
+                                       threads=duckdb_threads, temp_directory=scratch / "duckdb_tmp"))
+    pass_peak = peak_rss_mb()
     _, t_read_after, c_read_after = _timed(read_all, "raw read (after the pass)")
     t_read, c_read = min(t_read_before, t_read_after), min(c_read_before, c_read_after)
-    stages = {"raw_read": StageTiming(t_read, c_read, raw_rows, peak_rss_mb()).as_dict(), **stages}
+
+    def med(stage: str, i: int) -> float:
+        return float(np.median([r[stage][i] for r in runs]))
+
+    stages = {"raw_read": StageTiming(t_read, c_read, raw_rows, peak_rss_mb()).as_dict()}
     notes["raw_read"] = (f"the faster of two plain reads, before ({t_read_before:.1f} s) and after "
-                         f"({t_read_after:.1f} s) the pass")
-    if own_outputs:
-        shutil.rmtree(outputs_dir, ignore_errors=True)
+                         f"({t_read_after:.1f} s) the pass, of the columns the pass reads: id, downloads, "
+                         f"downloadsAllTime of every file and the metadata columns of the anchor files "
+                         f"(metadata_every={every})")
+    rows_of = {"catalog": raw_rows, "tagging": n_models, "aggregation": built.rows_read}
+    for stage in ("catalog", "tagging", "aggregation"):
+        stages[stage] = StageTiming(med(stage, 0), med(stage, 1), rows_of[stage],
+                                    max(r[stage][2] for r in runs)).as_dict()
+    notes["catalog"] = "plan_metadata (every file's ids, row codes) + build_catalog's metadata reads (the plan)"
+    notes["tagging"] = "tag_models + join of the catalog columns + writing models.parquet"
+    notes["aggregation"] = "build_panel: panel + rankings + top organisations in one streaming pass, and writing them"
+    pass_runs = [sum(r[s][0] for s in ("catalog", "tagging", "aggregation")) for r in runs]
+    pass_cpu_runs = [sum(r[s][1] for s in ("catalog", "tagging", "aggregation")) for r in runs]
+    pass_seconds = float(np.median(pass_runs))
+    pass_cpu = float(np.median(pass_cpu_runs))
+    shares = built.panel.groupby(["date", "measure", "rule", "scope"])["share"].sum(min_count=1).dropna()
+    report: dict = {"metadata_every": every, "repeat": len(runs)}
+    report["checks"] = {
+        "panel_rows": len(built.panel), "rankings_rows": len(built.rankings), "top_orgs_rows": len(built.top_orgs),
+        "rows_used_by_panel": built.rows_used, "untagged_rows": built.untagged_rows,
+        "snapshots_matched_by_row_codes": built.snapshots_matched_by_codes,
+        "row_codes_bytes": sum(f.stat().st_size for f in Path(row_codes_dir).iterdir()) if row_codes_dir else 0,
+        "shares_sum_to_one": bool(np.allclose(shares.to_numpy(), 1.0)),
+        "all_rows_tagged": built.untagged_rows == 0,
+        "metadata_plan": plan.summary(),
+    }
+    if duckdb:
+        sql_seconds = float(np.median([r["seconds"] for r in sql_runs]))
+        theirs = pd.read_parquet(scratch / "duckdb_panel.parquet")
+        sql_cpu = float(np.median([r.get("cpu_seconds", np.nan) for r in sql_runs]))
+        report["duckdb"] = {"seconds": sql_seconds, "seconds_runs": [r["seconds"] for r in sql_runs],
+                            "cpu_seconds": sql_cpu,
+                            "peak_rss_mb": max(r["peak_rss_mb"] for r in sql_runs),
+                            "memory_limit": duckdb_memory_limit, "threads": duckdb_threads,
+                            "version": sql_runs[0]["duckdb"], "steps_seconds": sql_runs[-1]["steps_seconds"],
+                            "models": sql_runs[-1]["models"]}
+        report["ratio_to_duckdb"] = round(pass_seconds / sql_seconds, 3) if sql_seconds > 0 else None
+        report["ratio_to_duckdb_cpu"] = round(pass_cpu / sql_cpu, 3) if sql_cpu > 0 else None
+        report["panel_vs_duckdb"] = compare_panels(built.panel, theirs)
     report.update({
         "snapshots": len(snapshots), "raw_rows": raw_rows, "models_in_union": n_models,
         "stages": stages,
-        "pass_seconds": round(pass_seconds, 3) if pass_seconds is not None else None,
-        "ratio_to_read": round(pass_seconds / t_read, 3) if pass_seconds is not None and t_read > 0 else None,
-        "pass_cpu_seconds": round(pass_cpu, 2) if pass_cpu is not None else None,
-        "ratio_to_read_cpu": round(pass_cpu / c_read, 3) if pass_cpu is not None and c_read > 0 else None,
-        "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "peak_rss_mb": peak_rss_mb(),
-        "wall_seconds": round(time.perf_counter() - t_start, 2),
-        "notes": notes,
+        "pass_seconds": round(pass_seconds, 3), "pass_seconds_runs": [round(x, 3) for x in pass_runs],
+        "ratio_to_read": round(pass_seconds / t_read, 3) if t_read > 0 else None,
+        "pass_cpu_seconds": round(pass_cpu, 2),
+        "ratio_to_read_cpu": round(pass_cpu / c_read, 3) if c_read > 0 else None,
+        "ns_per_raw_row": round(pass_seconds / raw_rows * 1e9, 1) if raw_rows else None,
+        "peak_rss_mb": pass_peak,
     })
+    if loss:
+        if row_codes_dir is None:
+            raise BenchError("--loss needs the row codes (drop --no-row-codes)")
+        report["staleness"] = staleness(snapshots, models, plan, workers=workers, registry=registry,
+                                        row_codes_dir=row_codes_dir)
+    del models, built
+    report.update({"load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+                   "wall_seconds": round(time.perf_counter() - t_start, 2), "notes": notes})
+    if own_outputs:
+        shutil.rmtree(outputs_dir, ignore_errors=True)
+    if own_scratch:
+        shutil.rmtree(scratch, ignore_errors=True)
     return report
 
 
@@ -270,6 +449,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=2, help="threads of the catalog and panel passes (default 2)")
     parser.add_argument("--no-row-codes", dest="row_codes", action="store_false",
                         help="match every snapshot by id in the panel pass instead of using the catalog's row codes")
+    parser.add_argument("--metadata-every", type=int, default=None,
+                        help="thin-read rule: metadata from the newest snapshot and every N-th before it "
+                             "(default: the library's, analysis.catalog.DEFAULT_METADATA_EVERY)")
+    parser.add_argument("--duckdb", action="store_true",
+                        help="also run the DuckDB SQL yardstick on the same files and compare the panels "
+                             "(needs the bench extra: pip install -e '.[bench]')")
+    parser.add_argument("--duckdb-memory-limit", default="12GB", help="DuckDB's memory_limit (default 12GB)")
+    parser.add_argument("--duckdb-threads", type=int, default=2, help="DuckDB's threads (default 2)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of the pass and of the yardstick, alternating; medians reported (default 1)")
+    parser.add_argument("--loss", action="store_true",
+                        help="also measure what the thin-read rule loses against reading every week's metadata")
 
 
 
@@ -311,12 +502,21 @@ def run(args: argparse.Namespace) -> int:
               "row_codes": bool(args.row_codes),
               "store": str(folder), "store_bytes": sum(p.stat().st_size for _, p in snaps),
               "store_build_seconds": round(build_seconds, 1)}
+    if args.duckdb:
+        if importlib.util.find_spec("duckdb") is None:
+            print("error: --duckdb needs the duckdb package: pip install -e '.[bench]'", file=sys.stderr)
+            return 2
     codes = folder / f"row-codes-{args.weeks}w" if args.row_codes else None
+    scratch = folder / f"scratch-{args.weeks}w"
     try:
-        report.update(measure(snaps, workers=args.workers, row_codes_dir=codes))
+        report.update(measure(snaps, workers=args.workers, row_codes_dir=codes, metadata_every=args.metadata_every,
+                              duckdb=args.duckdb, duckdb_memory_limit=args.duckdb_memory_limit,
+                              duckdb_threads=args.duckdb_threads, repeat=args.repeat, loss=args.loss,
+                              scratch=scratch))
     finally:
-        if codes is not None and codes.exists():
-            shutil.rmtree(codes)
+        for folder_ in (codes, scratch):
+            if folder_ is not None and folder_.exists():
+                shutil.rmtree(folder_)
     report["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "pyarrow": pa.__version__,
                          "numpy": np.__version__}
     print(json.dumps(report))

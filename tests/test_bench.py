@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -65,13 +66,13 @@ def test_store_is_reused_and_extended(tmp_path):
     assert messages == []                                                       # nothing to do
 
 
-def _args(tmp_path, **kw) -> argparse.Namespace:
+def _args(tmp_path, flags=(), **kw) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     argv = ["--models", "400", "--weeks", "34", "--out", str(tmp_path)]
     for k, v in kw.items():
         argv += [f"--{k}", str(v)]
-    return parser.parse_args(argv)
+    return parser.parse_args(argv + list(flags))
 
 
 def _args_no_codes(tmp_path) -> argparse.Namespace:
@@ -87,7 +88,7 @@ def test_bench_prints_one_json_report(tmp_path, capsys):
     assert len(out) == 1
     report = json.loads(out[0])
     stages = report["stages"]
-    assert set(stages) == {"raw_read", "catalog", "lineage", "tagging", "aggregation"}
+    assert set(stages) == {"raw_read", "catalog", "tagging", "aggregation"}
     assert stages["raw_read"]["rows"] == stages["aggregation"]["rows"] == report["raw_rows"] > 34 * 300
     assert stages["tagging"]["rows"] == report["models_in_union"]
     for s in stages.values():
@@ -101,6 +102,11 @@ def test_bench_prints_one_json_report(tmp_path, capsys):
     assert report["checks"]["shares_sum_to_one"] and report["checks"]["all_rows_tagged"]
     assert report["checks"]["rows_used_by_panel"] < report["raw_rows"]
     assert report["peak_rss_mb"] > 0 and report["wall_seconds"] >= report["pass_seconds"]
+    assert report["ns_per_raw_row"] == pytest.approx(report["pass_seconds"] / report["raw_rows"] * 1e9, rel=0.01)
+    from analysis.catalog import DEFAULT_METADATA_EVERY
+
+    assert report["metadata_every"] == DEFAULT_METADATA_EVERY > 1
+    assert report["checks"]["metadata_plan"]["anchors"] < report["snapshots"]
     assert report["checks"]["snapshots_matched_by_row_codes"] == report["snapshots"] == 34
     assert not list((tmp_path / "m400-s0").glob("row-codes-*"))                 # temporary codes removed
     first_build = report["store_build_seconds"]
@@ -119,3 +125,65 @@ def test_bench_prints_one_json_report(tmp_path, capsys):
 def test_bench_rejects_tiny_sizes(tmp_path, capsys):
     assert run(_args(tmp_path, models=10)) == 2
     assert "--models must be at least 100" in capsys.readouterr().err
+
+
+def test_bench_runs_the_duckdb_yardstick_and_their_panels_agree(tmp_path, capsys):
+    pytest.importorskip("duckdb")
+    pytest.importorskip("analysis.origin")
+    for every in (1, 6):
+        args = _args(tmp_path, ("--duckdb", "--loss"), models=3000, weeks=30, repeat=2,
+                     **{"metadata-every": every})
+        assert run(args) == 0
+        report = json.loads(capsys.readouterr().out.strip())
+        assert report["repeat"] == 2 and len(report["pass_seconds_runs"]) == 2
+        assert len(report["duckdb"]["seconds_runs"]) == 2 and report["duckdb"]["peak_rss_mb"] > 0
+        assert report["duckdb"]["cpu_seconds"] > 0 and report["ratio_to_duckdb_cpu"] > 0
+        assert report["duckdb"]["models"] == report["models_in_union"]
+        assert report["ratio_to_duckdb"] == pytest.approx(report["pass_seconds"] / report["duckdb"]["seconds"],
+                                                          rel=0.01)
+        agree = report["panel_vs_duckdb"]
+        assert agree["equal"] and agree["same_rows"] and agree["max_abs_share_diff"] <= 1e-9, agree
+        loss = report["staleness"]
+        if every == 1:
+            assert loss["models_differing"] == 0 and loss["share_of_downloads_identical"] == 1.0
+        else:
+            assert report["checks"]["metadata_plan"]["metadata_older_than_last_seen"] > 0
+            assert 0.99 < loss["share_of_downloads_identical"] <= 1.0
+
+
+def test_compare_panels_finds_a_difference():
+    from devtools.bench import compare_panels
+
+    a = pd.DataFrame({"date": pd.to_datetime(["2025-01-01"] * 2), "measure": "downloads_30d", "rule": "lineage",
+                      "scope": "all", "region": ["CN", "US"], "downloads": [3.0, 1.0], "share": [0.75, 0.25],
+                      "n_models": [2, 1]})
+    assert compare_panels(a, a.copy())["equal"]
+    b = a.copy()
+    b.loc[0, "share"] += 1e-6
+    assert not compare_panels(a, b)["equal"] and compare_panels(a, b)["max_abs_share_diff"] == pytest.approx(1e-6)
+    c = a.copy()
+    c.loc[1, "n_models"] = 2
+    assert not compare_panels(a, c)["equal"]
+    assert not compare_panels(a, a.iloc[:1])["equal"]
+
+
+def test_bytes_read_thin_pull_reads_the_weekly_columns_and_the_planned_row_groups(tmp_path):
+    from devtools.bytes_read import METADATA_COLUMNS, WEEKLY_COLUMNS, measure
+
+    m = measure(3000, 12, 4, 4, "creation", tmp_path, log=lambda *a: None)
+    assert m["files"] == 12 and m["plan"]["anchors"] < 12
+    # the pull of the raw schema reads its columns, the thin pull less, both far less than the archive
+    assert m["thin_bytes"] < m["raw_schema_bytes"] < m["archive_bytes"] / 3
+    # what the thin pull must read at least: the weekly columns of every file and the anchors' metadata
+    need = 0
+    for f in sorted((tmp_path / "hub").rglob("models.parquet")):
+        md = pq.ParquetFile(f).metadata
+        for g in range(md.num_row_groups):
+            rg = md.row_group(g)
+            for i in range(rg.num_columns):
+                if rg.column(i).path_in_schema.split(".")[0] in WEEKLY_COLUMNS:
+                    need += rg.column(i).total_compressed_size
+    assert m["thin_bytes"] > need
+    assert 0 < m["metadata_row_groups_read"] < m["row_groups_total"]
+    assert set(METADATA_COLUMNS) == {"author", "createdAt", "pipeline_tag", "library_name", "tags", "baseModels"}
+    assert m["bytes_per_row_newest"]["cardData"] > 100          # heavy columns sized as assumed

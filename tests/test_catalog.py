@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -42,7 +43,7 @@ def three(tmp_path):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_newest_metadata_wins_and_deleted_models_keep_their_last_row(three, workers):
-    cat = build_catalog(three, workers=workers).to_pandas().set_index("id")
+    cat = build_catalog(three, workers=workers, metadata_every=1).to_pandas().set_index("id")
     assert sorted(cat.index) == ["o/a", "o/b", "o/c", "o/d", "o/e", "o/f", "o/g"]
     version = cat["pipeline_tag"].to_dict()
     assert version == {"o/a": "v3", "o/b": "v2", "o/c": "v1", "o/d": "v3", "o/e": "v2", "o/f": "v3", "o/g": "v2"}
@@ -51,7 +52,7 @@ def test_newest_metadata_wins_and_deleted_models_keep_their_last_row(three, work
     assert pd.isna(cat.loc["o/c", "library_name"])      # column absent from the oldest file -> null
     assert list(cat.loc["o/b", "tags"]) == ["base_model:base/2"]          # lineage tags only (default)
     assert cat.loc["o/c", "baseModels"]["models"][0]["id"] == "base/1"
-    assert list(build_catalog(three).column_names) == CATALOG_COLUMNS + ["last_seen"]
+    assert list(build_catalog(three).column_names) == CATALOG_COLUMNS + ["last_seen", "metadata_date"]
 
 
 def test_identical_to_concatenate_and_deduplicate(tmp_path):
@@ -67,7 +68,7 @@ def test_identical_to_concatenate_and_deduplicate(tmp_path):
     ref = ref.sort_values("id").reset_index(drop=True)
     assert (ref["last_seen"] < snaps[-1][0]).sum() > 20        # deleted models are in the test
     for workers in (1, 2):
-        got = build_catalog(snaps, workers=workers, lineage_tags_only=False)
+        got = build_catalog(snaps, workers=workers, lineage_tags_only=False, metadata_every=1)
         got = got.to_pandas().sort_values("id").reset_index(drop=True)
         assert got["id"].tolist() == ref["id"].tolist()
         for col in ref.columns:
@@ -125,8 +126,105 @@ def test_row_codes_point_every_row_to_its_catalog_row(three, tmp_path):
     cat = build_catalog(three, row_codes_dir=codes_dir, workers=2)
     index = json.loads((codes_dir / "index.json").read_text())
     assert index["catalog_rows"] == cat.num_rows
-    assert pq.read_table(codes_dir / index["ids_file"])["id"].equals(cat["id"])
+    code_ids = pq.read_table(codes_dir / index["ids_file"])["id"]
+    assert sorted(code_ids.to_pylist()) == sorted(cat["id"].to_pylist())          # every model once
     for d, p in three:
         codes = np.load(codes_dir / f"{d.isoformat()}.npy")
         assert codes.dtype == np.int32 and index["snapshots"][d.isoformat()]["rows"] == codes.size
-        assert cat["id"].take(pa.array(codes)).to_pylist() == pq.read_table(p, columns=["id"])["id"].to_pylist()
+        assert code_ids.take(pa.array(codes)).to_pylist() == pq.read_table(p, columns=["id"])["id"].to_pylist()
+
+
+@pytest.mark.parametrize("order", ["stable", "shuffled", "reversed"])
+def test_match_rows_is_index_in_for_any_order(order):
+    from analysis.catalog import match_rows
+
+    rng = np.random.default_rng(3)
+    newer = np.array([f"m/{i:06d}" for i in range(50_000)], dtype=object)
+    keep = rng.random(newer.size) > 0.03                                 # deleted in between
+    older = np.concatenate([[f"gone/{i}" for i in range(40)], newer[keep][:30_000], [f"old/{i}" for i in range(500)],
+                            newer[keep][30_000:]]).astype(object)         # rows absent from the newer file, mid-file
+    newer = np.concatenate([newer[:20_000], [f"new/{i}" for i in range(3_000)], newer[20_000:]])  # inserted models
+    if order == "shuffled":
+        older = older[rng.permutation(older.size)]
+    elif order == "reversed":
+        older = older[::-1]
+    a, b = pa.array(older, pa.string()), pa.array(newer, pa.string())
+    want = np.asarray(pc.index_in(a, value_set=b).fill_null(-1), dtype=np.int64)
+    for window, slack in ((1_000, 50), (16_384, 2_048)):
+        got = match_rows(a, b, window=window, slack=slack)
+        np.testing.assert_array_equal(got, want)
+    assert (want < 0).sum() == 540
+
+
+def test_anchors_are_a_fixed_grid_plus_the_newest_and_the_oldest():
+    from analysis.catalog import METADATA_EPOCH, anchors
+
+    weeks = [METADATA_EPOCH + dt.timedelta(weeks=w) for w in range(3, 30)]
+    got = [w + 3 for w in np.flatnonzero(anchors(weeks, 13))]
+    assert got == [3, 12, 25, 29]                    # oldest, last week of blocks 0-12 and 13-25, newest
+    assert anchors(weeks[::-1], 13)[::-1].tolist() == anchors(weeks, 13).tolist()   # any order
+    assert anchors(weeks[:-4], 13).sum() == 3        # adding weeks keeps the grid: 12 is still an anchor
+    assert anchors(weeks, 1).all()
+    with pytest.raises(CatalogError, match="metadata_every=0"):
+        anchors(weeks, 0)
+
+
+def _meta(i: str, version: str, dl: int = 1) -> dict:
+    row = _row(i, version, dl)
+    row["pipeline_tag"] = f"v{version}"
+    return row
+
+
+def test_thin_rule_known_answers(tmp_path):
+    from analysis.catalog import METADATA_EPOCH
+
+    d = [METADATA_EPOCH + dt.timedelta(weeks=w) for w in range(6)]   # anchors with N=3: weeks 0, 2, 5
+    rows = {
+        0: [_meta("o/a", "0"), _meta("o/old", "0")],
+        1: [_meta("o/a", "1"), _meta("o/old", "1"), _meta("o/orphan", "1")],
+        2: [_meta("o/a", "2"), _meta("o/gone", "2")],
+        3: [_meta("o/a", "3"), _meta("o/gone", "3"), _meta("o/orphan2", "3")],
+        4: [_meta("o/a", "4"), _meta("o/gone", "4"), _meta("o/orphan2", "4")],
+        5: [_meta("o/a", "5")],
+    }
+    snaps = [(d[w], _write(tmp_path / f"{w}.parquet", r)) for w, r in rows.items()]
+    thin = build_catalog(snaps, metadata_every=3).to_pandas().set_index("id")
+    exact = build_catalog(snaps, metadata_every=1).to_pandas().set_index("id")
+    assert exact["pipeline_tag"].to_dict() == {"o/a": "v5", "o/old": "v1", "o/orphan": "v1", "o/gone": "v4",
+                                               "o/orphan2": "v4"}
+    assert thin["pipeline_tag"].to_dict() == {"o/a": "v5", "o/old": "v0",      # newest anchor holding it: week 0
+                                              "o/orphan": "v1",                # in no anchor: its last week
+                                              "o/gone": "v2",                  # stale: anchor 2, last seen in 4
+                                              "o/orphan2": "v4"}
+    assert thin.loc["o/gone", "metadata_date"] == d[2] and thin.loc["o/gone", "last_seen"] == d[4]
+    assert (exact["metadata_date"] == exact["last_seen"]).all()
+
+
+def test_thin_catalog_equals_a_plain_reference(tmp_path):
+    from analysis.catalog import anchors
+
+    spec = StoreSpec(models=20000, seed=6)
+    folder = generate_store(spec, tmp_path, 40, log=lambda *a: None)
+    snaps = [(spec.date(w), folder / "archive" / f"{spec.date(w).isoformat()}.parquet") for w in range(40)]
+    flags = anchors([s[0] for s in snaps], 10)
+    frames = []
+    for (d, p), anchor in zip(snaps, flags):
+        t = pq.read_table(p, columns=CATALOG_COLUMNS).to_pandas()
+        frames.append(t.assign(date=d, anchor=anchor))
+    allrows = pd.concat(frames).sort_values("date", ascending=False, kind="stable")
+    last_seen = allrows.drop_duplicates("id").set_index("id")["date"]
+    ref = allrows[allrows["anchor"]].drop_duplicates("id").set_index("id")
+    orphans = allrows[~allrows["id"].isin(ref.index)].drop_duplicates("id").set_index("id")
+    ref = pd.concat([ref, orphans]).sort_index()
+    assert len(orphans) > 0
+    got = build_catalog(snaps, metadata_every=10, lineage_tags_only=False).to_pandas().set_index("id").sort_index()
+    assert got.index.tolist() == ref.index.tolist()
+    for col in ("pipeline_tag", "tags", "baseModels", "author", "createdAt", "library_name"):
+        assert got[col].astype(str).tolist() == ref[col].astype(str).tolist(), col
+    assert (got["metadata_date"] == ref["date"]).all()
+    assert (got["last_seen"] == last_seen.reindex(got.index)).all()
+    stale = got["metadata_date"] != got["last_seen"]
+    assert stale.sum() > 0
+    exact = build_catalog(snaps, metadata_every=1, lineage_tags_only=False).to_pandas().set_index("id").sort_index()
+    changed = got["pipeline_tag"].fillna("-") != exact["pipeline_tag"].fillna("-")
+    assert changed.sum() > 0 and (~stale[changed]).sum() == 0      # only models read from an older anchor differ

@@ -14,6 +14,15 @@ models, the others fine-tunes, quantizations, adapters and merges of earlier mod
 dangling parents, self references and 2-cycles), declared in ``baseModels`` and in ``base_model:`` tags (some only in
 tags). Downloads are heavy-tailed (Pareto) with a long tail of models nobody downloads; ``downloadsAllTime`` is a
 monotone cumulative count (with the occasional decrease seen on the Hub) present from 2025-02-26 on.
+
+Metadata edits: :data:`EDIT_SHARE` of the models (10%) edit their metadata once, at a week drawn uniformly over
+their life: half declare a new parent (an earlier organisation's base model; a base model becomes a fine-tune), the
+other half change their pipeline tag. From that week on their rows show the edited metadata. How often models on
+the real Hub edit their declared lineage is not published; 10% is an assumption chosen to make the thin-read
+rule's loss (:mod:`analysis.catalog`) measurable, not a measurement.
+
+:func:`write_archive` writes the same weeks as the archive's own files (heavy columns included, with the sizes of
+:data:`HEAVY_COLUMNS`) for the bytes study (``python -m devtools.bytes_read``).
 """
 
 from __future__ import annotations
@@ -35,7 +44,11 @@ from ..schema import ALLTIME_FROM, BASE_MODELS_TYPE, RAW_SCHEMA
 from .hub import ACCOUNTS, lineage_roots
 
 #: Bump when the generator changes: stores written by another version are rebuilt.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
+
+#: Share of models that edit their metadata once in their life (half their declared lineage, half their pipeline
+#: tag); see the module docstring.
+EDIT_SHARE = 0.10
 
 #: Date of the first simulated snapshot (the first snapshot of the real archive).
 START = dt.date(2024, 7, 24)
@@ -43,7 +56,8 @@ START = dt.date(2024, 7, 24)
 #: Weeks over which the simulated Hub grows to ``models`` models.
 HORIZON_WEEKS = 104
 
-#: Columns of the raw files the chain reads (catalog + panel); the yardstick read uses exactly these.
+#: Every column of the raw files the chain reads (catalog + panel). Under the thin-read rule the pass reads the
+#: metadata ones only from some snapshots (:mod:`analysis.catalog`); ``python -m devtools.bench`` reads accordingly.
 PROJECTED_COLUMNS = ["id", "author", "createdAt", "pipeline_tag", "library_name", "tags", "baseModels",
                      "downloads", "downloadsAllTime"]
 
@@ -141,6 +155,52 @@ class _Hub:
     pop: np.ndarray           # popularity (30-day downloads scale; 0 for the long tail)
     base_alltime: np.ndarray  # all-time downloads before the first snapshot
     depth: np.ndarray         # lineage depth (declared primary parent chain)
+    edit_week: np.ndarray     # week from which a model shows its edited metadata (inf: never edited)
+
+    @property
+    def n(self) -> int:
+        """Models in the union."""
+        return self.created.size
+
+    def rows(self, alive: np.ndarray, week: int) -> pa.Table:
+        """The static columns of the models ``alive`` as of ``week`` (edited metadata from its edit week on)."""
+        return self.static.take(pa.array(alive + self.n * (self.edit_week[alive] <= week)))
+
+
+def _metadata(n: int, rel: np.ndarray, pid: pa.Array, pid2: pa.Array, has2: np.ndarray, is_base: np.ndarray,
+              tags_only: np.ndarray, pipe: np.ndarray, lib: np.ndarray, extra_tag: np.ndarray, has_extra: np.ndarray,
+              licence: np.ndarray, has_licence: np.ndarray) -> dict[str, pa.Array]:
+    """The metadata columns (pipeline_tag, library_name, tags, baseModels) from per-model draws."""
+    relation_s = _pick(_RELATIONS, rel)
+    bm_valid = ~is_base & ~tags_only
+    n_par = np.where(is_base, 0, 1 + has2)
+    n_listed = n_par * bm_valid  # null baseModels have an empty list slot (canonical Arrow, as read from parquet)
+    offsets = np.concatenate([[0], np.cumsum(n_listed)]).astype(np.int32)
+    first, second_ = n_listed > 0, has2 & bm_valid
+    order = np.argsort(np.concatenate([np.flatnonzero(first), np.flatnonzero(second_)]), kind="stable")
+    flat_ids = pa.concat_arrays([pid.filter(pa.array(first)), pid2.filter(pa.array(second_))]).take(pa.array(order))
+    models_list = pa.ListArray.from_arrays(pa.array(offsets), pa.StructArray.from_arrays([flat_ids], ["id"]))
+    base_models = pa.StructArray.from_arrays([relation_s, models_list], fields=list(BASE_MODELS_TYPE),
+                                             mask=pa.array(~bm_valid))
+    lib_s = pc.if_else(pa.array(rel == 2), pa.scalar("gguf"), _pick(_LIBRARIES, lib))
+    pipe_s = _pick(_PIPELINES, pipe)
+    prefix = pa.array(["base_model:"] * n, pa.string())
+    slots = [  # (values, present) in tag order
+        (lib_s, np.asarray(lib_s.is_valid())),
+        (pipe_s, np.asarray(pipe_s.is_valid())),
+        (_join(prefix, pid), n_par > 0),
+        (_join(prefix, pid2), has2 & (n_par > 0)),
+        (_join(prefix, relation_s, pa.array([":"] * n, pa.string()), pid), n_par > 0),
+        (_pick(_EXTRA_TAGS, extra_tag), has_extra),
+        (_pick(_LICENSES, licence), has_licence),
+        (pa.array(["region:us"] * n, pa.string()), np.ones(n, dtype=bool)),
+    ]
+    present = np.column_stack([p for _, p in slots])
+    flat_index = (np.arange(len(slots))[None, :] * n + np.arange(n)[:, None])[present]
+    tag_values = pa.concat_arrays([v for v, _ in slots]).take(pa.array(flat_index))
+    tag_offsets = np.concatenate([[0], np.cumsum(present.sum(axis=1))]).astype(np.int32)
+    tags = pa.ListArray.from_arrays(pa.array(tag_offsets), tag_values)
+    return {"pipeline_tag": pipe_s, "library_name": lib_s, "tags": tags, "baseModels": base_models}
 
 
 def _simulate_static(spec: StoreSpec) -> _Hub:
@@ -241,49 +301,45 @@ def _simulate_static(spec: StoreSpec) -> _Hub:
     has2[targets] = False
 
     # --- columns ---------------------------------------------------------------------------------------
-    relation_s = _pick(_RELATIONS, rel)
     tags_only = ~is_base & (rng.random(n) < 0.05)
-    bm_valid = ~is_base & ~tags_only
-    n_par = np.where(is_base, 0, 1 + has2)
-    n_listed = n_par * bm_valid  # null baseModels have an empty list slot (canonical Arrow, as read from parquet)
-    offsets = np.concatenate([[0], np.cumsum(n_listed)]).astype(np.int32)
-    first, second_ = n_listed > 0, has2 & bm_valid
-    order = np.argsort(np.concatenate([np.flatnonzero(first), np.flatnonzero(second_)]), kind="stable")
-    flat_ids = pa.concat_arrays([pid.filter(pa.array(first)), pid2.filter(pa.array(second_))]).take(pa.array(order))
-    models_list = pa.ListArray.from_arrays(pa.array(offsets), pa.StructArray.from_arrays([flat_ids], ["id"]))
-    base_models = pa.StructArray.from_arrays([relation_s, models_list], fields=list(BASE_MODELS_TYPE),
-                                             mask=pa.array(~bm_valid))
-
     pipe = rng.choice(len(_PIPELINES), n, p=_PIPELINE_P)
     lib = rng.choice(len(_LIBRARIES), n, p=_LIBRARY_P)
-    lib_s = pc.if_else(pa.array(rel == 2), pa.scalar("gguf"), _pick(_LIBRARIES, lib))
-    pipe_s = _pick(_PIPELINES, pipe)
-    slots = [  # (values, present) in tag order
-        (lib_s, np.asarray(lib_s.is_valid())),
-        (pipe_s, np.asarray(pipe_s.is_valid())),
-        (_join(pa.array(["base_model:"] * n, pa.string()), pid), n_par > 0),
-        (_join(pa.array(["base_model:"] * n, pa.string()), pid2), has2),
-        (_join(pa.array(["base_model:"] * n, pa.string()), relation_s, pa.array([":"] * n, pa.string()), pid),
-         n_par > 0),
-        (_pick(_EXTRA_TAGS, rng.integers(0, len(_EXTRA_TAGS), n)), rng.random(n) < 0.6),
-        (_pick(_LICENSES, rng.integers(0, len(_LICENSES), n)), rng.random(n) < 0.8),
-        (pa.array(["region:us"] * n, pa.string()), np.ones(n, dtype=bool)),
-    ]
-    present = np.column_stack([p for _, p in slots])
-    flat_index = (np.arange(len(slots))[None, :] * n + np.arange(n)[:, None])[present]
-    tag_values = pa.concat_arrays([v for v, _ in slots]).take(pa.array(flat_index))
-    tag_offsets = np.concatenate([[0], np.cumsum(present.sum(axis=1))]).astype(np.int32)
-    tags = pa.ListArray.from_arrays(pa.array(tag_offsets), tag_values)
+    extra_tag = rng.integers(0, len(_EXTRA_TAGS), n)
+    has_extra = rng.random(n) < 0.6
+    licence = rng.integers(0, len(_LICENSES), n)
+    has_licence = rng.random(n) < 0.8
+    before = _metadata(n, rel, pid, pid2, has2, is_base, tags_only, pipe, lib, extra_tag, has_extra, licence,
+                       has_licence)
+
+    # --- metadata edits: some models change their declared lineage or their pipeline tag once ---------------
+    edited = rng.random(n) < EDIT_SHARE
+    last_week = np.minimum(deleted, spec.horizon + 52.0)
+    first_week = np.maximum(created, 0.0)
+    edit_week = np.ceil(first_week + rng.random(n) * np.maximum(last_week - first_week, 0.0))
+    edit_week = np.where(edited & (edit_week < last_week), edit_week, np.inf)
+    edited = np.isfinite(edit_week)
+    lineage_edit = edited & (rng.random(n) < 0.5)
+    n_org_before_all = np.searchsorted(org_pos, np.arange(n))
+    can = lineage_edit & (n_org_before_all > 0)
+    new_parent = org_pos[np.minimum((n_org_before_all * rng.random(n)).astype(np.int64),
+                                    np.maximum(n_org_before_all - 1, 0))]
+    pid_after = pc.if_else(pa.array(can), ids.take(pa.array(new_parent)), pid)
+    rel_after = np.where(can, np.where(is_base, 1, rel), rel)     # a base model that declares a parent: finetune
+    base_after = is_base & ~can
+    has2_after = has2 & ~can
+    pipe_after = np.where(edited & ~lineage_edit, (pipe + 1 + rng.integers(0, len(_PIPELINES) - 1, n))
+                          % len(_PIPELINES), pipe)
+    after = _metadata(n, rel_after, pid_after, pid2, has2_after, base_after, tags_only & ~can, pipe_after, lib,
+                      extra_tag, has_extra, licence, has_licence)
 
     created_ms = ((dt.datetime.combine(START, dt.time(12), tzinfo=dt.timezone.utc).timestamp()
                    + created * 7 * 86400) * 1000).astype(np.int64)
-    static = pa.table({
-        "id": ids, "author": author,
-        "createdAt": pa.array(created_ms, pa.timestamp("ms", tz="UTC")),
-        "pipeline_tag": pipe_s, "library_name": lib_s, "tags": tags, "baseModels": base_models,
-    })
+    created_at = pa.array(created_ms, pa.timestamp("ms", tz="UTC"))
+    static = pa.concat_tables([pa.table({"id": ids, "author": author, "createdAt": created_at, **meta})
+                               for meta in (before, after)]).combine_chunks()
     base_alltime = np.floor(pop * rng.uniform(0, 400, n) * (created < 0))
-    return _Hub(static=static, created=created, deleted=deleted, pop=pop, base_alltime=base_alltime, depth=depth)
+    return _Hub(static=static, created=created, deleted=deleted, pop=pop, base_alltime=base_alltime, depth=depth,
+                edit_week=edit_week)
 
 
 def _week_table(hub: _Hub, spec: StoreSpec, week: int) -> pa.Table:
@@ -293,7 +349,7 @@ def _week_table(hub: _Hub, spec: StoreSpec, week: int) -> pa.Table:
     pop = hub.pop[alive]
     dl = np.floor(pop * rng.lognormal(0.0, 0.35, alive.size)).astype(np.int64)
     date = spec.date(week)
-    cols = hub.static.take(pa.array(alive))
+    cols = hub.rows(alive, week)
     if date >= ALLTIME_FROM:
         age = week - np.maximum(hub.created[alive], 0.0)
         alltime = (hub.base_alltime[alive] + np.floor(pop * 7.0 / 30.0 * age * 1.02)).astype(np.int64)
@@ -365,7 +421,7 @@ def generate_store(spec: StoreSpec, out: Path, weeks: int, *, log=print) -> Path
     if todo:
         t0 = time.perf_counter()
         hub = _simulate_static(spec)
-        log(f"store: simulated {hub.static.num_rows:,} models in {time.perf_counter() - t0:.1f} s; "
+        log(f"store: simulated {hub.n:,} models in {time.perf_counter() - t0:.1f} s; "
             f"writing {len(todo)} weekly snapshots to {folder}")
         done = sorted(have)
 
@@ -380,7 +436,7 @@ def generate_store(spec: StoreSpec, out: Path, weeks: int, *, log=print) -> Path
             done.append(date)
             meta = {"generator_version": GENERATOR_VERSION, "spec": asdict(spec),
                     "dates": sorted({d.isoformat() for d in done}),
-                    "union_models": hub.static.num_rows,
+                    "union_models": hub.n,
                     "lineage_depth_counts": {str(k): int(v) for k, v in
                                              zip(*np.unique(np.minimum(hub.depth, 20), return_counts=True))}}
             (folder / "store.json").write_text(json.dumps(meta, indent=1) + "\n")
@@ -403,3 +459,122 @@ def store_registry():
                         "country": country[region] if org else "", "region": region if org else "",
                         "evidence": "simulated account (analysis.simulate.hub.ACCOUNTS)"})
     return registry_from_records(records, source="analysis.simulate.store registry")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The archive's own files, heavy columns included (for the bytes study)
+# ------------------------------------------------------------------------------------------------------------
+
+#: Columns of an archive file (``models/<date>/models.parquet``) besides the raw schema's, and the compressed
+#: bytes per row each is generated to take on average (snappy). These are assumptions, chosen so that a file of
+#: about 2.5 million rows weighs about what the archive's 2026-09-30 file does (1,572,863,800 bytes, about 630
+#: bytes a row) with its ``cardData`` (the model card's metadata as a JSON string), ``siblings`` (the list of the
+#: repository's files), ``config`` (the model's configuration), ``gguf`` (present on GGUF repositories, with a
+#: chat template) and ``safetensors`` (parameter counts, present on about 23% of models) taking most of it; the
+#: archive's per-column sizes are not published.
+HEAVY_COLUMNS: dict[str, int] = {"lastModified": 5, "trendingScore": 3, "cardData": 250, "siblings": 150,
+                                 "config": 70, "safetensors": 10, "gguf": 60}
+
+_WORDS = np.array(("model trained fine tuned dataset language english chinese license apache mit base evaluation "
+                   "accuracy results benchmark instruct chat reasoning math code vision text generation tokenizer "
+                   "parameters quantized weights precision training learning rate epochs batch size optimizer adam "
+                   "hardware gpu hours carbon emitted intended uses limitations bias risks citation authors "
+                   "contact card metadata widget example prompt output inference endpoint pipeline library "
+                   "transformers safetensors gguf merge slerp lora adapter peft sft dpo orpo").split())
+_FILES = np.array(["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                   "special_tokens_map.json", "README.md", ".gitattributes", "model.safetensors",
+                   "model.safetensors.index.json", "pytorch_model.bin", "vocab.txt", "merges.txt",
+                   "adapter_config.json", "adapter_model.safetensors", "training_args.bin", "chat_template.jinja"])
+
+
+def _tokens(rng: np.random.Generator, n: int, width: int) -> pa.Array:
+    """``n`` random strings of ``width`` characters from [0-9a-z], built straight from one byte buffer."""
+    alphabet = np.frombuffer("".join(_B36).encode(), dtype=np.uint8)
+    data = alphabet[rng.integers(0, 36, n * width)]
+    offsets = (np.arange(n + 1, dtype=np.int64) * width).astype(np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data.tobytes()))
+
+
+def _soup(rng: np.random.Generator, n: int, mean_words: float, unique: float = 0.35) -> pa.Array:
+    """Strings of words (lengths ~ Poisson(mean)); a share ``unique`` of the words are random 8-character tokens."""
+    lens = rng.poisson(mean_words, n)
+    total = int(lens.sum())
+    words = _pick(list(_WORDS), rng.integers(0, _WORDS.size, total))
+    tokens = _tokens(rng, total, 8)
+    flat = pc.if_else(pa.array(rng.random(total) < unique), tokens, words)
+    offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int32)
+    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), flat), " ")
+
+
+def heavy_columns(rows: pa.Table, week: int, seed: int) -> dict[str, pa.Array]:
+    """The archive's other columns for the rows of one weekly table (see :data:`HEAVY_COLUMNS`).
+
+    Random content (word soup with random tokens, file lists, parameter counts, chat templates) whose compressed
+    size per row is about that of :data:`HEAVY_COLUMNS`; the study never reads it.
+    """
+    n = rows.num_rows
+    rng = np.random.default_rng([seed, 41, week])
+
+    def const(text: str) -> pa.Array:
+        return pa.array([text] * n, pa.string())
+
+    card = _join(const('{"license": "apache-2.0", "language": ["en"], "tags": ["'), _soup(rng, n, 58.0),
+                 const('"], "pipeline_tag": "'), pc.fill_null(rows["pipeline_tag"], ""), const('"}'))
+    n_files = np.minimum(rng.geometric(0.10, n) + 2, 400)
+    m = int(n_files.sum())
+    names = _join(_tokens(rng, m, 6), _pick(list(_FILES), rng.integers(0, _FILES.size, m)),
+                  sep="-")
+    sib = pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(n_files)]).astype(np.int32)),
+                                   pa.StructArray.from_arrays([names], ["rfilename"]))
+    config = _join(const('{"architectures": ["'), _soup(rng, n, 13.0), const('"], "model_type": "llama"}'))
+    has_st = rng.random(n) < 0.23
+    total = np.where(has_st, np.floor(10 ** rng.uniform(6, 11, n)), 0).astype(np.int64)
+    safetensors = pa.StructArray.from_arrays([pa.array(total), pa.array(total)], ["total", "BF16"],
+                                             mask=pa.array(~has_st))
+    is_gguf = np.asarray(pc.equal(pc.fill_null(rows["library_name"], ""), "gguf").to_numpy(zero_copy_only=False),
+                         dtype=bool)
+    at = np.flatnonzero(is_gguf)
+    slot = np.full(n, at.size, dtype=np.int64)   # rows that are not GGUF point at a trailing empty template
+    slot[at] = np.arange(at.size)
+    template = pa.concat_arrays([_soup(rng, at.size, 110.0, unique=0.08), pa.array([""], pa.string())])
+    gguf = pa.StructArray.from_arrays([pa.array(total), const("llama"), template.take(pa.array(slot))],
+                                      ["total", "architecture", "chat_template"], mask=pa.array(~is_gguf))
+    last_modified = pc.add(rows["createdAt"].combine_chunks() if isinstance(rows["createdAt"], pa.ChunkedArray)
+                           else rows["createdAt"],
+                           pa.array((rng.integers(0, 86400 * 30, n) * 1000).astype(np.int64), pa.duration("ms")))
+    trending = pa.array(np.round(rng.pareto(1.5, n) * (rng.random(n) < 0.1), 1))
+    return {"lastModified": last_modified, "trendingScore": trending, "cardData": card, "siblings": sib,
+            "config": config, "safetensors": safetensors, "gguf": gguf}
+
+
+def write_archive(spec: StoreSpec, root: Path, weeks: int, repo_id: str, *, order: str = "creation",
+                  row_group_size: int = ROW_GROUP_SIZE, log=print) -> list[Path]:
+    """Write the store's weeks as the archive's files, heavy columns included, for the local Hub stand-in.
+
+    Files go to ``<root>/datasets/<repo_id>/models/<YYYY-MM-DD>/models.parquet`` (the archive's layout), with the
+    raw schema's columns and :func:`heavy_columns`. ``order`` is ``"creation"`` (models listed in creation order,
+    as in the raw store) or ``"shuffled"`` (a new random order every week: the worst case for reading some rows
+    of a file, since they are then spread over every row group).
+
+    Returns
+    -------
+    list of Path
+        The files, oldest first.
+    """
+    if order not in ("creation", "shuffled"):
+        raise StoreError(f"order={order!r}: choose creation or shuffled")
+    hub = _simulate_static(spec)
+    folder = Path(root) / "datasets" / repo_id / "models"
+    files = []
+    for w in range(weeks):
+        table = _week_table(hub, spec, w)
+        if order == "shuffled":
+            table = table.take(pa.array(np.random.default_rng([spec.seed, 53, w]).permutation(table.num_rows)))
+        for name, col in heavy_columns(table, w, spec.seed).items():
+            table = table.append_column(name, col)
+        f = folder / spec.date(w).isoformat() / "models.parquet"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, f, row_group_size=row_group_size, compression="snappy")
+        files.append(f)
+    log(f"archive: wrote {weeks} files ({sum(f.stat().st_size for f in files):,} bytes) under {folder}")
+    return files
