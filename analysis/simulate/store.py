@@ -277,10 +277,15 @@ def _simulate_static(spec: StoreSpec) -> _Hub:
 
     created_ms = ((dt.datetime.combine(START, dt.time(12), tzinfo=dt.timezone.utc).timestamp()
                    + created * 7 * 86400) * 1000).astype(np.int64)
+    # parameter counts (params_total), from their own stream so the other columns stay as they were: 90% of
+    # models have one, log-uniform between 10M and 400B
+    prng = np.random.default_rng([spec.seed, 16])
+    params = np.floor(np.exp(prng.uniform(np.log(1e7), np.log(4e11), n))).astype(np.int64)
     static = pa.table({
         "id": ids, "author": author,
         "createdAt": pa.array(created_ms, pa.timestamp("ms", tz="UTC")),
         "pipeline_tag": pipe_s, "library_name": lib_s, "tags": tags, "baseModels": base_models,
+        "params_total": pa.array(params, pa.int64(), mask=prng.random(n) >= 0.9),
     })
     base_alltime = np.floor(pop * rng.uniform(0, 400, n) * (created < 0))
     return _Hub(static=static, created=created, deleted=deleted, pop=pop, base_alltime=base_alltime, depth=depth)
@@ -308,7 +313,7 @@ def _week_table(hub: _Hub, spec: StoreSpec, week: int) -> pa.Table:
         "downloads": pa.array(dl, pa.int64()), "downloadsAllTime": alltime_arr,
         "likes": pa.array(dl // 5000, pa.int64()),
         "pipeline_tag": cols["pipeline_tag"], "library_name": cols["library_name"],
-        "tags": cols["tags"], "baseModels": cols["baseModels"],
+        "tags": cols["tags"], "baseModels": cols["baseModels"], "params_total": cols["params_total"],
     }
     return pa.Table.from_arrays([arrays[f.name] for f in RAW_SCHEMA], schema=RAW_SCHEMA)
 
