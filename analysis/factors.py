@@ -560,7 +560,10 @@ def _weighted_columns(sizes: Sequence[str]) -> list[tuple[str, str]]:
 
 
 class _Counter:
-    """Counts of unparseable fields over the snapshots (row-snapshots, distinct models, downloads)."""
+    """Counts of unparseable fields over the snapshots (row-snapshots, distinct models, downloads).
+
+    Models are told apart by an integer key (their row in the tagged table; negative for ids outside it).
+    """
 
     def __init__(self) -> None:
         self.rows: dict[str, int] = {}
@@ -569,12 +572,20 @@ class _Counter:
         self.values: dict[str, dict[str, int]] = {}
         self.total_downloads = 0.0
         self.total_rows = 0
+        self.outside: dict[str, int] = {}
 
-    def add(self, key: str, mask: np.ndarray, ids: np.ndarray, dl: np.ndarray,
+    def keys(self, rix: np.ndarray, ids: pa.Array) -> np.ndarray:
+        """Integer keys of rows: ``rix`` where the model is in the tagged table, a negative number per other id."""
+        keys = rix.copy()
+        for i in np.flatnonzero(rix < 0):
+            keys[i] = -1 - self.outside.setdefault(str(ids[int(i)]), len(self.outside))
+        return keys
+
+    def add(self, key: str, mask: np.ndarray, keys: np.ndarray, dl: np.ndarray,
             values: Iterable[str] | None = None) -> None:
         self.rows[key] = self.rows.get(key, 0) + int(mask.sum())
         self.downloads[key] = self.downloads.get(key, 0.0) + float(dl[mask].sum())
-        self.models.setdefault(key, set()).update(ids[mask].tolist())
+        self.models.setdefault(key, set()).update(keys[mask].tolist())
         if values is not None:
             vc = self.values.setdefault(key, {})
             for v in values:
@@ -714,7 +725,7 @@ def compute_factors(snapshots: Sequence[tuple[dt.date, Path]], models: pd.DataFr
         def of(values: np.ndarray, fill: Any) -> np.ndarray:
             return np.where(tagged, values[m], fill)
 
-        tid = np.asarray(t["id"].to_numpy(zero_copy_only=False), dtype=object)
+        tid = counter.keys(rix, t["id"])
         counter.total_downloads += float(dl.sum())
         counter.total_rows += len(dl)
         counter.add("origin_unknown_rows", ~tagged, tid, dl)
@@ -908,14 +919,34 @@ def _ecosystem_rows(models, relation, lin_region, dates) -> list:
 # --------------------------------------------------------------------------------------------------------------
 # bootstrap
 # --------------------------------------------------------------------------------------------------------------
-def _draw_counts(rng: np.random.Generator, n: int, reps: int) -> np.ndarray:
-    """reps x n multinomial counts: each replicate draws n units with replacement."""
-    out = np.zeros((reps, n))
+#: Cells (replicates x units) of the count matrix held at a time: bounds the bootstrap's memory at Hub scale.
+CHUNK_CELLS = 4_000_000
+
+
+def bootstrap_sums(rng: np.random.Generator, mats: Mapping[Any, np.ndarray], n: int, reps: int) -> dict:
+    """Sums of the rows of each matrix over ``reps`` resamples of units ``0..n-1`` drawn with replacement.
+
+    Every matrix of ``mats`` (n units x k columns) is summed with the same draws, so statistics built from them
+    (a ratio of two columns, a difference of two periods) are paired. Draws are made a chunk of replicates at a time
+    (:data:`CHUNK_CELLS`), so the count matrix never holds more than that many cells.
+
+    Returns
+    -------
+    dict
+        ``{key: reps x k array}``.
+    """
+    out = {key: np.zeros((reps, m.shape[1])) for key, m in mats.items()}
     if n == 0:
         return out
-    draws = rng.integers(0, n, size=(reps, n))
-    for b in range(reps):
-        out[b] = np.bincount(draws[b], minlength=n)
+    chunk = max(1, min(reps, CHUNK_CELLS // n))
+    for b0 in range(0, reps, chunk):
+        b1 = min(reps, b0 + chunk)
+        draws = rng.integers(0, n, size=(b1 - b0, n))
+        counts = np.zeros((b1 - b0, n))
+        for i, row in enumerate(draws):
+            counts[i] = np.bincount(row, minlength=n)
+        for key, m in mats.items():
+            out[key][b0:b1] = counts @ m
     return out
 
 
@@ -945,33 +976,30 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den > 0)
 
 
-def _compare(stat, w_cn: np.ndarray, w_us: np.ndarray, periods: Sequence[str], spans: Mapping, alpha: float,
-             factor: str, level: str, scale: str, unit: str, n_cn: int, n_us: int,
-             weights=None) -> tuple[list, list]:
+def _compare(stat, point: Mapping, boot: Mapping, periods: Sequence[str], spans: Mapping, alpha: float,
+             factor: str, level: str, scale: str, unit: str, n: Mapping[str, int],
+             neff: Mapping) -> tuple[list, list]:
     """Differences per period and the paired change across the split.
 
-    ``stat(period, origin, weights)`` gives the measure for each row of ``weights`` (one replicate's counts per
-    unit; a row of ones is the estimate itself); ``weights(period, origin)`` the units' weights for the effective
-    number of units (None: every unit weighs the same). Percentile intervals (a bootstrap-t interval with the linearised
-    variance of the ratio covered less on the simulated Hubs: 0.76 against 0.86 on the same three Hubs).
+    ``stat(sums)`` turns column sums (one row per replicate) into the measure; ``point[(period, origin)]`` holds the
+    sums over every unit (1 x k), ``boot[(period, origin)]`` the bootstrap sums (reps x k), ``n`` the units and
+    ``neff[(period, origin)]`` the effective units of each origin. Percentile intervals (a bootstrap-t interval with
+    the linearised variance of the ratio covered less on the simulated Hubs: 0.76 against 0.86 on the same three).
     """
-    diffs, changes, point, boot = [], [], {}, {}
-    reps = w_cn.shape[0]
+    diffs, changes, est, rep = [], [], {}, {}
+    reps = next(iter(boot.values())).shape[0]
     for p in periods:
-        one_cn, one_us = np.ones((1, w_cn.shape[1])), np.ones((1, w_us.shape[1]))
-        cn = float(stat(p, "CN", one_cn)[0])
-        us = float(stat(p, "US", one_us)[0])
-        point[p] = cn - us
-        boot[p] = stat(p, "CN", w_cn) - stat(p, "US", w_us)
-        lo, hi, undefined = _interval(boot[p], alpha)
-        neff = {o: _neff(weights(p, o)) if weights is not None else float(n) for o, n in (("CN", n_cn), ("US", n_us))}
-        diffs.append(Difference(factor, level, p, spans[p][0], spans[p][1], cn, us, cn - us, lo, hi, unit, n_cn, n_us,
-                                neff["CN"], neff["US"], int(reps), undefined, scale))
+        cn, us = float(stat(point[(p, "CN")])[0]), float(stat(point[(p, "US")])[0])
+        est[p] = cn - us
+        rep[p] = stat(boot[(p, "CN")]) - stat(boot[(p, "US")])
+        lo, hi, undefined = _interval(rep[p], alpha)
+        diffs.append(Difference(factor, level, p, spans[p][0], spans[p][1], cn, us, cn - us, lo, hi, unit,
+                                n["CN"], n["US"], neff[(p, "CN")], neff[(p, "US")], int(reps), undefined, scale))
     if set(periods) == {"before", "after"}:
-        lo, hi, _ = _interval(boot["after"] - boot["before"], alpha)
+        lo, hi, _ = _interval(rep["after"] - rep["before"], alpha)
         changed = bool(lo > 0 or hi < 0) if math.isfinite(lo) and math.isfinite(hi) else None
-        changes.append(Change(factor, level, point["before"], point["after"], point["after"] - point["before"], lo,
-                              hi, changed, unit, scale))
+        changes.append(Change(factor, level, est["before"], est["after"], est["after"] - est["before"], lo, hi,
+                              changed, unit, scale))
     return diffs, changes
 
 
@@ -981,25 +1009,30 @@ def _weighted_differences(acc, cols, unit_origin, periods, reps, rng, alpha, res
     total = sum(a[:, -1] for a in acc.values())
     # units with downloads in the window take part (the others would add nothing but noise to the counts)
     sel = {o: np.flatnonzero((unit_origin == o) & (total > 0)) for o in COMPARED}
-    w = {o: _draw_counts(rng, len(sel[o]), reps) for o in COMPARED}
     ncol = len(cols)
     size_cols = [j for j, (f, lv) in enumerate(cols) if f == "size" and lv != "unknown"]
+    point, boot = {}, {}
+    for o in COMPARED:
+        mats = {(p, o): acc[p][sel[o]] for p in periods}
+        boot.update(bootstrap_sums(rng, mats, len(sel[o]), reps))
+        point.update({k: m.sum(axis=0, keepdims=True) for k, m in mats.items()})
+    n = {o: len(sel[o]) for o in COMPARED}
     diffs, changes = [], []
     for j, (f, lv) in enumerate(cols):
-        def stat(p, o, weights, j=j):
-            a = acc[p][sel[o]]
-            den = a[:, size_cols].sum(axis=1) if j in size_cols else a[:, ncol]
-            return _ratio(weights @ a[:, j], weights @ den)
+        def stat(s, j=j):
+            return _ratio(s[:, j], s[:, size_cols].sum(axis=1) if j in size_cols else s[:, ncol])
 
-        def weights(p, o, j=j):
-            a = acc[p][sel[o]]
-            return a[:, size_cols].sum(axis=1) if j in size_cols else a[:, ncol]
-
-        d, c = _compare(stat, w["CN"], w["US"], list(periods), spans, alpha, f, lv, "share", resample,
-                        len(sel["CN"]), len(sel["US"]), weights)
+        weight = {(p, o): (acc[p][sel[o]][:, size_cols].sum(axis=1) if j in size_cols else acc[p][sel[o]][:, ncol])
+                  for p in periods for o in COMPARED}
+        d, c = _compare(stat, point, boot, list(periods), spans, alpha, f, lv, "share", resample, n,
+                        {k: _neff(v) for k, v in weight.items()})
         diffs += d
         changes += c
     return diffs, changes
+
+
+#: Columns of the ecosystem's family matrix.
+_FAMILY_COLUMNS = ("new", "der_upto", "base_upto", "dl")
 
 
 class _Ecosystem:
@@ -1011,67 +1044,73 @@ class _Ecosystem:
         der = np.isin(relation, DERIVATIVE_RELATIONS)
         base = relation == "base"
         nf = len(fam_names)
-        self.fam_origin = np.array([k.split("|", 1)[0] for k in fam_names], dtype=object)
+        fam_origin = np.array([k.split("|", 1)[0] for k in fam_names], dtype=object)
         self.months = {p: (per.end - per.start).days / (365.2425 / 12) for p, per in periods.items()}
-        self.per = {}
         author = models["author"].astype(str).to_numpy()
         builder = der & (author != models["root_author"].fillna("").astype(str).to_numpy())
-        frames = {}
+        per_fam, frames = {}, {}
         for p, per in periods.items():
             lo, hi = pd.Timestamp(per.start), pd.Timestamp(per.end)
             new = ((created >= lo) & (created < hi)).to_numpy()
             upto = (created < hi).to_numpy()
-            self.per[p] = {"new": np.bincount(fam_all[der & new], minlength=nf).astype(float),
-                           "der_upto": np.bincount(fam_all[der & upto], minlength=nf).astype(float),
-                           "base_upto": np.bincount(fam_all[base & upto], minlength=nf).astype(float),
-                           "dl": fam_dl[p] / max(len(per.dates), 1)}
+            per_fam[p] = np.column_stack([np.bincount(fam_all[der & new], minlength=nf),
+                                          np.bincount(fam_all[der & upto], minlength=nf),
+                                          np.bincount(fam_all[base & upto], minlength=nf),
+                                          fam_dl[p] / max(len(per.dates), 1)]).astype(float)
             keep = new & builder & np.isin(lin_region, COMPARED)
             frames[p] = pd.DataFrame({"author": author[keep], "origin": lin_region[keep]}).drop_duplicates()
-        active = sum(v["der_upto"] + v["base_upto"] for v in self.per.values())
-        self.sel = {o: np.flatnonzero((self.fam_origin == o) & (active > 0)) for o in COMPARED}
+        active = sum(m[:, 1] + m[:, 2] for m in per_fam.values())
+        sel = {o: np.flatnonzero((fam_origin == o) & (active > 0)) for o in COMPARED}
+        self.families = {(p, o): per_fam[p][sel[o]] for p in periods for o in COMPARED}
+        self.n_families = {o: len(sel[o]) for o in COMPARED}
         # builder accounts: one pool for both origins (an account may build on both)
-        self.accounts = pd.Index(sorted(set().union(*(set(f["author"]) for f in frames.values()))))
+        accounts = pd.Index(sorted(set().union(*(set(f["author"]) for f in frames.values()))))
         self.builds = {}
         for p, f in frames.items():
             for o in COMPARED:
-                v = np.zeros(len(self.accounts))
-                v[self.accounts.get_indexer(f.loc[f["origin"] == o, "author"])] = 1.0
+                v = np.zeros((len(accounts), 1))
+                v[accounts.get_indexer(f.loc[f["origin"] == o, "author"]), 0] = 1.0
                 self.builds[(p, o)] = v
+        self.n_accounts = len(accounts)
         self.spans = {p: (per.start.isoformat(), (per.end - dt.timedelta(days=1)).isoformat())
                       for p, per in periods.items()}
-
-    def _family_stat(self, level):
-        def stat(p, o, w):
-            v = self.per[p]
-            s = self.sel[o]
-            if level == "new_derivatives":
-                return (w @ v["new"][s]) / self.months[p]
-            if level == "derivatives_per_base":
-                return _ratio(w @ v["der_upto"][s], w @ v["base_upto"][s])
-            return w @ v["dl"][s]
-        return stat
-
-    def _account_stat(self, p, o, w):
-        return (w @ self.builds[(p, o)]) / self.months[p]
 
     def differences(self, reps: int, rng: np.random.Generator, alpha: float) -> tuple[list, list]:
         """CN minus US of each ecosystem measure, per period, and the changes across the split."""
         periods = list(self.periods)
-        w = {o: _draw_counts(rng, len(self.sel[o]), reps) for o in COMPARED}
+        boot = {}
+        for o in COMPARED:
+            boot.update(bootstrap_sums(rng, {k: m for k, m in self.families.items() if k[1] == o},
+                                       self.n_families[o], reps))
+        point = {k: m.sum(axis=0, keepdims=True) for k, m in self.families.items()}
+        c = {name: i for i, name in enumerate(_FAMILY_COLUMNS)}
+        stats = {"new_derivatives": ("new", None), "derivatives_per_base": ("der_upto", "base_upto"),
+                 "derivative_downloads": ("dl", None)}
         diffs, changes = [], []
-        for level in ("new_derivatives", "derivatives_per_base", "derivative_downloads"):
-            key = {"new_derivatives": "new", "derivatives_per_base": "der_upto", "derivative_downloads": "dl"}[level]
-            d, c = _compare(self._family_stat(level), w["CN"], w["US"], periods, self.spans, alpha, "ecosystem",
-                            level, "count", "family", len(self.sel["CN"]), len(self.sel["US"]),
-                            lambda p, o, key=key: self.per[p][key][self.sel[o]])
+        for level, (num, den) in stats.items():
+            months = {p: self.months[p] for p in periods}
+
+            def stat(s, num=num, den=den):
+                return _ratio(s[:, c[num]], s[:, c[den]]) if den else s[:, c[num]]
+
+            # new derivatives are per month: scale each period's sums by its months
+            if level == "new_derivatives":
+                pt = {k: v / months[k[0]] for k, v in point.items()}
+                bt = {k: v / months[k[0]] for k, v in boot.items()}
+            else:
+                pt, bt = point, boot
+            neff = {k: _neff(m[:, c[num]]) for k, m in self.families.items()}
+            d, ch = _compare(stat, pt, bt, periods, self.spans, alpha, "ecosystem", level, "count", "family",
+                             self.n_families, neff)
             diffs += d
-            changes += c
-        wa = _draw_counts(rng, len(self.accounts), reps)
-        n_cn = int((sum(self.builds[(p, "CN")] for p in periods) > 0).sum())
-        n_us = int((sum(self.builds[(p, "US")] for p in periods) > 0).sum())
-        d, c = _compare(self._account_stat, wa, wa, periods, self.spans, alpha, "ecosystem", "builder_accounts",
-                        "count", "account", n_cn, n_us, lambda p, o: self.builds[(p, o)])
-        return diffs + d, changes + c
+            changes += ch
+        bsum = bootstrap_sums(rng, self.builds, self.n_accounts, reps)  # CN and US share the draws
+        pt = {k: v.sum(axis=0, keepdims=True) / self.months[k[0]] for k, v in self.builds.items()}
+        bt = {k: v / self.months[k[0]] for k, v in bsum.items()}
+        n = {o: int((sum(self.builds[(p, o)] for p in periods) > 0).sum()) for o in COMPARED}
+        d, ch = _compare(lambda s: s[:, 0], pt, bt, periods, self.spans, alpha, "ecosystem", "builder_accounts",
+                         "count", "account", n, {k: float(v.sum()) for k, v in self.builds.items()})
+        return diffs + d, changes + ch
 
 
 # --------------------------------------------------------------------------------------------------------------
