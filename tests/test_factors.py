@@ -304,3 +304,13 @@ def test_factor_config_is_validated(tmp_path):
         k, v = bad.split("=")
         with pytest.raises(ConfigError, match=match):
             load_config(overrides={k: v})
+
+
+def test_bootstrap_sums_pair_matrices_and_bound_memory(monkeypatch):
+    """Every replicate draws n units; matrices share the draws; chunking changes nothing but memory."""
+    monkeypatch.setattr(F, "CHUNK_CELLS", 7)  # 7 cells: one replicate of 5 units at a time
+    m = np.arange(10.0).reshape(5, 2)
+    out = F.bootstrap_sums(np.random.default_rng(3), {"ones": np.ones((5, 1)), "m": m, "2m": 2 * m}, 5, 40)
+    assert out["ones"].shape == (40, 1) and (out["ones"] == 5).all()
+    assert np.array_equal(out["2m"], 2 * out["m"]) and out["m"].std(axis=0).min() > 0
+    assert F.bootstrap_sums(np.random.default_rng(3), {"x": np.ones((0, 1))}, 0, 4)["x"].shape == (4, 1)
