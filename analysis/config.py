@@ -112,6 +112,18 @@ class CrossoverSection:
 
 
 @dataclass(frozen=True)
+class FactorsSection:
+    """Adoption factors by origin (notebook 06): licence, language, size, derivative ecosystem."""
+
+    frequency: str = field(default="monthly", metadata=_choice("weekly", "monthly"))
+    size_bins: tuple[float, ...] = field(default=(1.0, 10.0, 100.0), metadata={"min": 0.001, "increasing": True})
+    resample: str = field(default="family", metadata=_choice("family", "model"))
+    bootstrap_reps: int = field(default=999, metadata={"min": 99})
+    seed: int = field(default=0, metadata={"min": 0})
+    split_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
 class FiguresSection:
     """Figure output."""
 
@@ -143,6 +155,7 @@ class StudyConfig:
     panel: PanelSection = PanelSection()
     trends: TrendsSection = TrendsSection()
     crossover: CrossoverSection = CrossoverSection()
+    factors: FactorsSection = FactorsSection()
     figures: FiguresSection = FiguresSection()
     demo: DemoSection = DemoSection()
     source: str = "<defaults>"
@@ -286,6 +299,9 @@ def _check_bounds(value: Any, f: dataclasses.Field, where: str) -> None:
             raise ConfigError(f"{where}: {v!r} is below the minimum {meta['min']}")
         if "max" in meta and v > meta["max"]:
             raise ConfigError(f"{where}: {v!r} is above the maximum {meta['max']}")
+    if meta.get("increasing") and isinstance(value, tuple):
+        if not value or any(b <= a for a, b in zip(value, value[1:])):
+            raise ConfigError(f"{where}: {list(value)!r} must be a non-empty list in strictly increasing order")
 
 
 def _build_section(cls: type, data: Any, where: str, overridden: frozenset = frozenset()) -> Any:

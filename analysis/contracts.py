@@ -35,6 +35,7 @@ STAGES: dict[str, str] = {
     "03": "03_panel",
     "04": "04_trend_tests",
     "05": "05_crossover",
+    "06": "06_factors",
     "07": "07_figures",
 }
 
@@ -144,6 +145,11 @@ SENSITIVITY_COLUMNS: tuple[str, ...] = (
     "n_periods", "n_observed", "estimate_t", "lower_t", "upper_t", "note", "inference", "bandwidth_b", "critical",
     "gap_lower_t", "gap_upper_t", "gap_lower_date", "gap_upper_date",
 )
+#: Adoption factors by origin (notebook 06): download-weighted shares per snapshot and ecosystem counts per month.
+FACTOR_COLUMNS: tuple[str, ...] = ("date", "factor", "level", "region", "value", "downloads", "n_models")
+#: Configuration keys of the adoption factors.
+FACTOR_KEYS: tuple[str, ...] = ("factors.frequency", "factors.size_bins", "factors.resample", "factors.bootstrap_reps",
+                                "factors.seed", "factors.split_date")
 #: Columns of ``data/reference/published_estimates.csv`` the study reads.
 PUBLISHED_COLUMNS: tuple[str, ...] = ("source", "citation", "measure", "scope", "rule", "claim",
                                       "crossover_period_start", "crossover_period_end", "verified", "url")
@@ -160,6 +166,7 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
 # --------------------------------------------------------------------------------------------------------------
 _TAG_INPUTS = (RAW, "organizations", "model_overrides")
 _TAG_CONFIG = WINDOW_KEYS + ("origin.merge_parent", "origin.contested")
+_FACTOR_CONFIG = WINDOW_KEYS + ("origin.rule", "panel.scope", "crossover.alpha") + FACTOR_KEYS
 
 FILES: dict[str, FileSpec] = {f.key: f for f in (
     FileSpec("models", "02", "processed", "models.parquet", "parquet",
@@ -204,14 +211,24 @@ FILES: dict[str, FileSpec] = {f.key: f for f in (
              "Each published claim beside our estimate under the nearest definition.",
              columns=COMPARISON_COLUMNS, inputs=("crossover", "sensitivity", "published_estimates"),
              config=HEADLINE_KEYS),
+    FileSpec("factors", "06", "results", "factors.parquet", "parquet",
+             "Licence, language, size and derivative-ecosystem measures by origin over time (notebook 06).",
+             columns=FACTOR_COLUMNS, inputs=(RAW, "models", "crossover"),
+             config=_FACTOR_CONFIG),
+    FileSpec("factors_summary", "06", "results", "factors.json", "json",
+             "CN minus US differences of every factor before and after the crossover with bootstrap intervals, the "
+             "split, the classification rules, the unparseable fields and the readings.",
+             keys=("definition", "split", "classes", "differences", "changes", "unparseable", "readings"),
+             inputs=(RAW, "models", "crossover"), config=_FACTOR_CONFIG),
     FileSpec("figures_index", "07", "figures", "figures.json", "json",
              "Title, caption, files, hashes and citation of every figure.",
              keys=("figures",), inputs=("panel", "models", "rankings", "top_orgs", "trends", "crossover",
-                                         "sensitivity", "published_estimates"),
+                                         "sensitivity", "factors", "factors_summary", "published_estimates"),
              config=HEADLINE_KEYS + ("figures.formats", "figures.dpi")),
     FileSpec("values", "07", "figures", "values.json", "json",
              "Every number a reader may quote (also as LaTeX macros in values.tex).",
-             keys=("values",), inputs=("panel", "trends", "crossover", "sensitivity"), config=HEADLINE_KEYS),
+             keys=("values",), inputs=("panel", "trends", "crossover", "sensitivity", "factors_summary"),
+             config=HEADLINE_KEYS),
 )}
 
 

@@ -55,7 +55,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .quality import clean_snapshot
-from .schema import RAW_SCHEMA, REQUIRED_COLUMNS
+from .schema import LATER_COLUMNS, RAW_SCHEMA, REQUIRED_COLUMNS
 
 #: Kinds of raw snapshots, one sub-folder each.
 KINDS: tuple[str, ...] = ("archive", "live")
@@ -123,7 +123,8 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def check_raw_schema(schema: pa.Schema, where: str, columns: list[str] | None = None) -> None:
+def check_raw_schema(schema: pa.Schema, where: str, columns: list[str] | None = None, *,
+                     written: bool = False) -> None:
     """Raise :class:`RawStoreError` unless ``schema`` has RAW_SCHEMA's columns (or ``columns``) with its types.
 
     Parameters
@@ -134,8 +135,17 @@ def check_raw_schema(schema: pa.Schema, where: str, columns: list[str] | None = 
         Name of the file or table, for the message.
     columns : list of str, optional
         Only check these columns (in any order); default every column of RAW_SCHEMA, in order.
+    written : bool
+        ``schema`` is that of a raw file already written (reading, verifying): it may lack the trailing columns of
+        :data:`analysis.schema.LATER_COLUMNS`, added to the schema after it was pulled (raw files are never
+        rewritten). New tables (``written=False``) must have every column.
     """
     names = list(RAW_SCHEMA.names) if columns is None else list(columns)
+    if written:
+        absent = [n for n in names if n in LATER_COLUMNS and n not in schema.names]
+        names = [n for n in names if n not in absent]
+        if columns is None and absent and RAW_SCHEMA.names[-len(absent):] != absent:
+            raise RawStoreError(f"{where}: lacks columns {absent} that are not the schema's last ones")
     for name in names:
         if name not in RAW_SCHEMA.names:
             raise RawStoreError(f"{where}: column {name!r} is not part of the raw schema "
@@ -148,6 +158,15 @@ def check_raw_schema(schema: pa.Schema, where: str, columns: list[str] | None = 
             raise RawStoreError(f"{where}: column {name!r} has type {got}, expected {want}")
     if columns is None and list(schema.names) != names:
         raise RawStoreError(f"{where}: columns {schema.names} differ from the raw schema {names}")
+
+
+def _with_later_columns(table: pa.Table, columns: list[str]) -> pa.Table:
+    """``table`` with the columns ``columns`` in that order; absent later columns become nulls of their type."""
+    if list(table.column_names) == list(columns):
+        return table
+    arrays = [table[c] if c in table.column_names else pa.nulls(table.num_rows, RAW_SCHEMA.field(c).type)
+              for c in columns]
+    return pa.Table.from_arrays(arrays, names=list(columns))
 
 
 def _write_durably(path: Path, text: str) -> None:
@@ -349,22 +368,36 @@ class RawStore:
         return p
 
     def read(self, kind: str, date: dt.date | str, columns: list[str] | None = None) -> pa.Table:
-        """Read one raw file (all or some columns), checked against RAW_SCHEMA."""
+        """Read one raw file (all or some columns), checked against RAW_SCHEMA.
+
+        A column of :data:`analysis.schema.LATER_COLUMNS` that the file predates is returned as nulls.
+        """
         p = self._existing(kind, date)
         try:
-            table = pq.read_table(p, columns=columns, page_checksum_verification=True)
+            present = pq.read_schema(p).names
+            want = list(RAW_SCHEMA.names) if columns is None else list(columns)
+            table = pq.read_table(p, columns=[c for c in want if c in present or c not in LATER_COLUMNS],
+                                  page_checksum_verification=True)
         except (pa.ArrowInvalid, OSError) as e:
             raise RawStoreError(f"{p}: unreadable raw file ({e}); run `python -m analysis pull --verify`") from None
-        check_raw_schema(table.schema, str(p), columns)
-        return table
+        check_raw_schema(table.schema, str(p), columns, written=True)
+        return _with_later_columns(table, want)
 
     def iter_batches(self, kind: str, date: dt.date | str, columns: list[str] | None = None,
                      batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
-        """Yield record batches of one raw file, checked against RAW_SCHEMA."""
+        """Yield record batches of one raw file, checked against RAW_SCHEMA (later columns it predates: nulls)."""
         p = self._existing(kind, date)
         pf = pq.ParquetFile(p)
-        check_raw_schema(pf.schema_arrow, str(p), columns)
-        yield from pf.iter_batches(batch_size=batch_size, columns=columns)
+        check_raw_schema(pf.schema_arrow, str(p), columns, written=True)
+        want = list(RAW_SCHEMA.names) if columns is None else list(columns)
+        read = [c for c in want if c in pf.schema_arrow.names]
+        for batch in pf.iter_batches(batch_size=batch_size, columns=read):
+            if read == want:
+                yield batch
+            else:
+                yield pa.RecordBatch.from_arrays(
+                    [batch.column(c) if c in read else pa.nulls(batch.num_rows, RAW_SCHEMA.field(c).type)
+                     for c in want], names=want)
 
     # --- manifest ----------------------------------------------------------------------------------
     def _read_manifest(self) -> tuple[list[dict[str, Any]], list[str]]:
@@ -687,7 +720,7 @@ class RawStore:
                 continue
             try:
                 meta = pq.read_metadata(p)
-                check_raw_schema(meta.schema.to_arrow_schema(), str(p))
+                check_raw_schema(meta.schema.to_arrow_schema(), str(p), written=True)
             except (RawStoreError, pa.ArrowInvalid, OSError) as err:
                 problems.append(f"{p}: {err}")
                 continue

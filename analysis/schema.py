@@ -55,8 +55,22 @@ RAW_SCHEMA = pa.schema(
         pa.field("library_name", pa.string()),
         pa.field("tags", pa.list_(pa.string())),
         pa.field("baseModels", BASE_MODELS_TYPE),
+        # total parameter count: the archive's ``safetensors.total``, else its ``gguf.total`` (see
+        # analysis.hub.archive.params_total_column); null when the repo declares neither
+        pa.field("params_total", pa.int64()),
     ]
 )
+
+#: Columns added to :data:`RAW_SCHEMA` after raw files were first written, with when and why. Raw pulls are
+#: immutable, so a raw file written before a column existed keeps its schema and stays valid: it simply lacks the
+#: trailing columns named here (readers get nulls; :func:`analysis.raw.check_raw_schema` accepts their absence).
+LATER_COLUMNS: dict[str, str] = {
+    "params_total": "added for the adoption factors (notebook 06); raw files pulled before it have no parameter counts",
+}
+
+#: Where the pull finds :data:`RAW_SCHEMA` columns that the Hub does not serve under their own name: raw column ->
+#: the Hub's columns (archive) or ``expand`` properties (live listing), in order of preference.
+DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {"params_total": ("safetensors", "gguf")}
 
 #: Columns a snapshot must have; the others become null when absent (schema drift).
 REQUIRED_COLUMNS: tuple[str, ...] = ("id", "downloads")

@@ -16,11 +16,13 @@
 # # 07 · Figures, quotable numbers and their provenance
 #
 # Reads the panel, the tagged models and the rankings (notebooks 02 and 03), the results of notebooks 04 and 05
-# (`trends.json`, `crossover.json`, `crossover_sensitivity.parquet`) and the published estimates
-# (`data/reference/published_estimates.csv`), after checking that each belongs to this run (run kind, settings,
-# inputs unchanged since).
+# (`trends.json`, `crossover.json`, `crossover_sensitivity.parquet`), of notebook 06 (`factors.parquet`,
+# `factors.json`) and the published estimates (`data/reference/published_estimates.csv`), after checking that each
+# belongs to this run (run kind, settings, inputs unchanged since).
 #
-# Writes to the run's figures folder (`figures/`; `data/demo/figures/` on demo runs) the seven figures of the study as
+# Writes to the run's figures folder (`figures/`; `data/demo/figures/` on demo runs) the twelve figures of the study
+# (1-7 the shares and the crossover, 8-12 the adoption factors: licence, language, size, derivative ecosystem and the
+# CN minus US differences) as
 # `<name>.{pdf,svg,png}` with `<name>.csv` (exactly the data
 # plotted, on the full period grid: a period without a snapshot is an empty row and a gap in the line; the last column,
 # `data_kind`, says `SIMULATED DATA` on demo runs), `figures/figures.json` (title, caption, hashes, data range, raw

@@ -32,6 +32,7 @@ from analysis.schema import REGIONS  # noqa: E402
 from analysis.stats.crossover import crossing_delta, crossing_fieller  # noqa: E402
 from analysis.stats.results import to_jsonable  # noqa: E402
 from analysis.stats.trend import ols_trend  # noqa: E402
+from test_factor_figures import write_factor_inputs  # noqa: E402
 
 START = dt.date(2024, 7, 24)
 WEEKS = 40
@@ -130,6 +131,7 @@ def write_inputs(root, *, rankings: bool = True) -> Paths:
                                                                                index=False)
     paths.manifest.parent.mkdir(parents=True, exist_ok=True)
     paths.manifest.write_text('{"source": "test"}\n')
+    write_factor_inputs(paths)  # figures 8-12: notebook 06's files (tests/test_factor_figures.py)
     return paths
 
 
@@ -621,7 +623,7 @@ def test_rerun_gives_identical_bytes(tmp_path):
 @pytest.mark.slow
 def test_rerun_gives_identical_bytes_for_every_figure(tmp_path):
     a, b = _run_twice(tmp_path, ["pdf", "svg", "png"])
-    assert a == b and len([n for n in a if n.endswith(".pdf")]) == 7
+    assert a == b and len([n for n in a if n.endswith(".pdf")]) == len(FIGURES)
 
 
 def test_make_all_figures_writes_every_figure_with_provenance(tmp_path):
@@ -634,7 +636,7 @@ def test_make_all_figures_writes_every_figure_with_provenance(tmp_path):
     assert {f"{n}.{ext}" for n in names for ext in ("png", "csv")} <= written
     assert not run.failures
     doc = json.loads((paths.figures_dir / "figures.json").read_text())
-    assert doc["simulated"] is True and len(doc["figures"]) == 7
+    assert doc["simulated"] is True and len(doc["figures"]) == len(FIGURES)
     for f in doc["figures"]:
         assert f["caption"].startswith("SIMULATED DATA")
         assert f["files"]["png"]["sha256"] == sha256_file(paths.root / f["files"]["png"]["path"])

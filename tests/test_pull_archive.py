@@ -79,7 +79,12 @@ def test_multi_week_pull_matches_the_source(hub_root, tmp_path):
         assert e["remote_size"] == _source(hub_root, d).stat().st_size
         assert e["etag"] == hashlib.sha256(_source(hub_root, d).read_bytes()).hexdigest()
         assert e["rows"] == src.num_rows and e["simulated"] is True
-        assert e["columns_read"] == [c for c in raw.column_names if c in src.column_names]
+        # the raw schema's columns, and the total leaves params_total is made of
+        assert e["columns_read"] == [c for c in raw.column_names if c in src.column_names] + ["safetensors.total",
+                                                                                              "gguf.total"]
+        st = [(x or {}).get("total") for x in src["safetensors"].to_pylist()]
+        gg = [(x or {}).get("total") for x in src["gguf"].to_pylist()]
+        assert raw["params_total"].to_pylist() == [a if a is not None else b for a, b in zip(st, gg)]
     string_weeks = [d for d in truth["snapshot_dates"]
                     if pq.read_schema(_source(hub_root, d)).field("createdAt").type == "string"]
     assert string_weeks and any("createdAt: string parsed" in n for d in string_weeks

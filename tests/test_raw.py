@@ -27,6 +27,7 @@ def _table(n: int = 5, offset: int = 0) -> pa.Table:
         "library_name": ["transformers"] * n,
         "tags": [["a", "b"]] * n,
         "baseModels": [{"relation": "finetune", "models": [{"id": "Qwen/Base"}]}] + [None] * (n - 1),
+        "params_total": [7_000_000_000] + [None] * (n - 1),
     }, schema=RAW_SCHEMA)
 
 

@@ -79,3 +79,43 @@ def test_refuses_to_overwrite_and_bad_parameters(tmp_path):
         simulate_hub(tmp_path, TINY)
     with pytest.raises(ValueError, match="at least 100 models"):
         SimulationParams(models=5)
+
+
+def test_injected_factors_follow_their_distributions_and_are_recorded(small_hub):
+    """Licence, languages and size are drawn per family by origin (known truth), kept by derivatives, written to the
+    archive (tags, safetensors/GGUF totals) and recorded in truth.json and truth_models.parquet."""
+    from analysis.simulate.hub import SIM_KEEP_LICENCE, SIM_LANGUAGE, SIM_LICENCE, SIM_SIZE, inject_factors
+
+    n = 6000
+    uploader = np.array(["Qwen", "meta-llama"] * (n // 2) + ["user00001"] * (2 * n), dtype=object)
+    root = np.concatenate([np.arange(n), np.arange(n), np.arange(n)])
+    relation = np.array([""] * n + ["finetune"] * n + ["adapter"] * n, dtype=object)
+    f = inject_factors(uploader, root, relation, seed=1)
+    base = np.arange(3 * n) < n
+    for origin, acct in (("CN", "Qwen"), ("US", "meta-llama")):
+        fam = base & (uploader == acct)
+        got = pd.Series(f.licence_class[fam]).value_counts(normalize=True)
+        for c, p in SIM_LICENCE[origin].items():
+            assert abs(got.get(c, 0.0) - p) < 4 * np.sqrt(p * (1 - p) / fam.sum()) + 1e-9
+        assert abs(f.declares_zh[fam].mean() - SIM_LANGUAGE[origin]["zh"]) < 0.04
+        sizes = pd.Series(f.size_bin[fam & (f.size_bin != "unknown")]).value_counts(normalize=True)
+        for b, p in SIM_SIZE[origin].items():
+            assert abs(sizes.get(b, 0.0) - p) < 4 * np.sqrt(p * (1 - p) / fam.sum()) + 1e-9
+    ft = relation == "finetune"
+    assert (f.licence_class[ft] == f.licence_class[root[ft]]).mean() >= SIM_KEEP_LICENCE
+    positive = np.array([w is not None and w > 0 for w in f.params_written])
+    ad = (relation == "adapter") & positive & positive[root]
+    fam_params = np.array([f.params_written[r] for r in root[ad]], dtype=float)
+    assert (np.array([f.params_written[i] for i in np.flatnonzero(ad)], dtype=float) < fam_params / 10 + 1).all()
+    assert f.unparseable["licence_tags"] == int((f.licence_tag == "Apache 2.0 ").sum()) > 0
+    # written to the archive and recorded
+    truth = load_truth(small_hub)["factors"]
+    assert truth["difference_cn_minus_us"]["licence:permissive"] == pytest.approx(
+        SIM_LICENCE["CN"]["permissive"] - SIM_LICENCE["US"]["permissive"])
+    last = load_truth(small_hub)["snapshot_dates"][-1]
+    t = pq.read_table(small_hub / f"datasets/hfmlsoc/hub_weekly_snapshots/models/{last}/models.parquet",
+                      columns=["id", "tags", "safetensors", "gguf"]).to_pandas()
+    assert t["tags"].map(lambda x: any(str(v).startswith("license:") for v in x)).mean() > 0.7
+    assert t["safetensors"].notna().mean() > 0.5 and t["gguf"].notna().any()
+    tm = pd.read_parquet(small_hub / "truth_models.parquet")
+    assert {"licence_class", "declares_zh", "size_bin", "licence_tag", "params_written"} <= set(tm.columns)

@@ -1,8 +1,9 @@
 """The study's figures: one style, one function per figure, the data plotted, provenance and quotable numbers.
 
-Notebook 06 calls :func:`make_all_figures`, which for each figure of :data:`FIGURES`
+Notebook 07 calls :func:`make_all_figures`, which for each figure of :data:`FIGURES`
 
-1. builds the table the figure draws (:mod:`.data`) from the processed files of notebooks 02 to 05,
+1. builds the table the figure draws (:mod:`.data`) from the processed files of notebooks 02 to 06 (figures 8 to 12,
+   the adoption factors of notebook 06, are declared with their table and caption in :mod:`.factors`),
 2. draws it in the study's style (:mod:`.plots`, :mod:`.style`),
 3. writes ``figures/<name>.{pdf,svg,png}`` with deterministic metadata and ``figures/<name>.csv`` (exactly the
    data plotted, plus a constant ``data_kind`` column that says ``SIMULATED DATA`` on demo runs),
@@ -33,6 +34,7 @@ from .provenance import FigureRecord, Provenance, collect, figure_citation, writ
 from ..raw import sha256_file
 from .style import FORMATS, ONE_COLUMN, SIMULATED_MARK, TWO_COLUMN, paper_style, save_figure
 from .values import collect_values, data_source_value, values_table, write_values
+from .factors import FACTOR_FIGURES, factor_values
 
 __all__ = ["FIGURES", "FigureSpec", "FigureInputError", "FigureRun", "Definition", "make_all_figures",
            "make_figure", "ONE_COLUMN", "TWO_COLUMN", "FORMATS", "SIMULATED_MARK", "paper_style", "save_figure"]
@@ -78,7 +80,7 @@ FIGURES: tuple[FigureSpec, ...] = (
                plots.plot_sensitivity_forest),
     FigureSpec(7, "published_estimates_comparison", "Our crossover estimates beside published estimates",
                plots.plot_published_comparison),
-)
+) + FACTOR_FIGURES  # 8-12: the adoption factors, each declared with its table and caption (analysis.figures.factors)
 
 
 @dataclass(frozen=True)
@@ -328,8 +330,13 @@ def make_all_figures(paths: Paths, definition: Definition, *, formats=FORMATS, d
         if only and spec.number not in only:
             continue
         try:
-            table = _table_for(spec, inputs, definition)
-            caption = _caption(spec, definition, inputs, table, rng, simulated)
+            if hasattr(spec, "table"):  # a figure declared with its own table and caption
+                table = spec.table(inputs)
+                caption = ((SIMULATED_CAPTION if simulated else "") + f"Figure {spec.number}. {spec.title}. "
+                           f"{spec.caption(table, inputs)} Snapshots {rng[0]} to {rng[1]}.")
+            else:
+                table = _table_for(spec, inputs, definition)
+                caption = _caption(spec, definition, inputs, table, rng, simulated)
         except FigureInputError as e:
             failures[spec.name] = str(e)
             continue
@@ -340,6 +347,10 @@ def make_all_figures(paths: Paths, definition: Definition, *, formats=FORMATS, d
     run_record = provenance("figures_index") if provenance else None
     fj = write_figures_json(out_dir / "figures.json", prov, records, run=run_record)
     vals = collect_values(panel, definition, inputs.trends, inputs.crossover, simulated=simulated)
+    try:
+        vals += factor_values(read_json(paths.locate("factors_summary"), "notebook 06 (factors)"))
+    except FigureInputError as e:
+        failures["values (factors)"] = str(e)
     values_prov = provenance("values") if provenance else None
     if values_prov is not None:
         vals.append(data_source_value(values_prov.get("source") or {}, simulated))

@@ -1,8 +1,9 @@
 """The weekly snapshot archive on the Hub: list snapshot dates, read one snapshot column-projected, normalise.
 
 The archive (``hfmlsoc/hub_weekly_snapshots`` by default) holds ``models/<YYYY-MM-DD>/models.parquet``, about
-1.5 GB a week. Only the raw schema's columns are read: pyarrow reads the Parquet footer, then only the column
-chunks it needs, through range requests made by :class:`ProjectedHfFile` (an ``HfFileSystem`` file whose range
+1.5 GB a week. Only the raw schema's columns are read (and, for ``params_total``, the ``total`` leaves of the
+``safetensors`` and ``gguf`` structs): pyarrow reads the Parquet footer, then only the column chunks it needs, through
+range requests made by :class:`ProjectedHfFile` (an ``HfFileSystem`` file whose range
 fetches go through :class:`analysis.hub.RetryPolicy` and are counted). Types that drift between weeks
 (``createdAt`` as a string with or without a UTC offset, or finer than milliseconds; narrower integers, large
 lists, dictionary strings, reordered struct fields) are normalised to :data:`analysis.schema.RAW_SCHEMA`, each
@@ -38,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..schema import BASE_MODELS_TYPE, RAW_SCHEMA, REQUIRED_COLUMNS
+from ..schema import BASE_MODELS_TYPE, DERIVED_COLUMNS, RAW_SCHEMA, REQUIRED_COLUMNS
 from ..simulate.hub import SIMULATED_MARKER
 from . import (IncompleteReadError, PullError, RetryPolicy, SnapshotSchemaError, SnapshotUnreadableError,
                default_endpoint, public_endpoint)
@@ -453,6 +454,104 @@ def _normalise_column(name: str, col: pa.ChunkedArray, where: str, drift: list[s
                                   f"({str(e).splitlines()[0]})") from None
 
 
+# --- parameter counts (params_total) -------------------------------------------------------------------
+# The archive has no parameter-count column of its own: ``safetensors`` (a struct ``{parameters: {dtype: count},
+# total}``, the sum over the repo's safetensors files) and ``gguf`` (a struct with ``total``, ``architecture``,
+# ``context_length``, ...) carry it. The pull reads only their ``total`` leaves (a few bytes per row; see
+# :func:`projected_columns`) and writes ``params_total``: the safetensors total, else the GGUF total, else null.
+# A week where a source is a JSON string instead of a struct is parsed row by row (recorded as drift); a total that
+# is not a whole number (a fraction, text, a count beyond int64) becomes null and is counted in the drift notes, so
+# notebook 06 can report it. Zero and negative totals are kept as they are (notebook 06 counts them as unparseable).
+
+def _whole_numbers(values: list[Any]) -> tuple[list[int | None], int]:
+    """Python values to whole numbers (None where a value is not one) and how many were not."""
+    out: list[int | None] = []
+    bad = 0
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        try:
+            if isinstance(v, bool):
+                raise ValueError
+            f = float(v) if not isinstance(v, int) else v
+            i = int(f)
+            if i != f or not -2**63 <= i < 2**63:
+                raise ValueError
+            out.append(i)
+        except (TypeError, ValueError, OverflowError):
+            out.append(None)
+            bad += 1
+    return out, bad
+
+
+def _total_of(col: pa.ChunkedArray | pa.Array, source: str, where: str, drift: list[str]) -> pa.Array | None:
+    """The ``total`` of one source column (``safetensors`` or ``gguf``) as int64, or None if it has none."""
+    got = col.type
+    if pa.types.is_string(got) or pa.types.is_large_string(got):
+        totals = []
+        for v in col.to_pylist():
+            try:
+                d = json.loads(v) if v is not None else None
+            except ValueError:
+                d = {"total": "<not JSON>"}
+            totals.append(d.get("total") if isinstance(d, dict) else (None if d is None else "<not an object>"))
+        drift.append(f"params_total: {source} as {got} (JSON) parsed row by row")
+    elif pa.types.is_struct(got) and got.get_field_index("total") >= 0:
+        total = pc.struct_field(col, "total")
+        if pa.types.is_integer(total.type):
+            try:
+                return pc.cast(total, pa.int64())
+            except pa.ArrowInvalid:  # an unsigned count beyond int64
+                pass
+        totals = total.to_pylist()
+    else:
+        drift.append(f"params_total: {source} has type {got} without a total; not used")
+        return None
+    values, bad = _whole_numbers(totals)
+    if bad:
+        drift.append(f"params_total: {bad} value(s) of {source}.total not a whole number, written as null")
+    return pa.array(values, pa.int64())
+
+
+def params_total_column(table: pa.Table, where: str, drift: list[str]) -> pa.Array | None:
+    """``params_total`` of a snapshot table: the ``safetensors`` total, else the ``gguf`` total.
+
+    Returns None when the table has neither source column (``normalise_table`` then writes nulls and notes it).
+    """
+    out = None
+    for source in DERIVED_COLUMNS["params_total"]:
+        if source not in table.column_names:
+            continue
+        col = table[source]
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        total = _total_of(col, source, where, drift)
+        if total is not None:
+            out = total if out is None else pc.coalesce(out, total)
+    return out
+
+
+def projected_columns(schema: pa.Schema) -> tuple[str, ...]:
+    """What to read of a snapshot: the raw schema's columns it has, and the ``total`` leaves of the sources of
+    ``params_total`` (the whole column only where a week stores it as JSON text)."""
+    names = schema.names
+    cols = [c for c in RAW_SCHEMA.names if c in names]
+    if "params_total" not in names:
+        for source in DERIVED_COLUMNS["params_total"]:
+            if source not in names:
+                continue
+            t = schema.field(source).type
+            if pa.types.is_struct(t):
+                if t.get_field_index("total") >= 0:
+                    cols.append(f"{source}.total")
+            else:
+                cols.append(source)
+    return tuple(cols)
+
+
 def missing_required(names: list[str]) -> list[str]:
     """Required raw columns absent from ``names``."""
     return [c for c in REQUIRED_COLUMNS if c not in names]
@@ -481,6 +580,11 @@ def normalise_table(table: pa.Table, where: str, drift: list[str] | None = None)
                                   f"(columns present: {', '.join(table.column_names)}); snapshot skipped")
     arrays = []
     for f in RAW_SCHEMA:
+        if f.name not in table.column_names and f.name in DERIVED_COLUMNS:
+            derived = params_total_column(table, where, drift) if f.name == "params_total" else None
+            if derived is not None:
+                arrays.append(derived)
+                continue
         if f.name not in table.column_names:
             note = f"{f.name}: absent, written as null"
             if note not in drift:
@@ -538,7 +642,8 @@ class ProjectedSnapshot:
     Attributes
     ----------
     columns : tuple of str
-        Raw-schema columns present in the file (the only ones read).
+        Raw-schema columns present in the file and the ``total`` leaves of ``safetensors`` and ``gguf``
+        (``safetensors.total``), the only ones read (:func:`projected_columns`).
     num_rows, num_row_groups : int
     """
 
@@ -618,5 +723,5 @@ def open_snapshot(file_obj: Any, where: str) -> ProjectedSnapshot:
     if missing:
         raise SnapshotSchemaError(f"{where}: required column {missing[0]!r} is absent (columns present: "
                                   f"{', '.join(names)}); snapshot skipped")
-    cols = tuple(c for c in RAW_SCHEMA.names if c in names)
+    cols = projected_columns(pf.schema_arrow)
     return ProjectedSnapshot(where, pf, cols, pf.metadata.num_rows, pf.metadata.num_row_groups, file_obj)

@@ -41,12 +41,14 @@ from typing import Any, Callable, Iterable, Iterator
 import pyarrow as pa
 
 from ..quality import NAMED
-from ..schema import RAW_SCHEMA
+from ..schema import DERIVED_COLUMNS, RAW_SCHEMA
 from ..simulate.hub import SIMULATED_TAG
 from . import (IncompleteReadError, PullError, RetryPolicy, RunKindError, default_endpoint, public_endpoint)
 
-#: Properties asked for with ``expand[]``: exactly the raw schema's columns (``id`` always comes back).
-LIVE_EXPAND: tuple[str, ...] = tuple(n for n in RAW_SCHEMA.names if n != "id")
+#: Properties asked for with ``expand[]``: the raw schema's columns (``id`` always comes back), where a column is
+#: derived from other properties (``params_total`` from ``safetensors`` and ``gguf``) those properties instead.
+LIVE_EXPAND: tuple[str, ...] = tuple(dict.fromkeys(
+    p for n in RAW_SCHEMA.names if n != "id" for p in DERIVED_COLUMNS.get(n, (n,))))
 
 #: The listing stops after this many consecutive models below ``min_downloads`` (a patience window: counts that
 #: change while the listing is paged can put a model above the threshold after some below it).
@@ -398,6 +400,32 @@ def _base_models(value: Any) -> dict[str, Any] | None:
             if isinstance(models, list) else None}
 
 
+def _whole(value: Any) -> int | None:
+    """A parameter count as an int, or None when it is absent or not a whole number within int64."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        f = float(value) if not isinstance(value, int) else value
+        i = int(f)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return i if i == f and -2**63 <= i < 2**63 else None
+
+
+def params_total(model: Any) -> int | None:
+    """The total parameter count of a ``ModelInfo``: its safetensors total, else its GGUF total, else None.
+
+    Same rule as the archive's :func:`analysis.hub.archive.params_total_column`; a total that is not a whole number
+    is None (the live listing has no drift notes; notebook 06 reads the archive snapshots only).
+    """
+    st = getattr(model, "safetensors", None)
+    total = _whole(st.get("total") if isinstance(st, dict) else getattr(st, "total", None))
+    if total is None:
+        gg = getattr(model, "gguf", None)
+        total = _whole(gg.get("total") if isinstance(gg, dict) else None)
+    return total
+
+
 def models_to_table(models: Iterable[Any]) -> pa.Table:
     """Convert ``ModelInfo`` objects to a table with exactly RAW_SCHEMA."""
     cols: dict[str, list[Any]] = {n: [] for n in RAW_SCHEMA.names}
@@ -412,6 +440,7 @@ def models_to_table(models: Iterable[Any]) -> pa.Table:
         cols["library_name"].append(m.library_name)
         cols["tags"].append(m.tags)
         cols["baseModels"].append(_base_models(getattr(m, "base_models", None)))
+        cols["params_total"].append(params_total(m))
     return pa.table({n: pa.array(cols[n], RAW_SCHEMA.field(n).type) for n in RAW_SCHEMA.names}, schema=RAW_SCHEMA)
 
 

@@ -17,6 +17,13 @@ simulated shares is the crossover date given. Dirty data as on the real Hub (dan
 cycles, a missing weekly snapshot, ``downloadsAllTime`` absent before 2025-02-26, ``createdAt`` typed as a string
 in some weeks, the 2022-03-02 placeholder date) is present but carries no downloads, so it does not move the truth.
 
+Adoption factors (notebook 06) are injected apart, by :func:`inject_factors` with its own random stream: every family
+(a base model and its derivatives) draws a licence, declared languages and a parameter count from distributions that
+differ by the origin of its base, independently of downloads; ``truth.json`` records them under ``factors`` (with
+the CN minus US differences a download-weighted estimate should recover) and ``truth_models.parquet`` holds each
+model's true licence class, languages and size bin. Malformed licences, language names and zero or negative
+parameter totals are planted and counted, for the notebook to report.
+
 The simulation is deterministic: the same parameters give the same files, byte for byte.
 
 A simulated Hub says so in its data, so that a pull knows it from what it reads, whoever serves it: the archive
@@ -195,6 +202,263 @@ def _text(rng: np.random.Generator, n: int, mean_words: int) -> list[str]:
     return out
 
 
+# --------------------------------------------------------------------------------------------------------------
+# adoption factors: licence, language and size by origin (notebook 06)
+# --------------------------------------------------------------------------------------------------------------
+# Kept apart from the download simulation: its own random stream (seeded from the simulation's seed), so the
+# downloads, lineage and shares of a Hub are the same with or without it, and attributes are drawn without looking
+# at downloads (so a download-weighted share has the injected probability as its expectation).
+
+#: Licence classes of the simulation (the study's classes, see :mod:`analysis.factors`) and the tags drawn in each,
+#: with their probabilities. ``None``: no licence tag at all; ``"Apache 2.0 "``: a malformed value (counted by
+#: notebook 06 as unparseable and classed other or unknown).
+SIM_LICENCE_TAGS: dict[str, tuple[tuple[str | None, float], ...]] = {
+    "permissive": (("apache-2.0", 0.6), ("mit", 0.3), ("bsd-3-clause", 0.05), ("cc-by-4.0", 0.05)),
+    "restricted": (("llama3.1", 0.35), ("llama3.2", 0.2), ("gemma", 0.25), ("openrail", 0.1),
+                   ("creativeml-openrail-m", 0.1)),
+    "non_commercial": (("cc-by-nc-4.0", 0.6), ("cc-by-nc-sa-4.0", 0.25), ("fair-noncommercial-research-license", 0.15)),
+    "other_unknown": (("other", 0.4), ("unknown", 0.15), (None, 0.35), ("Apache 2.0 ", 0.1)),
+}
+#: Probability of each licence class for a family (a base model and its derivatives) by the base's origin.
+SIM_LICENCE: dict[str, dict[str, float]] = {
+    "CN": {"permissive": 0.70, "restricted": 0.10, "non_commercial": 0.05, "other_unknown": 0.15},
+    "US": {"permissive": 0.35, "restricted": 0.45, "non_commercial": 0.05, "other_unknown": 0.15},
+    "EU": {"permissive": 0.60, "restricted": 0.20, "non_commercial": 0.10, "other_unknown": 0.10},
+    "OTHER": {"permissive": 0.40, "restricted": 0.30, "non_commercial": 0.15, "other_unknown": 0.15},
+    "UNAFFILIATED": {"permissive": 0.50, "restricted": 0.10, "non_commercial": 0.10, "other_unknown": 0.30},
+}
+#: Probability that a family declares Chinese (``zh``), English (``en``), and at least one other language.
+SIM_LANGUAGE: dict[str, dict[str, float]] = {
+    "CN": {"zh": 0.80, "en": 0.85, "other": 0.25},
+    "US": {"zh": 0.05, "en": 0.90, "other": 0.30},
+    "EU": {"zh": 0.03, "en": 0.80, "other": 0.60},
+    "OTHER": {"zh": 0.05, "en": 0.70, "other": 0.60},
+    "UNAFFILIATED": {"zh": 0.15, "en": 0.60, "other": 0.20},
+}
+#: Codes of the "other" languages drawn (one to three of them).
+SIM_OTHER_LANGUAGES = ("fr", "de", "es", "ja", "ko", "ru", "ar", "vi", "multilingual")
+#: Size bins (parameters, lower bound inclusive) and their probability for a family by the base's origin.
+SIM_SIZE_EDGES: tuple[float, ...] = (5e7, 1e9, 1e10, 1e11, 1e12)
+SIM_SIZE_BINS: tuple[str, ...] = ("under_1b", "1b_10b", "10b_100b", "over_100b")
+SIM_SIZE: dict[str, dict[str, float]] = {
+    "CN": {"under_1b": 0.30, "1b_10b": 0.50, "10b_100b": 0.15, "over_100b": 0.05},
+    "US": {"under_1b": 0.45, "1b_10b": 0.35, "10b_100b": 0.17, "over_100b": 0.03},
+    "EU": {"under_1b": 0.30, "1b_10b": 0.50, "10b_100b": 0.18, "over_100b": 0.02},
+    "OTHER": {"under_1b": 0.40, "1b_10b": 0.45, "10b_100b": 0.15, "over_100b": 0.0},
+    "UNAFFILIATED": {"under_1b": 0.60, "1b_10b": 0.35, "10b_100b": 0.05, "over_100b": 0.0},
+}
+#: Probability that a derivative keeps its base's licence (languages); otherwise it draws its own from the same
+#: distribution, so every model's class has the injected distribution of its family's origin.
+SIM_KEEP_LICENCE = 0.85
+SIM_KEEP_LANGUAGE = 0.90
+#: Share of models without a parameter count (neither safetensors nor GGUF), drawn independently of everything.
+SIM_NO_PARAMS = 0.08
+#: Share of models whose declared total is zero or negative (notebook 06 counts these as unparseable sizes).
+SIM_BAD_PARAMS = 0.004
+#: Share of models with a language written as a name (``chinese``, ``english``) besides their codes (unparseable).
+SIM_LANGUAGE_NAMES = 0.02
+#: Safetensors struct of the simulated archive (a repo's parameter count by dtype and in total).
+SAFETENSORS_TYPE = pa.struct([pa.field("parameters", pa.struct([pa.field("BF16", pa.int64()),
+                                                                 pa.field("F32", pa.int64())])),
+                              pa.field("total", pa.int64())])
+#: GGUF struct of the simulated archive (the real one has more fields; notebook 06 reads ``total``).
+GGUF_TYPE = pa.struct([pa.field("total", pa.int64()), pa.field("architecture", pa.string()),
+                       pa.field("context_length", pa.int64())])
+
+
+@dataclass(frozen=True)
+class InjectedFactors:
+    """Licence, language and size of every simulated model (see :func:`inject_factors`).
+
+    Attributes
+    ----------
+    tags : list of list of str
+        Licence and language tags of each model, as they go into its ``tags``.
+    card_licence : list of str or None
+        The ``license`` of each model card.
+    safetensors, gguf : list of dict or None
+        The two structs of the archive that carry parameter counts.
+    size_label : numpy.ndarray
+        ``"7.2B"``-style label of each family's size (used in the base model's name).
+    licence_class, size_bin : numpy.ndarray
+        The true class and size bin of each model (size: its family's; ``"unknown"`` without a usable count).
+    licence_tag : numpy.ndarray
+        The licence value written in its tags (None: no licence tag).
+    params_written : list of int or None
+        The total written in its safetensors or GGUF struct (None: neither).
+    declares_zh, declares_en, declares_other : numpy.ndarray of bool
+        The languages each model declares by code.
+    unparseable : dict
+        Models given a malformed licence, a language name, or a zero or negative parameter total.
+    """
+
+    tags: list
+    card_licence: list
+    safetensors: list
+    gguf: list
+    size_label: np.ndarray
+    licence_class: np.ndarray
+    size_bin: np.ndarray
+    declares_zh: np.ndarray
+    declares_en: np.ndarray
+    declares_other: np.ndarray
+    language_name: np.ndarray
+    licence_tag: np.ndarray
+    params_written: list
+    unparseable: dict
+
+
+def _draw(rng: np.random.Generator, probs: dict[str, float], region: np.ndarray, table: dict) -> np.ndarray:
+    """One category per element, from the distribution ``table[region]`` of its region."""
+    out = np.empty(len(region), dtype=object)
+    for r in np.unique(region):
+        m = region == r
+        p = np.array([table[r][k] for k in probs], dtype=float)
+        out[m] = np.array(list(probs), dtype=object)[rng.choice(len(p), size=int(m.sum()), p=p / p.sum())]
+    return out
+
+
+def _size_label(params: float) -> str:
+    return f"{params / 1e6:.0f}M" if params < 1e9 else f"{params / 1e9:.3g}B"
+
+
+def inject_factors(uploader: np.ndarray, root: np.ndarray, relation: np.ndarray, seed: int) -> InjectedFactors:
+    """Draw every model's licence, languages and parameter count, with known differences by origin.
+
+    A family (a base model and every model derived from it) draws its licence class, languages and size from the
+    distributions of its base's origin (:data:`SIM_LICENCE`, :data:`SIM_LANGUAGE`, :data:`SIM_SIZE`).
+    Derivatives keep the family's licence and languages with probability :data:`SIM_KEEP_LICENCE` and
+    :data:`SIM_KEEP_LANGUAGE`, and otherwise draw their own from the same distributions; fine-tunes, merges and
+    quantizations have the family's parameter count (quantizations in a GGUF struct), adapters only their own
+    small adapter weights. Some models have no count, a zero or negative one, a malformed licence or a language
+    written as a name (counted in ``unparseable``). Nothing here depends on downloads.
+
+    Parameters
+    ----------
+    uploader : numpy.ndarray
+        Account of each model.
+    root : numpy.ndarray
+        Index of each model's lineage root (itself for a base).
+    relation : numpy.ndarray
+        ``""`` for a base, else ``finetune``, ``quantized``, ``adapter`` or ``merge``.
+    seed : int
+        The simulation's seed (the draws use their own stream, ``[seed, 16]``).
+
+    Returns
+    -------
+    InjectedFactors
+    """
+    rng = np.random.default_rng([seed, 16])
+    n = len(uploader)
+    acct_region = {a: v[0] for a, v in ACCOUNTS.items()}
+    region = np.array([acct_region.get(u, "UNAFFILIATED") for u in uploader[root]], dtype=object)
+    is_base = root == np.arange(n)
+
+    # licence: family class, kept by derivatives or drawn afresh
+    fam = _draw(rng, SIM_LICENCE["CN"], region, SIM_LICENCE)
+    own = _draw(rng, SIM_LICENCE["CN"], region, SIM_LICENCE)
+    keep = is_base | (rng.random(n) < SIM_KEEP_LICENCE)
+    lic_class = np.where(keep, fam[root], own)
+    tag_u = rng.random(n)
+    lic_tag = np.empty(n, dtype=object)
+    for c, choices in SIM_LICENCE_TAGS.items():
+        m = lic_class == c
+        cum = np.cumsum([p for _, p in choices])
+        k = np.minimum(np.searchsorted(cum / cum[-1], tag_u[m], side="right"), len(choices) - 1)
+        lic_tag[m] = np.array([t for t, _ in choices], dtype=object)[k]
+    # licence tags of a family are the base's where the class was kept (same tag, not only the same class)
+    kept_tag = keep & (lic_class == lic_class[root])
+    lic_tag = np.where(kept_tag, lic_tag[root], lic_tag)
+
+    # languages: family flags, kept by derivatives or drawn afresh
+    def flags() -> dict[str, np.ndarray]:
+        u = rng.random((n, 3))
+        p = {k: np.array([SIM_LANGUAGE[r][k] for r in region]) for k in ("zh", "en", "other")}
+        return {k: u[:, i] < p[k] for i, k in enumerate(("zh", "en", "other"))}
+
+    fam_l, own_l = flags(), flags()
+    keep_l = is_base | (rng.random(n) < SIM_KEEP_LANGUAGE)
+    lang = {k: np.where(keep_l, fam_l[k][root], own_l[k]) for k in fam_l}
+    n_other = rng.integers(1, 4, n)
+    other_pick = rng.permuted(np.tile(np.arange(len(SIM_OTHER_LANGUAGES)), (n, 1)), axis=1)
+    names_u = rng.random(n) < SIM_LANGUAGE_NAMES
+
+    # size: family bin and count; adapters hold only their adapter weights
+    fam_bin = _draw(rng, SIM_SIZE["CN"], region, SIM_SIZE)
+    k = np.array([SIM_SIZE_BINS.index(b) for b in fam_bin])
+    lo, hi = np.log(np.array(SIM_SIZE_EDGES[:-1])[k]), np.log(np.array(SIM_SIZE_EDGES[1:])[k])
+    fam_params = np.floor(np.exp(lo + (hi - lo) * rng.random(n)))
+    params = fam_params[root]
+    adapter = relation == "adapter"
+    params = np.where(adapter, np.floor(params * rng.uniform(0.002, 0.02, n)), params)
+    no_params = rng.random(n) < SIM_NO_PARAMS
+    bad_params = ~no_params & (rng.random(n) < SIM_BAD_PARAMS)
+    # the true size bin: the family's, unknown where notebook 06's rule has no usable count (no count or a bad one
+    # on the model, or, for adapters and quantizations, on the model and its root alike)
+    usable = ~no_params & ~bad_params
+    via_root = adapter | (relation == "quantized")
+    size_known = np.where(via_root, usable[root] | (usable & ~adapter), usable)
+    size_bin = np.where(size_known, fam_bin[root], "unknown")
+
+    tags, card, st, gg, written = [], [], [], [], []
+    for i in range(n):
+        t = [] if lic_tag[i] is None else [f"license:{lic_tag[i]}"]
+        codes = (["en"] if lang["en"][i] else []) + (["zh"] if lang["zh"][i] else [])
+        if lang["other"][i]:
+            codes += [SIM_OTHER_LANGUAGES[j] for j in other_pick[i, :n_other[i]]]
+        if names_u[i]:
+            codes.append("chinese" if lang["zh"][i] else "english")
+        tags.append(codes + t)
+        card.append(lic_tag[i])
+        if no_params[i]:
+            st.append(None)
+            gg.append(None)
+            written.append(None)
+            continue
+        total = int(params[i]) if not bad_params[i] else -int(params[i]) if i % 2 else 0
+        written.append(total)
+        if relation[i] == "quantized":
+            st.append(None)
+            gg.append({"total": total, "architecture": "llama", "context_length": 32768})
+        else:
+            st.append({"parameters": {"BF16": total, "F32": None}, "total": total})
+            gg.append(None)
+    unparseable = {"licence_tags": int(sum(1 for t in lic_tag if t == "Apache 2.0 ")),
+                   "language_names": int(names_u.sum()), "params_not_positive": int(bad_params.sum())}
+    return InjectedFactors(tags=tags, card_licence=card, safetensors=st, gguf=gg,
+                           size_label=np.array([_size_label(x) for x in fam_params], dtype=object),
+                           licence_class=lic_class.astype(str), size_bin=size_bin.astype(str),
+                           declares_zh=lang["zh"], declares_en=lang["en"], declares_other=lang["other"],
+                           language_name=names_u, licence_tag=lic_tag, params_written=written,
+                           unparseable=unparseable)
+
+
+def factor_truth(injected: InjectedFactors) -> dict:
+    """What ``truth.json`` records about the injected factors: the distributions by origin (the values a
+    download-weighted share estimates, since attributes are drawn independently of downloads), CN minus US for each
+    level, the rules and the unparseable counts."""
+    lang = {r: {"zh": v["zh"], "other": v["other"], "en": v["en"],
+                "none": (1 - v["zh"]) * (1 - v["en"]) * (1 - v["other"])} for r, v in SIM_LANGUAGE.items()}
+    diff = {}
+    for name, table in (("licence", SIM_LICENCE), ("language", lang), ("size", SIM_SIZE)):
+        for level in table["CN"]:
+            diff[f"{name}:{level}"] = round(table["CN"][level] - table["US"][level], 12)
+    return {
+        "description": ("Licence class, declared languages and size bin of each family (a base model and its "
+                        "derivatives) are drawn from these distributions by the origin of the family's base, "
+                        "independently of downloads; so each is the expected download-weighted share under the "
+                        "lineage rule. Size bins are shares of the downloads whose size is known."),
+        "unit": "family",
+        "licence": SIM_LICENCE, "licence_tags": {c: [t for t, _ in v] for c, v in SIM_LICENCE_TAGS.items()},
+        "language": lang, "size": SIM_SIZE,
+        "size_edges": list(SIM_SIZE_EDGES), "size_bins": list(SIM_SIZE_BINS),
+        "difference_cn_minus_us": diff,
+        "keep_licence": SIM_KEEP_LICENCE, "keep_language": SIM_KEEP_LANGUAGE,
+        "no_params_share": SIM_NO_PARAMS,
+        "unparseable_models": injected.unparseable,
+    }
+
+
 def simulate_hub(out: str | Path, params: SimulationParams | None = None, *, progress: bool = False) -> SimulatedHub:
     """Write a simulated Hub into ``out`` (which must not already hold one).
 
@@ -276,11 +540,15 @@ def simulate_hub(out: str | Path, params: SimulationParams | None = None, *, pro
     der_uploader = np.where(org_ft, np.array(orgs, dtype=object)[org_idx[der]], der_uploader)
     uploader[der] = der_uploader
 
+    # --- adoption factors (licence, languages, parameter counts), from their own random stream -----------
+    factors = inject_factors(uploader, root, relation, p.seed)
+
     # --- names -----------------------------------------------------------------------------------
     sizes = np.array(["0.5B", "1.5B", "3B", "7B", "8B", "14B", "32B", "70B"])
     suffix = {"finetune": "ft", "quantized": "GGUF", "adapter": "lora", "merge": "merge", "": ""}
     names = np.empty(n, dtype=object)
-    size_of = sizes[rng.integers(0, len(sizes), n)]
+    size_of = sizes[rng.integers(0, len(sizes), n)]  # drawn to keep the stream; the names show the true sizes
+    size_of = factors.size_label
     for i in range(n):
         if parent[i] < 0:
             names[i] = f"{uploader[i]}/{uploader[i].split('-')[0].capitalize()}-{size_of[i]}-m{i:06d}"
@@ -335,7 +603,7 @@ def simulate_hub(out: str | Path, params: SimulationParams | None = None, *, pro
     tags_list, bm_list, card_list = [], [], []
     card_text = _text(rng, n, 90)
     for i in range(n):
-        tg = [str(lib[i]), str(pipe[i]), "license:apache-2.0", "region:us", SIMULATED_TAG]
+        tg = [str(lib[i]), str(pipe[i])] + factors.tags[i] + ["region:us", SIMULATED_TAG]
         bm = None
         dp = declared_parents[i]
         if dp:
@@ -345,7 +613,9 @@ def simulate_hub(out: str | Path, params: SimulationParams | None = None, *, pro
                 bm = {"relation": rel_i, "models": [{"id": x} for x in dp]}
         tags_list.append(tg)
         bm_list.append(bm)
-        card = {"license": "apache-2.0", "pipeline_tag": str(pipe[i]), "description": card_text[i]}
+        card = {"pipeline_tag": str(pipe[i]), "description": card_text[i]}
+        if factors.card_licence[i] is not None:
+            card["license"] = factors.card_licence[i]
         if dp:
             card["base_model"] = dp[0] if len(dp) == 1 else dp
         card_list.append(json.dumps(card, sort_keys=True))
@@ -364,6 +634,8 @@ def simulate_hub(out: str | Path, params: SimulationParams | None = None, *, pro
         "cardData": pa.array(card_list, pa.string()),
         "siblings": pa.array(siblings, pa.list_(pa.struct([pa.field("rfilename", pa.string())]))),
         "config": pa.array(configs, pa.string()),
+        "safetensors": pa.array(factors.safetensors, SAFETENSORS_TYPE),
+        "gguf": pa.array(factors.gguf, GGUF_TYPE),
     })
     created_dt = np.array([p.start + dt.timedelta(weeks=float(w)) for w in created_w])
     placeholder = dt.datetime.fromisoformat(CREATED_AT_PLACEHOLDER.replace("Z", "+00:00"))
@@ -408,7 +680,8 @@ def simulate_hub(out: str | Path, params: SimulationParams | None = None, *, pro
             cols["downloadsAllTime"] = pa.array(cum_obs[sel], pa.int64())
         cols["likes"] = pa.array((dl[sel] // 5000).astype(np.int64), pa.int64())
         cols["trendingScore"] = pa.array((dl[sel] // 100000).astype(np.int64), pa.int64())
-        for c in ("pipeline_tag", "library_name", "tags", "baseModels", "cardData", "siblings", "config"):
+        for c in ("pipeline_tag", "library_name", "tags", "baseModels", "cardData", "siblings", "config",
+                  "safetensors", "gguf"):
             cols[c] = static[c].take(sel)
         table = pa.table(cols)
         last_table = table
@@ -434,6 +707,14 @@ def simulate_hub(out: str | Path, params: SimulationParams | None = None, *, pro
         "lineage_region": pa.array(lin_region.tolist(), pa.string()),
         "first_party": pa.array(first_party),
         "dirty": pa.array(dirty),
+        "licence_class": pa.array(factors.licence_class.tolist(), pa.string()),
+        "declares_zh": pa.array(factors.declares_zh),
+        "declares_en": pa.array(factors.declares_en),
+        "declares_other": pa.array(factors.declares_other),
+        "size_bin": pa.array(factors.size_bin.tolist(), pa.string()),
+        "licence_tag": pa.array(factors.licence_tag.tolist(), pa.string()),
+        "language_name": pa.array(factors.language_name),
+        "params_written": pa.array(factors.params_written, pa.int64()),
     })
     pq.write_table(truth_models, root_path / "truth_models.parquet")
     crossover_date = p.start + dt.timedelta(days=7.0 * t_cross)
@@ -449,6 +730,7 @@ def simulate_hub(out: str | Path, params: SimulationParams | None = None, *, pro
         "individual_accounts": "user00000 ... (unregistered, UNAFFILIATED)",
         "target_shares": {d.isoformat(): dict(zip(SIM_REGIONS, np.round(shares[w], 6).tolist()))
                           for w, d in enumerate(dates)},
+        "factors": factor_truth(factors),
         "dirty_counts": {"dangling": int(len(dangling_ix)), "self_reference": int(len(self_ix)),
                          "cycle_members": int(len(cyc_ix))},
     }

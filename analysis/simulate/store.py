@@ -44,7 +44,7 @@ from ..schema import ALLTIME_FROM, BASE_MODELS_TYPE, RAW_SCHEMA
 from .hub import ACCOUNTS, lineage_roots
 
 #: Bump when the generator changes: stores written by another version are rebuilt.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 #: Share of models that edit their metadata once in their life (half their declared lineage, half their pipeline
 #: tag); see the module docstring.
@@ -334,8 +334,14 @@ def _simulate_static(spec: StoreSpec) -> _Hub:
 
     created_ms = ((dt.datetime.combine(START, dt.time(12), tzinfo=dt.timezone.utc).timestamp()
                    + created * 7 * 86400) * 1000).astype(np.int64)
+    # parameter counts (params_total), from their own stream so the other columns stay as they were: 90% of
+    # models have one, log-uniform between 10M and 400B
+    prng = np.random.default_rng([spec.seed, 16])
+    params = np.floor(np.exp(prng.uniform(np.log(1e7), np.log(4e11), n))).astype(np.int64)
+    params_total = pa.array(params, pa.int64(), mask=prng.random(n) >= 0.9)
     created_at = pa.array(created_ms, pa.timestamp("ms", tz="UTC"))
-    static = pa.concat_tables([pa.table({"id": ids, "author": author, "createdAt": created_at, **meta})
+    static = pa.concat_tables([pa.table({"id": ids, "author": author, "createdAt": created_at, **meta,
+                                         "params_total": params_total})
                                for meta in (before, after)]).combine_chunks()
     base_alltime = np.floor(pop * rng.uniform(0, 400, n) * (created < 0))
     return _Hub(static=static, created=created, deleted=deleted, pop=pop, base_alltime=base_alltime, depth=depth,
@@ -364,7 +370,7 @@ def _week_table(hub: _Hub, spec: StoreSpec, week: int) -> pa.Table:
         "downloads": pa.array(dl, pa.int64()), "downloadsAllTime": alltime_arr,
         "likes": pa.array(dl // 5000, pa.int64()),
         "pipeline_tag": cols["pipeline_tag"], "library_name": cols["library_name"],
-        "tags": cols["tags"], "baseModels": cols["baseModels"],
+        "tags": cols["tags"], "baseModels": cols["baseModels"], "params_total": cols["params_total"],
     }
     return pa.Table.from_arrays([arrays[f.name] for f in RAW_SCHEMA], schema=RAW_SCHEMA)
 
