@@ -126,6 +126,15 @@ def write_inputs(root, *, rankings: bool = True) -> Paths:
                            1000 - k, k))
         pd.DataFrame(rk, columns=list(contracts.RANKING_COLUMNS)).to_parquet(paths.processed_dir / "rankings.parquet")
         pd.DataFrame(to, columns=list(contracts.TOP_ORG_COLUMNS)).to_parquet(paths.processed_dir / "top_orgs.parquet")
+    fam = []
+    for i, d in enumerate(sorted(panel["date"].unique())):
+        for family, dev, origin, base, growth in (("Qwen", "Alibaba Cloud", "CN", 1e5, 1.1),
+                                                  ("Llama", "Meta", "US", 4e5, 0.98),
+                                                  ("Mistral", "Mistral AI", "EU", 5e4, 1.0),
+                                                  ("Yi", "01.AI", "CN", 0.0, 1.0)):  # Yi: never downloaded
+            fam.append((d, family, dev, origin, base * growth ** i, 3 if base else 0))
+    pd.DataFrame(fam, columns=list(contracts.FAMILY_DOWNLOAD_COLUMNS)).to_parquet(
+        paths.processed_dir / "family_downloads.parquet", index=False)
     paths.reference_dir.mkdir(parents=True, exist_ok=True)
     pd.DataFrame([("Brand & Lambert, The ATOM Report (2026)", "cumulative downloads", "llm", "first_party",
                    "overtook in summer 2025", "2025-06-01", "2025-08-31", True),
@@ -717,8 +726,28 @@ def test_study_citation_from_citation_cff(tmp_path):
     assert study_citation(tmp_path) == "Doe, Jane and The Team (2026). A study. Version 1.0."
     from analysis.paths import REPO_ROOT
 
-    if (REPO_ROOT / "CITATION.cff").is_file():  # the shipped file parses and names the study
-        assert "Hugging Face Hub" in study_citation(REPO_ROOT)
+    if (REPO_ROOT / "CITATION.cff").is_file():  # the shipped file parses and names the study report
+        cited = study_citation(REPO_ROOT)
+        assert "Hugging Face Hub" in cited and "Report." in cited
+        assert "FILL IN" not in cited  # unfilled authors are named as such, not printed as a placeholder
+    (tmp_path / "CITATION.cff").write_text(
+        "cff-version: 1.2.0\ntitle: Software\nauthors:\n  - name: FILL IN\npreferred-citation:\n  type: report\n"
+        "  title: The  report\n  authors:\n    - family-names: 'FILL IN: family name'\n")
+    assert study_citation(tmp_path) == "[authors: fill in CITATION.cff]. The report. Report."
+
+
+def test_citation_cff_has_the_fields_cff_1_2_requires():
+    import yaml
+
+    from analysis.paths import REPO_ROOT
+
+    cff = yaml.safe_load((REPO_ROOT / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0" and cff["message"] and cff["title"] and cff["authors"]
+    pref = cff["preferred-citation"]
+    assert pref["type"] == "report" and pref["title"] and pref["authors"]
+    for a in cff["authors"] + pref["authors"]:  # a person (family-names) or an entity (name)
+        assert set(a) & {"family-names", "name"} and set(a) <= {"family-names", "given-names", "name", "orcid",
+                                                                "affiliation", "email"}
 
 
 @pytest.mark.parametrize("kind", ["two_rays", "no_trend"])
@@ -740,4 +769,27 @@ def test_figure2_honest_about_unbounded_or_missing_crossings(inputs, kind):
         assert table.loc[table["element"] == "projection", "date"].max() >= pd.Timestamp("2025-09-17")
     else:
         assert not _gids(fig, "crossover") and not _gids(fig, "crossover-interval")
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------------ figure 8
+def test_figure8_families_known_answer_and_structure(inputs):
+    from analysis.figures.families import family_table
+
+    fd = pd.read_parquet(inputs.processed_dir / "family_downloads.parquet")
+    table = family_table(fd)
+    # ranked by downloads at the latest snapshot: Qwen grew 10% a week past Llama; Yi never had a download
+    assert list(dict.fromkeys(table["panel"])) == ["Qwen", "Llama", "Mistral"]
+    qwen = table[table["panel"] == "Qwen"]
+    assert len(qwen) == WEEKS and qwen["value"].isna().sum() == 1  # the missing week is a gap
+    assert qwen["value"].iloc[-1] == pytest.approx(1e5 * 1.1 ** (WEEKS - 2))  # 39 snapshots, one missing
+    assert set(qwen["group"]) == {"CN"} and set(qwen["note"]) == {"Alibaba Cloud"}
+    fig = _draw(8, table)
+    panels = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    assert [ax.get_title(loc="left") for ax in panels] == ["Qwen", "Llama", "Mistral"]
+    assert all(ax.get_yscale() == "log" for ax in panels)
+    assert len({ax.get_ylim() for ax in panels}) == 1  # one scale shared by every panel
+    (line,) = [ln for ln in panels[0].get_lines() if ln.get_gid() == "family-Qwen"]
+    assert line.get_color() == ORIGIN_STYLES["CN"].color
+    assert {"China (CN)", "United States (US)", "Europe"} == set(_legend_texts(fig))
     plt.close(fig)

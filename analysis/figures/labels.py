@@ -48,6 +48,10 @@ METHOD_LABELS: dict[str, str] = {
 #: Mann-Kendall variants.
 MK_LABELS: dict[str, str] = {"original": "original", "hamed_rao": "Hamed-Rao", "yue_wang": "Yue-Wang"}
 
+#: Break tests (``trends.json`` ``breaks`` keys).
+BREAK_LABELS: dict[str, str] = {"pettitt": "Pettitt", "chow": "Chow", "sup_f": "sup-F", "cusum": "OLS-CUSUM",
+                                "bai_perron": "Bai-Perron"}
+
 #: Kinds of confidence set.
 KIND_LABELS: dict[str, str] = {"bounded": "bounded", "unbounded": "unbounded", "two_rays": "two rays",
                                "empty": "empty", "no_trend": "no trend", "point": "no interval"}
@@ -57,7 +61,7 @@ COLUMN_LABELS: dict[str, str] = {
     "n_models": "Models", "n": "Count", "p_value": "p-value", "hac_lag": "HAC lag", "hac_lags": "HAC lags",
     "k": "k", "id": "Model", "top_n": "Top N", "sha256": "SHA-256", "estimate_date": "Estimate",
     "lower_date": "Lower end", "upper_date": "Upper end", "kind": "Interval", "n_observed": "Periods observed",
-    "n_periods": "Periods", "log_ratio": "log(CN/US)", "share_CN": "CN share", "share_US": "US share",
+    "n_periods": "Periods", "log_ratio": "log ratio CN/US", "share_CN": "CN share", "share_US": "US share",
     "diff": "CN minus US", "t": "Period", "bandwidth_b": "Bandwidth b", "url": "URL", "llm": "LLM",
     "downloads": "Downloads", "remote_size": "Remote size (bytes)", "bytes_read": "Bytes read",
 }
@@ -76,8 +80,23 @@ def words(name: object) -> str:
     parts = [p for p in re.split(r"[_\s]+", text) if p]
     if not parts:
         return text
+    if len(parts) > 1 and parts[0] == "n":  # n_models -> Number of models
+        parts = ["number", "of"] + parts[1:]
+    elif len(parts) > 1 and parts[0] == "share" and parts[1] != "of":  # share_downloads_x -> Share of downloads x
+        parts = ["share", "of"] + parts[1:]
     out = " ".join(_ACRONYMS.get(p.lower(), p) for p in parts)
     return out[:1].upper() + out[1:]
+
+
+def readable(text: object) -> str:
+    """A text with the study's code names inside it put in words (``"Mann-Kendall (hamed_rao)"`` ->
+    ``"Mann-Kendall (Hamed-Rao)"``, ``"Break: sup_f"`` -> ``"Break: sup-F"``)."""
+    known = {**MK_LABELS, **BREAK_LABELS, **METHOD_LABELS}
+
+    def swap(m: re.Match) -> str:
+        return known.get(m.group(0), m.group(0))
+
+    return re.sub(r"\b[a-z]+(?:_[a-z]+)+\b|\b(?:pettitt|chow|cusum)\b", swap, str(text))
 
 
 def label(table: dict[str, str], code: object) -> str:
