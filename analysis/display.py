@@ -46,7 +46,7 @@ CODE_COLUMNS: dict[str, Callable[[str], str]] = {
     "region": lambda v: REGION_LABELS.get(v, v), "origin": lambda v: REGION_LABELS.get(v, v),
     "lineage_region": lambda v: REGION_LABELS.get(v, v), "uploader_region": lambda v: REGION_LABELS.get(v, v),
     "rule": lambda v: label(RULE_LABELS, v), "measure": lambda v: label(MEASURE_LABELS, v),
-    "scope": lambda v: label(SCOPE_LABELS, v), "method": method_label, "kind": lambda v: label(KIND_LABELS, v),
+    "scope": lambda v: label(SCOPE_LABELS, v), "method": method_label,
     "our_kind": lambda v: label(KIND_LABELS, v), "interval_kind": lambda v: label(KIND_LABELS, v),
     "mk_method": lambda v: label(MK_LABELS, v), "test": readable,
 }
@@ -243,7 +243,8 @@ def show_table(df: pd.DataFrame | pd.Series, *, formats: Mapping[str, str | Call
         if f is None and default is not None and c not in index_cols and pd.api.types.is_numeric_dtype(df[c]) \
                 and not pd.api.types.is_bool_dtype(df[c]):
             f = default
-        fmts.append(f or column_format(c[-1] if isinstance(c, tuple) else c, df[c]))
+        base = next((x for x in reversed(c) if str(x) != ""), "") if isinstance(c, tuple) else c
+        fmts.append(f or column_format(base, df[c]))
     header = [labels.get(c, _flat(c)) for c in cols]
     numeric = [f in ("count", "share", "p", "number") for f in fmts]
     total = len(df)

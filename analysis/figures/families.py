@@ -61,7 +61,7 @@ def plot_family_downloads(table: pd.DataFrame, *, definition_label: str, simulat
     with matplotlib.rc_context({"figure.constrained_layout.use": False}):
         grid = sns.FacetGrid(data, col="panel", col_wrap=ncol, col_order=families, sharex=True, sharey=True,
                              height=1.25, aspect=TWO_COLUMN / ncol / 1.25 * 0.97, despine=False)
-    for ax, fam in zip(grid.axes.flat, families):
+    for i, (ax, fam) in enumerate(zip(grid.axes.flat, families)):
         part = data[data["panel"] == fam]
         st = origin_style(str(part["group"].iloc[0]))
         ax.plot(part["date"], part["shown"], color=st.color, ls=st.linestyle, lw=1.3, gid=f"family-{fam}")
@@ -71,19 +71,20 @@ def plot_family_downloads(table: pd.DataFrame, *, definition_label: str, simulat
         ax.yaxis.set_major_formatter(FuncFormatter(short_number))
         ax.yaxis.set_minor_formatter(FuncFormatter(lambda *_: ""))
         date_axis(ax)
-        ax.tick_params(labelsize=6)
+        ax.tick_params(labelsize=6, labelleft=i % ncol == 0)
     grid.set_axis_labels("", "")
     fig = grid.figure
-    fig.set_size_inches(TWO_COLUMN, 0.6 + 1.25 * nrow)
+    height = 1.1 + 1.25 * nrow
+    fig.set_size_inches(TWO_COLUMN, height)
     fig.supylabel("30-day downloads (log scale)", fontsize=7)
-    fig.supxlabel("Snapshot date", fontsize=7)
+    fig.supxlabel("Snapshot date", fontsize=7, y=0.42 / height)
     present = [r for r in REGIONS if r in set(data["group"])]
     handles = [Line2D([], [], color=origin_style(r).color, ls=origin_style(r).linestyle, lw=1.3,
                       label=origin_style(r).label) for r in present]
-    fig.legend(handles=handles, loc="upper right", ncols=len(handles), title="Developer's origin", fontsize=6,
-               title_fontsize=6, bbox_to_anchor=(0.995, 0.995))
-    top = 1 - 0.42 / fig.get_size_inches()[1]
-    fig.subplots_adjust(left=0.08, right=0.99, bottom=0.1, top=top, wspace=0.12, hspace=0.45)
+    fig.legend(handles=handles, loc="lower center", ncols=len(handles), title="Developer's origin", fontsize=6,
+               title_fontsize=6, bbox_to_anchor=(0.5, 0.0), frameon=False)
+    fig.subplots_adjust(left=0.08, right=0.99, bottom=0.78 / height, top=1 - 0.42 / height, wspace=0.1,
+                        hspace=0.45)
     return finish(fig, simulated)
 
 

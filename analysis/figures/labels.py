@@ -60,7 +60,7 @@ KIND_LABELS: dict[str, str] = {"bounded": "bounded", "unbounded": "unbounded", "
 COLUMN_LABELS: dict[str, str] = {
     "n_models": "Models", "n": "Count", "p_value": "p-value", "hac_lag": "HAC lag", "hac_lags": "HAC lags",
     "k": "k", "id": "Model", "top_n": "Top N", "sha256": "SHA-256", "estimate_date": "Estimate",
-    "lower_date": "Lower end", "upper_date": "Upper end", "kind": "Interval", "n_observed": "Periods observed",
+    "lower_date": "Lower end", "upper_date": "Upper end", "n_observed": "Periods observed",
     "n_periods": "Periods", "log_ratio": "log ratio CN/US", "share_CN": "CN share", "share_US": "US share",
     "diff": "CN minus US", "t": "Period", "bandwidth_b": "Bandwidth b", "url": "URL", "llm": "LLM",
     "downloads": "Downloads", "remote_size": "Remote size (bytes)", "bytes_read": "Bytes read",
