@@ -257,7 +257,7 @@ def plot_sensitivity_forest(table: pd.DataFrame, *, definition_label: str, simul
     handles.append(Line2D([], [], color="#555555", lw=0.9,
                           label=f"{level + ' ' if level else ''}interval (arrow: unbounded)"))
     handles.append(Line2D([], [], color=BAND_COLOR, lw=4.0, label="range over the other settings"))
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), title="Method")
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3), title="Method")
     return finish(fig, simulated)
 
 

@@ -360,7 +360,8 @@ def write_values(values: list[Value], json_path: Path, tex_path: Path, *, simula
              "% Each macro is set with \\providecommand then \\renewcommand: inputting this file twice is safe."]
     if simulated:
         lines.append("% SIMULATED DATA: demo run on a simulated Hub; these numbers are not findings.")
-    lines.append(tex_define("StudyDataKind", "SIMULATED DATA (demo run)" if simulated else "Hugging Face Hub snapshots"))
+    kind = "SIMULATED DATA (demo run)" if simulated else "Hugging Face Hub snapshots"
+    lines.append(tex_define("StudyDataKind", kind))
     for v in values:
         text = v.text
         if simulated and "SIMULATED DATA" not in text:
