@@ -26,7 +26,8 @@ import pandas as pd
 from ..schema import REGIONS
 from .data import (METHOD_ORDER, Crossing, Definition, TimeScale, crossover_alpha, headline_crossing, iso,
                    level_text, method_crossing, number)
-from .labels import KIND_LABELS, MEASURE_LABELS, MK_LABELS, RULE_LABELS, SCOPE_LABELS, label, method_label
+from .labels import (KIND_LABELS, MEASURE_LABELS, MK_LABELS, RULE_LABELS, SCOPE_LABELS, label, method_label,
+                     region_label)
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ def collect_values(panel: pd.DataFrame, definition: Definition, trends: Mapping,
     for region in REGIONS:
         s = float(latest["share"].get(region, math.nan))
         vals.append(Value(f"share_{region.lower()}_latest", _clean(s), f"{100 * s:.1f}%" if math.isfinite(s) else "n/a",
-                          f"Share of {definition.label()} held by origin {region} at the latest snapshot"))
+                          f"Share of {definition.label()} held by origin {region_label(region)} ({region}) at the latest snapshot"))
     cn, us = float(latest["share"].get("CN", math.nan)), float(latest["share"].get("US", math.nan))
     gap = 100 * (cn - us)
     vals.append(Value("share_gap_cn_us_latest_pp", _clean(gap), f"{gap:+.1f}" if math.isfinite(gap) else "n/a",
