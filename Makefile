@@ -45,7 +45,7 @@ test-all: $(ENV_READY) ## run every test, the slow ones too
 bench: $(ENV_READY) ## time raw-to-panel at Hub scale (2.5M models x 104 weeks; minutes, GBs of disk)
 	$(PY) -m devtools.bench $(ARGS)
 
-check-reports: ## render reports/*.html in headless Chromium and fail if a figure is missing
+check-reports: ## check the rendered reports (study's if present, else the demo's): figures shown, no warning, path or CDN
 	$(PY) -m devtools.check_reports
 
 clean: ## delete derived outputs (processed data, figures, reports); raw pulls are kept

@@ -19,9 +19,17 @@ The importable library behind the study's notebooks. Stages, one module (or pack
 ``stats``
     Trend tests, break tests, crossover estimators.
 ``figures``
-    One figure style, one function per figure, generated numbers.
+    One figure style, each figure declared once (table, caption, plot), generated numbers.
+``display``
+    Tables and notes formatted for the rendered notebooks.
 ``pipeline``, ``cli``
     Run the notebooks in order with papermill; the command line.
 """
 
+import warnings as _warnings
+
 __version__ = "0.1.0"
+
+# tqdm warns, printing the environment's path, when a notebook kernel imports huggingface_hub without ipywidgets;
+# the study draws no progress bars in notebooks, so that warning says nothing to a reader of the reports.
+_warnings.filterwarnings("ignore", message="IProgress not found", category=Warning)

@@ -98,10 +98,17 @@ def _demo_hub(cfg, paths: Paths, log=print):
     return hub
 
 
-def _truth_check(paths: Paths) -> dict | None:
-    """Compare the demo's estimated crossover with the simulation's truth; written next to the results."""
+def demo_truth_check(paths: Paths, ok: bool = True) -> dict | None:
+    """Compare the demo's estimated crossover with the simulation's truth; written next to the results.
+
+    The runner calls it before it writes the index, which shows the result. After a failed run (``ok`` False) no
+    comparison is made and an earlier run's file is removed, so that the index never shows a stale check.
+    """
     from .simulate import load_truth
 
+    if not ok:
+        paths.demo_truth_check_file.unlink(missing_ok=True)
+        return None
     if not paths.crossover_file.is_file():
         return None
     est = json.loads(paths.crossover_file.read_text())
@@ -132,8 +139,9 @@ def _run_demo(cfg, args) -> int:
     with FakeHub(hub) as server:
         print(f"demo: local Hub stand-in serving {hub} at {server.endpoint} (SIMULATED DATA)", flush=True)
         result = run_chain(cfg, paths, only=args.only, start_from=args.start_from, simulated=True,
-                           env={"HF_ENDPOINT": server.endpoint, "HF_HUB_DISABLE_TELEMETRY": "1"})
-    check = _truth_check(paths) if result.ok else None
+                           env={"HF_ENDPOINT": server.endpoint, "HF_HUB_DISABLE_TELEMETRY": "1"},
+                           before_index=lambda r: demo_truth_check(paths, r.ok))
+    check = result.before_index
     if check:
         print(f"demo: estimated crossover {check.get('estimate_date')} "
               f"[{check.get('lower_date')}, {check.get('upper_date')}] vs true {check['true_crossover_date']} "

@@ -58,6 +58,7 @@ REFERENCE_FILES: dict[str, str] = {
     "organizations": "organizations.csv",
     "model_overrides": "model_overrides.csv",
     "published_estimates": "published_estimates.csv",
+    "model_families": "model_families.csv",
 }
 
 #: Configuration keys that select the snapshots of the window (every raw-derived file depends on them).
@@ -139,6 +140,8 @@ PANEL_COLUMNS: tuple[str, ...] = ("date", "measure", "rule", "scope", "region", 
 RANKING_COLUMNS: tuple[str, ...] = ("date", "rule", "top_n", "region", "share")
 #: The most downloaded organisations per date.
 TOP_ORG_COLUMNS: tuple[str, ...] = ("date", "rule", "organisation", "region", "downloads", "rank")
+#: 30-day downloads per model family (the family of a model is that of its lineage root; :mod:`analysis.families`).
+FAMILY_DOWNLOAD_COLUMNS: tuple[str, ...] = ("date", "family", "developer", "origin", "downloads", "n_models")
 #: The crossover under every definition (notebook 05).
 SENSITIVITY_COLUMNS: tuple[str, ...] = (
     "measure", "rule", "scope", "k", "hac_lag", "method", "estimate_date", "lower_date", "upper_date", "kind",
@@ -193,6 +196,9 @@ FILES: dict[str, FileSpec] = {f.key: f for f in (
     FileSpec("top_orgs", "03", "processed", "top_orgs.parquet", "parquet",
              "The most downloaded organisations per snapshot date, under the uploader and lineage rules.",
              columns=TOP_ORG_COLUMNS, inputs=(RAW, "models"), config=WINDOW_KEYS),
+    FileSpec("family_downloads", "03", "processed", "family_downloads.parquet", "parquet",
+             "30-day downloads of each model family of data/reference/model_families.csv, per snapshot date.",
+             columns=FAMILY_DOWNLOAD_COLUMNS, inputs=(RAW, "models", "model_families"), config=WINDOW_KEYS),
     FileSpec("trends", "04", "results", "trends.json", "json",
              "Trend and break tests on the headline series.",
              keys=("definition", "ols", "mann_kendall", "sens_slope", "breaks"), inputs=("panel",),
@@ -222,8 +228,9 @@ FILES: dict[str, FileSpec] = {f.key: f for f in (
              inputs=(RAW, "models", "crossover"), config=_FACTOR_CONFIG),
     FileSpec("figures_index", "07", "figures", "figures.json", "json",
              "Title, caption, files, hashes and citation of every figure.",
-             keys=("figures",), inputs=("panel", "models", "rankings", "top_orgs", "trends", "crossover",
-                                         "sensitivity", "factors", "factors_summary", "published_estimates"),
+             keys=("figures",), inputs=("panel", "models", "rankings", "top_orgs", "family_downloads", "trends",
+                                         "crossover", "sensitivity", "factors", "factors_summary",
+                                         "published_estimates"),
              config=HEADLINE_KEYS + ("figures.formats", "figures.dpi")),
     FileSpec("values", "07", "figures", "values.json", "json",
              "Every number a reader may quote (also as LaTeX macros in values.tex).",

@@ -31,7 +31,8 @@ from typing import Callable
 
 from .config import StudyConfig
 from .paths import Paths
-from .reports import ReportEntry, earlier_entry, headline_text, render_html, source_text, write_index
+from .reports import (ReportEntry, earlier_entry, headline_text, render_html, source_text, tidy_executed, tidy_log,
+                      write_index)
 
 NOTEBOOK_RE = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
 
@@ -54,9 +55,17 @@ class NotebookRun:
 
 @dataclass(frozen=True)
 class RunResult:
-    """Outcome of a run of the chain."""
+    """Outcome of a run of the chain.
+
+    Attributes
+    ----------
+    runs : list of NotebookRun
+    before_index : object
+        What the ``before_index`` hook of :func:`run_chain` returned (the demo's truth check), shown in the index.
+    """
 
     runs: list = field(default_factory=list)
+    before_index: object = None
 
     @property
     def ok(self) -> bool:
@@ -193,7 +202,8 @@ def chain_entries(chain: list[Path], selected: list[Path], ran: dict[str, Report
 
 def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, start_from: str | None = None,
               simulated: bool = False, env: dict[str, str] | None = None,
-              log: Callable[[str], None] = print) -> RunResult:
+              log: Callable[[str], None] = print,
+              before_index: Callable[[RunResult], object] | None = None) -> RunResult:
     """Execute the notebooks in order.
 
     Parameters
@@ -210,6 +220,10 @@ def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, 
         Extra environment for the kernels (e.g. ``HF_ENDPOINT`` of the local Hub stand-in).
     log : callable
         Receives one progress line per notebook.
+    before_index : callable, optional
+        Called with the run's result after the last notebook and before ``reports/index.html`` is written; a
+        mapping it returns is shown in the index as the demo's truth check (the demo passes
+        :func:`analysis.cli.demo_truth_check`).
 
     Returns
     -------
@@ -260,8 +274,10 @@ def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, 
                 message = f"{type(e).__name__}: {e}"
             secs = time.monotonic() - t0
             html_file = out.with_suffix(".html")
+            tidy_log(log_file)
             if out.is_file():
                 try:
+                    tidy_executed(out, paths.root)
                     render_html(out, html_file, simulated=simulated)
                 except Exception as e:  # a broken render must not hide the run's outcome
                     message += f" (HTML render failed: {e})"
@@ -274,9 +290,11 @@ def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, 
             else:
                 log(f"[{i}/{len(notebooks)}] {nb.name:<24} FAILED  {secs:6.1f} s")
                 log(f"    {nb.name}: {message}")
-                log(f"    partial executed notebook kept at {out}; kernel log at {log_file}; "
-                    "later notebooks were not run")
+                kept = f"; kernel log at {log_file}" if log_file.is_file() else ""
+                log(f"    partial executed notebook kept at {out}{kept}; later notebooks were not run")
                 break
+    result = RunResult(runs=runs)
+    checked = before_index(result) if before_index is not None else None
     headline, data_range = headline_text(paths.crossover_file)
     if headline and paths.crossover_file.stat().st_mtime < started:
         written = dt.datetime.fromtimestamp(paths.crossover_file.stat().st_mtime, dt.timezone.utc)
@@ -285,5 +303,6 @@ def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, 
     write_index(paths.reports_dir, chain_entries(chain, notebooks, entries, paths.reports_dir),
                 config_source=cfg.source, config_digest=cfg.digest(),
                 simulated=simulated, headline=headline, data_range=data_range,
-                config_params=params, data_source=source_text(paths.crossover_file), project_root=paths.root)
-    return RunResult(runs=runs)
+                config_params=params, data_source=source_text(paths.crossover_file), project_root=paths.root,
+                truth_check=checked if isinstance(checked, dict) else None)
+    return RunResult(runs=runs, before_index=checked)

@@ -6,12 +6,17 @@ The HTML is readable without Jupyter:
 * code cells hidden by default (a button shows them; the executed ``.ipynb`` sits next to the page);
 * figures inline (embedded PNG), and long outputs truncated: a text output keeps its first and last lines with
   the number of lines left out, an oversized HTML output (a giant table) is replaced by a note;
-* a "SIMULATED DATA" banner on top of every page of a demo run.
+* a "SIMULATED DATA" banner on top of every page of a demo run;
+* nothing loaded from the network: the pages are rendered with the package's template
+  (``analysis/report_template/study``), JupyterLab's page without the require.js, MathJax and mermaid scripts it
+  would load from a CDN, and the stylesheets' comments (which cite web pages) are dropped.
 
 ``reports/index.html`` shows the run date, the configuration (file, digest and parameters), the snapshot range,
-the headline result, a link to every notebook of the chain with its status (this run's where it ran; otherwise
-that of the executed notebook an earlier run left, read by :func:`earlier_entry`, or "not run"), and the figures
-of ``figures/figures.json``.
+the headline result, on demo runs the estimate against the simulation's truth, a link to every notebook of the
+chain with its status (this run's where it ran; otherwise that of the executed notebook an earlier run left, read
+by :func:`earlier_entry`, or "not run"), and the figures of ``figures/figures.json``. The figures' files (and
+``figures.json``, ``values.json``, ``values.tex``) are copied into ``reports/figures/``, and the index links those
+copies, so the reports folder works when it is shared alone.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import datetime as dt
 import html
 import json
 import re
+import shutil
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Mapping
 
@@ -35,6 +42,13 @@ MAX_TEXT_CHARS = 20_000
 #: HTML outputs (tables) larger than this are replaced by a note.
 MAX_HTML_CHARS = 200_000
 
+#: Name of the package's nbconvert template (``analysis/report_template/<name>``).
+TEMPLATE_NAME = "study"
+#: Folder of the reports that holds copies of the figures, so the reports folder stands alone.
+REPORT_FIGURES = "figures"
+#: Files of the figures folder copied beside the figures themselves.
+REPORT_EXTRA_FILES = ("figures.json", "values.json", "values.tex")
+
 SIM_BANNER = ("SIMULATED DATA - demo run on a simulated Hub with a known truth; nothing on this page is a finding "
               "about the real Hugging Face Hub")
 
@@ -47,6 +61,9 @@ body.show-code .jp-CodeCell .jp-Cell-inputWrapper{display:block}
 .study-toc{font:14px sans-serif;max-width:60em;margin:12px auto;padding:8px 16px;border:1px solid #ddd;background:#fafafa}
 .study-toc ul{margin:4px 0 4px 1.2em;padding:0}
 .study-truncated{color:#8a4b00;font-style:italic}
+table.study-table{border-collapse:collapse;margin:6px 0}
+table.study-table th{border-bottom:1px solid #999;padding:2px 10px;font-weight:600}
+table.study-table td{padding:2px 10px;border-bottom:1px solid #eee}
 </style>"""
 
 
@@ -119,6 +136,49 @@ def earlier_entry(reports_dir: Path, name: str, *, note: str = "") -> ReportEntr
     ended = str(pm.get("end_time") or "")[:19].replace("T", " ")
     parts.append("executed notebook of an earlier run" + (f", ended {ended} UTC" if ended else ""))
     return ReportEntry(name, status, secs, message="; ".join(parts), **links)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# what the runner leaves in the reports folder
+# ------------------------------------------------------------------------------------------------------------
+#: Lines the Jupyter kernel writes to its log on every start, that say nothing about the notebook (matched at the
+#: start of a line); :func:`tidy_log` drops them.
+KERNEL_NOISE = ("[IPKernelApp] WARNING | Kernel is running over TCP without encryption",)
+
+
+def tidy_executed(ipynb: Path, root: Path) -> None:
+    """Record the notebook's paths in papermill's metadata relative to the project (not as paths of the machine)."""
+    ipynb = Path(ipynb)
+    nb = nbformat.read(str(ipynb), as_version=4)
+    pm = nb.metadata.get("papermill") or {}
+    changed = False
+    for key in ("input_path", "output_path"):
+        v = pm.get(key)
+        if v:
+            try:
+                rel = Path(v).resolve().relative_to(Path(root).resolve()).as_posix()
+            except (ValueError, OSError):
+                rel = Path(v).name
+            if rel != v:
+                pm[key], changed = rel, True
+    if changed:
+        nbformat.write(nb, str(ipynb))
+
+
+def tidy_log(log: Path) -> bool:
+    """Drop the kernel's start-up notices (:data:`KERNEL_NOISE`) from a kernel log; remove the log when nothing is
+    left. Returns whether the log is kept."""
+    log = Path(log)
+    if not log.is_file():
+        return False
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+    kept = [ln for ln in lines if not ln.startswith(KERNEL_NOISE)]
+    if not "".join(kept).strip():
+        log.unlink()
+        return False
+    if len(kept) != len(lines):
+        log.write_text("".join(kept), encoding="utf-8")
+    return True
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -209,6 +269,19 @@ def _toc_html(items: list[tuple[int, str]]) -> str:
     return f"<nav class='study-toc' aria-label='Contents'><b>Contents</b><ul>{lis}</ul></nav>"
 
 
+_STYLE_BLOCK = re.compile(r"<style[^>]*>.*?</style>", re.S | re.I)
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+
+
+def template_dir() -> Path:
+    """The folder holding the package's nbconvert template (:data:`TEMPLATE_NAME`)."""
+    path = Path(str(resources.files("analysis") / "report_template"))
+    if not (path / TEMPLATE_NAME / "index.html.j2").is_file():
+        raise FileNotFoundError(f"{path / TEMPLATE_NAME}: the report template is missing from the analysis package; "
+                                "reinstall the package or restore analysis/report_template/")
+    return path
+
+
 def render_html(ipynb: Path, out: Path, *, simulated: bool = False) -> Path:
     """Render an executed notebook to a standalone HTML page readable without Jupyter.
 
@@ -234,7 +307,7 @@ def render_html(ipynb: Path, out: Path, *, simulated: bool = False) -> Path:
     title = re.sub(r"[`*_]", "", items[0][1]) if items else ipynb.stem
     nb = _add_anchors(truncate_outputs(nb))
     nb.metadata["title"] = title
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(template_name=TEMPLATE_NAME, extra_template_basedirs=[str(template_dir())])
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
@@ -243,6 +316,7 @@ def render_html(ipynb: Path, out: Path, *, simulated: bool = False) -> Path:
            "<button class='study-toggle' onclick=\"document.body.classList.toggle('show-code')\">"
            "show / hide code</button></div>")
     banner = f"<div class='study-banner' role='alert'>{html.escape(SIM_BANNER)}</div>" if simulated else ""
+    body = _STYLE_BLOCK.sub(lambda m: _CSS_COMMENT.sub("", m.group(0)), body)
     body = body.replace("</head>", _PAGE_CSS + "</head>", 1)
     body = body.replace("<body", "<body data-study='report'" + (" data-simulated='true'" if simulated else ""), 1)
     idx = body.find(">", body.find("<body")) + 1
@@ -256,31 +330,81 @@ def render_html(ipynb: Path, out: Path, *, simulated: bool = False) -> Path:
 # ------------------------------------------------------------------------------------------------------------
 # index page
 # ------------------------------------------------------------------------------------------------------------
-def _figures_section(reports_dir: Path) -> str:
-    fj = Path(reports_dir).parent / "figures" / "figures.json"
+def copy_figures(reports_dir: Path) -> dict | None:
+    """Copy the run's figures into ``reports/figures/`` and return ``figures.json`` (None when there is none).
+
+    Every file ``figures.json`` lists for a figure (PNG, PDF, SVG, CSV) and the files of
+    :data:`REPORT_EXTRA_FILES` are copied byte for byte from the figures folder beside the reports folder; an
+    earlier copy is replaced, and files no longer listed are removed, so the copy is always this run's.
+    """
+    reports_dir = Path(reports_dir)
+    src = reports_dir.parent / "figures"
+    fj = src / "figures.json"
+    dest = reports_dir / REPORT_FIGURES
     if not fj.is_file():
-        return "<p>No figures yet (figures/figures.json not found: run notebook 07).</p>"
+        return None
+    doc = json.loads(fj.read_text(encoding="utf-8"))
+    names = [Path(v["path"]).name for f in doc.get("figures", []) for v in (f.get("files") or {}).values()
+             if isinstance(v, Mapping) and v.get("path")]
+    if dest.is_dir():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for name in list(dict.fromkeys(names)) + list(REPORT_EXTRA_FILES):
+        if (src / name).is_file():
+            shutil.copyfile(src / name, dest / name)
+    return doc
+
+
+def _figures_section(reports_dir: Path) -> str:
     try:
-        doc = json.loads(fj.read_text(encoding="utf-8"))
-    except ValueError:
-        return "<p>figures/figures.json is not valid JSON; rerun notebook 07.</p>"
+        doc = copy_figures(reports_dir)
+    except (ValueError, OSError) as e:
+        return f"<p>figures/figures.json cannot be read ({html.escape(type(e).__name__)}); rerun notebook 07.</p>"
+    if doc is None:
+        return "<p>No figures yet (figures/figures.json not found: run notebook 07).</p>"
     cards = []
     for f in doc.get("figures", []):
-        files = f.get("files", {})
-        links = " · ".join(f"<a href='../{html.escape(v['path'])}'>{html.escape(k)}</a>" for k, v in files.items())
+        files = {k: f"{REPORT_FIGURES}/{Path(v['path']).name}" for k, v in (f.get("files") or {}).items()}
+        links = " · ".join(f"<a href='{html.escape(v)}'>{html.escape(k)}</a>" for k, v in files.items())
         width = int(110 * float(f.get("width_in") or 7.2))
-        img = (f"<img src='../{html.escape(files['png']['path'])}' alt='{html.escape(f.get('title', ''))}' "
+        img = (f"<img src='{html.escape(files['png'])}' alt='{html.escape(f.get('title', ''))}' "
                f"width='{width}' style='max-width:100%;height:auto'>" if "png" in files else "")
-        cards.append(f"<figure style='margin:1.5em 0'>{img}<figcaption>"
-                     f"{html.escape(f.get('caption', ''))}<br><small>{links}</small><br>"
+        cards.append(f"<figure id='figure-{html.escape(str(f.get('number', '')))}' style='margin:1.5em 0'>{img}"
+                     f"<figcaption>{html.escape(f.get('caption', ''))}<br><small>{links}</small><br>"
                      f"<small>Cite as: {html.escape(f.get('citation', ''))}</small></figcaption></figure>")
-    return "\n".join(cards)
+    extra = " · ".join(f"<a href='{REPORT_FIGURES}/{n}'>{n}</a>" for n in REPORT_EXTRA_FILES
+                       if (Path(reports_dir) / REPORT_FIGURES / n).is_file())
+    return "\n".join(cards) + (f"\n<p>Every figure's entry, and every number to quote: {extra}</p>" if extra else "")
+
+
+def truth_check_html(check: Mapping | None) -> str:
+    """The demo's estimate against the simulation's truth, as a paragraph of the index ("" for none)."""
+    if not check:
+        return ""
+    from .figures.labels import MEASURE_LABELS, RULE_LABELS, SCOPE_LABELS, label
+
+    d = check.get("true_definition") or {}
+    names = {"measure": MEASURE_LABELS, "rule": RULE_LABELS, "scope": SCOPE_LABELS}
+    what = ", ".join(label(names[k], d[k]) + (" rule" if k == "rule" else "") for k in names if k in d)
+    est = check.get("estimate_date")
+    lo, hi = check.get("lower_date"), check.get("upper_date")
+    kind = str(check.get("interval_kind") or "").replace("_", " ")
+    interval = (f"interval {lo or 'unbounded'} to {hi or 'unbounded'}" + (f" ({kind})" if kind else ""))
+    inside = check.get("truth_inside_interval")
+    verdict = ("inside the interval" if inside else "OUTSIDE the interval") if inside is not None else "not checked"
+    err = check.get("error_weeks")
+    return (f"<h2>Demo: the estimate against the simulation's truth</h2><p data-study='truth-check'>The simulated Hub "
+            f"was built with its crossover on <b>{html.escape(str(check.get('true_crossover_date')))}</b>"
+            f"{' (' + html.escape(what) + ')' if what else ''}. The chain estimated "
+            f"<b>{html.escape(str(est or 'no date'))}</b>, {html.escape(interval)}"
+            f"{'; error ' + html.escape(str(err)) + ' weeks' if err is not None else ''}. The true date is "
+            f"<b>{verdict}</b>. (From processed/results/demo_truth_check.json.)</p>")
 
 
 def write_index(reports_dir: Path, entries: list[ReportEntry], *, config_source: str, config_digest: str,
                 simulated: bool, headline: str = "", data_range: str = "",
                 config_params: Mapping | None = None, data_source: str = "",
-                project_root: Path | None = None) -> Path:
+                project_root: Path | None = None, truth_check: Mapping | None = None) -> Path:
     """Write ``reports/index.html``: run date, configuration, data range, headline result, links, figures.
 
     Parameters
@@ -302,6 +426,8 @@ def write_index(reports_dir: Path, entries: list[ReportEntry], *, config_source:
         Where the data came from (:func:`source_text`).
     project_root : Path, optional
         The project's root, to show the configuration file relative to it (default: the reports folder's parent).
+    truth_check : mapping, optional
+        The demo's estimate against the simulation's truth (:func:`analysis.cli.demo_truth_check`).
     """
     def link(target: str, text: str) -> str:
         return f"<a href='{html.escape(target)}'>{html.escape(text)}</a>" if target else html.escape(text)
@@ -341,6 +467,7 @@ Data source: {html.escape(data_source or 'n/a')}</p>
 {params}
 <h2>Headline result</h2>
 <p><b>{html.escape(headline or 'n/a (notebook 05 has not written crossover.json)')}</b></p>
+{truth_check_html(truth_check)}
 <h2>Notebooks of the chain, in run order</h2>
 <table><tr><th>notebook</th><th>status</th><th>time</th><th>source</th><th>note</th></tr>
 {rows}
@@ -390,20 +517,23 @@ def headline_text(crossover_file: Path) -> tuple[str, str]:
         h = c.get("headline", {}) or {}
         d = c.get("definition", {}) or {}
         from .figures.data import crossover_alpha, level_text
+        from .figures.labels import KIND_LABELS, MEASURE_LABELS, RULE_LABELS, SCOPE_LABELS, label, method_label
 
         level = level_text(crossover_alpha(c))
         sim = "SIMULATED DATA: " if c.get("simulated") else ""
         kind = h.get("kind")
-        what = (f"CN share overtakes US share ({d.get('measure')}, rule {d.get('rule')}, scope {d.get('scope')}; "
-                f"method {h.get('method')})")
+        what = (f"the Chinese share overtakes the US share ({label(MEASURE_LABELS, d.get('measure'))}, "
+                f"{label(RULE_LABELS, d.get('rule'))} rule, {label(SCOPE_LABELS, d.get('scope'))}; "
+                f"{method_label(str(h.get('method')))})")
+        kind_words = label(KIND_LABELS, kind) if kind else "unknown"
         if kind == "bounded":
             res = f"estimated {h.get('estimate_date')}, {level} interval {h.get('lower_date')} to {h.get('upper_date')}"
         elif kind in ("empty", "no_trend") or not h.get("estimate_date"):
-            res = f"no crossover estimate ({kind})"
+            res = f"no crossover estimate ({kind_words})"
         else:
-            res = (f"estimated {h.get('estimate_date')}, but the {level} confidence set is unbounded ({kind}): "
-                   "the data cannot pin the date down")
+            res = (f"estimated {h.get('estimate_date')}, but the {level} confidence set is unbounded "
+                   f"({kind_words}): the data cannot pin the date down")
         rng = f"{c.get('first_date', '?')} to {c.get('last_date', '?')}"
-        return f"{sim}{what}: {res}", rng
+        return f"{sim}{what[:1].upper() + what[1:]}: {res}", rng
     except (ValueError, AttributeError, TypeError):
         return "", ""

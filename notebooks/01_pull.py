@@ -55,6 +55,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from analysis.config import load_config
+from analysis.display import show_table
 from analysis.hub.pull import pull_all
 from analysis.paths import Paths
 from analysis.raw import RawStore
@@ -94,7 +95,7 @@ else:
     shown = entries.reindex(columns=cols).sort_values(["kind", "date"], ascending=[True, False])
     shown["commit"] = shown["commit"].str[:10]
     shown["sha256"] = shown["sha256"].str[:12]
-    display(shown.head(20))
+    display(show_table(shown, max_rows=20, formats={"version": "count", "date": "text"}))
     print(f"{len(entries)} raw files in the store; this run pulled {len(report.pulled)}, "
           f"found {len(report.already_present)} already present")
 
@@ -114,19 +115,19 @@ findings = pd.DataFrame(
     + [{"finding": "implausible rows", "detail": x} for x in report.flagged]
     + [{"finding": "archive listing", "detail": x} for x in report.listing_notes]
     + ([{"finding": "STOPPED", "detail": report.stopped}] if report.stopped else []))
-display(findings if not findings.empty else Markdown("Nothing changed on the Hub, nothing missing, no implausible rows "
-                                                     "in what this run pulled."))
+display(show_table(findings) if not findings.empty else
+        Markdown("Nothing changed on the Hub, nothing missing, no implausible rows in what this run pulled."))
 versions = pd.DataFrame([{"snapshot": f"{k}/{d}", "versions": len(store.versions(k, d)),
                           "used": store.path(k, d).name} for k in ("archive", "live") for d in store.snapshot_dates(k)
                          if len(store.versions(k, d)) > 1])
 if not versions.empty:
-    display(Markdown("Snapshots with more than one version (the study uses the newest):"), versions)
+    display(Markdown("Snapshots with more than one version (the study uses the newest):"), show_table(versions))
 quality = RawStore(paths.raw_dir).quality_table("archive")
 print(f"implausible rows in the raw archive snapshots: {int(quality['duplicate_rows'].sum()):,} duplicate rows, "
       f"{int(quality['quarantined'].sum()):,} quarantined counts, {int(quality['empty'].sum())} empty snapshot(s)")
 problems = quality[quality["named"] != ""]
 if not problems.empty:
-    display(problems[["date", "file", "rows", "duplicate_rows", "negative", "above_ceiling", "named"]])
+    display(show_table(problems[["date", "file", "rows", "duplicate_rows", "negative", "above_ceiling", "named"]]))
 
 # %%
 outcome = pd.DataFrame(
@@ -134,7 +135,8 @@ outcome = pd.DataFrame(
     + [{"snapshot": s, "status": "already present"} for s in report.already_present]
     + [{"snapshot": f"{f.kind}/{f.date}", "status": "FAILED: " + f.reason} for f in report.failed]
 )
-display(outcome.tail(20))
+display(show_table(outcome, max_rows=None) if len(outcome) <= 20 else
+        show_table(outcome.tail(20), note=f"The last 20 of {len(outcome):,} snapshots."))
 if not report.ok:
     raise RuntimeError(f"{len(report.failed)} snapshot(s) could not be pulled (the others were): "
                        + "; ".join(str(f) for f in report.failed))

@@ -43,6 +43,7 @@ from IPython.display import Markdown, display
 
 from analysis.catalog import build_catalog
 from analysis.contracts import MODEL_EXTRA_COLUMNS
+from analysis.display import captured_warnings, facts, notes, show_table
 from analysis.origin.coverage import decision_coverage_by_snapshot, registry_candidates, tagging_coverage
 from analysis.origin.registry import load_overrides, load_registry
 from analysis.origin.tagging import tag_models
@@ -64,7 +65,9 @@ print(RawStore(paths.raw_dir).quality_summary(dates))
 # %%
 registry = load_registry(paths.organizations_file)
 overrides = load_overrides(paths.overrides_file)
-tags = tag_models(catalog, registry, overrides, merge_parent=origin_merge_parent, contested=origin_contested)
+with captured_warnings() as caught:
+    tags = tag_models(catalog, registry, overrides, merge_parent=origin_merge_parent, contested=origin_contested)
+display(notes(caught, "Notes from tagging"))
 extra = catalog.select(["id", *MODEL_EXTRA_COLUMNS]).to_pandas()
 models = tags.merge(extra, on="id", how="left", validate="one_to_one")
 out = stage.write_table("models", models)
@@ -88,8 +91,10 @@ out = stage.write_json("tagging_coverage", coverage.to_dict())
 print(f"wrote {out.relative_to(paths.root)}")
 if coverage.lineage_absent:
     display(Markdown(f"## ⚠ {coverage.lineage_warning}"))
-display(pd.DataFrame(coverage.share_by_rule).T.round(4))
-display(pd.Series(coverage.tagged_share, name="share of downloads with a country").round(4).to_frame())
+display(show_table(pd.DataFrame(coverage.share_by_rule).T.rename_axis("rule"), default="share",
+              caption="Share of the latest snapshot's 30-day downloads by origin"))
+display(show_table(pd.Series(coverage.tagged_share, name="share of downloads with a country").rename_axis("rule"),
+              default="share"))
 
 
 # %% [markdown]
@@ -105,7 +110,8 @@ display(pd.Series(coverage.tagged_share, name="share of downloads with a country
 candidates = registry_candidates(coverage)
 out = stage.write_table("registry_candidates", candidates)
 print(f"wrote {out.relative_to(paths.root)}: {len(candidates)} accounts; the ten largest under the lineage rule:")
-display(candidates[candidates["rule"] == "lineage"].head(10))
+display(show_table(candidates[candidates["rule"] == "lineage"].drop(columns="rule"), max_rows=10,
+              note="The whole list is in registry_candidates.csv."))
 
 # %% [markdown]
 # ## Coverage by kind of decision, snapshot by snapshot
@@ -119,7 +125,8 @@ display(candidates[candidates["rule"] == "lineage"].head(10))
 by_snapshot = decision_coverage_by_snapshot(tags, snapshots)
 out = stage.write_table("decision_coverage", by_snapshot)
 print(f"wrote {out.relative_to(paths.root)}: {by_snapshot['date'].nunique()} snapshots")
-display(by_snapshot.pivot_table(index="date", columns=["rule", "decision"], values="share").tail(5).round(4))
+display(show_table(by_snapshot.pivot_table(index="date", columns=["rule", "decision"], values="share").tail(5),
+              default="share", caption="The last five snapshots (every snapshot is in decision_coverage.parquet)"))
 
 # %% [markdown]
 # ## Contested origins
@@ -128,7 +135,9 @@ display(by_snapshot.pivot_table(index="date", columns=["rule", "decision"], valu
 # sensitivity grid of notebook 05 reports the crossover under both.
 
 # %%
-display(registry.contested()[["account", "organisation", "country", "alt_country", "evidence", "alt_evidence"]])
+contested = registry.contested()
+display(show_table(contested[["account", "organisation", "country", "alt_country", "evidence", "alt_evidence"]],
+                   max_rows=None))
 
 
 # %% [markdown]
@@ -144,7 +153,7 @@ display(registry.contested()[["account", "organisation", "country", "alt_country
 #
 
 # %%
-display(pd.Series(coverage.lineage, name="count or share").to_frame())
-display(pd.Series(coverage.overrides, name="overrides").to_frame())
-display(pd.Series(coverage.relation_counts, name="models").to_frame())
+display(facts(coverage.lineage, caption="Lineage"))
+display(facts(coverage.overrides, caption="Overrides"))
+display(facts(coverage.relation_counts, caption="Models by relation to their parent", value="Models"))
 

@@ -22,7 +22,8 @@
 # provenance: `panel.parquet` (tidy: date x measure x rule x scope x region, with downloads, share and the number of
 # models with downloads), and, from the same pass, `rankings.parquet` (share of the top 10, 50 and 100 models' 30-day
 # downloads held by each region) and `top_orgs.parquet` (the 15 most downloaded organisations per date under the
-# uploader and lineage rules) for the figures.
+# uploader and lineage rules) for the figures, and `family_downloads.parquet` (30-day downloads per model family of
+# `data/reference/model_families.csv`, a model counting for the family of its lineage root).
 
 # %% tags=["parameters"]
 # Parameters: the runner fills these from config/study.yaml (names are <section>_<key>).
@@ -37,6 +38,8 @@ simulated: bool = False              # True on demo runs (simulated Hub): output
 # %%
 from IPython.display import Markdown, display
 
+from analysis.display import show_table
+from analysis.families import family_downloads, load_families
 from analysis.panel import build_panel, primary_series
 from analysis.stage import open_stage
 from analysis.raw import RawStore
@@ -64,17 +67,18 @@ print(RawStore(paths.raw_dir).quality_summary([d for d, _ in snapshots]))
 # %%
 last = built.panel[(built.panel["date"] == built.panel["date"].max()) & (built.panel["measure"] == panel_measure)
                    & (built.panel["scope"] == panel_scope)]
-display(last.pivot_table(index="region", columns="rule", values="share").round(4))
+display(show_table(last.pivot_table(index="region", columns="rule", values="share"), default="share"))
 
 # %% [markdown]
 # ## For the figures: top-N shares and the most downloaded organisations (latest snapshot)
 
 # %%
 latest = built.rankings["date"].max()
-display(built.rankings[built.rankings["date"] == latest]
-        .pivot_table(index="region", columns=["rule", "top_n"], values="share").round(4))
-display(built.top_orgs[(built.top_orgs["date"] == latest) & (built.top_orgs["rule"] == origin_rule)]
-        .set_index("rank")[["organisation", "region", "downloads"]])
+display(show_table(built.rankings[built.rankings["date"] == latest]
+              .pivot_table(index="region", columns=["rule", "top_n"], values="share"), default="share",
+              caption="Share of the top-N models' 30-day downloads (rule · top N)"))
+display(show_table(built.top_orgs[(built.top_orgs["date"] == latest) & (built.top_orgs["rule"] == origin_rule)]
+              [["rank", "organisation", "region", "downloads"]], max_rows=None))
 
 # %% [markdown]
 # ## The headline series: log(share CN / share US)
@@ -85,4 +89,20 @@ display(built.top_orgs[(built.top_orgs["date"] == latest) & (built.top_orgs["rul
 series = primary_series(built.panel, panel_measure, origin_rule, panel_scope, frequency=study_frequency)
 ax = series.plot(x="date", y="log_ratio", legend=False, title="log(share CN / share US)" + (" - SIMULATED DATA" if simulated else ""))
 ax.axhline(0, color="grey", lw=0.8)
-display(series.tail(5).round(4))
+display(show_table(series.tail(5), formats={"log_ratio": "number", "diff": "share", "t": "count"}))
+
+# %% [markdown]
+# ## Downloads per model family
+#
+# The families of `data/reference/model_families.csv` (Qwen, Llama, DeepSeek, Gemma, Mistral, ...): a model belongs to
+# the family of its lineage root, so fine-tunes and quantizations count for the family they derive from. Figure 8
+# draws them over time.
+
+# %%
+families = load_families(paths.reference_dir / "model_families.csv")
+by_family = family_downloads(snapshots, models, families)
+out = stage.write_table("family_downloads", by_family)
+print(f"wrote {out.relative_to(paths.root)}: {len(families)} families x {by_family['date'].nunique()} snapshots")
+latest_families = by_family[by_family["date"] == by_family["date"].max()].sort_values("downloads", ascending=False)
+display(show_table(latest_families[["family", "developer", "origin", "downloads", "n_models"]], max_rows=None,
+                   caption="30-day downloads per family at the latest snapshot"))

@@ -38,6 +38,7 @@ simulated: bool = False                # True on demo runs (simulated Hub): outp
 # %%
 from IPython.display import Markdown, display
 
+from analysis.display import show_table
 from analysis.panel import primary_series
 from analysis.stage import open_stage
 from analysis.stats.report import run_trend_tests
@@ -68,7 +69,7 @@ print(f"wrote {out.relative_to(paths.root)}")
 # One row per test: the trend slope (per period) or test statistic, and its p-value.
 
 # %%
-display(report.table()[["test", "statistic", "p_value"]].round(4))
+display(show_table(report.table()[["test", "statistic", "p_value"]], formats={"statistic": "number"}, max_rows=None))
 
 # %% [markdown]
 # ## What each test assumes, what it found, how sure

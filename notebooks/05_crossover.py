@@ -42,6 +42,7 @@ simulated: bool = False                # True on demo runs (simulated Hub): outp
 # %%
 from IPython.display import Markdown, display
 
+from analysis.display import show_table
 from analysis.panel import primary_series
 from analysis.schema import MEASURES, RULES, SCOPES
 from analysis.stage import open_stage
@@ -110,5 +111,5 @@ display(fieller[["measure", "rule", "scope", "estimate_date", "lower_date", "upp
 comparison = compare_published(report, paths.published_estimates_file, sensitivity=grid)
 out = stage.write_table("published_comparison", comparison)
 print(f"wrote {out.relative_to(paths.root)}")
-display(comparison[["source", "verified", "their_period_start", "their_period_end", "our_estimate_date",
-                    "our_lower_date", "our_upper_date", "our_kind", "matched", "agreement"]])
+display(show_table(comparison[["source", "verified", "their_period_start", "their_period_end", "our_estimate_date",
+                          "our_lower_date", "our_upper_date", "our_kind", "matched", "agreement"]], max_rows=None))

@@ -20,10 +20,8 @@
 # `factors.json`) and the published estimates (`data/reference/published_estimates.csv`), after checking that each
 # belongs to this run (run kind, settings, inputs unchanged since).
 #
-# Writes to the run's figures folder (`figures/`; `data/demo/figures/` on demo runs) the twelve figures of the study
-# (1-7 the shares and the crossover, 8-12 the adoption factors: licence, language, size, derivative ecosystem and the
-# CN minus US differences) as
-# `<name>.{pdf,svg,png}` with `<name>.csv` (exactly the data
+# Writes to the run's figures folder (`figures/`; `data/demo/figures/` on demo runs) every figure of the study (each
+# declared once in `analysis/figures/`) as `<name>.{pdf,svg,png}` with `<name>.csv` (exactly the data
 # plotted, on the full period grid: a period without a snapshot is an empty row and a gap in the line; the last column,
 # `data_kind`, says `SIMULATED DATA` on demo runs), `figures/figures.json` (title, caption, hashes, data range, raw
 # manifest hash, config digest, package version, git commit, suggested citation for each figure) and
@@ -42,9 +40,9 @@ run_config_digest: str = ""                    # digest of the run's configurati
 simulated: bool = False                        # True on demo runs: every figure and caption says SIMULATED DATA
 
 # %%
-import pandas as pd
 from IPython.display import Image, Markdown, display
 
+from analysis.display import show_table
 from analysis.figures import Definition, make_all_figures
 from analysis.stage import open_stage
 
@@ -79,5 +77,5 @@ for rec in run.records:
 # `[SIMULATED DATA]`; `values.json` says so in its `simulated` flag and `note`.
 
 # %%
-with pd.option_context("display.max_colwidth", 90, "display.max_rows", 200):
-    display(run.values.set_index("key"))
+display(show_table(run.values[["text", "macro", "description"]], max_rows=None,
+              labels={"text": "Value", "macro": "LaTeX macro", "description": "What it is"}))

@@ -138,7 +138,7 @@ def test_a_file_without_provenance_is_refused(tree):
 
 def test_stale_stages_finds_the_earliest_stage_to_rerun(tree):
     paths, params = tree
-    for number, key in (("03", "panel"), ("03", "rankings"), ("03", "top_orgs")):
+    for number, key in (("03", "panel"), ("03", "rankings"), ("03", "top_orgs"), ("03", "family_downloads")):
         Stage(number, paths, dict(params), False).write_table(key, pd.DataFrame(
             {c: [] for c in C.spec(key).columns}))
     st = stale_stages(paths, params, simulated=False)

@@ -155,3 +155,27 @@ def test_a_window_too_short_is_refused_before_anything_runs(tmp_path):
     assert r.returncode == 2
     assert "holds 16 daily period(s)" in r.stderr and "needs at least 120 daily periods" in r.stderr
     assert "nothing was run" in r.stderr and not (tmp_path / "reports").exists()
+
+
+def test_check_reports_passes_on_the_demo_and_on_its_reports_shared_alone(demo_run, tmp_path):
+    """The rendered demo has no warning, traceback, local path or external resource, its index shows every
+    figure, and a copy of the reports folder alone still shows them (headless Chromium where installed)."""
+    import shutil
+
+    from devtools import check_reports
+
+    root, r = demo_run
+    assert r.returncode == 0
+    reports = root / "data/demo/reports"
+    chromium = check_reports.find_chromium()
+    lines: list = []
+    failed = check_reports.check_reports(reports, chromium, log=lines.append)
+    assert failed == 0, "\n".join(lines)
+    doc = json.loads((root / "data/demo/figures/figures.json").read_text())
+    assert f"ok   index.html: {len(doc['figures'])} image(s), 0 broken" in lines or chromium is None
+    shared = tmp_path / "shared" / "reports"
+    shutil.copytree(reports, shared)
+    assert check_reports.index_figure_problems(shared) == []
+    if chromium is not None:
+        page = check_reports.check_page(shared / "index.html", chromium, expect_images=len(doc["figures"]))
+        assert page.ok and page.images == len(doc["figures"]), page.problems

@@ -63,8 +63,8 @@ def _imported_distributions(files) -> set[str]:
                 [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
             for name in names:
                 top = name.split(".")[0]
-                if top in sys.stdlib_module_names or top in ("analysis", "devtools") or \
-                        (REPO_ROOT / "tests" / f"{top}.py").is_file():  # a helper of the test suite itself
+                local = (REPO_ROOT / "tests" / f"{top}.py").is_file()  # a test module shared by other tests
+                if top in sys.stdlib_module_names or top in ("analysis", "devtools") or local:
                     continue
                 assert top in dists, f"{f}: imports {top!r}, which no installed distribution provides"
                 out.update(_norm(d) for d in dists[top])

@@ -1,10 +1,12 @@
-"""Factor figures (8 to 12) and their values: tables from notebook 06's files, the drawing, captions, values.
+"""Factor figures (9 to 13) and their values: tables from notebook 06's files, the drawing, captions, values.
 
 :func:`write_factor_inputs` writes ``factors.parquet`` and ``factors.json`` for a synthetic study root by running
 :func:`analysis.factors.compute_factors` on a small handmade Hub (it is also used by ``test_figures.py``).
 """
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import datetime as dt
 import json
@@ -21,9 +23,10 @@ import pyarrow.parquet as pq  # noqa: E402
 import pytest  # noqa: E402
 
 from analysis import factors as F  # noqa: E402
-from analysis.figures import FIGURES, Definition, FigureInputError, make_all_figures  # noqa: E402
+from analysis.figures import Definition, FigureInputError, make_all_figures  # noqa: E402
 from analysis.figures import data as fdata  # noqa: E402
 from analysis.figures.factors import FACTOR_FIGURES, factor_values  # noqa: E402
+from analysis.figures.registry import all_figures  # noqa: E402
 from analysis.figures.style import ORIGIN_STYLES, paper_style  # noqa: E402
 from analysis.paths import Paths  # noqa: E402
 from analysis.stats.results import to_jsonable  # noqa: E402
@@ -97,17 +100,18 @@ class _Inputs:
 
 def _table(study, number):
     spec = next(f for f in FACTOR_FIGURES if f.number == number)
-    return spec, spec.table(_Inputs(study))
+    return spec, spec.table(SimpleNamespace(inputs=_Inputs(study)))
 
 
 def test_factor_figures_are_registered_after_the_crossover_figures():
-    assert [f.number for f in FIGURES] == list(range(1, 13))
+    assert [f.number for f in all_figures()] == list(range(1, 14))
+    assert [f.number for f in FACTOR_FIGURES] == list(range(9, 14))
     assert {f.name for f in FACTOR_FIGURES} == {"licence_by_origin", "language_by_origin", "size_by_origin",
                                                 "derivative_ecosystem_by_origin", "factor_differences_cn_us"}
 
 
 def test_licence_table_facets_origins_gap_and_split(study):
-    spec, t = _table(study, 8)
+    spec, t = _table(study, 9)
     shares = t[t["element"] == "share"]
     assert list(dict.fromkeys(shares["panel"])) == ["Permissive", "Restricted open weights", "Non-commercial",
                                                     "Other, custom or none"]
@@ -125,7 +129,7 @@ def test_licence_table_facets_origins_gap_and_split(study):
 
 
 def test_share_figure_draws_one_facet_per_class_with_origin_styles_and_split(study):
-    spec, t = _table(study, 8)
+    spec, t = _table(study, 9)
     with paper_style():
         fig = spec.plot(t, definition_label="", simulated=True)
     axes = [a for a in fig.axes if a.get_visible() and a.lines]
@@ -140,7 +144,7 @@ def test_share_figure_draws_one_facet_per_class_with_origin_styles_and_split(stu
 
 
 def test_difference_figure_marks_every_estimate_and_interval(study):
-    spec, t = _table(study, 12)
+    spec, t = _table(study, 13)
     with paper_style():
         fig = spec.plot(t, definition_label="", simulated=False)
     marks = fig.findobj(lambda a: a.get_gid() == "factor-difference")
@@ -154,10 +158,10 @@ def test_difference_figure_marks_every_estimate_and_interval(study):
 
 def test_captions_files_and_values_of_the_factor_figures(study):
     run, figs = make_all_figures(study, Definition("downloads_30d", "lineage", "all", "weekly"), formats=["png"],
-                                 dpi=30, simulated=True, only=[8, 9, 10, 11, 12])
+                                 dpi=30, simulated=True, only=[9, 10, 11, 12, 13])
     for f in figs.values():
         plt.close(f)
-    assert not run.failures and [r.number for r in run.records] == [8, 9, 10, 11, 12]
+    assert not run.failures and [r.number for r in run.records] == [9, 10, 11, 12, 13]
     summary = json.loads(study.locate("factors_summary").read_text())
     for rec in run.records:
         assert rec.caption.startswith("SIMULATED DATA") and f"Figure {rec.number}." in rec.caption
@@ -181,9 +185,9 @@ def test_missing_factor_files_fail_those_figures_only(tmp_path):
     paths.locate("factors_summary").unlink()
     with pytest.raises(FigureInputError, match="notebook 06"):
         make_all_figures(paths, Definition("downloads_30d", "lineage", "all", "weekly"), formats=["png"], dpi=20,
-                         simulated=True, only=[1, 8])
+                         simulated=True, only=[1, 9])
     run, figs = make_all_figures(paths, Definition("downloads_30d", "lineage", "all", "weekly"), formats=["png"],
-                                 dpi=20, simulated=True, only=[1, 8], raise_on_failure=False)
+                                 dpi=20, simulated=True, only=[1, 9], raise_on_failure=False)
     for f in figs.values():
         plt.close(f)
     assert [r.number for r in run.records] == [1] and "licence_by_origin" in run.failures

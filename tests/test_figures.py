@@ -20,11 +20,18 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from analysis.figures import FIGURES, Definition, FigureInputError, make_all_figures  # noqa: E402
+from analysis.figures import Definition, FigureInputError, all_figures, figure, make_all_figures  # noqa: E402
 from analysis import contracts  # noqa: E402
 from analysis.figures import data as fdata  # noqa: E402
-from analysis.figures.style import (ORIGIN_STYLES, ONE_COLUMN, TWO_COLUMN, organisation_styles,  # noqa: E402
-                                    paper_style, save_figure, style_file)
+from analysis.figures.cumulative import cumulative_table  # noqa: E402
+from analysis.figures.derivatives import derivatives_table, partial_months_text  # noqa: E402
+from analysis.figures.log_ratio import log_ratio_table  # noqa: E402
+from analysis.figures.published import our_crossings, published_table  # noqa: E402
+from analysis.figures.rankings import column_dates, rankings_table  # noqa: E402
+from analysis.figures.sensitivity import sensitivity_table  # noqa: E402
+from analysis.figures.share import share_by_origin_table  # noqa: E402
+from analysis.figures.style import (ORIGIN_STYLES, ONE_COLUMN, TWO_COLUMN, paper_style, save_figure,  # noqa: E402
+                                    style_file)
 from analysis.raw import sha256_file  # noqa: E402
 from analysis.panel import primary_series  # noqa: E402
 from analysis.paths import Paths  # noqa: E402
@@ -120,6 +127,15 @@ def write_inputs(root, *, rankings: bool = True) -> Paths:
                            1000 - k, k))
         pd.DataFrame(rk, columns=list(contracts.RANKING_COLUMNS)).to_parquet(paths.processed_dir / "rankings.parquet")
         pd.DataFrame(to, columns=list(contracts.TOP_ORG_COLUMNS)).to_parquet(paths.processed_dir / "top_orgs.parquet")
+    fam = []
+    for i, d in enumerate(sorted(panel["date"].unique())):
+        for family, dev, origin, base, growth in (("Qwen", "Alibaba Cloud", "CN", 1e5, 1.1),
+                                                  ("Llama", "Meta", "US", 4e5, 0.98),
+                                                  ("Mistral", "Mistral AI", "EU", 5e4, 1.0),
+                                                  ("Yi", "01.AI", "CN", 0.0, 1.0)):  # Yi: never downloaded
+            fam.append((d, family, dev, origin, base * growth ** i, 3 if base else 0))
+    pd.DataFrame(fam, columns=list(contracts.FAMILY_DOWNLOAD_COLUMNS)).to_parquet(
+        paths.processed_dir / "family_downloads.parquet", index=False)
     paths.reference_dir.mkdir(parents=True, exist_ok=True)
     pd.DataFrame([("Brand & Lambert, The ATOM Report (2026)", "cumulative downloads", "llm", "first_party",
                    "overtook in summer 2025", "2025-06-01", "2025-08-31", True),
@@ -131,7 +147,7 @@ def write_inputs(root, *, rankings: bool = True) -> Paths:
                                                                                index=False)
     paths.manifest.parent.mkdir(parents=True, exist_ok=True)
     paths.manifest.write_text('{"source": "test"}\n')
-    write_factor_inputs(paths)  # figures 8-12: notebook 06's files (tests/test_factor_figures.py)
+    write_factor_inputs(paths)  # figures 9-13: notebook 06's files (tests/test_factor_figures.py)
     return paths
 
 
@@ -152,7 +168,7 @@ def _gids(fig, gid: str) -> list:
 
 
 def _draw(spec_number: int, table, simulated=True):
-    spec = FIGURES[spec_number - 1]
+    spec = figure(spec_number)
     with paper_style():
         fig = spec.plot(table, definition_label=DEFN.label(), simulated=simulated)
     return fig
@@ -198,7 +214,7 @@ def test_save_figure_is_byte_identical_and_embeds_truetype(tmp_path):
 def test_figure1_share_by_origin_structure(inputs):
     cross = json.loads(inputs.crossover_file.read_text())
     head = fdata.headline_crossing(cross)
-    table = fdata.share_by_origin_table(pd.read_parquet(inputs.panel_file), DEFN, head)
+    table = share_by_origin_table(pd.read_parquet(inputs.panel_file), DEFN, head)
     fig = _draw(1, table)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "Snapshot date"
@@ -218,7 +234,7 @@ def test_figure1_unbounded_set_is_labelled_not_hidden(inputs):
     panel = pd.read_parquet(inputs.panel_file)
     c = fdata.Crossing("fieller", pd.Timestamp("2024-12-11"), None, None, "two_rays",
                        (pd.Timestamp("2024-10-01"), pd.Timestamp("2025-02-01")))
-    table = fdata.share_by_origin_table(panel, DEFN, c)
+    table = share_by_origin_table(panel, DEFN, c)
     iv = table[table["element"] == "interval"]
     assert len(iv) == 2 and all("continues" in n for n in iv["note"])
     assert iv["date"].min() == panel["date"].min() and iv["date_end"].max() == panel["date"].max()
@@ -226,7 +242,7 @@ def test_figure1_unbounded_set_is_labelled_not_hidden(inputs):
 
 def test_figure1_missing_week_is_a_nan_row_and_a_line_gap(inputs):
     panel = pd.read_parquet(inputs.panel_file)
-    table = fdata.share_by_origin_table(panel, DEFN, None)
+    table = share_by_origin_table(panel, DEFN, None)
     missing = pd.Timestamp(START + dt.timedelta(weeks=13))  # the fixture has no snapshot that week
     cn = table[(table["element"] == "share") & (table["group"] == "CN")]
     assert len(cn) == WEEKS and cn["date"].is_monotonic_increasing  # the full weekly grid
@@ -254,7 +270,7 @@ def test_missing_periods_weekly_and_monthly():
 def test_figure2_band_meets_zero_at_fieller_ends(inputs):
     trends = json.loads(inputs.trends_file.read_text())
     cross = json.loads(inputs.crossover_file.read_text())
-    table = fdata.log_ratio_table(pd.read_parquet(inputs.panel_file), DEFN, trends, cross)
+    table = log_ratio_table(pd.read_parquet(inputs.panel_file), DEFN, trends, cross)
     a, b = trends["ols"]["params"]
     cov = np.array(trends["ols"]["cov"])
     crit = cross["methods"]["fieller"]["critical"]
@@ -273,7 +289,7 @@ def test_figure2_band_meets_zero_at_fieller_ends(inputs):
 def test_figure2_structure(inputs):
     trends = json.loads(inputs.trends_file.read_text())
     cross = json.loads(inputs.crossover_file.read_text())
-    fig = _draw(2, fdata.log_ratio_table(pd.read_parquet(inputs.panel_file), DEFN, trends, cross))
+    fig = _draw(2, log_ratio_table(pd.read_parquet(inputs.panel_file), DEFN, trends, cross))
     ax = fig.axes[0]
     assert ax.get_ylabel() == "log(share CN / share US)"
     assert ax.get_xlabel() == "Date"
@@ -289,7 +305,7 @@ def test_figure2_structure(inputs):
 # ------------------------------------------------------------------------------------------------ figure 3
 def test_figure3_cumulative_known_answer_and_structure(inputs):
     panel = pd.read_parquet(inputs.panel_file)
-    table = fdata.cumulative_table(panel, "lineage", "all")
+    table = cumulative_table(panel, "lineage", "all")
     eu = table[(table["group"] == "EU")]
     # EU gets 0.15e6 downloads per week elapsed; the missing week counts double (2 weeks elapsed)
     assert eu["value"].iloc[0] == 0.0
@@ -304,105 +320,104 @@ def test_figure3_cumulative_known_answer_and_structure(inputs):
 def test_figure4_rankings_structure(inputs):
     rk = pd.read_parquet(inputs.processed_dir / "rankings.parquet")
     to = pd.read_parquet(inputs.processed_dir / "top_orgs.parquet")
-    table = fdata.rankings_table(rk, to, "lineage")
+    table = rankings_table(rk, to, "lineage")
     fig = _draw(4, table)
     titles = [ax.get_title(loc="left") for ax in fig.axes]
     assert any("Top 10" in t for t in titles) and any("Top 100" in t for t in titles)
     assert _origin_labels() <= set(_legend_texts(fig))
-    bump = fig.axes[-1]
-    assert bump.get_ylabel().startswith("Rank")
-    lo, hi = bump.get_ylim()
+    slope = fig.axes[-1]
+    assert slope.get_ylabel().startswith("Rank")
+    lo, hi = slope.get_ylim()
     assert lo > hi  # rank 1 on top
-    assert {t.get_text() for t in bump.texts} >= {"Qwen (CN)", "meta-llama (US)", "mistralai (EU)"}
+    ticks = [t.get_text() for t in slope.get_yticklabels()]
+    assert ticks[0] == "1" and ticks[-1] == "lower"  # rank 1 has its tick
+    # four dates; Qwen leads after week 20, meta-llama before: the first column lists meta-llama first
+    cols = [t.get_text() for t in slope.get_xticklabels()]
+    last = (START + dt.timedelta(weeks=WEEKS - 1)).isoformat()
+    assert len(cols) == 4 and cols[0] == "2024-07-24" and cols[-1] == last
+    boxes = {(round(t.get_position()[0]), t.get_position()[1]): t.get_text() for t in slope.texts}
+    assert boxes[(0, 1.0)] == "meta-llama" and boxes[(3, 1.0)] == "Qwen" and boxes[(3, 3.0)] == "mistralai"
     plt.close(fig)
 
 
-def test_figure4_bump_line_breaks_where_an_organisation_is_not_ranked():
+def test_column_dates_known_answer():
+    weekly = pd.date_range("2025-01-01", periods=10, freq="7D")
+    # first, last, and the dates nearest to 1/3 and 2/3 of the way (days 21 and 42)
+    assert column_dates(weekly, 4) == [weekly[0], weekly[3], weekly[6], weekly[9]]
+    assert column_dates(weekly[:3], 4) == list(weekly[:3])  # fewer dates than columns: every date
+
+
+def _slope_inputs(names=("Qwen", "meta-llama", "tencent", "mistralai"), ranks=None):
     dates = pd.to_datetime(["2025-01-01", "2025-01-08", "2025-01-15", "2025-01-22"])
     rankings = pd.DataFrame([{"date": d, "rule": "lineage", "top_n": 10, "region": r, "share": 1 / len(REGIONS)}
                              for d in dates for r in REGIONS])
-    orgs = [("Qwen", "CN", [1, 1, 2, 1]), ("meta-llama", "US", [2, 2, 1, 2]), ("tencent", "CN", [3, None, None, 3]),
-            ("mistralai", "EU", [None, 3, 3, None])]
-    top = pd.DataFrame([{"date": d, "rule": "lineage", "organisation": o, "region": reg, "downloads": 10.0 / k,
-                         "rank": k} for o, reg, ks in orgs for d, k in zip(dates, ks) if k is not None])
-    fig = _draw(4, fdata.rankings_table(rankings, top, "lineage", n_orgs=3))
-    lines = {ln.get_gid(): ln for ln in fig.axes[-1].get_lines() if (ln.get_gid() or "").startswith("rank-")}
-    assert set(lines) == {"rank-Qwen", "rank-meta-llama", "rank-tencent"}  # the top 3 at the last date
-    y = np.asarray(lines["rank-tencent"].get_ydata(), dtype=float)
-    # tencent is unranked on the two middle dates: no segment joins its first and last points
-    assert y[0] == 3 and np.isnan(y[1]) and np.isnan(y[2]) and y[3] == 3
-    assert np.asarray(lines["rank-Qwen"].get_ydata(), dtype=float).tolist() == [1, 1, 2, 1]
+    regions = {"Qwen": "CN", "meta-llama": "US", "tencent": "CN", "mistralai": "EU"}
+    ranks = ranks or {"Qwen": [1, 1, 2, 1], "meta-llama": [2, 2, 1, 2], "tencent": [3, None, None, 3],
+                      "mistralai": [4, 3, 3, 4]}
+    top = pd.DataFrame([{"date": d, "rule": "lineage", "organisation": o, "region": regions.get(o, "US"),
+                         "downloads": 100.0 / k, "rank": k} for o in names for d, k in zip(dates, ranks[o])
+                        if k is not None])
+    return rankings, top
+
+
+def test_figure4_slope_chart_ranks_and_an_organisation_leaving_the_list():
+    rankings, top = _slope_inputs()
+    table = rankings_table(rankings, top, "lineage", n_orgs=3)
+    ranks = table[table["element"] == "rank"]
+    # the organisations in the top 3 at any date, each at every date; tencent is not ranked on the middle dates
+    assert list(dict.fromkeys(ranks["group"])) == ["Qwen", "meta-llama", "tencent", "mistralai"]
+    ten = ranks[ranks["group"] == "tencent"]
+    assert ten["value"].isna().tolist() == [False, True, True, False]
+    assert ten["note"].iloc[1].startswith("CN; outside the 4 ranked")
+    assert ranks.loc[ranks["group"] == "mistralai", "value"].tolist() == [4, 3, 3, 4]
+    fig = _draw(4, table)
+    slope = fig.axes[-1]
+    boxes = [(round(t.get_position()[0]), t.get_position()[1], t.get_text()) for t in slope.texts]
+    # a box for every rank within the top 3; none for tencent in the middle, nor for mistralai's 4th places
+    assert sorted(b for b in boxes if b[2] == "tencent") == [(0, 3.0, "tencent"), (3, 3.0, "tencent")]
+    assert sorted(b for b in boxes if b[2] == "mistralai") == [(1, 3.0, "mistralai"), (2, 3.0, "mistralai")]
+    lines = [ln for ln in slope.get_lines() if ln.get_gid() == "rank-tencent"]
+    # tencent leaves the list and comes back: faint segments down to the "lower" row (4) and up again
+    assert [list(ln.get_ydata()) for ln in lines] == [[3.0, 4.0], [4.0, 3.0]]
+    assert all(ln.get_alpha() < 1 for ln in lines)
+    assert all(ln.get_color() == ORIGIN_STYLES["CN"].color for ln in lines)
     plt.close(fig)
 
 
-def test_figure4_missing_week_is_a_gap_in_every_line(inputs):
+def test_figure4_missing_week_is_a_gap_in_the_top_share_lines(inputs):
     rk = pd.read_parquet(inputs.processed_dir / "rankings.parquet")
     to = pd.read_parquet(inputs.processed_dir / "top_orgs.parquet")
-    table = fdata.rankings_table(rk, to, "lineage")
+    table = rankings_table(rk, to, "lineage")
     missing = pd.Timestamp(START + dt.timedelta(weeks=13))
     gap = table[table["date"] == missing]
-    assert set(gap["element"]) == {"top_share", "rank"} and gap["value"].isna().all()
-    assert (gap.loc[gap["element"] == "top_share", "note"] == fdata.NO_SNAPSHOT_NOTE).all()
+    assert set(gap["element"]) == {"top_share"} and gap["value"].isna().all()
+    assert (gap["note"] == fdata.NO_SNAPSHOT_NOTE).all()
     assert len(table[(table["element"] == "top_share") & (table["panel"] == "top 10") & (table["group"] == "CN")]) \
         == WEEKS
+    assert missing not in set(table.loc[table["element"] == "rank", "date"])  # no column on a missing week
     fig = _draw(4, table)
     top10 = fig.axes[0]
     (cn,) = [ln for ln in top10.get_lines() if ln.get_label() == ORIGIN_STYLES["CN"].label]
     assert np.isnan(np.asarray(cn.get_ydata(), dtype=float)[13])
-    (qwen,) = [ln for ln in fig.axes[-1].get_lines() if ln.get_gid() == "rank-Qwen"]
-    assert np.isnan(np.asarray(qwen.get_ydata(), dtype=float)[13])
     plt.close(fig)
 
 
-def test_figure4_organisations_of_one_origin_differ_and_labels_do_not_overlap():
-    dates = pd.date_range("2025-01-01", periods=6, freq="7D")
-    rankings = pd.DataFrame([{"date": d, "rule": "lineage", "top_n": 10, "region": r, "share": 1 / len(REGIONS)}
-                             for d in dates for r in REGIONS])
-    orgs = [(f"cn{i}", "CN") for i in range(6)] + [("us0", "US"), ("eu0", "EU")]
-    top = []
-    for j, d in enumerate(dates):
-        for k, (o, reg) in enumerate(orgs, 1):
-            rank = 40 if (o == "cn5" and j == 0) else k  # one far rank squeezes the axis: labels would collide
-            top.append({"date": d, "rule": "lineage", "organisation": o, "region": reg, "downloads": 100.0 - rank,
-                        "rank": rank})
-    table = fdata.rankings_table(rankings, pd.DataFrame(top), "lineage", n_orgs=len(orgs))
-    fig = _draw(4, table)
-    bx = fig.axes[-1]
-    lines = {ln.get_gid()[5:]: ln for ln in bx.get_lines() if (ln.get_gid() or "").startswith("rank-")}
-    cn = [lines[f"cn{i}"] for i in range(6)]
-    assert {ln.get_color() for ln in cn} == {ORIGIN_STYLES["CN"].color}  # the origin's colour is kept...
-    assert len({ln.get_marker() for ln in cn}) == 6  # ...but each organisation has its own marker...
-    assert len({ln.get_linestyle() for ln in cn}) > 1  # ...and line style
-    styles = organisation_styles(orgs)
-    assert len({(str(styles[f"cn{i}"].linestyle), styles[f"cn{i}"].marker) for i in range(6)}) == 6
-    assert len({str(styles[f"cn{i}"].linestyle) for i in range(6)}) == 6
-    assert (styles["cn0"].linestyle, styles["cn0"].marker) == (ORIGIN_STYLES["CN"].linestyle,
-                                                               ORIGIN_STYLES["CN"].marker)
+def test_figure4_slope_chart_boxes_do_not_overlap():
+    names = [f"organisation-with-a-long-name-{i}" for i in range(10)]
+    rankings, top = _slope_inputs(names, {n: [i + 1, (i + 3) % 10 + 1, 10 - i, i + 1] for i, n in enumerate(names)})
+    fig = _draw(4, rankings_table(rankings, top, "lineage"))
     fig.draw_without_rendering()
-    from matplotlib.text import Text
-
     renderer = fig.canvas.get_renderer()
-    labels = [t for t in bx.texts if t.get_text().endswith(")")]
-    assert len(labels) == len(orgs)
-    box = {t.get_text(): Text.get_window_extent(t, renderer) for t in labels}  # the text, without its leader line
-    boxes = sorted(box.values(), key=lambda b: b.y0)
-    for a, b in zip(boxes, boxes[1:]):
-        assert a.y1 <= b.y0 + 0.5, "end labels overlap"
-    # the labels keep the order of the ranks at the last date (rank 1 on top), and stay by the axes
-    order = [name.split(" ")[0] for name in sorted(box, key=lambda n: -box[n].y0)]
-    assert order == [o for o, _ in orgs]
-    ax_box = bx.get_window_extent()
-    assert all(ax_box.y0 - 2 <= (b.y0 + b.y1) / 2 <= ax_box.y1 + 2 for b in boxes)
+    slope = fig.axes[-1]
+    assert len(slope.texts) == 40
+    assert all(t.get_text().endswith("…") and len(t.get_text()) <= 22 for t in slope.texts)  # long names cut
+    boxes = [t.get_bbox_patch().get_window_extent(renderer) for t in slope.texts]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not (a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1), "slope chart boxes overlap"
+    ax_box = slope.get_window_extent()
+    assert all(ax_box.x0 - 1 <= b.x0 and b.x1 <= ax_box.x1 + 1 for b in boxes)  # inside the axes
     plt.close(fig)
-
-
-def test_spread_positions_known_answer():
-    from analysis.figures.plots import spread_positions
-
-    assert spread_positions([0.0, 5.0], 1.0).tolist() == [0.0, 5.0]  # far apart: unchanged
-    assert spread_positions([1.0, 1.0, 1.0], 1.0).tolist() == pytest.approx([0.0, 1.0, 2.0])
-    out = spread_positions([2.0, 1.0, 1.2], 1.0)  # order kept, least squares: the mean stays 1.4
-    assert out.tolist() == pytest.approx([2.4, 0.4, 1.4])
 
 
 def test_figure4_missing_rankings_file_fails_naming_it(tmp_path):
@@ -414,7 +429,7 @@ def test_figure4_missing_rankings_file_fails_naming_it(tmp_path):
 # ------------------------------------------------------------------------------------------------ figure 5
 def test_figure5_derivatives_known_answer_and_structure(inputs):
     models = pd.read_parquet(inputs.models_file)
-    table = fdata.derivatives_table(models, pd.Timestamp("2024-07-24"), pd.Timestamp("2025-04-23"))
+    table = derivatives_table(models, pd.Timestamp("2024-07-24"), pd.Timestamp("2025-04-23"))
     sep = table[(table["panel"] == "Fine-tunes") & (table["date"] == "2024-09-01")].set_index("group")
     assert sep.loc["CN", "value"] == pytest.approx(2 / 3) and sep.loc["US", "value"] == pytest.approx(1 / 3)
     assert sep.loc["CN", "n"] == 3  # the 2022-03-02 placeholder date is outside the window
@@ -423,8 +438,16 @@ def test_figure5_derivatives_known_answer_and_structure(inputs):
     fig = _draw(5, table)
     titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_visible()]
     assert any("Fine-tunes" in t for t in titles) and any("Merges" in t for t in titles)
-    assert all(ax.get_ylabel() == "Share of new models" for ax in fig.axes[::2])
+    shares = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    assert [ax.get_ylabel() for ax in shares] == ["Share of new models", "", "Share of new models", ""]
     assert _origin_labels() <= set(_legend_texts(fig))
+    # the counts the shares are of, as bars under each panel: September's three new fine-tunes
+    (fine,) = [ax for ax in fig.axes if "Fine-tunes" in ax.get_title(loc="left")]
+    strip = fig.axes[fig.axes.index(fine) + 1]
+    heights = {mdates.num2date(b.get_x() + b.get_width() / 2).strftime("%Y-%m"): b.get_height()
+               for b in strip.patches if b.get_gid() == "monthly-count"}
+    assert heights["2024-09"] == 3
+    assert not _gids(fig, "partial-month")  # the partial first and last months have no new models here
     plt.close(fig)
 
 
@@ -433,38 +456,44 @@ def test_figure5_partial_first_and_last_months_are_marked():
                            "lineage_region": ["CN", "US", "CN", "CN"],
                            "createdAt": pd.to_datetime(["2024-07-30", "2024-08-15", "2024-10-02", "2024-10-10"],
                                                        utc=True)})
-    t = fdata.derivatives_table(models, pd.Timestamp("2024-07-24"), pd.Timestamp("2024-10-15"))
+    t = derivatives_table(models, pd.Timestamp("2024-07-24"), pd.Timestamp("2024-10-15"))
     notes = t.groupby("date")["note"].first()
     assert notes[pd.Timestamp("2024-07-01")] == "partial month: the window starts 2024-07-24"
     assert notes[pd.Timestamp("2024-08-01")] == ""
     assert notes[pd.Timestamp("2024-10-01")] == "partial month: the window ends 2024-10-15"
-    whole = fdata.derivatives_table(models, pd.Timestamp("2024-07-01"), pd.Timestamp("2024-10-31"))
+    whole = derivatives_table(models, pd.Timestamp("2024-07-01"), pd.Timestamp("2024-10-31"))
     assert (whole["note"] == "").all()  # the window covers whole months
-    from analysis.figures import _partial_months_text
-
-    assert "2024-07 and 2024-10" in _partial_months_text(t)
-    assert "whole calendar month" in _partial_months_text(whole)
+    assert "2024-07 and 2024-10" in partial_months_text(t)
+    assert "whole calendar month" in partial_months_text(whole)
+    fig = _draw(5, t)
+    assert len(_gids(fig, "partial-month")) == 2 * len(fig.axes)  # both partial months hatched in every axes
+    assert "Partial month\n(hollow markers)" in _legend_texts(fig)
+    hollow = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_markerfacecolor() in ("white", "w")
+              or ln.get_markerfacecolor() == (1.0, 1.0, 1.0, 1.0)]
+    assert {mdates.num2date(x).strftime("%Y-%m") for ln in hollow for x in mdates.date2num(ln.get_xdata())} == {
+        "2024-07", "2024-10"}
+    plt.close(fig)
 
 
 # ------------------------------------------------------------------------------------------------ figure 6
 def test_figure6_forest_structure(inputs):
     sens = pd.read_parquet(inputs.sensitivity_file)
     head = fdata.headline_crossing(json.loads(inputs.crossover_file.read_text()))
-    table = fdata.sensitivity_table(sens, DEFN, head, hac_lag=2, k=3)
+    table = sensitivity_table(sens, DEFN, head, hac_lag=2, k=3)
     assert table["highlight"].sum() == 1
     first = table[table["definition_row"] == 0]
-    assert list(first["label"]) == ["lineage · all"] and first["highlight"].all()  # the headline comes first
-    two = table[table["label"] == "uploader · all"]
+    assert list(first["label"]) == ["lineage · all models"] and first["highlight"].all()  # the headline comes first
+    two = table[table["label"] == "uploader · all models"]
     assert list(two["method"]) == ["fieller", "delta"] and two["row"].tolist() == [1.9, 2.1]
     fig = _draw(6, table)
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert len(labels) == 3 and labels[0] == "▶ lineage · all"
+    assert len(labels) == 3 and labels[0] == "▶ lineage · all models"
     assert [t.get_fontweight() for t in ax.get_yticklabels()].count("bold") == 1
     assert len(_gids(fig, "crossover")) == 3  # the no_trend row has no marker...
     assert any("no crossing" in t.get_text() for t in ax.texts)  # ...but says so
     assert ax.get_xlabel().startswith("Estimated crossover date")
-    assert {"fieller", "delta", "range over the other settings",
+    assert {"Fieller", "delta method", "range over the other settings",
             "95% interval (arrow: unbounded)"} <= set(_legend_texts(fig))
     plt.close(fig)
 
@@ -477,7 +506,7 @@ def test_figure6_envelope_over_settings():
          for k, d in ((1, "2025-06-04"), (3, "2025-06-18"), (6, "2025-07-02"))],
         columns=list(contracts.SENSITIVITY_COLUMNS[:10]))
     head = fdata.Crossing("fieller", pd.Timestamp("2025-06-10"), None, None, "bounded")
-    t = fdata.sensitivity_table(sens, DEFN, head, hac_lag=2, k=3).set_index("method")
+    t = sensitivity_table(sens, DEFN, head, hac_lag=2, k=3).set_index("method")
     assert t.loc["fieller", "lower_date"] == pd.Timestamp("2025-05-20")  # the headline lag's own interval
     assert pd.isna(t.loc["fieller", "range_lower_date"])  # lag 3 is unbounded: so is the envelope
     assert t.loc["first_passage", "kind"] == "point"
@@ -516,7 +545,7 @@ def test_figure6_each_method_at_its_own_setting():
              "methods": {"fieller": {"estimate": 50.0, "lower": 47.0, "upper": 53.0},
                          "fieller_nw": {"estimate": 50.0, "lower": 49.4, "upper": 50.6}}}
     head = fdata.Crossing("fieller", pd.Timestamp("2025-07-09"), None, None, "bounded")
-    t = fdata.sensitivity_table(sens, DEFN, head, hac_lag=39, crossover=cross)
+    t = sensitivity_table(sens, DEFN, head, hac_lag=39, crossover=cross)
     get = lambda m, d: t[(t["method"] == m) & (t["definition_row"] == d)].iloc[0]  # noqa: E731
     t0 = pd.Timestamp("2024-07-24")
     week = lambda x: (t0 + pd.Timedelta(days=7 * x)).floor("D")  # noqa: E731
@@ -528,7 +557,7 @@ def test_figure6_each_method_at_its_own_setting():
         assert (fb["lower_date"], fb["upper_date"]) == (week(47), week(53))  # b = 0.5 in both definitions
         assert fb["note"].startswith(f"fixed-b bandwidth b = 0.5 ({39 if d == 0 else 23} lags)")
     # without the t columns the interval dates identify lag 3 as well
-    t2 = fdata.sensitivity_table(sens.drop(columns=["estimate_t", "lower_t", "upper_t"]), DEFN, head,
+    t2 = sensitivity_table(sens.drop(columns=["estimate_t", "lower_t", "upper_t"]), DEFN, head,
                                  crossover={**cross, "methods": {"fieller_nw": {
                                      "estimate_date": week(50).strftime("%Y-%m-%d"),
                                      "lower_date": week(49.4).strftime("%Y-%m-%d"),
@@ -583,8 +612,9 @@ def test_figure7_published_structure(inputs):
     cross = json.loads(inputs.crossover_file.read_text())
     scale = fdata.TimeScale.from_trends(json.loads(inputs.trends_file.read_text()))
     pub = pd.read_csv(inputs.published_estimates_file)
-    table = fdata.published_table(pub, fdata.our_crossings(cross, scale), DEFN)
-    assert list(table["label"][:3]) == ["This study: fieller", "This study: delta", "This study: first_passage"]
+    table = published_table(pub, our_crossings(cross, scale), DEFN)
+    assert list(table["label"][:3]) == ["This study: Fieller", "This study: delta method",
+                                        "This study: first passage"]
     assert table.loc[2, "kind"] == "point"  # the empirical first passage has no interval in dates
     assert table.loc[table["label"] == "Lambert", "note"].iloc[0].startswith("no date given")
     assert list(table.loc[~table["highlight"], "kind"]) == ["verified", "verified", "secondary"]
@@ -623,7 +653,7 @@ def test_rerun_gives_identical_bytes(tmp_path):
 @pytest.mark.slow
 def test_rerun_gives_identical_bytes_for_every_figure(tmp_path):
     a, b = _run_twice(tmp_path, ["pdf", "svg", "png"])
-    assert a == b and len([n for n in a if n.endswith(".pdf")]) == len(FIGURES)
+    assert a == b and len([n for n in a if n.endswith(".pdf")]) == len(all_figures())
 
 
 def test_make_all_figures_writes_every_figure_with_provenance(tmp_path):
@@ -631,12 +661,12 @@ def test_make_all_figures_writes_every_figure_with_provenance(tmp_path):
     run, figs = make_all_figures(paths, DEFN, formats=["png"], dpi=20, simulated=True, config_digest="cafe")
     for f in figs.values():
         plt.close(f)
-    names = {s.name for s in FIGURES}
+    names = {s.name for s in all_figures()}
     written = {p.name for p in paths.figures_dir.iterdir()}
     assert {f"{n}.{ext}" for n in names for ext in ("png", "csv")} <= written
     assert not run.failures
     doc = json.loads((paths.figures_dir / "figures.json").read_text())
-    assert doc["simulated"] is True and len(doc["figures"]) == len(FIGURES)
+    assert doc["simulated"] is True and len(doc["figures"]) == len(all_figures())
     for f in doc["figures"]:
         assert f["caption"].startswith("SIMULATED DATA")
         assert f["files"]["png"]["sha256"] == sha256_file(paths.root / f["files"]["png"]["path"])
@@ -698,8 +728,28 @@ def test_study_citation_from_citation_cff(tmp_path):
     assert study_citation(tmp_path) == "Doe, Jane and The Team (2026). A study. Version 1.0."
     from analysis.paths import REPO_ROOT
 
-    if (REPO_ROOT / "CITATION.cff").is_file():  # the shipped file parses and names the study
-        assert "Hugging Face Hub" in study_citation(REPO_ROOT)
+    if (REPO_ROOT / "CITATION.cff").is_file():  # the shipped file parses and names the study report
+        cited = study_citation(REPO_ROOT)
+        assert "Hugging Face Hub" in cited and "Report." in cited
+        assert "FILL IN" not in cited  # unfilled authors are named as such, not printed as a placeholder
+    (tmp_path / "CITATION.cff").write_text(
+        "cff-version: 1.2.0\ntitle: Software\nauthors:\n  - name: FILL IN\npreferred-citation:\n  type: report\n"
+        "  title: The  report\n  authors:\n    - family-names: 'FILL IN: family name'\n")
+    assert study_citation(tmp_path) == "[authors: fill in CITATION.cff]. The report. Report."
+
+
+def test_citation_cff_has_the_fields_cff_1_2_requires():
+    import yaml
+
+    from analysis.paths import REPO_ROOT
+
+    cff = yaml.safe_load((REPO_ROOT / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0" and cff["message"] and cff["title"] and cff["authors"]
+    pref = cff["preferred-citation"]
+    assert pref["type"] == "report" and pref["title"] and pref["authors"]
+    for a in cff["authors"] + pref["authors"]:  # a person (family-names) or an entity (name)
+        assert set(a) & {"family-names", "name"} and set(a) <= {"family-names", "given-names", "name", "orcid",
+                                                                "affiliation", "email"}
 
 
 @pytest.mark.parametrize("kind", ["two_rays", "no_trend"])
@@ -712,7 +762,7 @@ def test_figure2_honest_about_unbounded_or_missing_crossings(inputs, kind):
     else:
         cross["headline"].update(estimate_date=None, lower_date=None, upper_date=None, kind="no_trend")
         cross["methods"]["fieller"].update(estimate=None, lower=None, upper=None, kind="empty", gap=None)
-    table = fdata.log_ratio_table(pd.read_parquet(inputs.panel_file), DEFN, trends, cross)
+    table = log_ratio_table(pd.read_parquet(inputs.panel_file), DEFN, trends, cross)
     fig = _draw(2, table)
     texts = _legend_texts(fig)
     if kind == "two_rays":
@@ -721,4 +771,27 @@ def test_figure2_honest_about_unbounded_or_missing_crossings(inputs, kind):
         assert table.loc[table["element"] == "projection", "date"].max() >= pd.Timestamp("2025-09-17")
     else:
         assert not _gids(fig, "crossover") and not _gids(fig, "crossover-interval")
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------------ figure 8
+def test_figure8_families_known_answer_and_structure(inputs):
+    from analysis.figures.families import family_table
+
+    fd = pd.read_parquet(inputs.processed_dir / "family_downloads.parquet")
+    table = family_table(fd)
+    # ranked by downloads at the latest snapshot: Qwen grew 10% a week past Llama; Yi never had a download
+    assert list(dict.fromkeys(table["panel"])) == ["Qwen", "Llama", "Mistral"]
+    qwen = table[table["panel"] == "Qwen"]
+    assert len(qwen) == WEEKS and qwen["value"].isna().sum() == 1  # the missing week is a gap
+    assert qwen["value"].iloc[-1] == pytest.approx(1e5 * 1.1 ** (WEEKS - 2))  # 39 snapshots, one missing
+    assert set(qwen["group"]) == {"CN"} and set(qwen["note"]) == {"Alibaba Cloud"}
+    fig = _draw(8, table)
+    panels = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    assert [ax.get_title(loc="left") for ax in panels] == ["Qwen", "Llama", "Mistral"]
+    assert all(ax.get_yscale() == "log" for ax in panels)
+    assert len({ax.get_ylim() for ax in panels}) == 1  # one scale shared by every panel
+    (line,) = [ln for ln in panels[0].get_lines() if ln.get_gid() == "family-Qwen"]
+    assert line.get_color() == ORIGIN_STYLES["CN"].color
+    assert {"China (CN)", "United States (US)", "Europe"} == set(_legend_texts(fig))
     plt.close(fig)

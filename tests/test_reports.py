@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def test_write_index_shows_run_config_range_headline_links_and_figures(tmp_path)
                        config_params={"crossover_k": 3}).read_text()
     for s in ("Run date:", "config/study.yaml", "d1g3st", "2024-07-24 to 2026-01-28", "estimated 2025-07-16",
               "href='05_crossover.html'", "href='06_figures.ipynb'", "cell 3 raised X", "crossover_k",
-              "src='../figures/a.png'", "src='../figures/b.png'", "SIMULATED DATA"):
+              "src='figures/a.png'", "src='figures/b.png'", "SIMULATED DATA"):
         assert s in page, s
     assert str(tmp_path) not in page  # no absolute paths of the machine
 
@@ -177,7 +178,11 @@ def test_instrument_adds_base_and_checker(tmp_path):
     assert f'<base href="{tmp_path.resolve().as_uri()}/">' in page and "data-check-done" in page
 
 
-@pytest.mark.skipif(check_reports.find_chromium() is None, reason="Chromium not installed (apt-get install chromium)")
+CHROMIUM = check_reports.find_chromium()
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (apt-get install chromium)")
+
+
+@needs_chromium
 def test_chromium_flags_a_missing_figure(tmp_path):
     root = tmp_path
     _figures_json(root, ["good"])
@@ -187,10 +192,154 @@ def test_chromium_flags_a_missing_figure(tmp_path):
     (reports / "06_figures.html").write_text(
         "<!DOCTYPE html><html><head><title>t</title></head><body>"
         "<img src='../figures/good.png'><img src='../figures/missing.png'></body></html>")
-    (reports / "index.html").write_text(
-        "<!DOCTYPE html><html><head><title>t</title></head><body><img src='../figures/good.png'></body></html>")
-    chromium = check_reports.find_chromium()
-    bad = check_reports.check_page(reports / "06_figures.html", chromium, expect_images=1)
+    bad = check_reports.check_page(reports / "06_figures.html", CHROMIUM, expect_images=1)
     assert not bad.ok and bad.images == 2 and bad.broken == ["../figures/missing.png"]
     (reports / "06_figures.html").rename(tmp_path / "bad.html")
-    assert check_reports.main([str(reports)]) == 0  # index.html alone: every figure of figures.json loads
+    # an index that reaches out of the reports folder for its figure fails: shared alone, it would break
+    (reports / "index.html").write_text(
+        "<!DOCTYPE html><html><head><title>t</title></head><body><img src='../figures/good.png'></body></html>")
+    assert check_reports.main([str(reports)]) == 1
+    # the index the study writes copies the figures into reports/figures/ and passes
+    write_index(reports, [], config_source="c", config_digest="d", simulated=True)
+    assert (reports / "figures" / "good.png").read_bytes() == PNG
+    assert check_reports.main([str(reports)]) == 0
+
+
+def _project(tmp_path, outputs: list) -> Path:
+    """A project with one notebook of the chain, executed with ``outputs`` and rendered by the study."""
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 01 · A notebook"), nbformat.v4.new_code_cell("x = 1")]
+    nbformat.write(nb, str(tmp_path / "notebooks" / "01_x.ipynb"))
+    nb.cells[1].outputs = outputs
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    nbformat.write(nb, str(reports / "01_x.ipynb"))
+    render_html(reports / "01_x.ipynb", reports / "01_x.html", simulated=True)
+    write_index(reports, [ReportEntry("01_x", "ok", 1.0, "01_x.html", "01_x.ipynb")], config_source="c",
+                config_digest="d", simulated=True)
+    return reports
+
+
+def _problems(reports: Path) -> str:
+    lines: list = []
+    check_reports.check_reports(reports, None, log=lines.append)  # the checks that need no browser
+    return "\n".join(lines)
+
+
+def test_rendered_pages_load_nothing_from_the_network(tmp_path):
+    out = render_html(_executed_notebook(tmp_path / "06_figures.ipynb"), tmp_path / "06_figures.html")
+    page = out.read_text()
+    assert check_reports.external_loads(page) == []
+    assert "cdnjs" not in page and "mathjax" not in page.lower() and "require.min.js" not in page
+    assert "/*" not in "".join(re.findall(r"<style[^>]*>(.*?)</style>", page, re.S))  # comments citing web pages
+    # the checker does find what the lab template used to load
+    assert check_reports.external_loads('<script src="https://cdnjs.cloudflare.com/x.js"></script>') == [
+        "https://cdnjs.cloudflare.com/x.js"]
+    assert check_reports.external_loads("<style>@import 'https://fonts.example/a.css';</style>") == [
+        "https://fonts.example/a.css"]
+    assert check_reports.external_loads("<img src='http://127.0.0.1:8000/a.png'><a href='https://x.org'>x</a>") \
+        == []  # a loopback host is this machine; a hyperlink is a citation
+
+
+def test_a_clean_report_passes_the_checks(tmp_path):
+    reports = _project(tmp_path, [nbformat.v4.new_output("stream", name="stdout", text="42 models\n")])
+    text = _problems(reports)
+    assert "FAIL" not in text, text
+
+
+@pytest.mark.parametrize("output,problem", [
+    (nbformat.v4.new_output("stream", name="stderr", text="/opt/env/tqdm/auto.py:21: TqdmWarning: IProgress not "
+                                                          "found\n"), "standard error"),
+    (nbformat.v4.new_output("stream", name="stdout", text="x.py:3: UserWarning: obj.round has no effect\n"),
+     "Python warning"),
+    (nbformat.v4.new_output("error", ename="ValueError", evalue="bad", traceback=["Traceback (most recent call "
+                                                                                  "last)", "ValueError: bad"]),
+     "raised ValueError"),
+    (nbformat.v4.new_output("stream", name="stdout", text="see /tmp/ipykernel_1234/99.py\n"), "local path"),
+    (nbformat.v4.new_output("display_data", data={"text/html": "<script src='https://cdn.example/x.js'></script>",
+                                                  "text/plain": "x"}), "loads from the network"),
+])
+def test_the_checker_fails_on_warnings_tracebacks_paths_and_external_urls(tmp_path, output, problem):
+    text = _problems(_project(tmp_path, [output]))
+    assert "FAIL" in text and problem in text, text
+
+
+def test_the_checker_finds_the_projects_own_path(tmp_path):
+    reports = _project(tmp_path, [nbformat.v4.new_output("stream", name="stdout",
+                                                         text=f"wrote {tmp_path}/data/x.parquet\n")])
+    text = _problems(reports)
+    assert "holds a local path" in text and "01_x.html" in text
+
+
+def test_index_must_link_and_show_every_figure(tmp_path):
+    _figures_json(tmp_path, ["a", "b"])
+    for n in ("a", "b"):
+        (tmp_path / "figures" / f"{n}.png").write_bytes(PNG)
+    reports = tmp_path / "reports"
+    write_index(reports, [], config_source="c", config_digest="d", simulated=True)
+    assert check_reports.index_figure_problems(reports) == []
+    page = (reports / "index.html").read_text()
+    (reports / "index.html").write_text(page.replace("src='figures/b.png'", "src='figures/a.png'")
+                                        .replace("href='figures/b.png'", "href='figures/a.png'"))
+    problems = check_reports.index_figure_problems(reports)
+    assert any("does not link figure 2 (b)" in p for p in problems)
+    assert any("does not show figure 2" in p for p in problems)
+
+
+def test_index_works_when_the_reports_folder_is_copied_alone(tmp_path):
+    import shutil
+
+    _figures_json(tmp_path, ["a"])
+    (tmp_path / "figures" / "a.png").write_bytes(PNG)
+    (tmp_path / "figures" / "values.tex").write_text("% values\n")
+    write_index(tmp_path / "reports", [], config_source="c", config_digest="d", simulated=True)
+    shared = tmp_path / "elsewhere" / "reports"
+    shutil.copytree(tmp_path / "reports", shared)
+    assert (shared / "figures" / "a.png").read_bytes() == PNG and (shared / "figures" / "values.tex").is_file()
+    assert check_reports.index_figure_problems(shared) == []
+    assert check_reports.expected_figures(shared) == 1  # read from the copy of figures.json
+
+
+def test_index_shows_the_demo_truth_check(tmp_path):
+    check = {"true_crossover_date": "2025-07-16", "true_definition": {"measure": "downloads_30d", "rule": "lineage",
+                                                                     "scope": "all"},
+             "estimate_date": "2025-07-14", "lower_date": "2025-07-04", "upper_date": "2025-07-24",
+             "interval_kind": "bounded", "error_weeks": -0.29, "truth_inside_interval": True}
+    page = write_index(tmp_path, [], config_source="c", config_digest="d", simulated=True,
+                       truth_check=check).read_text()
+    assert "2025-07-16" in page and "inside the interval" in page and "30-day downloads, lineage rule" in page
+    miss = dict(check, truth_inside_interval=False)
+    assert "OUTSIDE the interval" in write_index(tmp_path, [], config_source="c", config_digest="d", simulated=True,
+                                                 truth_check=miss).read_text()
+    assert "simulation's truth" not in write_index(tmp_path, [], config_source="c", config_digest="d",
+                                                   simulated=False).read_text()
+
+
+def test_runner_tidies_what_it_leaves(tmp_path):
+    from analysis.reports import tidy_executed, tidy_log
+
+    log = tmp_path / "01_x.log"
+    log.write_text("[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All ...\n")
+    assert tidy_log(log) is False and not log.exists()  # only the start-up notice: no log is kept
+    log.write_text("[IPKernelApp] WARNING | Kernel is running over TCP without encryption.\nSegmentation fault\n")
+    assert tidy_log(log) is True and log.read_text() == "Segmentation fault\n"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"input_path": str(tmp_path / "notebooks" / "01_x.ipynb"),
+                                "output_path": str(tmp_path / "reports" / "01_x.ipynb")}
+    nbformat.write(nb, str(tmp_path / "01_x.ipynb"))
+    tidy_executed(tmp_path / "01_x.ipynb", tmp_path)
+    pm = nbformat.read(str(tmp_path / "01_x.ipynb"), as_version=4).metadata["papermill"]
+    assert (pm["input_path"], pm["output_path"]) == ("notebooks/01_x.ipynb", "reports/01_x.ipynb")
+
+
+def test_default_tree_is_the_studys_when_it_has_an_index_else_the_demos(tmp_path, monkeypatch):
+    from analysis import paths as P
+
+    monkeypatch.setenv("STUDY_ROOT", str(tmp_path))
+    study, demo = P.Paths.default(simulated=False).reports_dir, P.Paths.default(simulated=True).reports_dir
+    assert check_reports.default_reports() == demo
+    study.mkdir(parents=True)
+    (study / "index.html").write_text("<html></html>")
+    assert check_reports.default_reports() == study
+    assert check_reports.default_reports("demo") == demo and check_reports.default_reports("study") == study

@@ -119,10 +119,10 @@ def test_write_values_json_and_tex(tmp_path, values):
     assert doc["values"]["crossover_estimate_date"]["macro"] == "\\StudyCrossoverEstimateDate"
     text = tex.read_text()
     assert "% SIMULATED DATA" in text
-    assert "\\newcommand{\\StudyDataKind}{SIMULATED DATA (demo run)}" in text
-    assert "\\newcommand{\\StudySimulated}{SIMULATED DATA}" in text
-    assert "\\newcommand{\\StudyShareCnLatest}{45.0\\% [SIMULATED DATA]}" in text  # numbers carry the mark
-    macros = re.findall(r"\\newcommand\{\\([A-Za-z]+)\}", text)
+    assert "\\renewcommand{\\StudyDataKind}{SIMULATED DATA (demo run)}" in text
+    assert "\\renewcommand{\\StudySimulated}{SIMULATED DATA}" in text
+    assert "\\renewcommand{\\StudyShareCnLatest}{45.0\\% [SIMULATED DATA]}" in text  # numbers carry the mark
+    macros = re.findall(r"\\renewcommand\{\\([A-Za-z]+)\}", text)
     assert len(macros) == len(set(macros)) == len(vals) + 1  # one per value, plus StudyDataKind
     # rerun: same bytes
     before = js.read_bytes(), tex.read_bytes()
@@ -153,16 +153,17 @@ def test_tex_escapes_less_and_greater_than():
 def test_values_tex_has_no_bare_angle_brackets(tmp_path, values):
     _, tex = write_values(list(values.values()), tmp_path / "v.json", tmp_path / "v.tex", simulated=False)
     text = tex.read_text()
-    assert "\\newcommand{\\StudyTrendSlopePValue}{\\textless{} 0.001}" in text
+    assert "\\renewcommand{\\StudyTrendSlopePValue}{\\textless{} 0.001}" in text
     assert "<" not in text and ">" not in text
 
 
 def test_every_number_macro_of_a_demo_run_carries_the_mark(tmp_path, values):
     _, tex = write_values(list(values.values()), tmp_path / "v.json", tmp_path / "v.tex", simulated=True)
-    macros = [ln for ln in tex.read_text().splitlines() if ln.startswith("\\newcommand")]
+    macros = [ln for ln in tex.read_text().splitlines() if ln.startswith("\\providecommand")]
     assert len(macros) == len(values) + 1
     assert all("SIMULATED DATA" in ln for ln in macros)
-    assert "\\newcommand{\\StudyCrossoverEstimateDate}{2025-05-21 [SIMULATED DATA]}" in macros
+    assert ("\\providecommand{\\StudyCrossoverEstimateDate}{}"
+            "\\renewcommand{\\StudyCrossoverEstimateDate}{2025-05-21 [SIMULATED DATA]}") in macros
     # values.json keeps the plain text (its "simulated" flag and note say what the numbers are)
     doc = json.loads((tmp_path / "v.json").read_text())
     assert doc["values"]["crossover_estimate_date"]["text"] == "2025-05-21"
@@ -186,3 +187,88 @@ def test_p_value_description_under_fixed_b_and_newey_west():
     # classic Newey-West: a t p-value
     nw = {x.key: x for x in collect_values(_panel(), DEFN, TRENDS, CROSS, simulated=True)}["trend_slope_p_value"]
     assert "Student t" in nw.description and "Monte Carlo" not in nw.description
+
+
+# ---------------------------------------------------------------------------------------------- \input twice
+class TexError(Exception):
+    """What LaTeX would stop on."""
+
+
+_DEFINE = re.compile(r"\\(newcommand|renewcommand|providecommand)\{\\([A-Za-z]+)\}")
+
+
+def _group(text: str, i: int) -> tuple[str, int]:
+    """The brace group opening at text[i] (escaped braces do not count) and the index after it."""
+    if i >= len(text) or text[i] != "{":
+        raise TexError(f"expected '{{' at {text[i:i + 20]!r}")
+    depth, j = 0, i
+    while j < len(text):
+        ch = text[j]
+        if ch == "\\":
+            j += 2
+            continue
+        depth += ch == "{"
+        depth -= ch == "}"
+        if depth == 0:
+            return text[i + 1:j], j + 1
+        j += 1
+    raise TexError("unbalanced braces")
+
+
+def tex_input(text: str, macros: dict) -> None:
+    """Read values.tex as LaTeX would (for what the file may hold): comments, and macro definitions with
+    \\newcommand (an error if the macro exists), \\renewcommand (an error if it does not) and \\providecommand
+    (defines only a macro that does not exist). Anything else outside a definition is an error, and so is a bare
+    special character in a definition's body."""
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("%"):
+            continue
+        i = 0
+        while i < len(line):
+            m = _DEFINE.match(line, i)
+            if not m:
+                raise TexError(f"line {n}: not a definition: {line[i:i + 40]!r}")
+            kind, name = m.groups()
+            body, i = _group(line, m.end())
+            if re.search(r"(?<!\\)[#$&%_^~]", body):
+                raise TexError(f"line {n}: unescaped special character in \\{name}: {body!r}")
+            if kind == "newcommand" and name in macros:
+                raise TexError(f"line {n}: LaTeX Error: Command \\{name} already defined")
+            if kind == "renewcommand" and name not in macros:
+                raise TexError(f"line {n}: LaTeX Error: \\{name} undefined")
+            if kind != "providecommand" or name not in macros:
+                macros[name] = body
+
+
+def test_values_tex_can_be_input_twice(tmp_path, values):
+    vals = list(values.values())
+    _, tex = write_values(vals, tmp_path / "v.json", tmp_path / "v.tex", simulated=True)
+    text = tex.read_text()
+    macros: dict = {}
+    tex_input(text, macros)
+    first = dict(macros)
+    tex_input(text, macros)  # a second \input: no "already defined" error, same values
+    assert macros == first
+    assert set(macros) == {v.macro for v in vals} | {"StudyDataKind"}
+    assert macros["StudyCrossoverEstimateDate"] == "2025-05-21 [SIMULATED DATA]"
+    # the check has teeth: the \newcommand file the study wrote before fails on the second input
+    old = "\n".join(f"\\newcommand{{\\{k}}}{{{b}}}" for k, b in first.items())
+    once: dict = {}
+    tex_input(old, once)
+    with pytest.raises(TexError, match="already defined"):
+        tex_input(old, once)
+    with pytest.raises(TexError, match="unescaped"):
+        tex_input("\\providecommand{\\StudyX}{}\\renewcommand{\\StudyX}{50%}", {})
+
+
+def test_text_values_are_words_not_code_names(values):
+    assert values["crossover_method"].text == "Fieller"
+    trends = {**TRENDS, "mann_kendall": {**TRENDS["mann_kendall"], "primary": "hamed_rao"}}
+    assert {v.key: v for v in collect_values(_panel(), DEFN, trends, CROSS, simulated=True)}[
+        "mk_primary_method"].text == "Hamed-Rao"
+    assert values["definition_measure"].text == "30-day downloads"
+    assert values["definition_scope"].text == "all models"
+    assert values["crossover_kind"].text == "two rays"
+    assert "Hamed-Rao" in values["mk_hamed_rao_p_value"].description
+    assert not any("_" in v.text for v in values.values() if isinstance(v.value, str))

@@ -1,7 +1,8 @@
-"""Small aggregations that feed the figures, read from the processed files of the earlier stages.
+"""What every figure's table is built from: reading inputs, definitions, crossings, rows, CSV output.
 
-Each ``*_table`` function returns the exact table a figure draws; the figure's CSV file is that table, so a
-reader can redraw or check every mark. Two layouts are used:
+Each figure's module (see :mod:`analysis.figures.registry`) has a ``*_table`` function that returns the exact
+table the figure draws; the figure's CSV file is that table, so a reader can redraw or check every mark. This
+module holds what those functions share. Two layouts are used:
 
 * time-series figures (1 to 5) use :data:`SERIES_COLUMNS`: one row per plotted point or mark, with
   ``element`` saying what it is (``"share"``, ``"trend"``, ``"crossover"``, ``"interval"``, ...), ``panel`` which
@@ -21,7 +22,6 @@ Missing inputs raise :class:`FigureInputError`, naming the file and the notebook
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 from dataclasses import dataclass
@@ -30,11 +30,9 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import timegrid
-from ..panel import primary_series
-from ..schema import REGIONS
+from .labels import MEASURE_LABELS, RULE_LABELS, SCOPE_LABELS, label
 
 SERIES_COLUMNS = ["element", "panel", "group", "date", "date_end", "value", "lower", "upper", "n", "note"]
 INTERVAL_COLUMNS = ["row", "label", "source", "method", "estimate_date", "lower_date", "upper_date", "kind",
@@ -44,14 +42,6 @@ INTERVAL_COLUMNS = ["row", "label", "source", "method", "estimate_date", "lower_
 DATA_KIND_COLUMN = "data_kind"
 #: Note of a row standing for a period of the grid that has no snapshot.
 NO_SNAPSHOT_NOTE = "no snapshot for this period"
-
-#: Relations counted as derivatives in figure 5, with their display names.
-DERIVATIVE_RELATIONS = {"finetune": "Fine-tunes", "quantized": "Quantizations", "adapter": "Adapters",
-                        "merge": "Merges"}
-
-#: How far past the last snapshot the log-ratio figure extends its trend to show a future crossing.
-MAX_PROJECTION_DAYS = 3 * 365
-
 
 class FigureInputError(ValueError):
     """An input of the figures cannot be used; the message names the file and what to do."""
@@ -82,7 +72,7 @@ def read_json(path: Path, producer: str) -> dict:
     return data
 
 
-def read_table(path: Path, producer: str, columns: list[str]) -> pd.DataFrame:
+def read_table(path: Path, producer: str, columns: list[str], *, only: bool = False) -> pd.DataFrame:
     """Read a Parquet or CSV input and check it has the columns a figure needs.
 
     Parameters
@@ -93,12 +83,22 @@ def read_table(path: Path, producer: str, columns: list[str]) -> pd.DataFrame:
         Who writes it (a notebook, or a curated reference file), named in the error message.
     columns : list of str
         Required columns.
+    only : bool
+        Read only ``columns`` (a parquet file's other columns are not read at all).
     """
     path = Path(path)
     if not path.is_file():
         raise FigureInputError(f"{path}: file not found; it is written by {producer}. Run that step first.")
     try:
-        df = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+        if path.suffix == ".csv":
+            df = pd.read_csv(path)
+        elif only:
+            import pyarrow.parquet as pq
+
+            have = set(pq.read_schema(path).names)
+            df = pd.read_parquet(path, columns=[c for c in columns if c in have])
+        else:
+            df = pd.read_parquet(path)
     except Exception as e:  # pyarrow and pandas raise many types for unreadable files
         raise FigureInputError(f"{path}: cannot read it ({type(e).__name__}: {e}); rebuild it with {producer}") \
             from None
@@ -162,11 +162,8 @@ class Definition:
 
     def label(self) -> str:
         """Short text, e.g. ``30-day downloads, lineage rule, all models``."""
-        return f"{MEASURE_LABELS.get(self.measure, self.measure)}, {self.rule} rule, {SCOPE_LABELS.get(self.scope, self.scope)}"
-
-
-MEASURE_LABELS = {"downloads_30d": "30-day downloads", "downloads_alltime_increment": "weekly all-time increments"}
-SCOPE_LABELS = {"all": "all models", "llm": "LLMs only", "no_redistributors": "without redistributors"}
+        return (f"{label(MEASURE_LABELS, self.measure)}, {label(RULE_LABELS, self.rule)} rule, "
+                f"{label(SCOPE_LABELS, self.scope)}")
 
 
 @dataclass(frozen=True)
@@ -288,8 +285,8 @@ def interval_rows(c: Crossing, panel: str, lo: pd.Timestamp, hi: pd.Timestamp, l
     rows = []
     if c.estimate is not None and c.kind not in ("empty", "no_trend"):
         inside = lo <= c.estimate <= hi
-        rows.append(_row("crossover", panel, "CN=US", c.estimate, value=0.0,
-                         note=c.text(level) + ("" if inside else "; outside the plotted dates")))
+        rows.append(series_row("crossover", panel, "CN=US", c.estimate, value=0.0,
+                               note=c.text(level) + ("" if inside else "; outside the plotted dates")))
     if c.kind == "bounded" and c.lower is not None and c.upper is not None:
         level = f"{level} interval {iso(c.lower)} to {iso(c.upper)}"
     else:
@@ -306,17 +303,19 @@ def interval_rows(c: Crossing, panel: str, lo: pd.Timestamp, hi: pd.Timestamp, l
         a2 = lo if a is None or a < lo else a
         b2 = hi if b is None or b > hi else b
         if a2 <= b2:
-            rows.append(_row("interval", panel, "CN=US", a2, date_end=b2, note=note))
+            rows.append(series_row("interval", panel, "CN=US", a2, date_end=b2, note=note))
     return rows
 
 
-def _row(element: str, panel: str, group: str, date, *, date_end=None, value=np.nan, lower=np.nan, upper=np.nan,
-         n=np.nan, note: str = "") -> dict:
+def series_row(element: str, panel: str, group: str, date, *, date_end=None, value=np.nan, lower=np.nan,
+               upper=np.nan, n=np.nan, note: str = "") -> dict:
+    """One row of a time-series figure table (:data:`SERIES_COLUMNS`)."""
     return {"element": element, "panel": panel, "group": group, "date": date, "date_end": date_end, "value": value,
             "lower": lower, "upper": upper, "n": n, "note": note}
 
 
-def _frame(rows: list[dict]) -> pd.DataFrame:
+def frame(rows: list[dict]) -> pd.DataFrame:
+    """Rows of a time-series figure as a table with the dtypes the plots expect."""
     df = pd.DataFrame(rows, columns=SERIES_COLUMNS)
     for c in ("date", "date_end"):
         df[c] = pd.to_datetime(df[c])
@@ -363,19 +362,17 @@ def missing_periods(dates, frequency: str = "weekly") -> list[pd.Timestamp]:
     return [pd.Timestamp(g) for g in timegrid.missing_periods(ds, frequency)]
 
 
-def _with_gaps(rows: list[dict], missing: list[pd.Timestamp], **fields) -> list[dict]:
+def with_gaps(rows: list[dict], missing: list[pd.Timestamp], **fields) -> list[dict]:
     """``rows`` (one line of a figure) plus a NaN row at each missing period, sorted by date."""
     if not missing:
         return rows
-    extra = [_row(fields.get("element", rows[0]["element"] if rows else "share"), fields.get("panel", ""),
+    extra = [series_row(fields.get("element", rows[0]["element"] if rows else "share"), fields.get("panel", ""),
                   fields.get("group", ""), d, note=fields.get("note", NO_SNAPSHOT_NOTE)) for d in missing]
     return sorted(rows + extra, key=lambda r: pd.Timestamp(r["date"]))
 
 
-# --------------------------------------------------------------------------------------------------
-# figure 1: shares by origin
-# --------------------------------------------------------------------------------------------------
-def _select(panel: pd.DataFrame, measure: str, rule: str, scope: str) -> pd.DataFrame:
+def select(panel: pd.DataFrame, measure: str, rule: str, scope: str) -> pd.DataFrame:
+    """The panel's rows of one series (measure, rule, scope); raises FigureInputError when it has none."""
     sel = panel[(panel["measure"] == measure) & (panel["rule"] == rule) & (panel["scope"] == scope)]
     if sel.empty:
         raise FigureInputError(f"panel.parquet has no rows for measure={measure!r}, rule={rule!r}, scope={scope!r}; "
@@ -383,239 +380,8 @@ def _select(panel: pd.DataFrame, measure: str, rule: str, scope: str) -> pd.Data
     return sel
 
 
-def share_by_origin_table(panel: pd.DataFrame, definition: Definition, crossing: Crossing | None,
-                          alpha: float = 0.05) -> pd.DataFrame:
-    """Figure 1: share of downloads by origin over time, with the headline crossover and its interval.
-
-    Each origin's line is on the full period grid of ``definition.frequency``: a period without a snapshot is a
-    NaN row (note :data:`NO_SNAPSHOT_NOTE`), drawn as a gap.
-
-    Parameters
-    ----------
-    panel : pandas.DataFrame
-        The tidy panel (``data/processed/panel.parquet``).
-    definition : Definition
-        Which series (measure, rule, scope).
-    crossing : Crossing or None
-        The headline crossover (None draws no mark).
-    alpha : float
-        1 - confidence level, for the labels.
-    """
-    sel = _select(panel, definition.measure, definition.rule, definition.scope)
-    missing = missing_periods(sel["date"].unique(), definition.frequency)
-    rows = []
-    for region in REGIONS:
-        r = sel[sel["region"] == region].sort_values("date")
-        line = [_row("share", "", region, d, value=s, n=n) for d, s, n in zip(r["date"], r["share"], r["n_models"])]
-        rows += _with_gaps(line, missing, element="share", group=region) if line else []
-    lo, hi = sel["date"].min(), sel["date"].max()
-    if crossing is not None:
-        rows += interval_rows(crossing, "", lo, hi, level_text(alpha))
-    return _frame(rows)
-
-
-# --------------------------------------------------------------------------------------------------
-# figure 2: log ratio with trend
-# --------------------------------------------------------------------------------------------------
-def log_ratio_table(panel: pd.DataFrame, definition: Definition, trends: Mapping, crossover: Mapping) -> pd.DataFrame:
-    """Figure 2: log(share_CN/share_US), its OLS trend with the HAC confidence band, the crossing and Fieller set.
-
-    The band is ``a + b t +/- c * se(t)`` with ``se(t)^2 = V_aa + 2 t V_ab + t^2 V_bb`` (the HAC covariance of
-    ``trends.json``) and ``c`` the critical value of the Fieller interval, so the band meets zero exactly at the
-    ends of the Fieller set. The trend is drawn beyond the last snapshot (as a projection) up to the crossing
-    and its interval, at most :data:`MAX_PROJECTION_DAYS` days. The trend rows' ``note`` names the band with the
-    confidence level of ``crossover.json`` (e.g. ``"HAC 95% band"``); the legend shows it.
-    """
-    ols = trends.get("ols")
-    if not isinstance(ols, Mapping) or "params" not in ols or "cov" not in ols:
-        raise FigureInputError("trends.json: lacks ols.params and ols.cov (the HAC trend of the log ratio); "
-                               "rerun notebook 04 (trends)")
-    a, b = (number(v) for v in ols["params"])
-    cov = np.array([[number(v) for v in row] for row in ols["cov"]], dtype=float)
-    scale = TimeScale.from_trends(trends, definition.frequency)
-    series = primary_series(panel, definition.measure, definition.rule, definition.scope,
-                            frequency=definition.frequency)
-    alpha = crossover_alpha(crossover)
-    fieller = (crossover.get("methods") or {}).get("fieller") or {}
-    crit = number(fieller.get("critical")) if fieller.get("critical") is not None else math.nan
-    if not math.isfinite(crit):
-        df = ols.get("df_resid")
-        df = int(df) if df is not None else int(series["log_ratio"].notna().sum()) - 2
-        crit = float(stats.t.ppf(1 - alpha / 2, max(df, 1)))
-    crossing = method_crossing(crossover, "fieller", scale) or headline_crossing(crossover)
-    first, last = series["date"].iloc[0], series["date"].iloc[-1]
-    end = last
-    for d in (crossing.estimate, crossing.upper, crossing.lower) + tuple(crossing.gap or ()):
-        if d is not None and d > end:
-            end = d
-    end = min(end + pd.Timedelta(days=28), last + pd.Timedelta(days=MAX_PROJECTION_DAYS)) if end > last else last
-    rows = [_row("observed", "", "log(CN/US)", d, value=v) for d, v in zip(series["date"], series["log_ratio"])]
-    t_end = scale.to_t(end)
-    ts = np.arange(0.0, math.floor(t_end) + 1.0)
-    fit = a + b * ts
-    se = np.sqrt(np.maximum(cov[0, 0] + 2 * ts * cov[0, 1] + ts * ts * cov[1, 1], 0.0))
-    t_last = scale.to_t(last)
-    band = f"HAC {level_text(alpha)} band"
-    for t, f, s in zip(ts, fit, se):
-        rows.append(_row("trend" if t <= t_last + 1e-9 else "projection", "", "log(CN/US)", scale.to_date(t),
-                         value=f, lower=f - crit * s, upper=f + crit * s, note=band))
-    rows += interval_rows(crossing, "", first, end, level_text(alpha))
-    out = _frame(rows)
-    out.loc[out["element"] == "interval", "note"] = "Fieller " + out.loc[out["element"] == "interval", "note"]
-    return out
-
-
-# --------------------------------------------------------------------------------------------------
-# figure 3: cumulative downloads
-# --------------------------------------------------------------------------------------------------
-def cumulative_table(panel: pd.DataFrame, rule: str, scope: str) -> pd.DataFrame:
-    """Figure 3: cumulative downloads by origin.
-
-    Uses the growth of the Hub's all-time counters (``downloads_alltime_increment``, downloads per week elapsed)
-    times the weeks elapsed since the previous snapshot, summed from the first snapshot that has the counter
-    (cumulative = 0 there). If the panel lacks that measure, it falls back to 30-day downloads times the days
-    elapsed / 30, marked ``approximate`` in ``note``.
-
-    The all-time increments of notebook 03 only count models present, with the counter, in both snapshots of a
-    period, and count a counter that decreased as zero: the totals therefore leave out each new model's
-    downloads up to its first snapshot, and never go down.
-    """
-    all_dates = np.sort(panel["date"].unique())
-    has_inc = (panel["measure"] == "downloads_alltime_increment").any()
-    measure = "downloads_alltime_increment" if has_inc else "downloads_30d"
-    sel = _select(panel, measure, rule, scope)
-    dates = np.sort(sel["date"].unique())
-    pos = {d: i for i, d in enumerate(all_dates)}
-    prev = {d: all_dates[pos[d] - 1] if pos[d] > 0 else None for d in dates}
-    note = "since the first snapshot with all-time counters" if has_inc else \
-        "approximate: 30-day downloads x days elapsed / 30"
-    rows = []
-    for region in REGIONS:
-        r = sel[sel["region"] == region].set_index("date")["downloads"]
-        total = 0.0
-        started = False
-        for d in dates:
-            if prev[d] is None:
-                if has_inc:
-                    continue
-                days = 7.0
-            else:
-                days = (pd.Timestamp(d) - pd.Timestamp(prev[d])).days
-            if not started:
-                start = prev[d] if prev[d] is not None else d
-                rows.append(_row("cumulative", "", region, start, value=0.0, note=note))
-                started = True
-            v = float(r.get(d, np.nan))
-            if math.isnan(v):
-                continue
-            total += v * (days / 7.0 if has_inc else days / 30.0)
-            rows.append(_row("cumulative", "", region, d, value=total, note=note))
-    return _frame(rows)
-
-
-# --------------------------------------------------------------------------------------------------
-# figure 4: rankings
-# --------------------------------------------------------------------------------------------------
-
-
-def rankings_rule(rule: str) -> str:
-    """The rankings only exist under the uploader and lineage rules; first_party maps to uploader."""
-    return rule if rule in ("uploader", "lineage") else "uploader"
-
-
-def rankings_table(rankings: pd.DataFrame, top_orgs: pd.DataFrame, rule: str, n_orgs: int = 10,
-                   frequency: str = "weekly") -> pd.DataFrame:
-    """Figure 4: share of the top 10/50/100 models' downloads by origin, and the rank of the top organisations.
-
-    Lines are on the full period grid: a period without a snapshot is a NaN row (``top_share`` rows with note
-    :data:`NO_SNAPSHOT_NOTE`; ``rank`` rows keep the organisation's origin in ``note``, as every rank row does,
-    and have an empty ``value``). An organisation outside the top list on a date has no row for it.
-
-    Parameters
-    ----------
-    rankings : pandas.DataFrame
-        ``data/processed/rankings.parquet`` (date, rule, top_n, region, share).
-    top_orgs : pandas.DataFrame
-        ``data/processed/top_orgs.parquet`` (date, rule, organisation, region, downloads, rank).
-    rule : str
-        ``"uploader"`` or ``"lineage"``.
-    n_orgs : int
-        Organisations drawn in the bump chart: the top ``n_orgs`` at the last date.
-    frequency : {"weekly", "monthly"}
-        The period grid (``study.frequency``).
-    """
-    rk = rankings[rankings["rule"] == rule]
-    if rk.empty:
-        raise FigureInputError(f"rankings.parquet has no rows for rule={rule!r}; rerun notebook 03 (panel)")
-    to = top_orgs[top_orgs["rule"] == rule]
-    if to.empty:
-        raise FigureInputError(f"top_orgs.parquet has no rows for rule={rule!r}; rerun notebook 03 (panel)")
-    missing = missing_periods(np.concatenate([rk["date"].unique(), to["date"].unique()]), frequency)
-    rows = []
-    for top_n in sorted(rk["top_n"].unique()):
-        part = rk[rk["top_n"] == top_n]
-        for region in REGIONS:
-            r = part[part["region"] == region].sort_values("date")
-            line = [_row("top_share", f"top {int(top_n)}", region, d, value=s) for d, s in zip(r["date"], r["share"])]
-            rows += _with_gaps(line, missing, element="top_share", panel=f"top {int(top_n)}", group=region) \
-                if line else []
-    last = to["date"].max()
-    leaders = to[(to["date"] == last)].sort_values(["rank", "organisation"]).head(n_orgs)["organisation"].tolist()
-    for org in leaders:
-        r = to[to["organisation"] == org].sort_values("date")
-        line = [_row("rank", "organisations", org, d, value=float(k), n=dl, note=str(reg))
-                for d, k, dl, reg in zip(r["date"], r["rank"], r["downloads"], r["region"])]
-        rows += _with_gaps(line, missing, element="rank", panel="organisations", group=org,
-                           note=str(r["region"].iloc[-1]))
-    return _frame(rows)
-
-
-# --------------------------------------------------------------------------------------------------
-# figure 5: derivatives
-# --------------------------------------------------------------------------------------------------
-DERIVATIVE_COLUMNS = ["id", "relation", "lineage_region", "createdAt"]
-
-
-def derivatives_table(models: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """Figure 5: per month, the share of new derivatives of each kind by the origin of their base model.
-
-    A model counts in the month of its ``createdAt`` if that falls between ``start`` and ``end`` (the panel's
-    date range); its base-model origin is its ``lineage_region``. ``n`` is the number of new models of that
-    kind in that month (all origins); ``value`` the share of them whose root base model has that origin.
-    ``note`` says "partial month" for the first month when ``start`` is not its first day and for the last month
-    when ``end`` is not its last day: those months cover only part of the calendar month.
-    """
-    created = pd.to_datetime(models["createdAt"], utc=True, errors="coerce").dt.tz_convert(None)
-    d = models.assign(_created=created)
-    d = d[d["relation"].isin(list(DERIVATIVE_RELATIONS)) & d["_created"].between(start, end + pd.Timedelta(days=1))]
-    d = d.assign(_month=d["_created"].dt.to_period("M").dt.to_timestamp(),
-                 _region=d["lineage_region"].fillna("UNKNOWN").astype(str))
-    rows = []
-    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
-    partial = {}
-    if start.day != 1:
-        partial[start.to_period("M").to_timestamp()] = f"partial month: the window starts {iso(start)}"
-    if not end.is_month_end:
-        m = end.to_period("M").to_timestamp()
-        partial[m] = (partial[m] + f" and ends {iso(end)}") if m in partial else \
-            f"partial month: the window ends {iso(end)}"
-    for rel, label in DERIVATIVE_RELATIONS.items():
-        part = d[d["relation"] == rel]
-        counts = part.groupby(["_month", "_region"]).size().unstack(fill_value=0)
-        for month, row in counts.iterrows():
-            total = row.sum()
-            note = partial.get(month, "")
-            for region in REGIONS:
-                rows.append(_row("share", label, region, month, value=row.get(region, 0) / total, n=total, note=note))
-    return _frame(rows)
-
-
-# --------------------------------------------------------------------------------------------------
-# figures 6 and 7: interval rows
-# --------------------------------------------------------------------------------------------------
-
-
-def _iv_frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
+def iv_frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Rows of an interval figure (:data:`INTERVAL_COLUMNS` plus ``extra``) with their dtypes."""
     df = pd.DataFrame(rows, columns=INTERVAL_COLUMNS + list(extra))
     for c in ("estimate_date", "lower_date", "upper_date") + tuple(c for c in extra if c.endswith("_date")):
         df[c] = pd.to_datetime(df[c])
@@ -628,255 +394,8 @@ def _iv_frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
     return df
 
 
-#: Order of the methods within a row of the forest plot; unknown methods follow in name order.
+#: Order in which methods are listed (figures 6 and 7, values); unknown methods follow in name order.
 METHOD_ORDER = ("fieller", "fieller_nw", "fieller_prewhitened", "delta", "bootstrap", "first_passage")
-#: Vertical distance between the methods of one definition (in rows).
-METHOD_OFFSET = 0.2
-
-
-#: Grid columns that hold a method's setting, and how the notes name them.
-SETTING_NAMES = {"bandwidth_b": "fixed-b bandwidth b", "hac_lag": "HAC lag", "k": "k"}
-
-
-def _setting_column(sub: pd.DataFrame) -> str:
-    """The grid column that varies a method's answer: ``k`` (first passage), ``bandwidth_b`` (fixed-b rows, whose
-    lag depends on the series length) or ``hac_lag`` (classic Newey-West rows)."""
-    if "k" in sub and sub["k"].notna().any():
-        return "k"
-    if "bandwidth_b" in sub and pd.to_numeric(sub["bandwidth_b"], errors="coerce").notna().any():
-        return "bandwidth_b"
-    return "hac_lag"
-
-
-def _values(sub: pd.DataFrame, column: str) -> list:
-    vals = pd.to_numeric(sub[column], errors="coerce").dropna().unique() if column in sub else []
-    return sorted(float(v) for v in vals)
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return a is not None and b is not None and math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
-    except (TypeError, ValueError):
-        return False
-
-
-def _rows_at(sub: pd.DataFrame, column: str, value: Any) -> pd.DataFrame:
-    if value is None or column not in sub:
-        return sub.iloc[0:0]
-    return sub[pd.to_numeric(sub[column], errors="coerce").map(lambda v: _same(v, value))]
-
-
-def _method_json(crossover: Mapping | None, method: str) -> Mapping:
-    m = ((crossover or {}).get("methods") or {}).get(method)
-    return m if isinstance(m, Mapping) else {}
-
-
-def _headline_setting(sub: pd.DataFrame, column: str, method: str, crossover: Mapping | None,
-                      hints: tuple) -> tuple[Any, str]:
-    """The setting of the grid at which ``method`` gives what ``crossover.json["methods"][method]`` reports.
-
-    ``sub`` holds the headline definition's grid rows of the method. In order: the setting recorded in
-    ``crossover.json`` (``methods[m]`` key ``hac_lags``/``bandwidth_b``/``k``; for fixed-b rows the trend's
-    ``bandwidth_b``), the grid row whose interval (in periods, else in dates) is the one ``methods[m]`` reports,
-    the ``hints`` given by the caller, and last the grid's middle setting. Returns (value, how it was found).
-    """
-    vals = _values(sub, column)
-    if not vals:
-        return None, "not in the grid"
-    mj = _method_json(crossover, method)
-    key = {"hac_lag": "hac_lags", "bandwidth_b": "bandwidth_b", "k": "k"}[column]
-    recorded = [mj.get(key)]
-    if column == "bandwidth_b" and "inference" in sub and (sub["inference"] == "fixed_b").all():
-        trend = (crossover or {}).get("trend") or {}
-        recorded.append(trend.get("bandwidth_b"))
-    for r in recorded:
-        if any(_same(r, v) for v in vals):
-            return float(r), "as in crossover.json"
-    if column != "k" and mj:
-        want = [number(mj.get(n)) if mj.get(n) is not None else math.nan for n in ("estimate", "lower", "upper")]
-        cols = ["estimate_t", "lower_t", "upper_t"]
-        if all(c in sub for c in cols) and any(math.isfinite(w) for w in want):
-            best, best_d = None, math.inf
-            for _, r in sub.iterrows():
-                got = [number(r[c]) if not pd.isna(r[c]) else math.nan for c in cols]
-                if any(math.isfinite(w) != math.isfinite(g) for w, g in zip(want, got)):
-                    continue
-                d = sum(abs(w - g) for w, g in zip(want, got) if math.isfinite(w))
-                if d < best_d:
-                    best, best_d = r[column], d
-            if best is not None and best_d < 1e-6:
-                return float(best), "matched to crossover.json"
-        wd = [date_or_none(mj.get(f"{n}_date")) for n in ("estimate", "lower", "upper")]
-        if any(w is not None for w in wd):
-            hit = sub[[all(date_or_none(r[f"{n}_date"]) == w for n, w in zip(("estimate", "lower", "upper"), wd))
-                       for _, r in sub.iterrows()]]
-            hv = _values(hit, column)
-            if len(hv) == 1:
-                return hv[0], "matched to crossover.json"
-    for h in hints:
-        if any(_same(h, v) for v in vals):
-            return float(h), "headline setting"
-    return vals[(len(vals) - 1) // 2], "grid middle"
-
-
-def _setting_text(column: str, value: Any, row: Mapping | None = None) -> str:
-    if value is None:
-        return "as in grid"
-    v = float(value)
-    text = f"{SETTING_NAMES[column]} {'= ' if column == 'bandwidth_b' else ''}" \
-           f"{int(v) if v.is_integer() and column != 'bandwidth_b' else f'{v:g}'}"
-    if column == "bandwidth_b" and row is not None and not pd.isna(row.get("hac_lag")):
-        text += f" ({int(row['hac_lag'])} lags)"
-    return text
-
-
-def _envelope(rows: pd.DataFrame) -> tuple:
-    """(earliest, latest) date over a setting's rows: interval ends, or estimates where there is no interval;
-    None for an end that is unbounded in any row."""
-    ests = rows["estimate_date"].map(date_or_none)
-    if ests.isna().all():
-        return None, None
-    has_iv = rows["lower_date"].notna() | rows["upper_date"].notna()
-    if not has_iv.any():
-        return ests.min(), ests.max()
-    lows = rows.loc[ests.notna(), "lower_date"].map(date_or_none)
-    highs = rows.loc[ests.notna(), "upper_date"].map(date_or_none)
-    return (None if lows.isna().any() else lows.min()), (None if highs.isna().any() else highs.max())
-
-
-def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Crossing, *, hac_lag: int | None = None,
-                      k: int | None = None, crossover: Mapping | None = None, alpha: float = 0.05) -> pd.DataFrame:
-    """Figure 6: for each definition (measure, rule, scope) of the grid, each method's crossover and interval.
-
-    One plotted row per definition, the headline first; within it one mark per method (offset vertically).
-    Each method is shown at its own setting, chosen on the headline definition (see :func:`_headline_setting`):
-    the fixed-b methods at the bandwidth fraction ``bandwidth_b`` of ``crossover.json`` (their lag depends on the
-    series length, so it differs between definitions), the classic Newey-West methods at the HAC lag whose
-    interval is the one ``crossover.json`` reports for them, the first passage at its run length ``k``. Every
-    other definition uses the same setting of that method (the grid's middle one if it lacks it, said in
-    ``note``). ``range_lower_date``/``range_upper_date`` give the envelope over all settings of that definition
-    and method, drawn as a thin bar: how much the other settings move the answer.
-
-    Parameters
-    ----------
-    sens : pandas.DataFrame
-        ``crossover_sensitivity.parquet``.
-    definition : Definition
-        The headline series.
-    headline : Crossing
-        The headline crossing (its method is highlighted).
-    hac_lag, k : int, optional
-        Fallback settings when ``crossover.json`` does not identify one (``trends.json`` ols.hac_lags and
-        ``crossover.json`` first_passage.k).
-    crossover : mapping, optional
-        Contents of ``crossover.json``: its ``methods[m]`` fix each method's setting.
-    alpha : float
-        1 - confidence level, written in ``level``.
-    """
-    defs = list(dict.fromkeys(zip(sens["measure"], sens["rule"], sens["scope"])))
-    head = (definition.measure, definition.rule, definition.scope)
-    defs.sort(key=lambda d: (d != head, d))
-    varying = [i for i in range(3) if len({d[i] for d in defs}) > 1]
-    methods = sorted(sens["method"].unique(), key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m))
-    short = {"downloads_30d": "30-day", "downloads_alltime_increment": "all-time incr."}
-
-    def rows_of(d, m):
-        return sens[(sens["measure"] == d[0]) & (sens["rule"] == d[1]) & (sens["scope"] == d[2])
-                    & (sens["method"] == m)]
-
-    settings = {}
-    for m in methods:
-        sub = rows_of(head, m)
-        if sub.empty:  # the headline definition lacks the method: choose on the first definition that has it
-            sub = next((rows_of(d, m) for d in defs if not rows_of(d, m).empty), sub)
-        column = _setting_column(sub)
-        fp = _method_json(crossover, "first_passage")
-        hints = (k, fp.get("k")) if column == "k" else (hac_lag,) if column == "hac_lag" else ()
-        settings[m] = (column,) + _headline_setting(sub, column, m, crossover, hints)
-    rows = []
-    for i, d in enumerate(defs):
-        label = " · ".join(short.get(d[j], str(d[j])) for j in varying) or "headline"
-        present = [m for m in methods if not rows_of(d, m).empty]
-        for j, m in enumerate(present):
-            sub = rows_of(d, m)
-            column, value, how = settings[m]
-            pick = _rows_at(sub, column, value)
-            note_how = how
-            if pick.empty:  # this definition lacks the headline setting: the grid's middle one
-                vals = _values(sub, column)
-                value = vals[(len(vals) - 1) // 2] if vals else None
-                pick = _rows_at(sub, column, value)
-                note_how = "grid middle: the headline setting is not in the grid for this definition"
-            r = (pick if not pick.empty else sub).iloc[0]
-            est, lo, hi = (date_or_none(r["estimate_date"]), date_or_none(r["lower_date"]),
-                           date_or_none(r["upper_date"]))
-            kind = str(r["kind"])
-            if est is not None and lo is None and hi is None and kind not in ("unbounded", "two_rays"):
-                kind = "point"  # an estimate without an interval (e.g. the empirical first passage)
-            rng_lo, rng_hi = _envelope(sub)
-            hl = d == head and m == headline.method
-            n_set = len(_values(sub, column)) or len(sub)
-            rows.append({"row": i + (j - (len(present) - 1) / 2) * METHOD_OFFSET, "label": label,
-                         "source": "this study", "method": m, "estimate_date": est, "lower_date": lo,
-                         "upper_date": hi, "kind": kind, "highlight": bool(hl),
-                         "level": level_text(alpha) if kind != "point" else "",
-                         "note": f"{_setting_text(column, value, r)}, {note_how}; range over {n_set} setting(s) of "
-                                 f"{SETTING_NAMES[column]}",
-                         "range_lower_date": rng_lo, "range_upper_date": rng_hi, "definition_row": i})
-    return _iv_frame(rows, extra=("range_lower_date", "range_upper_date", "definition_row"))
-
-
-
-
-def _truthy(v: Any) -> bool:
-    if isinstance(v, str):
-        return v.strip().lower() in ("true", "yes", "v", "1", "verified")
-    return bool(v) and not (isinstance(v, float) and math.isnan(v))
-
-
-def published_table(published: pd.DataFrame, ours: list[Crossing], definition: Definition,
-                    alpha: float = 0.05) -> pd.DataFrame:
-    """Figure 7: our crossover estimates beside the published ones.
-
-    Published claims give a period (start, end) in which the crossover happened, not an estimate with an
-    interval; they are drawn as a span. Claims without a period are listed with the note "no date given".
-    ``highlight`` marks our rows; ``kind`` is "verified" or "secondary" for published rows (read in the primary
-    source, or only in secondary reports).
-    """
-    rows = []
-    for c in ours:
-        rows.append({"row": np.nan, "label": f"This study: {c.method}", "source": "this study", "method": c.method,
-                     "estimate_date": c.estimate, "lower_date": c.lower, "upper_date": c.upper, "kind": c.kind,
-                     "highlight": True, "level": level_text(alpha) if c.kind != "point" else "",
-                     "note": f"{definition.label()}; {level_text(alpha)} interval"})
-    for _, r in published.iterrows():
-        src = str(r["source"])
-        short = src.split(",")[0].split("(")[0].strip()
-        label = short if len(short) <= 38 else short[:37] + "…"
-        start, end = date_or_none(r["crossover_period_start"]), date_or_none(r["crossover_period_end"])
-        rows.append({"row": np.nan, "label": label, "source": src, "method": str(r.get("measure", "")),
-                     "estimate_date": None, "lower_date": start, "upper_date": end,
-                     "kind": "verified" if _truthy(r["verified"]) else "secondary", "highlight": False, "level": "",
-                     "note": str(r["claim"]) if start is not None or end is not None else
-                     "no date given: " + str(r["claim"])})
-    return _iv_frame(rows)
-
-
-def our_crossings(crossover: Mapping, scale: TimeScale) -> list[Crossing]:
-    """The headline crossing followed by every other method of ``crossover.json`` (each once, in a fixed order)."""
-    head = headline_crossing(crossover)
-    out = [head]
-    methods = list((crossover.get("methods") or {}).keys())
-    methods.sort(key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m))
-    if "first_passage" in methods:
-        methods.append("first_passage_level")
-    for m in methods:
-        if m == head.method:
-            continue
-        c = method_crossing(crossover, m, scale)
-        if c is not None:
-            out.append(c)
-    return out
 
 
 def snapshot_range(panel: pd.DataFrame) -> tuple[str, str]:
@@ -910,4 +429,26 @@ def read_series_csv(path: str | Path) -> pd.DataFrame:
     if missing:
         raise FigureInputError(f"{path}: lacks column(s) {', '.join(missing)}; expected a figure CSV with "
                                f"{', '.join(SERIES_COLUMNS)}")
-    return _frame(df.to_dict("records"))
+    return frame(df.to_dict("records"))
+
+
+# --------------------------------------------------------------------------------------------------
+# what captions say about every crossing
+# --------------------------------------------------------------------------------------------------
+def estimand_text(definition: Definition) -> str:
+    """The caption's sentence on what the crossover date estimates, for the measure as defined."""
+    return (f"The estimated date is that at which the underlying Chinese and US shares of "
+            f"{label(MEASURE_LABELS, definition.measure)} cross ({label(RULE_LABELS, definition.rule)} rule, "
+            f"{label(SCOPE_LABELS, definition.scope)}), for that measure as defined; it is not the first date an "
+            "observed, noisy share happens to pass.")
+
+
+def lag_text(measure: str) -> str:
+    """The caption's sentence on how far the measure trails the daily download rate."""
+    if measure == "downloads_30d":
+        return ("A 30-day count at a snapshot sums the 30 days before it, so it trails the daily download rate by "
+                "about 15 days: shares of daily downloads cross about 15 days before the shares of 30-day counts.")
+    if measure == "downloads_alltime_increment":
+        return ("Each value is the growth of the all-time counters since the previous snapshot, so it trails the "
+                "daily download rate by about half a period.")
+    return ""

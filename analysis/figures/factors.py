@@ -1,15 +1,15 @@
-"""The adoption-factor figures (8 to 12) and their quotable numbers, each figure declared in one place.
+"""The adoption-factor figures (9 to 13) and their quotable numbers, each figure declared in one place.
 
 Notebook 06 writes ``factors.parquet`` (series by origin) and ``factors.json`` (split, rules, CN minus US
-differences with intervals); these figures draw them. Each :class:`FactorFigure` holds, together, how its table is
+differences with intervals); these figures draw them. Each figure's :class:`~analysis.figures.registry.FigureSpec` holds, together, how its table is
 built from those files (``table``), its caption (``caption``) and its drawing (``plot``), so that the figure's CSV
 is exactly what is drawn and the caption says what the table holds:
 
-8. licence classes, 9. declared languages, 10. size bins: download-weighted shares by origin over time, one facet
+9. licence classes, 10. declared languages, 11. size bins: download-weighted shares by origin over time, one facet
    per class (seaborn's ``FacetGrid``), the origins in the study's fixed styles, the split date as a dashed line;
-11. the derivative ecosystem by base-model origin (new derivatives and builder accounts per month, derivatives per
+12. the derivative ecosystem by base-model origin (new derivatives and builder accounts per month, derivatives per
     base model, downloads of derivatives), one facet per measure with its own scale;
-12. the CN minus US difference of every measure before and after the split with its bootstrap interval.
+13. the CN minus US difference of every measure before and after the split with its bootstrap interval.
 
 :func:`factor_values` gives the numbers of ``factors.json`` as :class:`~analysis.figures.values.Value` rows for
 ``values.json`` / ``values.tex``.
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import matplotlib.dates as mdates
@@ -33,8 +32,9 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 from .. import timegrid
 from ..contracts import FACTOR_COLUMNS
 from ..schema import REGIONS
-from .data import FigureInputError, _frame, _row, iso, level_text, read_json, read_table
+from .data import FigureInputError, frame as _frame, iso, level_text, read_json, read_table, series_row as _row
 from .style import CROSSOVER_COLOR, TWO_COLUMN, mark_simulated, origin_style
+from .registry import FigureSpec, register
 from .values import Value
 
 #: Producer named in the error messages when an input is missing.
@@ -58,32 +58,6 @@ SHORT_LABELS: dict[str, dict[str, str]] = {
                   "derivatives_per_base": "Derivatives per base model",
                   "derivative_downloads": "Derivative downloads (30 days)"},
 }
-
-
-@dataclass(frozen=True)
-class FactorFigure:
-    """One factor figure: its table, caption and plot, declared together.
-
-    Attributes
-    ----------
-    number : int
-    name : str
-        File stem.
-    title : str
-    table : callable
-        ``table(inputs) -> DataFrame`` (``inputs``: the figure run's lazy reader, with ``paths``).
-    caption : callable
-        ``caption(table, inputs) -> str``: the text after "Figure N. Title." (without the snapshot span).
-    plot : callable
-        ``plot(table, definition_label=..., simulated=...) -> Figure``.
-    """
-
-    number: int
-    name: str
-    title: str
-    table: Callable
-    caption: Callable
-    plot: Callable
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -227,7 +201,7 @@ def plot_ecosystem(table: pd.DataFrame, *, definition_label: str = "", simulated
 
 
 def plot_differences(table: pd.DataFrame, *, definition_label: str = "", simulated: bool = False):
-    """Figure 12: CN minus US of every measure, before (open) and after (filled) the split, with intervals."""
+    """Figure 13: CN minus US of every measure, before (open squares, dashed) and after (filled dots) the split."""
     shares = table[table["scale"] == "share"]
     counts = table[table["scale"] == "count"]
     count_levels = list(dict.fromkeys(counts["level"]))
@@ -245,7 +219,7 @@ def plot_differences(table: pd.DataFrame, *, definition_label: str = "", simulat
         axc.set_yticks([])
         axc.xaxis.set_major_formatter(FuncFormatter(_compact))
         axc.set_title(f"{'bcdefgh'[i]}  {part['label'].iloc[0]}", loc="left", fontsize=7)
-    handles = [Line2D([], [], marker="o", mfc="white", color="#333333", ls="-", label="before the split"),
+    handles = [Line2D([], [], marker="s", mfc="white", color="#333333", ls=(0, (2, 1.2)), label="before the split"),
                Line2D([], [], marker="o", color="#333333", ls="-", label="after the split")]
     fig.legend(handles=handles, loc="outside lower center", ncol=2)
     if simulated:
@@ -262,10 +236,11 @@ def _forest(ax, rows: pd.DataFrame, scale: float) -> None:
         est, lo, hi = (scale * r[c] if pd.notna(r[c]) else np.nan for c in ("difference", "lower", "upper"))
         filled = r["period"] != "before"
         if np.isfinite(lo) and np.isfinite(hi):
-            ax.plot([lo, hi], [y, y], color="#333333", lw=0.9, gid="factor-interval")
+            ax.plot([lo, hi], [y, y], color="#333333", lw=0.9, ls="-" if filled else (0, (2, 1.2)),
+                    gid="factor-interval")
         if np.isfinite(est):
-            ax.plot([est], [y], marker="o", ms=3, color="#333333", mfc="#333333" if filled else "white",
-                    ls="none", gid="factor-difference", zorder=3)
+            ax.plot([est], [y], marker="o" if filled else "s", ms=3, color="#333333",
+                    mfc="#333333" if filled else "white", ls="none", gid="factor-difference", zorder=3)
     ax.axvline(0, color="#999999", lw=0.6, zorder=0)
     ax.set_yticks(list(labels), [labels[k] for k in labels], fontsize=6)
     ax.set_ylim(max(labels, default=0) + 0.7, min(labels, default=0) - 0.7)
@@ -364,30 +339,37 @@ def _num(v: Any) -> float:
     return float(v)
 
 
-FACTOR_FIGURES: tuple[FactorFigure, ...] = (
-    FactorFigure(8, "licence_by_origin", "Licence of downloaded models by origin",
-                 lambda inputs: _facet_table(inputs, "licence"),
-                 _share_caption("Share of downloads going to models under each licence class, read from the repos' "
-                                "licence tags",
-                                "Custom licences (tag 'other', e.g. Qwen's or DeepSeek's own) are in 'other, custom "
-                                "or no licence'. "),
-                 plot_share_facets),
-    FactorFigure(9, "language_by_origin", "Languages declared by downloaded models, by origin",
-                 lambda inputs: _facet_table(inputs, "language"),
-                 _share_caption("Share of downloads going to models declaring each language (ISO codes among their "
-                                "tags; a model may declare several)"),
-                 plot_share_facets),
-    FactorFigure(10, "size_by_origin", "Size of downloaded models by origin",
-                 lambda inputs: _facet_table(inputs, "size"),
-                 _share_caption("Share of downloads going to models of each size (total parameters from safetensors "
-                                "or GGUF; adapters and quantizations take their base model's count)",
-                                "Size bins are shares of the downloads with a known size; the last panel is the "
-                                "share of all downloads whose size is unknown. "),
-                 plot_share_facets),
-    FactorFigure(11, "derivative_ecosystem_by_origin", "Derivative ecosystem by base-model origin",
-                 lambda inputs: _facet_table(inputs, "ecosystem"), _ecosystem_caption, plot_ecosystem),
-    FactorFigure(12, "factor_differences_cn_us", "Chinese minus US models: every factor before and after the crossover",
-                 _difference_table, _differences_caption, plot_differences),
+def _spec(number: int, name: str, title: str, table: Callable, caption: Callable, plot: Callable) -> FigureSpec:
+    """Register one factor figure (its table and caption read notebook 06's files through the figure context)."""
+    return register(FigureSpec(number, name, title, table=lambda ctx: table(ctx.inputs),
+                               caption=lambda ctx, tab: caption(tab, ctx.inputs), plot=plot,
+                               inputs=("factors", "factors_summary")))
+
+
+FACTOR_FIGURES: tuple[FigureSpec, ...] = (
+    _spec(9, "licence_by_origin", "Licence of downloaded models by origin",
+          lambda inputs: _facet_table(inputs, "licence"),
+          _share_caption("Share of downloads going to models under each licence class, read from the repos' "
+                         "licence tags",
+                         "Custom licences (tag 'other', e.g. Qwen's or DeepSeek's own) are in 'other, custom "
+                         "or no licence'. "),
+          plot_share_facets),
+    _spec(10, "language_by_origin", "Languages declared by downloaded models, by origin",
+          lambda inputs: _facet_table(inputs, "language"),
+          _share_caption("Share of downloads going to models declaring each language (ISO codes among their "
+                         "tags; a model may declare several)"),
+          plot_share_facets),
+    _spec(11, "size_by_origin", "Size of downloaded models by origin",
+          lambda inputs: _facet_table(inputs, "size"),
+          _share_caption("Share of downloads going to models of each size (total parameters from safetensors "
+                         "or GGUF; adapters and quantizations take their base model's count)",
+                         "Size bins are shares of the downloads with a known size; the last panel is the "
+                         "share of all downloads whose size is unknown. "),
+          plot_share_facets),
+    _spec(12, "derivative_ecosystem_by_origin", "Derivative ecosystem by base-model origin",
+          lambda inputs: _facet_table(inputs, "ecosystem"), _ecosystem_caption, plot_ecosystem),
+    _spec(13, "factor_differences_cn_us", "Chinese minus US models: every factor before and after the crossover",
+          _difference_table, _differences_caption, plot_differences),
 )
 
 

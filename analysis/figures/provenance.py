@@ -86,8 +86,16 @@ def library_versions() -> dict:
             "pandas": pandas.__version__}
 
 
+#: What CITATION.cff holds where the authors have not been filled in yet.
+AUTHOR_PLACEHOLDER = "FILL IN"
+
+
 def study_citation(root: Path) -> str:
-    """A one-line citation of the study from ``CITATION.cff`` at ``root`` ("" if the file is absent)."""
+    """A one-line citation of the study from ``CITATION.cff`` at ``root`` ("" if the file is absent).
+
+    The ``preferred-citation`` (the study report) is cited when the file has one, else the software entry. Authors
+    still marked :data:`AUTHOR_PLACEHOLDER` are cited as "[authors: fill in CITATION.cff]", never as the placeholder.
+    """
     path = Path(root) / "CITATION.cff"
     if not path.is_file():
         return ""
@@ -95,18 +103,23 @@ def study_citation(root: Path) -> str:
         cff = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
         raise ValueError(f"{path}: not valid YAML ({e}); fix CITATION.cff") from None
+    ref = cff.get("preferred-citation") or cff
     names = []
-    for a in cff.get("authors") or []:
+    for a in ref.get("authors") or cff.get("authors") or []:
         if "family-names" in a:
             names.append(f"{a['family-names']}, {a.get('given-names', '')}".strip(", "))
         elif "name" in a:
             names.append(str(a["name"]))
-    year = str(cff.get("date-released", ""))[:4]
+    if any(AUTHOR_PLACEHOLDER in n for n in names):
+        names = ["[authors: fill in CITATION.cff]"]
+    year = str(ref.get("date-released", ref.get("year", cff.get("date-released", ""))))[:4]
     who = " and ".join(names) or "Anonymous"
-    parts = [f"{who} ({year})." if year else f"{who}.", f"{str(cff.get('title', '')).strip()}.",
-             f"Version {cff['version']}." if cff.get("version") else "",
-             f"{cff['repository-code']}" if cff.get("repository-code") else "",
-             f"doi:{cff['doi']}" if cff.get("doi") else ""]
+    kind = "Report." if ref.get("type") == "report" else ""
+    version = ref.get("version") or cff.get("version")
+    repo = ref.get("repository-code") or cff.get("repository-code")
+    doi = ref.get("doi") or cff.get("doi")
+    parts = [f"{who} ({year})." if year else f"{who}.", f"{' '.join(str(ref.get('title', '')).split())}.", kind,
+             f"Version {version}." if version else "", f"{repo}" if repo else "", f"doi:{doi}" if doi else ""]
     return " ".join(p for p in parts if p)
 
 

@@ -2,10 +2,10 @@
 
 Every figure of the study is drawn inside :func:`paper_style` and written by :func:`save_figure`, so that
 
-* each origin always has the same colour, line style and marker (Okabe-Ito colours, safe for the common forms
-  of colour blindness; the line style and marker keep the origins apart in greyscale print); where lines stand for
-  organisations (the bump chart), each keeps its origin's colour and organisations of one origin get distinct line
-  styles and markers (:func:`organisation_styles`);
+* each origin always has the same colour, line style and marker. The colours stay at least
+  :data:`analysis.figures.cvd.MIN_DELTA_E` (CIEDE2000) apart under normal vision, deuteranopia and protanopia
+  (Machado et al. 2009; checked over every figure by the tests), and the line style and marker keep the origins
+  apart in greyscale print;
 * widths match journal columns: :data:`ONE_COLUMN` (3.5 in) and :data:`TWO_COLUMN` (7.2 in);
 * PDF files embed TrueType fonts (Type 42), PNG files are 300 dpi by default;
 * file metadata carry no date, no random id and no software build string, so a rerun on the same inputs with the
@@ -52,7 +52,7 @@ class OriginStyle:
     label : str
         Legend text.
     color : str
-        Hex colour (Okabe and Ito 2008 palette).
+        Hex colour.
     linestyle : str or tuple
         Matplotlib dash pattern; differs between origins so they stay apart in greyscale.
     marker : str
@@ -71,14 +71,19 @@ class OriginStyle:
                 "markevery": every, "label": self.label}
 
 
-#: Fixed style per origin label of :data:`analysis.schema.REGIONS`.
+#: Fixed style per origin label of :data:`analysis.schema.REGIONS`. Colours: vermillion, blue and bluish green of
+#: Okabe and Ito (2008) for China, the United States and Europe; sky blue (Okabe-Ito) for other countries; wine
+#: (Tol's muted scheme) for unaffiliated accounts; light grey for unknown. Among the Okabe-Ito and Tol colours dark
+#: enough for lines on white, these six keep the largest least CIEDE2000 difference under normal vision,
+#: deuteranopia and protanopia (18 or more; the Okabe-Ito orange, reddish purple and dark grey the study used
+#: before fell to 12-15, and Europe, Unaffiliated and Unknown looked alike under deuteranopia).
 ORIGIN_STYLES: dict[str, OriginStyle] = {
     "CN": OriginStyle("China (CN)", "#D55E00", "-", "o"),
     "US": OriginStyle("United States (US)", "#0072B2", (0, (4, 1.5)), "s"),
-    "EU": OriginStyle("Europe (EU)", "#009E73", "-.", "^"),
-    "OTHER": OriginStyle("Other countries", "#E69F00", ":", "D"),
-    "UNAFFILIATED": OriginStyle("Unaffiliated", "#CC79A7", (0, (5, 1, 1, 1, 1, 1)), "v"),
-    "UNKNOWN": OriginStyle("Unknown", "#666666", (0, (1, 2.5)), "x"),
+    "EU": OriginStyle("Europe", "#009E73", "-.", "^"),
+    "OTHER": OriginStyle("Other countries", "#56B4E9", ":", "D"),
+    "UNAFFILIATED": OriginStyle("Unaffiliated", "#882255", (0, (5, 1, 1, 1, 1, 1)), "v"),
+    "UNKNOWN": OriginStyle("Unknown", "#BBBBBB", (0, (1, 2.5)), "x"),
 }
 assert tuple(ORIGIN_STYLES) == REGIONS, "ORIGIN_STYLES must cover analysis.schema.REGIONS in order"
 
@@ -94,47 +99,6 @@ def origin_style(region: str) -> OriginStyle:
         return ORIGIN_STYLES[region]
     except KeyError:
         raise KeyError(f"origin {region!r} has no figure style; expected one of {', '.join(REGIONS)}") from None
-
-
-#: Line styles tried, in order, for the second, third, ... organisation of one origin (the first keeps the origin's).
-ORGANISATION_LINESTYLES = ("-", (0, (4, 1.5)), "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (8, 2)),
-                           (0, (3, 1, 1, 1, 1, 1, 1, 1)))
-#: Markers tried, in order, likewise.
-ORGANISATION_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p")
-
-
-def organisation_styles(organisations) -> dict[str, OriginStyle]:
-    """A style per organisation: its origin's colour, and a line style and marker no other organisation of the
-    same origin has (line styles differ for up to 8 organisations of one origin, markers for up to 12; beyond
-    that they repeat).
-
-    Parameters
-    ----------
-    organisations : iterable of (str, str)
-        ``(organisation, origin)`` pairs, in the order the styles are handed out (e.g. rank at the last date);
-        the first organisation of each origin keeps the origin's own line style and marker.
-
-    Returns
-    -------
-    dict
-        ``{organisation: OriginStyle}``; the style's ``label`` is ``"organisation (origin)"``.
-    """
-    out: dict[str, OriginStyle] = {}
-    seen: dict[str, int] = {}
-    for org, region in organisations:
-        if org in out:
-            continue
-        base = origin_style(region)
-        i = seen.get(region, 0)
-        seen[region] = i + 1
-        if i == 0:
-            ls, mk = base.linestyle, base.marker
-        else:
-            dashes = [d for d in ORGANISATION_LINESTYLES if str(d) != str(base.linestyle)]
-            marks = [m for m in ORGANISATION_MARKERS if m != base.marker]
-            ls, mk = dashes[(i - 1) % len(dashes)], marks[(i - 1) % len(marks)]
-        out[org] = OriginStyle(f"{org} ({region})", base.color, ls, mk)
-    return out
 
 
 def style_file() -> Path:

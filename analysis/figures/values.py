@@ -1,7 +1,10 @@
 """Every number a reader might quote, generated into ``figures/values.json`` and ``figures/values.tex``.
 
 Prose, slides and papers quote these files instead of typing numbers: ``values.json`` for scripts, one LaTeX
-macro per value in ``values.tex`` (``\\input{figures/values.tex}`` then ``\\StudyCrossoverEstimateDate``).
+macro per value in ``values.tex`` (``\\input{figures/values.tex}`` then ``\\StudyCrossoverEstimateDate``). Each macro
+is defined with ``\\providecommand`` then ``\\renewcommand`` (:func:`tex_define`), so the file can be input twice
+(or after a file that already defines a macro) without a LaTeX error, and the last input wins. Texts are in words
+("Fieller", "Hamed-Rao", "30-day downloads"; :mod:`analysis.figures.labels`), never code names.
 Values come from the panel (shares at the latest date) and the result files of notebooks 04 and 05 (trend tests,
 crossover estimates). Demo runs say "SIMULATED DATA" in both files (``"simulated": true``; a comment and the
 ``\\StudyDataKind`` macro in the LaTeX file), and in the LaTeX file every number macro carries the mark as well
@@ -23,6 +26,8 @@ import pandas as pd
 from ..schema import REGIONS
 from .data import (METHOD_ORDER, Crossing, Definition, TimeScale, crossover_alpha, headline_crossing, iso,
                    level_text, method_crossing, number)
+from .labels import (KIND_LABELS, MEASURE_LABELS, MK_LABELS, RULE_LABELS, SCOPE_LABELS, label, method_label,
+                     region_label)
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,7 @@ def _crossing_values(prefix: str, c: Crossing, what: str, level: str) -> list[Va
                  iso(c.lower) if c.lower is not None else "unbounded", f"{what}: lower end of the {level} interval"),
            Value(f"{prefix}_upper_date", iso(c.upper) if c.upper is not None else None,
                  iso(c.upper) if c.upper is not None else "unbounded", f"{what}: upper end of the {level} interval"),
-           Value(f"{prefix}_kind", c.kind, c.kind.replace("_", " "),
+           Value(f"{prefix}_kind", c.kind, label(KIND_LABELS, c.kind),
                  f"{what}: shape of the {level} set (bounded, unbounded, two rays, empty, no trend)")]
     return out
 
@@ -198,10 +203,10 @@ def collect_values(panel: pd.DataFrame, definition: Definition, trends: Mapping,
     level = level_text(alpha)
     vals = [Value("simulated", bool(simulated), "SIMULATED DATA" if simulated else "real Hub data",
                   "Whether these numbers come from the simulated Hub of the offline demo"),
-            Value("definition_measure", definition.measure, definition.measure.replace("_", " "),
+            Value("definition_measure", definition.measure, label(MEASURE_LABELS, definition.measure),
                   "Headline download measure"),
-            Value("definition_rule", definition.rule, definition.rule.replace("_", " "), "Headline attribution rule"),
-            Value("definition_scope", definition.scope, definition.scope.replace("_", " "), "Headline scope"),
+            Value("definition_rule", definition.rule, label(RULE_LABELS, definition.rule), "Headline attribution rule"),
+            Value("definition_scope", definition.scope, label(SCOPE_LABELS, definition.scope), "Headline scope"),
             Value("confidence_level", 1 - alpha, level, "Confidence level of every interval")]
     sel = panel[(panel["measure"] == definition.measure) & (panel["rule"] == definition.rule)
                 & (panel["scope"] == definition.scope)]
@@ -214,7 +219,7 @@ def collect_values(panel: pd.DataFrame, definition: Definition, trends: Mapping,
     for region in REGIONS:
         s = float(latest["share"].get(region, math.nan))
         vals.append(Value(f"share_{region.lower()}_latest", _clean(s), f"{100 * s:.1f}%" if math.isfinite(s) else "n/a",
-                          f"Share of {definition.label()} held by origin {region} at the latest snapshot"))
+                          f"Share of {definition.label()} held by origin {region_label(region)} ({region}) at the latest snapshot"))
     cn, us = float(latest["share"].get("CN", math.nan)), float(latest["share"].get("US", math.nan))
     gap = 100 * (cn - us)
     vals.append(Value("share_gap_cn_us_latest_pp", _clean(gap), f"{gap:+.1f}" if math.isfinite(gap) else "n/a",
@@ -242,16 +247,17 @@ def collect_values(panel: pd.DataFrame, definition: Definition, trends: Mapping,
                            if ols.get("inference") == "fixed_b" else ""))]
     mk_all = trends.get("mann_kendall")
     if isinstance(mk_all, Mapping) and isinstance(mk_all.get("primary"), str):
-        vals.append(Value("mk_primary_method", mk_all["primary"], mk_all["primary"].replace("_", "-"),
+        vals.append(Value("mk_primary_method", mk_all["primary"], label(MK_LABELS, mk_all["primary"]),
                           "Mann-Kendall variant reported as primary (config trends.mk_method)"))
     for name, mk in _mk_variants(mk_all).items():
         key = re.sub(r"[^a-z0-9]+", "_", name.lower())
+        words = label(MK_LABELS, name)
         vals += [Value(f"mk_{key}_tau", _clean(number(mk.get("tau"))), fmt_num(number(mk.get("tau"))),
-                       f"Mann-Kendall ({name}) Kendall's tau of the log ratio"),
+                       f"Mann-Kendall ({words}) Kendall's tau of the log ratio"),
                  Value(f"mk_{key}_z", _clean(number(mk.get("z"))), fmt_num(number(mk.get("z"))),
-                       f"Mann-Kendall ({name}) standardised score z"),
+                       f"Mann-Kendall ({words}) standardised score z"),
                  Value(f"mk_{key}_p_value", _clean(number(mk.get("p_value"))), fmt_p(number(mk.get("p_value"))),
-                       f"Mann-Kendall ({name}) two-sided p-value")]
+                       f"Mann-Kendall ({words}) two-sided p-value")]
     sen = trends.get("sens_slope")
     if isinstance(sen, Mapping) and "slope" in sen:
         scale = TimeScale.from_trends(trends, definition.frequency)
@@ -265,7 +271,7 @@ def collect_values(panel: pd.DataFrame, definition: Definition, trends: Mapping,
     vals += _break_values(trends)
 
     head = headline_crossing(crossover)
-    vals.append(Value("crossover_method", head.method, head.method.replace("_", " "),
+    vals.append(Value("crossover_method", head.method, method_label(head.method),
                       "Method of the headline crossover estimate"))
     vals += _crossing_values("crossover", head, "Headline", level)
     scale = TimeScale.from_trends(trends, definition.frequency) if trends else None
@@ -275,7 +281,8 @@ def collect_values(panel: pd.DataFrame, definition: Definition, trends: Mapping,
             continue
         c = method_crossing(crossover, m, scale)
         if c is not None:
-            vals += _crossing_values(m, c, m.replace("_", " ").capitalize(), level)
+            words = method_label(m)
+            vals += _crossing_values(m, c, words[:1].upper() + words[1:], level)
     boot = methods.get("bootstrap") or {}
     if "share_no_crossing" in boot:
         v = number(boot["share_no_crossing"])
@@ -313,6 +320,15 @@ def tex_escape(text: str) -> str:
     return "".join(TEX_SPECIALS.get(ch, ch) for ch in text)
 
 
+def tex_define(macro: str, body: str) -> str:
+    """One line defining ``\\macro`` as ``body`` (already escaped) whether or not it is defined yet.
+
+    ``\\providecommand`` defines it when it is not; ``\\renewcommand`` then sets it. Unlike ``\\newcommand``, this never
+    stops LaTeX with "Command already defined", so values.tex can be input twice.
+    """
+    return "\\providecommand{\\%s}{}\\renewcommand{\\%s}{%s}" % (macro, macro, body)
+
+
 def write_values(values: list[Value], json_path: Path, tex_path: Path, *, simulated: bool,
                  source: Mapping | None = None, provenance: Mapping | None = None) -> tuple[Path, Path]:
     """Write ``values.json`` and ``values.tex`` (deterministic: no time stamps).
@@ -341,17 +357,18 @@ def write_values(values: list[Value], json_path: Path, tex_path: Path, *, simula
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
     lines = ["% Generated by analysis.figures.values (notebook 07). Do not edit: rerun the study instead.",
-             "% Use: \\input{figures/values.tex} in the preamble, then e.g. \\StudyCrossoverEstimateDate."]
+             "% Use: \\input{figures/values.tex} in the preamble, then e.g. \\StudyCrossoverEstimateDate.",
+             "% Each macro is set with \\providecommand then \\renewcommand: inputting this file twice is safe."]
     if simulated:
         lines.append("% SIMULATED DATA: demo run on a simulated Hub; these numbers are not findings.")
-    lines.append("\\newcommand{\\StudyDataKind}{%s}" % ("SIMULATED DATA (demo run)" if simulated
-                                                        else "Hugging Face Hub snapshots"))
+    kind = "SIMULATED DATA (demo run)" if simulated else "Hugging Face Hub snapshots"
+    lines.append(tex_define("StudyDataKind", kind))
     for v in values:
         text = v.text
         if simulated and "SIMULATED DATA" not in text:
             text += TEX_SIMULATED_SUFFIX
         lines.append(f"% {tex_escape(v.description)}")
-        lines.append("\\newcommand{\\%s}{%s}" % (v.macro, tex_escape(text)))
+        lines.append(tex_define(v.macro, tex_escape(text)))
     tex_path = Path(tex_path)
     tex_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return json_path, tex_path
