@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from .schema import FREQUENCIES, MEASURES, RULES, SCOPES
+from .schema import BASE_RULES, FREQUENCIES, MEASURES, READINGS, SCOPES
 
 
 class ConfigError(ValueError):
@@ -74,9 +74,9 @@ class PullSection:
 class OriginSection:
     """How downloads are attributed to an origin."""
 
-    rule: str = field(default="lineage", metadata=_choice(*RULES))
+    rule: str = field(default="lineage", metadata=_choice(*BASE_RULES))
     merge_parent: str = field(default="first", metadata=_choice("first", "last", "none"))
-    contested: str = field(default="primary", metadata=_choice("primary", "alternative"))
+    contested: str = field(default="primary", metadata=_choice(*READINGS))
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ REFERENCE_FILES: dict[str, str] = {
 #: Configuration keys that select the snapshots of the window (every raw-derived file depends on them).
 WINDOW_KEYS: tuple[str, ...] = ("study.start", "study.end", "study.frequency")
 #: Configuration keys of the headline series.
-HEADLINE_KEYS: tuple[str, ...] = ("panel.measure", "origin.rule", "panel.scope", "study.frequency")
+HEADLINE_KEYS: tuple[str, ...] = ("panel.measure", "origin.rule", "origin.contested", "panel.scope", "study.frequency")
 #: Configuration keys of the trend inference shared by notebooks 04 and 05.
 INFERENCE_KEYS: tuple[str, ...] = ("trends.hac_lags", "trends.inference", "trends.bandwidth", "trends.fixed_b_null")
 
@@ -122,7 +122,7 @@ class FileSpec:
 TAG_COLUMNS: tuple[str, ...] = (
     "id", "author", "author_mismatch", "relation", "parent", "n_parents", "parent_source", "lineage_root",
     "lineage_depth", "root_author", "uploader_kind", "root_kind", "uploader_decision", "root_decision",
-    "uploader_region", "lineage_region",
+    "uploader_region", "lineage_region", "uploader_region_alt", "lineage_region_alt",
     "first_party", "is_redistributor", "cycle", "self_reference", "dangling", "root_dangling", "override_reason",
     "override_source",
 )
@@ -168,7 +168,7 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
 # the files
 # --------------------------------------------------------------------------------------------------------------
 _TAG_INPUTS = (RAW, "organizations", "model_overrides")
-_TAG_CONFIG = WINDOW_KEYS + ("origin.merge_parent", "origin.contested")
+_TAG_CONFIG = WINDOW_KEYS + ("origin.merge_parent",)
 _FACTOR_CONFIG = WINDOW_KEYS + ("origin.rule", "panel.scope", "crossover.alpha") + FACTOR_KEYS
 
 FILES: dict[str, FileSpec] = {f.key: f for f in (

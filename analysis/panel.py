@@ -72,7 +72,7 @@ from . import timegrid
 from .catalog import DEFAULT_WORKERS, ROW_CODES_INDEX, ordered_map
 from .contracts import PANEL_COLUMNS, RANKING_COLUMNS, TOP_ORG_COLUMNS
 from .quality import clean_snapshot
-from .schema import LLM_PIPELINE_TAGS, MEASURES, REGIONS, RULES, SCOPES
+from .schema import ALT_SUFFIX, LLM_PIPELINE_TAGS, MEASURES, REGIONS, RULES, SCOPES
 
 #: Columns of the tagged models table the panel needs.
 MODEL_COLUMNS_USED = ["id", "author", "root_author", "uploader_region", "lineage_region", "first_party",
@@ -190,33 +190,46 @@ def _prepare_groups(tags: pd.DataFrame) -> _Groups:
         raise PanelError(f"tagged models table has duplicate id {dup!r}; rerun notebook 02 (tag origin)")
     up = _region_codes(tags["uploader_region"].astype("string"))
     lin = _region_codes(tags["lineage_region"].astype("string"))
+    # the alternative reading of contested origins (tables made before it existed: the same as the primary)
+    up_alt = _region_codes(tags.get("uploader_region_alt", tags["uploader_region"]).astype("string"))
+    lin_alt = _region_codes(tags.get("lineage_region_alt", tags["lineage_region"]).astype("string"))
     fp = tags["first_party"].fillna(False).to_numpy(dtype=bool)
     n = len(tags)
     rule_codes = {
         "uploader": np.append(up, _UNKNOWN),
         "lineage": np.append(lin, _UNKNOWN),
         "first_party": np.append(np.where(fp, up, -1), -1),
+        "uploader" + ALT_SUFFIX: np.append(up_alt, _UNKNOWN),
+        "lineage" + ALT_SUFFIX: np.append(lin_alt, _UNKNOWN),
+        "first_party" + ALT_SUFFIX: np.append(np.where(fp, up_alt, -1), -1),
     }
     llm = tags["pipeline_tag"].isin(LLM_PIPELINE_TAGS).to_numpy(dtype=bool)
     redis = tags["is_redistributor"].fillna(False).to_numpy(dtype=bool)
     scope_masks = {
         "all": np.ones(n + 1, dtype=bool),
         "llm": np.append(llm, False),
+        "first_party_llm": np.append(llm & fp, False),
         "no_redistributors": np.append(~redis, True),
     }
     orgs = {"uploader": _orgs(tags["author"], up), "lineage": _orgs(tags["root_author"], lin)}
-    # one group per combination of what rules and scopes read: uploader region, lineage region, first party,
-    # LLM, redistributor; a snapshot is summed once per group, then the groups are summed per rule and scope
+    # one group per combination of what rules and scopes read: uploader and lineage region under both readings,
+    # first party, LLM, redistributor; a snapshot is summed once per group, then the groups are summed per rule
+    # and scope
     nreg = len(REGIONS)
-    u = rule_codes["uploader"]
-    lr = rule_codes["lineage"]
+    u, lr = rule_codes["uploader"], rule_codes["lineage"]
+    ua, la = rule_codes["uploader" + ALT_SUFFIX], rule_codes["lineage" + ALT_SUFFIX]
     f = np.append(fp, False)
-    key = ((((u * nreg + lr) * 2 + f) * 2 + np.append(llm, False)) * 2 + np.append(redis, False)).astype(np.int32)
-    g = np.arange(nreg * nreg * 8)
+    regions = ((u * nreg + lr) * nreg + ua) * nreg + la
+    key = (((regions * 2 + f) * 2 + np.append(llm, False)) * 2 + np.append(redis, False)).astype(np.int32)
+    g = np.arange(nreg ** 4 * 8)
     g_redis, g_llm, g_fp = g % 2 == 1, (g // 2) % 2 == 1, (g // 4) % 2 == 1
-    g_lin, g_up = (g // 8) % nreg, g // (8 * nreg)
-    key_region = {"uploader": g_up, "lineage": g_lin, "first_party": np.where(g_fp, g_up, -1)}
-    key_scope = {"all": np.ones(g.size, dtype=bool), "llm": g_llm, "no_redistributors": ~g_redis}
+    g_reg = g // 8
+    g_la, g_ua, g_lin, g_up = g_reg % nreg, (g_reg // nreg) % nreg, (g_reg // nreg ** 2) % nreg, g_reg // nreg ** 3
+    key_region = {"uploader": g_up, "lineage": g_lin, "first_party": np.where(g_fp, g_up, -1),
+                  "uploader" + ALT_SUFFIX: g_ua, "lineage" + ALT_SUFFIX: g_la,
+                  "first_party" + ALT_SUFFIX: np.where(g_fp, g_ua, -1)}
+    key_scope = {"all": np.ones(g.size, dtype=bool), "llm": g_llm, "first_party_llm": g_llm & g_fp,
+                 "no_redistributors": ~g_redis}
     return _Groups(ids=pa.array(tags["id"].astype(str).to_numpy(), pa.string()),
                    rule_codes=rule_codes, scope_masks=scope_masks, orgs=orgs, key=key, key_region=key_region,
                    key_scope=key_scope)

@@ -17,13 +17,32 @@ import pyarrow as pa
 REGIONS: tuple[str, ...] = ("CN", "US", "EU", "OTHER", "UNAFFILIATED", "UNKNOWN")
 
 #: Attribution rules (see ``analysis.origin``).
-RULES: tuple[str, ...] = ("uploader", "lineage", "first_party")
+BASE_RULES: tuple[str, ...] = ("uploader", "lineage", "first_party")
+#: Readings of the contested origins (``data/reference/README.md``): the registry's ``region`` or its ``alt_region``.
+READINGS: tuple[str, ...] = ("primary", "alternative")
+#: Suffix of a rule under the alternative reading (``lineage_alt``: the lineage rule, contested origins read the other
+#: way). The panel and the sensitivity grid carry every rule under both readings.
+ALT_SUFFIX = "_alt"
+#: Every rule of the panel: each attribution rule under each reading of the contested origins.
+RULES: tuple[str, ...] = BASE_RULES + tuple(r + ALT_SUFFIX for r in BASE_RULES)
+
+
+def rule_key(rule: str, contested: str = "primary") -> str:
+    """The panel's name of an attribution rule under a reading of the contested origins (``lineage_alt``)."""
+    if rule not in BASE_RULES:
+        raise ValueError(f"rule {rule!r}: expected one of {', '.join(BASE_RULES)}")
+    if contested not in READINGS:
+        raise ValueError(f"contested {contested!r}: expected one of {', '.join(READINGS)}")
+    return rule + (ALT_SUFFIX if contested == "alternative" else "")
 
 #: Download measures the panel can be built on.
 MEASURES: tuple[str, ...] = ("downloads_30d", "downloads_alltime_increment")
 
 #: Scopes: which models a share is computed over.
-SCOPES: tuple[str, ...] = ("all", "llm", "no_redistributors")
+#: ``llm`` holds the generative models (text-generation and image-text-to-text: what a claim about "AI models" usually
+#: means); ``first_party_llm`` the generative models uploaded by a registered organisation with a known region (the
+#: scope trackers of this race use: first-party LLM repos of the organisations they follow).
+SCOPES: tuple[str, ...] = ("all", "llm", "first_party_llm", "no_redistributors")
 
 #: Period grids of the panel and the statistics, and the days in one period (for converting times to dates).
 FREQUENCIES: tuple[str, ...] = ("daily", "weekly", "monthly")

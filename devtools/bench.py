@@ -183,13 +183,15 @@ def _pass(snapshots, *, workers: int, row_codes_dir: Path | None, outputs_dir: P
 
 
 def registry_rows(registry) -> list[list]:
-    """The registry as the SQL yardstick's table: lower-cased account, kind, uploader-rule region, organisation."""
+    """The registry as the SQL yardstick's table: lower-cased account, kind, uploader-rule region, organisation, and
+    the region under the alternative reading of contested origins."""
     from analysis.origin.registry import ORGANISATION_KINDS
 
     accounts = list(registry.table.index)
     regions = registry.region_of_uploader(accounts).tolist()
+    alt = registry.region_of_uploader(accounts, contested="alternative").tolist()
     kinds = registry.table["kind"].tolist()
-    return [[a, k, r, k in ORGANISATION_KINDS] for a, k, r in zip(accounts, kinds, regions)]
+    return [[a, k, r, k in ORGANISATION_KINDS, ra] for a, k, r, ra in zip(accounts, kinds, regions, alt)]
 
 
 def run_duckdb(snapshots, *, metadata_every: int, registry, out: Path, memory_limit: str, threads: int,

@@ -121,6 +121,9 @@ def panel_sql(spec: dict) -> list[str]:
             SELECT t.id,
                    CASE WHEN t.uploader IS NULL THEN 'UNKNOWN' ELSE coalesce(ru.region, 'UNAFFILIATED') END AS u,
                    CASE WHEN t.root_author IS NULL THEN 'UNKNOWN' ELSE coalesce(rr.region, 'UNAFFILIATED') END AS l,
+                   CASE WHEN t.uploader IS NULL THEN 'UNKNOWN' ELSE coalesce(ru.alt_region, 'UNAFFILIATED') END AS ua,
+                   CASE WHEN t.root_author IS NULL THEN 'UNKNOWN' ELSE coalesce(rr.alt_region, 'UNAFFILIATED') END
+                       AS la,
                    coalesce(ru.is_org AND ru.region IN ('CN', 'US', 'EU', 'OTHER'), false) AS fp,
                    coalesce(ru.kind = 'redistributor', false) AS redis,
                    coalesce(t.pipeline_tag IN ({llm}), false) AS llm
@@ -129,7 +132,8 @@ def panel_sql(spec: dict) -> list[str]:
             LEFT JOIN registry rr ON rr.account = lower(t.root_author)""",
         # 4. the panel
         f"""CREATE TEMP TABLE weekly_groups AS
-            SELECT f.date, coalesce(t.u, 'UNKNOWN') AS u, coalesce(t.l, 'UNKNOWN') AS l, coalesce(t.fp, false) AS fp,
+            SELECT f.date, coalesce(t.u, 'UNKNOWN') AS u, coalesce(t.l, 'UNKNOWN') AS l,
+                   coalesce(t.ua, 'UNKNOWN') AS ua, coalesce(t.la, 'UNKNOWN') AS la, coalesce(t.fp, false) AS fp,
                    coalesce(t.redis, false) AS redis, coalesce(t.llm, false) AS llm,
                    sum(w.downloads)::DOUBLE AS downloads, count(*) AS n
             FROM read_parquet({_sql_list([p for _, p, _ in files])}, filename = true) w
@@ -150,7 +154,7 @@ def panel_sql(spec: dict) -> list[str]:
            SELECT d.date FROM dates d
            WHERE d.date IN (SELECT DISTINCT date FROM alltime) AND d.prev IN (SELECT DISTINCT date FROM alltime)""",
         """CREATE TEMP TABLE alltime_groups AS
-           SELECT a.date, t.u, t.l, t.fp, t.redis, t.llm,
+           SELECT a.date, t.u, t.l, t.ua, t.la, t.fp, t.redis, t.llm,
                   sum((a.a - a.prev_a) / ((a.date - d.prev) / 7.0)) AS downloads, count(*) AS n
            FROM alltime a JOIN dates d ON d.date = a.date AND a.prev_date = d.prev
            JOIN tags t ON t.id = a.id
@@ -164,11 +168,14 @@ def panel_sql(spec: dict) -> list[str]:
             s AS (SELECT * FROM (VALUES {scope_values}) t(scope))
             SELECT g.date, g.measure, r.rule, s.scope,
                    CASE r.rule WHEN 'uploader' THEN g.u WHEN 'lineage' THEN g.l
+                               WHEN 'uploader_alt' THEN g.ua WHEN 'lineage_alt' THEN g.la
+                               WHEN 'first_party_alt' THEN CASE WHEN g.fp THEN g.ua END
                                ELSE CASE WHEN g.fp THEN g.u END END AS region,
                    sum(g.downloads) AS downloads, sum(g.n) AS n_models
             FROM g, r, s
-            WHERE (s.scope = 'all' OR (s.scope = 'llm' AND g.llm) OR (s.scope = 'no_redistributors' AND NOT g.redis))
-              AND (r.rule <> 'first_party' OR g.fp)
+            WHERE (s.scope = 'all' OR (s.scope = 'llm' AND g.llm) OR (s.scope = 'first_party_llm' AND g.llm AND g.fp)
+                   OR (s.scope = 'no_redistributors' AND NOT g.redis))
+              AND (r.rule NOT IN ('first_party', 'first_party_alt') OR g.fp)
             GROUP BY ALL""",
         f"""CREATE TEMP TABLE panel AS
             WITH grid AS (
@@ -202,7 +209,7 @@ def run(spec: dict) -> dict:
     Path(spec["temp_directory"]).mkdir(parents=True, exist_ok=True)
     con.execute(f"SET temp_directory = '{spec['temp_directory']}'")
     con.execute("SET preserve_insertion_order = false")
-    registry = pd.DataFrame(spec["registry"], columns=["account", "kind", "region", "is_org"])
+    registry = pd.DataFrame(spec["registry"], columns=["account", "kind", "region", "is_org", "alt_region"])
     con.register("registry_df", registry)
     con.execute("CREATE TEMP TABLE registry AS SELECT * FROM registry_df")
     steps = {}

@@ -32,7 +32,6 @@ study_start: str = "2024-07-24"      # first snapshot date of the study window (
 study_end: "Optional[str]" = None   # last snapshot date (YYYY-MM-DD); None means the latest pulled
 study_frequency: str = "weekly"      # daily | weekly | monthly
 origin_merge_parent: str = "first"   # which parent of a merge decides its lineage
-origin_contested: str = "primary"    # reading of contested origins: primary | alternative
 simulated: bool = False              # True on demo runs (simulated Hub): outputs are marked SIMULATED DATA
 
 # %%
@@ -66,7 +65,7 @@ print(RawStore(paths.raw_dir).quality_summary(dates))
 registry = load_registry(paths.organizations_file)
 overrides = load_overrides(paths.overrides_file)
 with captured_warnings() as caught:
-    tags = tag_models(catalog, registry, overrides, merge_parent=origin_merge_parent, contested=origin_contested)
+    tags = tag_models(catalog, registry, overrides, merge_parent=origin_merge_parent)
 display(notes(caught, "Notes from tagging"))
 extra = catalog.select(["id", *MODEL_EXTRA_COLUMNS]).to_pandas()
 models = tags.merge(extra, on="id", how="left", validate="one_to_one")
@@ -131,8 +130,9 @@ display(show_table(by_snapshot.pivot_table(index="date", columns=["rule", "decis
 # %% [markdown]
 # ## Contested origins
 #
-# Accounts whose country can be read two defensible ways. The run uses the reading `origin_contested`; the
-# sensitivity grid of notebook 05 reports the crossover under both.
+# Accounts whose country can be read two defensible ways. `models.parquet` carries both readings (`*_region` and
+# `*_region_alt`), the panel every rule under both (`lineage` and `lineage_alt`, ...); `origin.contested` chooses
+# the headline's reading, and notebook 05 reports the crossover under both.
 
 # %%
 contested = registry.contested()

@@ -31,6 +31,7 @@ study_start: str = "2024-07-24"      # first snapshot date of the study window (
 study_end: "Optional[str]" = None   # last snapshot date (YYYY-MM-DD); None means the latest pulled
 study_frequency: str = "weekly"      # daily | weekly | monthly
 origin_rule: str = "lineage"         # headline attribution rule (for the summary shown here)
+origin_contested: str = "primary"    # headline reading of contested origins: primary | alternative
 panel_measure: str = "downloads_30d" # headline measure
 panel_scope: str = "all"             # headline scope
 simulated: bool = False              # True on demo runs (simulated Hub): outputs are marked SIMULATED DATA
@@ -41,6 +42,7 @@ from IPython.display import Markdown, display
 from analysis.display import show_table
 from analysis.families import family_downloads, load_families
 from analysis.panel import build_panel, primary_series
+from analysis.schema import rule_key
 from analysis.stage import open_stage
 from analysis.raw import RawStore
 
@@ -86,7 +88,8 @@ display(show_table(built.top_orgs[(built.top_orgs["date"] == latest) & (built.to
 # Missing snapshots appear as empty rows, never dropped.
 
 # %%
-series = primary_series(built.panel, panel_measure, origin_rule, panel_scope, frequency=study_frequency)
+series = primary_series(built.panel, panel_measure, rule_key(origin_rule, origin_contested), panel_scope,
+                        frequency=study_frequency)
 ax = series.plot(x="date", y="log_ratio", legend=False, title="log(share CN / share US)" + (" - SIMULATED DATA" if simulated else ""))
 ax.axhline(0, color="grey", lw=0.8)
 display(show_table(series.tail(5), formats={"log_ratio": "number", "diff": "share", "t": "count"}))

@@ -34,6 +34,7 @@ figures_formats: list = ["pdf", "svg", "png"]  # file formats written for every 
 figures_dpi: int = 300                         # resolution of PNG files
 panel_measure: str = "downloads_30d"           # headline measure: downloads_30d | downloads_alltime_increment
 origin_rule: str = "lineage"                   # headline attribution rule: uploader | lineage | first_party
+origin_contested: str = "primary"              # headline reading of contested origins: primary | alternative
 panel_scope: str = "all"                       # headline scope: all | llm | no_redistributors
 study_frequency: str = "weekly"                # daily | weekly | monthly
 run_config_digest: str = ""                    # digest of the run's configuration (set by the runner)
@@ -44,13 +45,14 @@ from IPython.display import Image, Markdown, display
 
 from analysis.display import show_table
 from analysis.figures import Definition, make_all_figures
+from analysis.schema import rule_key
 from analysis.stage import open_stage
 
 stage = open_stage("07", globals())
 paths = stage.paths
 if simulated:
     display(Markdown("**SIMULATED DATA** - demo run on a simulated Hub; nothing below is a finding about the real Hub."))
-definition = Definition(panel_measure, origin_rule, panel_scope, study_frequency)
+definition = Definition(panel_measure, rule_key(origin_rule, origin_contested), panel_scope, study_frequency)
 run, figs = make_all_figures(paths, definition, formats=figures_formats, dpi=figures_dpi, simulated=simulated,
                              config_digest=run_config_digest, provenance=stage.provenance)
 print(f"wrote {len(run.records)} figures to {paths.figures_dir.relative_to(paths.root)}/ "

@@ -432,6 +432,22 @@ def test_contested_reading_reaches_uploader_and_lineage(contested_models, contes
         tag_models(contested_models, contested_registry, contested="both")
 
 
+def test_both_readings_are_in_every_tag_table(contested_models, contested_registry):
+    """The _alt columns carry the alternative reading whatever the main columns use, overrides included."""
+    primary = tag_models(contested_models, contested_registry).set_index("id")
+    alt = tag_models(contested_models, contested_registry, contested="alternative").set_index("id")
+    for col in ("uploader_region", "lineage_region"):
+        assert (primary[col + "_alt"] == alt[col]).all()
+        assert (alt[col + "_alt"] == alt[col]).all()
+    assert primary.loc[ST, ["uploader_region", "uploader_region_alt"]].tolist() == ["EU", "US"]
+    same = ~primary.index.isin([ST, E5, "user1/st-ft", "bartowski/e5-gguf", "user2/ft-of-gguf"])
+    assert (primary.loc[same, "lineage_region"] == primary.loc[same, "lineage_region_alt"]).all()
+    overrides = pd.DataFrame([{"model_id": ST, "rule": "all", "region": "OTHER", "reason": "r", "evidence": "e"}])
+    over = tag_models(contested_models, contested_registry, overrides).set_index("id")
+    assert over.loc[ST, ["uploader_region", "uploader_region_alt", "lineage_region_alt"]].tolist() == ["OTHER"] * 3
+    assert over.loc["user1/st-ft", ["lineage_region", "lineage_region_alt"]].tolist() == ["OTHER", "OTHER"]
+
+
 def test_decision_columns_and_decision_coverage(contested_models, contested_registry):
     tags = tag_models(contested_models, contested_registry)
     t = tags.set_index("id")

@@ -23,7 +23,7 @@ from analysis.panel import (
     build_panel,
     primary_series,
 )
-from analysis.schema import LLM_PIPELINE_TAGS, RAW_SCHEMA, REGIONS
+from analysis.schema import LLM_PIPELINE_TAGS, RAW_SCHEMA, REGIONS, RULES, SCOPES
 
 D0 = dt.date(2025, 3, 5)
 
@@ -113,7 +113,7 @@ def test_no_alltime_rows_without_the_column(tmp_path):
     b = _write(tmp_path / "b.parquet", [{"id": "qwen/a", "downloads": 3, "downloadsAllTime": 50}])
     built = build_panel([(D0, a), (D0 + dt.timedelta(weeks=1), b)], TAGS)
     assert set(built.panel["measure"]) == {"downloads_30d"}
-    assert len(built.panel) == 2 * 3 * 3 * len(REGIONS)
+    assert len(built.panel) == 2 * len(RULES) * len(SCOPES) * len(REGIONS)
 
 
 def test_ranking_ties_are_broken_by_id(tmp_path):
@@ -182,14 +182,23 @@ def reference(snapshots, tags: pd.DataFrame):
         frames.append(df[["date", "id", "downloads", "downloadsAllTime"]])
     raw = pd.concat(frames, ignore_index=True)
     t = tags.set_index("id")
-    raw = raw.join(t[["author", "root_author", "uploader_region", "lineage_region", "first_party",
-                      "is_redistributor", "pipeline_tag"]], on="id")
+    for c in ("uploader_region", "lineage_region"):
+        if c + "_alt" not in t.columns:
+            t[c + "_alt"] = t[c]
+    raw = raw.join(t[["author", "root_author", "uploader_region", "lineage_region", "uploader_region_alt",
+                      "lineage_region_alt", "first_party", "is_redistributor", "pipeline_tag"]], on="id")
     tagged = raw["uploader_region"].notna()
+    fp = tagged & (raw["first_party"] == True)  # noqa: E712
     region = {"uploader": raw["uploader_region"].where(tagged, "UNKNOWN"),
               "lineage": raw["lineage_region"].where(tagged, "UNKNOWN"),
-              "first_party": raw["uploader_region"].where(tagged & (raw["first_party"] == True))}  # noqa: E712
+              "first_party": raw["uploader_region"].where(fp),
+              "uploader_alt": raw["uploader_region_alt"].where(tagged, "UNKNOWN"),
+              "lineage_alt": raw["lineage_region_alt"].where(tagged, "UNKNOWN"),
+              "first_party_alt": raw["uploader_region_alt"].where(fp)}
+    llm = tagged & raw["pipeline_tag"].isin(LLM_PIPELINE_TAGS)
     scope = {"all": pd.Series(True, index=raw.index),
-             "llm": tagged & raw["pipeline_tag"].isin(LLM_PIPELINE_TAGS),
+             "llm": llm,
+             "first_party_llm": llm & fp,
              "no_redistributors": ~(tagged & (raw["is_redistributor"] == True))}  # noqa: E712
 
     def cells(value: pd.Series, measure: str, dates) -> pd.DataFrame:

@@ -29,10 +29,15 @@ MEASURE_LABELS: dict[str, str] = {
 MEASURE_SHORT: dict[str, str] = {"downloads_30d": "30-day", "downloads_alltime_increment": "all-time growth"}
 
 #: Attribution rules.
-RULE_LABELS: dict[str, str] = {"uploader": "uploader", "lineage": "lineage", "first_party": "first party"}
+RULE_LABELS: dict[str, str] = {"uploader": "uploader", "lineage": "lineage", "first_party": "first party",
+                               "uploader_alt": "uploader (contested origins read the other way)",
+                               "lineage_alt": "lineage (contested origins read the other way)",
+                               "first_party_alt": "first party (contested origins read the other way)"}
 
 #: Scopes.
-SCOPE_LABELS: dict[str, str] = {"all": "all models", "llm": "LLMs only", "no_redistributors": "without redistributors"}
+SCOPE_LABELS: dict[str, str] = {"all": "all models", "llm": "generative models (LLMs and VLMs)",
+                                "first_party_llm": "first-party generative models of organisations",
+                                "no_redistributors": "without redistributors"}
 
 #: Crossover methods (``crossover.json`` ``methods`` keys).
 METHOD_LABELS: dict[str, str] = {

@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 
-from ..schema import REGIONS
+from ..schema import ALT_SUFFIX, REGIONS
 from .data import FigureInputError, frame, iso, missing_periods, series_row, with_gaps
 from .labels import RULE_LABELS, label, region_label
 from .plots import date_axis, finish, origin_lines
@@ -33,8 +33,10 @@ BOX_FONT = 6.0
 
 
 def rankings_rule(rule: str) -> str:
-    """The rankings only exist under the uploader and lineage rules; first_party maps to uploader."""
-    return rule if rule in ("uploader", "lineage") else "uploader"
+    """The rankings only exist under the uploader and lineage rules (primary reading): first_party maps to uploader,
+    a rule under the alternative reading of contested origins to the same rule under the primary one."""
+    base = rule.removesuffix(ALT_SUFFIX)
+    return base if base in ("uploader", "lineage") else "uploader"
 
 
 def column_dates(dates, n: int = N_COLUMNS) -> list[pd.Timestamp]:

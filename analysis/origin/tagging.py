@@ -79,7 +79,9 @@ Contested origins
 ``contested="alternative"`` uses its ``alt_region`` where the registry records one. The choice
 reaches both rules: the uploader region of a contested account's models, and the lineage region
 of every model whose lineage root that account uploaded (so derivatives of an alternative-read
-root follow it). The reading used is in ``DataFrame.attrs["contested"]``.
+root follow it). The reading used is in ``DataFrame.attrs["contested"]``. Whatever the choice, the columns
+``uploader_region_alt`` and ``lineage_region_alt`` give both regions under the alternative reading (equal to the
+others where no account on the way is contested), so that the panel can carry both readings.
 
 Overrides (``data/reference/model_overrides.csv``) are applied last; see :func:`tag_models`.
 """
@@ -420,10 +422,11 @@ def _apply_overrides(out: pd.DataFrame, overrides: pd.DataFrame | None) -> pd.Da
     own_up = out["id"].isin(up.index)
     root_lin = out["lineage_root"].isin(lin.index) & ~own_lin
     root_up = out["lineage_root"].isin(up.index) & ~own_lin & ~root_lin
-    out.loc[own_up, "uploader_region"] = out.loc[own_up, "id"].map(up["region"])
-    out.loc[root_up, "lineage_region"] = out.loc[root_up, "lineage_root"].map(up["region"])
-    out.loc[root_lin, "lineage_region"] = out.loc[root_lin, "lineage_root"].map(lin["region"])
-    out.loc[own_lin, "lineage_region"] = out.loc[own_lin, "id"].map(lin["region"])
+    for suffix in ("", "_alt"):  # an override decides the model's origin under both readings of contested origins
+        out.loc[own_up, "uploader_region" + suffix] = out.loc[own_up, "id"].map(up["region"])
+        out.loc[root_up, "lineage_region" + suffix] = out.loc[root_up, "lineage_root"].map(up["region"])
+        out.loc[root_lin, "lineage_region" + suffix] = out.loc[root_lin, "lineage_root"].map(lin["region"])
+        out.loc[own_lin, "lineage_region" + suffix] = out.loc[own_lin, "id"].map(lin["region"])
     mark(own_lin, out["id"].map(lin["reason"]), "model")
     mark(own_up, out["id"].map(up["reason"]), "model")
     mark(root_lin, out["lineage_root"].map(lin["reason"]), "lineage_root")
@@ -507,6 +510,8 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
     kind_u = pa.array(info["kind"].astype(object).where(info["registered"], "unregistered").tolist(), pa.string())
     region_u = pa.array(registry.region_of_uploader(accounts.to_pylist(), contested=contested)
                         .astype(object).tolist(), pa.string())
+    region_alt = pa.array(registry.region_of_uploader(accounts.to_pylist(), contested="alternative")
+                          .astype(object).tolist(), pa.string())
     decision_u = pa.array(registry.decision_of(accounts.to_pylist()).astype(object).tolist(), pa.string())
 
     def per(col: pa.Array, values: pa.Array, missing: str | None) -> pa.Array:
@@ -519,6 +524,8 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
     root_decision = per(root_author, decision_u, "unknown")
     uploader_region = per(author, region_u, "UNKNOWN")
     lineage_region = per(root_author, region_u, "UNKNOWN")
+    uploader_region_alt = per(author, region_alt, "UNKNOWN")
+    lineage_region_alt = per(root_author, region_alt, "UNKNOWN")
     org = pc.is_in(uploader_kind, value_set=pa.array(list(ORGANISATION_KINDS)))
     first_party = pc.and_(org, pc.is_in(uploader_region, value_set=pa.array(list(REGISTRY_REGIONS))))
     extra = pa.table({
@@ -531,6 +538,8 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
         "root_decision": root_decision,
         "uploader_region": uploader_region,
         "lineage_region": lineage_region,
+        "uploader_region_alt": uploader_region_alt,
+        "lineage_region_alt": lineage_region_alt,
         "first_party": first_party.fill_null(False),
         "is_redistributor": pc.equal(uploader_kind, "redistributor").fill_null(False),
     })

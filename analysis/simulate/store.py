@@ -454,16 +454,24 @@ def generate_store(spec: StoreSpec, out: Path, weeks: int, *, log=print) -> Path
     return folder
 
 def store_registry():
-    """A registry of the real accounts the simulated store uses (their region as in :mod:`analysis.simulate`)."""
+    """A registry of the real accounts the simulated store uses (their region as in :mod:`analysis.simulate`).
+
+    One account, ``stabilityai``, is contested (an alternative reading, US), so that the rules under the alternative
+    reading differ from the primary ones in the store's panel; this is a simulated registry, not a claim.
+    """
     from ..origin.registry import registry_from_records
 
     country = {"CN": "CN", "US": "US", "EU": "FR", "OTHER": "AE"}
     records = []
     for account, (region, kind, _) in ACCOUNTS.items():
         org = kind in ("company", "academic", "non-profit", "government")
-        records.append({"account": account, "organisation": account, "kind": kind,
-                        "country": country[region] if org else "", "region": region if org else "",
-                        "evidence": "simulated account (analysis.simulate.hub.ACCOUNTS)"})
+        rec = {"account": account, "organisation": account, "kind": kind,
+               "country": country[region] if org else "", "region": region if org else "",
+               "evidence": "simulated account (analysis.simulate.hub.ACCOUNTS)", "notes": "simulated"}
+        if account == "stabilityai":
+            rec.update(alt_country="US", alt_region="US", alt_evidence="simulated alternative reading",
+                       alt_basis="simulated: a contested account for the tests of both readings")
+        records.append(rec)
     return registry_from_records(records, source="analysis.simulate.store registry")
 
 
