@@ -27,7 +27,7 @@ SCOPES: tuple[str, ...] = ("all", "llm", "no_redistributors")
 
 #: Period grids of the panel and the statistics, and the days in one period (for converting times to dates).
 FREQUENCIES: tuple[str, ...] = ("weekly", "monthly")
-PERIOD_DAYS: dict[str, float] = {"weekly": 7.0, "monthly": 365.2425 / 12.0}
+PERIOD_DAYS: dict[str, float] = {"daily": 1.0, "weekly": 7.0, "monthly": 365.2425 / 12.0}
 
 #: Columns of the primary series (:func:`analysis.panel.primary_series`), the input of every statistic.
 SERIES_COLUMNS: tuple[str, ...] = ("date", "t", "share_CN", "share_US", "log_ratio", "diff")
