@@ -83,6 +83,7 @@ class TrendsSection:
     inference: str = field(default="fixed_b", metadata=_choice("fixed_b", "nw"))
     bandwidth: float = field(default=0.5, metadata={"min": 0.02, "max": 1.0})
     fixed_b_null: str = field(default="lrv", metadata=_choice("lrv", "ar1", "iid"))
+    break_reps: int = field(default=999, metadata={"min": 99})
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ class CrossoverSection:
     block_length: int | None = field(default=None, metadata={"min": 1})
     bootstrap_method: str = field(default="studentized", metadata=_choice("studentized", "percentile"))
     seed: int = field(default=0, metadata={"min": 0})
+    local_bandwidth: float | None = field(default=None, metadata={"min": 1.5})
+    local_reps: int = field(default=2000, metadata={"min": 200})
+    start_offsets: tuple[int, ...] = field(default=(0, 3, 6, 12), metadata={"min": 0})
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@
 # # 04 · Trend and break tests on the headline series
 #
 # Reads `data/processed/panel.parquet` and takes the headline series (measure, attribution rule and scope from the parameters) on its full period grid, missing snapshots included as empty periods.
-# Tests whether log(share CN / share US) has a trend (Mann-Kendall family, Sen's slope, OLS with Newey-West errors and fixed-b inference, fractional logit) and whether it broke (Pettitt, Chow, sup-F, OLS-CUSUM, Bai-Perron), always in a model with a trend term (so the sup-F and OLS-CUSUM p-values are simulated on the design under independent errors; autocorrelated noise makes them, and the Chow test, over-reject).
+# Tests whether log(share CN / share US) has a trend (Mann-Kendall family, Sen's slope, OLS with Newey-West errors and fixed-b inference, fractional logit) and whether it broke (Pettitt, Chow, sup-F, OLS-CUSUM, Bai-Perron), always in a model with a trend term.
+#
+# The break tests' p-values are simulated on this series' own periods with its fitted noise (an AR(1) seen through the measure's 30-day window, `analysis/stats/noise.py`), taking the largest p-value over the noise persistences the data do not rule out: with independent-noise p-values, persistent noise alone made these tests reject most of the time. What they can tell: whether the series departs from one straight line by more than noise this persistent would; not whether a departure is a jump or a bend, and not, when they do not reject, that the path is straight. Bai-Perron break dates are shown only when sup-F rejects. Their measured sizes are quoted from `data/reference/calibration.json` in each reading.
 #
 # Writes `data/processed/results/trends.json`.
 
@@ -32,6 +34,7 @@ trends_hac_lags: int = -1              # Newey-West lags of the classic fit; -1 
 trends_inference: str = "fixed_b"      # HAC inference of the OLS trend: fixed_b (Kiefer-Vogelsang) | nw
 trends_bandwidth: float = 0.5         # fixed-b Bartlett bandwidth as a fraction b of the sample
 trends_fixed_b_null: str = "lrv"       # fixed-b null: lrv (AR(1) matched to the residuals) | ar1 | iid
+trends_break_reps: int = 999           # simulated null draws of each break-test p-value
 simulated: bool = False                # True on demo runs (simulated Hub): outputs are marked SIMULATED DATA
 
 # %%
@@ -57,7 +60,7 @@ print(f"{len(series)} periods from {series['date'].min():%Y-%m-%d} to {series['d
 # %%
 report = run_trend_tests(series, mk_method=trends_mk_method, mk_lag=trends_mk_lag, hac_lags=trends_hac_lags,
                          inference=trends_inference, bandwidth=trends_bandwidth, null=trends_fixed_b_null,
-                         simulated=simulated, definition=definition)
+                         break_reps=trends_break_reps, simulated=simulated, definition=definition)
 paths.results_dir.mkdir(parents=True, exist_ok=True)
 out = report.to_json(paths.results_dir / "trends.json")
 print(f"wrote {out.relative_to(paths.root)}")
@@ -78,7 +81,9 @@ banner = "**SIMULATED DATA.** " if simulated else ""
 display(Markdown(banner + "\n\n" + "\n\n".join(f"- {line}" for line in report.table()["reading"])))
 
 # %% [markdown]
-# ## The series and its fitted trend
+# ## The series and its fitted straight line
+#
+# The straight line is the average direction over the window, not the path; notebook 05 dates the crossing without assuming it.
 
 # %%
 ax = series.plot(x="date", y="log_ratio", style=".", legend=False,

@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import expected_dates, primary_series
-from ..schema import REGIONS
+from ..schema import PERIOD_DAYS, REGIONS
 
 SERIES_COLUMNS = ["element", "panel", "group", "date", "date_end", "value", "lower", "upper", "n", "note"]
 INTERVAL_COLUMNS = ["row", "label", "source", "method", "estimate_date", "lower_date", "upper_date", "kind",
@@ -121,8 +121,14 @@ def number(value: Any) -> float:
 
 
 def date_or_none(value: Any) -> pd.Timestamp | None:
-    """A ``YYYY-MM-DD`` string (or null) from a result JSON as a Timestamp (or None)."""
+    """A ``YYYY-MM-DD`` string (or null) from a result JSON as a Timestamp (or None).
+
+    The words the statistics write for dates beyond 1900-2100 ("before 1900-01-01", "after 2100-12-31") are far
+    off any axis and read as None (an open end).
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return None
+    if isinstance(value, str) and value.startswith(("before ", "after ")):
         return None
     ts = pd.Timestamp(value)
     if ts.tzinfo is not None:
@@ -185,14 +191,18 @@ class TimeScale:
                                    "turned into dates; rerun notebook 04")
         pdays = ols.get("period_days")
         if pdays is None:
-            pdays = 7.0 if frequency == "weekly" else 365.25 / 12
+            pdays = PERIOD_DAYS.get(frequency, 7.0)
         return cls(t0, float(pdays))
 
     def to_date(self, t: float) -> pd.Timestamp | None:
-        """Date of period ``t`` (None when t is not finite)."""
+        """Date of period ``t`` (None when t is not finite or the date falls outside 1900-2100)."""
         if t is None or not math.isfinite(t):
             return None
-        return (self.t0 + pd.Timedelta(days=float(t) * self.period_days)).floor("D")
+        days = float(t) * self.period_days
+        if not -1e6 < days < 1e6:
+            return None
+        d = (self.t0 + pd.Timedelta(days=days)).floor("D")
+        return d if pd.Timestamp("1900-01-01") <= d <= pd.Timestamp("2100-12-31") else None
 
     def to_t(self, date: pd.Timestamp) -> float:
         return (pd.Timestamp(date) - self.t0) / pd.Timedelta(days=self.period_days)
@@ -203,7 +213,8 @@ class Crossing:
     """A crossover estimate with its confidence set, in dates.
 
     ``lower``/``upper`` are None when that end is unbounded; ``gap`` holds the excluded middle of a "two_rays"
-    set. ``kind`` is one of "bounded", "unbounded", "two_rays", "empty", "no_trend".
+    set; ``pieces`` the intervals of a set made of several (each end None where open). ``kind`` is one of
+    "bounded", "unbounded", "two_rays", "empty", "no_trend", "no_crossing".
     """
 
     method: str
@@ -212,11 +223,17 @@ class Crossing:
     upper: pd.Timestamp | None
     kind: str
     gap: tuple | None = None
+    pieces: tuple | None = None
 
     def text(self, level: str = "95%") -> str:
         """Sentence fragment for captions and annotations."""
-        if self.kind in ("empty", "no_trend") or self.estimate is None:
-            return f"no crossover estimate ({self.kind})"
+        if self.pieces and len(self.pieces) > 1:
+            parts = " and ".join(f"{iso(a) if a is not None else 'open'} to {iso(b) if b is not None else 'open'}"
+                                 for a, b in self.pieces)
+            head = f"crossover {iso(self.estimate)}" if self.estimate is not None else "no overtaking date"
+            return f"{head} ({level} set of {len(self.pieces)} intervals: {parts})"
+        if self.kind in ("empty", "no_trend", "no_crossing") or self.estimate is None:
+            return f"no crossover estimate ({self.kind.replace('_', ' ')})"
         if self.kind == "point":
             return f"crossover {iso(self.estimate)} (no interval in dates)"
         if self.kind == "bounded":
@@ -228,13 +245,26 @@ class Crossing:
                 f"{iso(self.upper) if self.upper else '+inf'}: unbounded)")
 
 
+def _pieces_of(h: Mapping) -> tuple | None:
+    """The pieces of a set in dates (open ends as None) from a ``pieces_dates`` list and its open flags."""
+    pd_ = h.get("pieces_dates")
+    if not isinstance(pd_, (list, tuple)) or not pd_:
+        return None
+    out = []
+    for i, piece in enumerate(pd_):
+        lo = None if (i == 0 and h.get("open_start")) else date_or_none(piece[0])
+        hi = None if (i == len(pd_) - 1 and h.get("open_end")) else date_or_none(piece[1])
+        out.append((lo, hi))
+    return tuple(out)
+
+
 def headline_crossing(crossover: Mapping) -> Crossing:
-    """The headline crossing of ``crossover.json``."""
+    """The headline crossing of ``crossover.json`` (with every piece of its set)."""
     h = crossover.get("headline")
     if not isinstance(h, Mapping):
         raise FigureInputError("crossover.json: lacks the 'headline' object; rerun notebook 05 (crossover)")
     return Crossing(str(h.get("method", "?")), date_or_none(h.get("estimate_date")), date_or_none(h.get("lower_date")),
-                    date_or_none(h.get("upper_date")), str(h.get("kind", "unbounded")))
+                    date_or_none(h.get("upper_date")), str(h.get("kind", "unbounded")), pieces=_pieces_of(h))
 
 
 def method_crossing(crossover: Mapping, method: str, scale: TimeScale) -> Crossing | None:
@@ -246,7 +276,7 @@ def method_crossing(crossover: Mapping, method: str, scale: TimeScale) -> Crossi
     if head.get("method") == method:  # the dates notebook 05 wrote win over a conversion here
         h = headline_crossing(crossover)
         return Crossing(h.method, h.estimate, h.lower, h.upper, h.kind,
-                        _gap_dates(m, scale) if h.kind == "two_rays" else None)
+                        _gap_dates(m, scale) if h.kind == "two_rays" and not h.pieces else None, h.pieces)
     if method == "first_passage":
         # the empirical first passage is a date without an interval; the interval of notebook 05 belongs to the
         # passage of the model's smoothed level (see first_passage_level)
@@ -294,7 +324,12 @@ def interval_rows(c: Crossing, panel: str, lo: pd.Timestamp, hi: pd.Timestamp, l
     else:
         level = f"{level}"
     segments: list[tuple] = []
-    if c.kind == "bounded" and c.lower is not None and c.upper is not None:
+    if c.pieces and len(c.pieces) > 1:
+        base = level.split(" interval")[0]
+        for a, b in c.pieces:
+            segments.append((a, b, f"{base} set piece {iso(a) if a is not None else 'open'} to "
+                                   f"{iso(b) if b is not None else 'open'}"))
+    elif c.kind == "bounded" and c.lower is not None and c.upper is not None:
         segments.append((c.lower, c.upper, level))
     elif c.kind == "two_rays" and c.gap:
         segments += [(None, c.gap[0], f"{level} set, continues before the axis"),
@@ -646,23 +681,37 @@ def _iv_frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
 
 
 #: Order of the methods within a row of the forest plot; unknown methods follow in name order.
-METHOD_ORDER = ("fieller", "fieller_nw", "fieller_prewhitened", "delta", "bootstrap", "first_passage")
+METHOD_ORDER = ("local_linear", "fieller", "fieller_nw", "fieller_prewhitened", "delta", "bootstrap",
+                "first_passage")
 #: Vertical distance between the methods of one definition (in rows).
 METHOD_OFFSET = 0.2
 
 
 #: Grid columns that hold a method's setting, and how the notes name them.
-SETTING_NAMES = {"bandwidth_b": "fixed-b bandwidth b", "hac_lag": "HAC lag", "k": "k"}
+SETTING_NAMES = {"bandwidth_b": "fixed-b bandwidth b", "hac_lag": "HAC lag", "k": "k",
+                 "bandwidth_periods": "local-linear bandwidth"}
+#: The key of ``crossover.json["methods"][m]["settings"]`` that holds each grid column's setting.
+SETTING_KEYS = {"bandwidth_b": "bandwidth_b", "hac_lag": "hac_lags", "k": "k", "bandwidth_periods": "bandwidth_periods"}
 
 
 def _setting_column(sub: pd.DataFrame) -> str:
-    """The grid column that varies a method's answer: ``k`` (first passage), ``bandwidth_b`` (fixed-b rows, whose
-    lag depends on the series length) or ``hac_lag`` (classic Newey-West rows)."""
+    """The grid column that varies a method's answer: ``k`` (first passage), ``bandwidth_periods`` (the
+    local-linear headline), ``bandwidth_b`` (fixed-b rows, whose lag depends on the series length) or
+    ``hac_lag`` (classic Newey-West rows)."""
     if "k" in sub and sub["k"].notna().any():
         return "k"
+    if "method" in sub and (sub["method"] == "local_linear").all() and "bandwidth_periods" in sub:
+        return "bandwidth_periods"
     if "bandwidth_b" in sub and pd.to_numeric(sub["bandwidth_b"], errors="coerce").notna().any():
         return "bandwidth_b"
     return "hac_lag"
+
+
+def _full_window(sub: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the full window (the grid's later starts are for the envelope, not the setting)."""
+    if "start_offset_months" in sub:
+        return sub[pd.to_numeric(sub["start_offset_months"], errors="coerce").fillna(0) == 0]
+    return sub
 
 
 def _values(sub: pd.DataFrame, column: str) -> list:
@@ -688,58 +737,35 @@ def _method_json(crossover: Mapping | None, method: str) -> Mapping:
     return m if isinstance(m, Mapping) else {}
 
 
-def _headline_setting(sub: pd.DataFrame, column: str, method: str, crossover: Mapping | None,
-                      hints: tuple) -> tuple[Any, str]:
-    """The setting of the grid at which ``method`` gives what ``crossover.json["methods"][method]`` reports.
+def _headline_setting(sub: pd.DataFrame, column: str, method: str, crossover: Mapping | None) -> tuple[Any, str]:
+    """The setting of the grid at which ``method`` gives what ``crossover.json`` reports: the one it records.
 
-    ``sub`` holds the headline definition's grid rows of the method. In order: the setting recorded in
-    ``crossover.json`` (``methods[m]`` key ``hac_lags``/``bandwidth_b``/``k``; for fixed-b rows the trend's
-    ``bandwidth_b``), the grid row whose interval (in periods, else in dates) is the one ``methods[m]`` reports,
-    the ``hints`` given by the caller, and last the grid's middle setting. Returns (value, how it was found).
+    ``crossover.json["methods"][method]["settings"]`` holds every method's setting (HAC lags, fixed-b bandwidth,
+    local-linear bandwidth, k); nothing is guessed from the intervals. Returns (value, how it was found); a file
+    without the settings raises :class:`FigureInputError`.
     """
     vals = _values(sub, column)
     if not vals:
         return None, "not in the grid"
-    mj = _method_json(crossover, method)
-    key = {"hac_lag": "hac_lags", "bandwidth_b": "bandwidth_b", "k": "k"}[column]
-    recorded = [mj.get(key)]
-    if column == "bandwidth_b" and "inference" in sub and (sub["inference"] == "fixed_b").all():
-        trend = (crossover or {}).get("trend") or {}
-        recorded.append(trend.get("bandwidth_b"))
-    for r in recorded:
-        if any(_same(r, v) for v in vals):
-            return float(r), "as in crossover.json"
-    if column != "k" and mj:
-        want = [number(mj.get(n)) if mj.get(n) is not None else math.nan for n in ("estimate", "lower", "upper")]
-        cols = ["estimate_t", "lower_t", "upper_t"]
-        if all(c in sub for c in cols) and any(math.isfinite(w) for w in want):
-            best, best_d = None, math.inf
-            for _, r in sub.iterrows():
-                got = [number(r[c]) if not pd.isna(r[c]) else math.nan for c in cols]
-                if any(math.isfinite(w) != math.isfinite(g) for w, g in zip(want, got)):
-                    continue
-                d = sum(abs(w - g) for w, g in zip(want, got) if math.isfinite(w))
-                if d < best_d:
-                    best, best_d = r[column], d
-            if best is not None and best_d < 1e-6:
-                return float(best), "matched to crossover.json"
-        wd = [date_or_none(mj.get(f"{n}_date")) for n in ("estimate", "lower", "upper")]
-        if any(w is not None for w in wd):
-            hit = sub[[all(date_or_none(r[f"{n}_date"]) == w for n, w in zip(("estimate", "lower", "upper"), wd))
-                       for _, r in sub.iterrows()]]
-            hv = _values(hit, column)
-            if len(hv) == 1:
-                return hv[0], "matched to crossover.json"
-    for h in hints:
-        if any(_same(h, v) for v in vals):
-            return float(h), "headline setting"
-    return vals[(len(vals) - 1) // 2], "grid middle"
+    settings = _method_json(crossover, method).get("settings")
+    if not isinstance(settings, Mapping):
+        raise FigureInputError(f"crossover.json: methods.{method} lacks its settings (written by notebook 05 since "
+                               "the settings are recorded); rerun notebook 05 (crossover)")
+    key = SETTING_KEYS[column]
+    v = settings.get(key)
+    if v is None:
+        raise FigureInputError(f"crossover.json: methods.{method}.settings lacks {key!r}; rerun notebook 05")
+    if any(_same(v, x) for x in vals):
+        return float(v), "as recorded in crossover.json"
+    return vals[(len(vals) - 1) // 2], f"grid middle (crossover.json records {key} {v:g}, not in the grid)"
 
 
 def _setting_text(column: str, value: Any, row: Mapping | None = None) -> str:
     if value is None:
         return "as in grid"
     v = float(value)
+    if column == "bandwidth_periods":
+        return f"{SETTING_NAMES[column]} {v:.1f} periods, full window"
     text = f"{SETTING_NAMES[column]} {'= ' if column == 'bandwidth_b' else ''}" \
            f"{int(v) if v.is_integer() and column != 'bandwidth_b' else f'{v:g}'}"
     if column == "bandwidth_b" and row is not None and not pd.isna(row.get("hac_lag")):
@@ -766,13 +792,14 @@ def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Cros
     """Figure 6: for each definition (measure, rule, scope) of the grid, each method's crossover and interval.
 
     One plotted row per definition, the headline first; within it one mark per method (offset vertically).
-    Each method is shown at its own setting, chosen on the headline definition (see :func:`_headline_setting`):
-    the fixed-b methods at the bandwidth fraction ``bandwidth_b`` of ``crossover.json`` (their lag depends on the
-    series length, so it differs between definitions), the classic Newey-West methods at the HAC lag whose
-    interval is the one ``crossover.json`` reports for them, the first passage at its run length ``k``. Every
-    other definition uses the same setting of that method (the grid's middle one if it lacks it, said in
-    ``note``). ``range_lower_date``/``range_upper_date`` give the envelope over all settings of that definition
-    and method, drawn as a thin bar: how much the other settings move the answer.
+    Each method is shown at the setting ``crossover.json`` records for it (see :func:`_headline_setting`): the
+    local-linear headline at its bandwidth on the full window, the fixed-b methods at their bandwidth fraction
+    ``bandwidth_b`` (their lag depends on the series length, so it differs between definitions), the classic
+    Newey-West methods at their HAC lag, the first passage at its run length ``k``. Every other definition uses
+    the same setting of that method (the grid's middle one if it lacks it, said in ``note``).
+    ``range_lower_date``/``range_upper_date`` give the envelope over all settings of that definition and method
+    (for the headline: its later window starts and other bandwidths), drawn as a thin bar: how much the other
+    settings move the answer.
 
     Parameters
     ----------
@@ -783,8 +810,8 @@ def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Cros
     headline : Crossing
         The headline crossing (its method is highlighted).
     hac_lag, k : int, optional
-        Fallback settings when ``crossover.json`` does not identify one (``trends.json`` ols.hac_lags and
-        ``crossover.json`` first_passage.k).
+        Not used: every method's setting is the one ``crossover.json`` records (``methods[m].settings``); kept so
+        that existing callers need not change.
     crossover : mapping, optional
         Contents of ``crossover.json``: its ``methods[m]`` fix each method's setting.
     alpha : float
@@ -807,9 +834,7 @@ def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Cros
         if sub.empty:  # the headline definition lacks the method: choose on the first definition that has it
             sub = next((rows_of(d, m) for d in defs if not rows_of(d, m).empty), sub)
         column = _setting_column(sub)
-        fp = _method_json(crossover, "first_passage")
-        hints = (k, fp.get("k")) if column == "k" else (hac_lag,) if column == "hac_lag" else ()
-        settings[m] = (column,) + _headline_setting(sub, column, m, crossover, hints)
+        settings[m] = (column,) + _headline_setting(_full_window(sub), column, m, crossover)
     rows = []
     for i, d in enumerate(defs):
         label = " · ".join(short.get(d[j], str(d[j])) for j in varying) or "headline"
@@ -817,12 +842,13 @@ def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Cros
         for j, m in enumerate(present):
             sub = rows_of(d, m)
             column, value, how = settings[m]
-            pick = _rows_at(sub, column, value)
+            full = _full_window(sub)
+            pick = _rows_at(full, column, value)
             note_how = how
             if pick.empty:  # this definition lacks the headline setting: the grid's middle one
-                vals = _values(sub, column)
+                vals = _values(full, column)
                 value = vals[(len(vals) - 1) // 2] if vals else None
-                pick = _rows_at(sub, column, value)
+                pick = _rows_at(full, column, value)
                 note_how = "grid middle: the headline setting is not in the grid for this definition"
             r = (pick if not pick.empty else sub).iloc[0]
             est, lo, hi = (date_or_none(r["estimate_date"]), date_or_none(r["lower_date"]),
@@ -832,13 +858,14 @@ def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Cros
                 kind = "point"  # an estimate without an interval (e.g. the empirical first passage)
             rng_lo, rng_hi = _envelope(sub)
             hl = d == head and m == headline.method
-            n_set = len(_values(sub, column)) or len(sub)
+            n_set = len(sub) if column == "bandwidth_periods" else (len(_values(sub, column)) or len(sub))
             rows.append({"row": i + (j - (len(present) - 1) / 2) * METHOD_OFFSET, "label": label,
                          "source": "this study", "method": m, "estimate_date": est, "lower_date": lo,
                          "upper_date": hi, "kind": kind, "highlight": bool(hl),
                          "level": level_text(alpha) if kind != "point" else "",
                          "note": f"{_setting_text(column, value, r)}, {note_how}; range over {n_set} setting(s) of "
-                                 f"{SETTING_NAMES[column]}",
+                                 + ("window start and bandwidth" if column == "bandwidth_periods"
+                                    else SETTING_NAMES[column]),
                          "range_lower_date": rng_lo, "range_upper_date": rng_hi, "definition_row": i})
     return _iv_frame(rows, extra=("range_lower_date", "range_upper_date", "definition_row"))
 
