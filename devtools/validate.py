@@ -1,8 +1,9 @@
 """Simulation study of the crossover and break-test methods on worlds that break their assumptions.
 
-``python -m devtools.validate --preset calibration`` (about an hour on two cores) writes
-``data/reference/calibration.json``, the file every reading, README line and values.tex macro quotes for coverage
-figures. Not part of the test suite (a small, fast version of it is: tests/test_validation.py).
+``python -m devtools.validate --preset calibration`` (a few hours on two shared cores; ``--jobs 2`` runs two
+scenarios at a time) writes ``data/reference/calibration.json``, the file every reading, README line and
+values.tex macro quotes for coverage figures. Not part of the test suite (a small, fast version of it is:
+``tests/test_stats_local.py``).
 
 Each replicate draws a series from :mod:`analysis.simulate.shapes`, the one simulator of truths (the demo Hub uses
 it too): a noise-free path of log(share_CN / share_US) of a given shape, plus AR(1) noise, both seen through a
@@ -22,7 +23,8 @@ Scenarios of the calibration preset
 * ``robustness``: daily AR(1) noise counted over a trailing 30 days and snapshotted weekly (noise that is NOT an
   AR(1) averaged over whole weeks, the methods' model), line and release jump, n = 104;
 * ``break_size``: the break tests on a straight line (no break) at each n and AR(1): share of p-values below 0.05,
-  with the study's noise-model nulls and, for comparison, with independent-noise nulls.
+  with the study's calibrated noise-model p-values and, for comparison, uncalibrated ones and independent-noise
+  nulls.
 """
 
 from __future__ import annotations
@@ -38,11 +40,12 @@ import numpy as np
 
 from analysis.simulate.shapes import (SHAPES, TruthShape, ar1_noise, daily_measure, daily_noise_scale, observe,
                                       observe_daily, underlying_crossings, zero_crossings)
+from analysis.stats import breaknull as BN
 from analysis.stats import breaks as B
 from analysis.stats import local as L
 from analysis.stats.crossover import (FirstPassageResult, crossing_block_bootstrap, first_passage_interval,
                                       first_run_start, trend_crossing)
-from analysis.stats.noise import fit_noise, plausible_models
+from analysis.stats.noise import fit_noise
 from analysis.stats.readings import current_settings
 from analysis.stats.report import BREAK_PLAUSIBLE, break_lags
 from analysis.stats.results import to_jsonable
@@ -107,7 +110,7 @@ def true_first_passage(values_at_grid: np.ndarray, k: int) -> int | None:
 def run_cell(truth: str, n: int, phi: float, *, reps: int = 300, seed: int = 12345, sigma: float = 0.1,
              slope: float = 0.02, window: int = 4, n_missing: int = 2, k: int = 3, alpha: float = 0.05,
              straight: bool = True, bootstrap_reps: int = 199, local_reps: int = L.DEFAULT_LOCAL_REPS,
-             noise: str = "weekly") -> dict:
+             noise: str = "weekly", local: bool = True, null_reps: int | None = None) -> dict:
     """Simulate ``reps`` series of one scenario and summarise every crossover method.
 
     Parameters
@@ -144,6 +147,10 @@ def run_cell(truth: str, n: int, phi: float, *, reps: int = 300, seed: int = 123
     noise : {"weekly", "daily"}
         "weekly": AR(1) per period averaged over ``window`` periods (the methods' model); "daily": daily AR(1)
         counted over 30 days, snapshotted every 7 days.
+    local : bool
+        Run the headline local-linear set (and the first-passage interval derived from it).
+    null_reps : int or None
+        Draws of the straight-line fixed-b nulls (None = the study's default; fewer only for quick checks).
 
     Returns
     -------
@@ -176,35 +183,11 @@ def run_cell(truth: str, n: int, phi: float, *, reps: int = 300, seed: int = 123
             y = observe_daily(rng, tr, phi_day=phi_day, sigma_day=sigma_day, missing=missing)
         else:
             y = observe(rng, tr, phi=phi, sigma=sigma, window=window, missing=missing)
-        loc = L.local_crossing(y, window=window, alpha=alpha, reps=local_reps, keep_path=False)
-        kinds[loc.kind] = kinds.get(loc.kind, 0) + 1
-        width = loc.upper - loc.lower if loc.kind == "bounded" else None
-        is_open = loc.kind in ("unbounded", "two_rays")
-        err = abs(loc.estimate - theta) if (theta is not None and loc.estimate is not None) else math.inf
-        tallies["local_linear"].add(loc.contains(theta) if theta is not None else None,
-                                    err if theta is not None else None, width, is_open)
-        if theta is not None and under.headline is not None:
-            shift_err.append(abs(loc.estimate - lag - under.headline) if loc.estimate is not None else math.inf)
-        false_claim.append(loc.kind == "bounded" and loc.estimate is not None)
-        bounded.append(loc.kind == "bounded")
-        if len(cross.times) > 1:
-            cov_each = [loc.contains(c) for c in cross.times]
-            each.append(cov_each)
-            joint.append(all(cov_each))
-            n_found.append(len(loc.crossings))
-        # first passage of the underlying measure: the headline set in whole periods
-        if fp_true is not None:
-            fp = FirstPassageResult(k, None, None, None, "", n)
-            if loc.kind != "no_crossing":
-                fp = first_passage_interval(fp, grid, loc.lower, loc.upper, "local")
-            lo_ok = (loc.kind != "no_crossing") and (fp.lower_index is None or fp.lower_index <= fp_true)
-            hi_ok = (loc.kind != "no_crossing") and (fp.upper_index is None or fp_true <= fp.upper_index)
-            tallies["first_passage"].add(lo_ok and hi_ok, None,
-                                         (fp.upper_index - fp.lower_index) if (fp.lower_index is not None and
-                                                                               fp.upper_index is not None) else None,
-                                         fp.lower_index is None or fp.upper_index is None)
+        if local:
+            _local_replicate(y, window, alpha, local_reps, theta, under, lag, cross, fp_true, k, grid, n, tallies,
+                             kinds, shift_err, false_claim, bounded, each, joint, n_found)
         if straight:
-            fb = trend_crossing(y, alpha=alpha)
+            fb = trend_crossing(y, alpha=alpha, null_reps=null_reps)
             f = fb.fieller
             rising = fb.fit.params[1] > 0
             e = abs(f.estimate - theta) if (theta is not None and rising) else (math.inf if theta is not None
@@ -229,7 +212,7 @@ def run_cell(truth: str, n: int, phi: float, *, reps: int = 300, seed: int = 123
            "kinds": {kk: v / reps for kk, v in kinds.items()}, "seconds": round(time.time() - start, 1)}
     if shift_err:
         out["underlying_shift"] = {"lag_periods": lag, "median_abs_error": float(np.median(shift_err))}
-    if theta is None:
+    if theta is None and false_claim:
         p = float(np.mean(false_claim))
         out["false_claim"] = p
         out["false_claim_se"] = math.sqrt(p * (1 - p) / reps)
@@ -250,9 +233,10 @@ def run_break_size(n: int, phi: float, *, reps: int = 300, seed: int = 12345, si
                    slope: float = 0.02, window: int = 4, n_missing: int = 2, mc_reps: int = 499) -> dict:
     """Size of the break tests on a straight line (no break): share of p-values below 0.05.
 
-    Each test's p-value is the one the study reports: simulated with the fitted noise model and with the most
-    persistent plausible one, the larger kept (see :func:`analysis.stats.report.run_trend_tests`); the Chow test
-    is at 45% of the window. The same statistics with independent-normal nulls are reported as ``<test>_iid``;
+    Each test's p-value is the one the study reports (:func:`analysis.stats.report.run_trend_tests`): simulated
+    with the fitted noise model and calibrated by a double bootstrap over the plausible noise coefficients
+    (:mod:`analysis.stats.breaknull`); the Chow test is at 45% of the window. ``<test>_raw`` is the share with the
+    uncalibrated noise-model p-value and ``<test>_iid`` with independent-normal nulls (for comparison);
     ``bai_perron`` is the share of series with a reported break (Bai-Perron is reported only when sup-F rejects),
     ``bai_perron_bic`` the share where the BIC alone picks a break.
     """
@@ -260,34 +244,63 @@ def run_break_size(n: int, phi: float, *, reps: int = 300, seed: int = 12345, si
     tr = TruthShape("line", n, slope=slope)
     missing = _missing(rng, n, n_missing)
     t = np.arange(n, dtype=float)
-    rej = {k: [] for k in ("sup_f", "cusum", "pettitt", "chow", "sup_f_iid", "cusum_iid", "pettitt_iid",
-                           "chow_iid", "bai_perron", "bai_perron_bic")}
+    rej = {f"{k}{suffix}": [] for k in BN.TESTS for suffix in ("", "_raw", "_iid")}
+    rej.update(bai_perron=[], bai_perron_bic=[])
     start = time.time()
     for r in range(reps):
         y = observe(rng, tr, phi=phi, sigma=sigma, window=window, missing=missing)
         obs = np.isfinite(y)
         yo, to = y[obs], t[obs]
         X = np.column_stack([np.ones(yo.size), to])
-        fitted = fit_noise(yo, to, window=window, lags=min(break_lags(n), max(2, (yo.size - 1) // 4)))
-        top = max(plausible_models(fitted, to, tail=BREAK_PLAUSIBLE), key=lambda m: m.phi)
-        models = (fitted.errors(to), top.errors(to))
-        split = int(0.45 * yo.size)
-        tests = {
-            "sup_f": lambda e: B.sup_f(yo, X, mc_reps=mc_reps, seed=r, errors=e).p_value,
-            "cusum": lambda e: B.cusum_ols(yo, X, mc_reps=mc_reps, seed=r, errors=e).p_value,
-            "pettitt": lambda e: B.pettitt_trend(yo, X, errors=e, mc_reps=mc_reps, seed=r).p_value,
-            "chow": lambda e: B.chow(yo, X, split, errors=e, mc_reps=mc_reps, seed=r).p_value,
-        }
-        for name, fn in tests.items():
-            p = max(fn(e) for e in models)
-            rej[name].append(p < 0.05)
-            rej[f"{name}_iid"].append(fn(None) < 0.05)
-        rej["bai_perron"].append(rej["sup_f"][-1] and B.bai_perron(yo, X).chosen > 0)
-        rej["bai_perron_bic"].append(B.bai_perron(yo, X).chosen > 0)
-    out = {"n": n, "phi": phi, "reps": reps, "seed": seed, "mc_reps": mc_reps, "missing": list(missing),
-           **{k: float(np.mean(v)) for k, v in rej.items()},
-           "se": math.sqrt(0.05 * 0.95 / reps), "seconds": round(time.time() - start, 1)}
-    return out
+        lags = min(break_lags(n), max(2, (yo.size - 1) // 4))
+        fitted = fit_noise(yo, to, window=window, lags=lags)
+        design = BN.BreakNullDesign(tuple(float(v) for v in to - to[0]), window, lags, 0.15, int(0.45 * yo.size))
+        observed = {k: float(v[0]) for k, v in BN.statistics(yo[:, None], design).items()}
+        res = BN.calibrated_p_values(observed, design, fitted.index, reps=mc_reps, tail=BREAK_PLAUSIBLE,
+                                     iid_reps=mc_reps)
+        for test, v in res.items():
+            rej[test].append(v.p_value < 0.05)
+            rej[f"{test}_raw"].append(v.p_raw < 0.05)
+            rej[f"{test}_iid"].append(v.p_iid < 0.05)
+        chosen = B.bai_perron(yo, X).chosen
+        rej["bai_perron"].append(res["sup_f"].p_value < 0.05 and chosen > 0)
+        rej["bai_perron_bic"].append(chosen > 0)
+    BN._world.cache_clear()
+    return {"n": n, "phi": phi, "reps": reps, "seed": seed, "mc_reps": mc_reps, "missing": list(missing),
+            "plausible_tail": BREAK_PLAUSIBLE, **{k: float(np.mean(v)) for k, v in rej.items()},
+            "se": math.sqrt(0.05 * 0.95 / reps), "seconds": round(time.time() - start, 1)}
+
+
+def _local_replicate(y, window, alpha, local_reps, theta, under, lag, cross, fp_true, k, grid, n, tallies, kinds,
+                     shift_err, false_claim, bounded, each, joint, n_found) -> None:
+    """One replicate of the headline local-linear set and of the first-passage interval derived from it."""
+    loc = L.local_crossing(y, window=window, alpha=alpha, reps=local_reps, keep_path=False)
+    kinds[loc.kind] = kinds.get(loc.kind, 0) + 1
+    width = loc.upper - loc.lower if loc.kind == "bounded" else None
+    is_open = loc.kind in ("unbounded", "two_rays")
+    err = abs(loc.estimate - theta) if (theta is not None and loc.estimate is not None) else math.inf
+    tallies["local_linear"].add(loc.contains(theta) if theta is not None else None,
+                                err if theta is not None else None, width, is_open)
+    if theta is not None and under.headline is not None:
+        shift_err.append(abs(loc.estimate - lag - under.headline) if loc.estimate is not None else math.inf)
+    false_claim.append(loc.kind == "bounded" and loc.estimate is not None)
+    bounded.append(loc.kind == "bounded")
+    if len(cross.times) > 1:
+        cov_each = [loc.contains(c) for c in cross.times]
+        each.append(cov_each)
+        joint.append(all(cov_each))
+        n_found.append(len(loc.crossings))
+    # first passage of the underlying measure: the headline set in whole periods
+    if fp_true is not None:
+        fp = FirstPassageResult(k, None, None, None, "", n)
+        if loc.kind != "no_crossing":
+            fp = first_passage_interval(fp, grid, loc.lower, loc.upper, "local")
+        lo_ok = (loc.kind != "no_crossing") and (fp.lower_index is None or fp.lower_index <= fp_true)
+        hi_ok = (loc.kind != "no_crossing") and (fp.upper_index is None or fp_true <= fp.upper_index)
+        tallies["first_passage"].add(lo_ok and hi_ok, None,
+                                     (fp.upper_index - fp.lower_index) if (fp.lower_index is not None and
+                                                                           fp.upper_index is not None) else None,
+                                     fp.lower_index is None or fp.upper_index is None)
 
 
 def _task(spec: tuple) -> tuple:
@@ -353,8 +366,8 @@ def table(doc: dict) -> str:
                      f"({c['false_claim_se']:.3f}); straight line {c.get('straight_line_false_claim', float('nan')):.3f}")
     for r in doc.get("break_size", []):
         lines.append(f"break size    {r['n']:>4}{r['phi']:>5.1f}  " + ", ".join(
-            f"{t}={r[t]:.3f} (iid {r.get(t + '_iid', float('nan')):.3f})" for t in ("sup_f", "cusum", "pettitt",
-                                                                                     "chow"))
+            f"{t}={r[t]:.3f} (raw {r.get(t + '_raw', float('nan')):.3f}, iid {r.get(t + '_iid', float('nan')):.3f})"
+            for t in ("sup_f", "cusum", "pettitt", "chow"))
                      + f", bai_perron={r['bai_perron']:.3f} (BIC alone {r['bai_perron_bic']:.3f})")
     lines.append("* daily AR(1) noise counted over 30 days, weekly snapshots (not the methods' noise model)")
     return "\n".join(lines)

@@ -234,7 +234,7 @@ def test_coverage_smoke_fixed_b_is_calibrated_where_newey_west_is_not():
     """
     from devtools.validate import run_cell
 
-    c = run_cell("line", 60, 0.5, reps=60, seed=7, bootstrap_reps=0, local_reps=400)
+    c = run_cell("line", 60, 0.5, reps=60, seed=7, bootstrap_reps=0, local=False, null_reps=4000)
     m = c["methods"]
     assert m["fieller_nw"]["coverage"] < 0.9
     assert m["fieller_fixed_b"]["coverage"] >= 0.88

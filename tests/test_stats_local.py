@@ -17,7 +17,7 @@ import pytest
 
 from analysis.simulate.shapes import TruthShape, measure_crossings, observe
 from analysis.stats import local as L
-from analysis.stats.noise import (PHI_GRID, ar_noise, fit_noise, noise_acf, noise_acf_var, plausible_models)
+from analysis.stats.noise import PHI_GRID, ar_noise, fit_noise, noise_acf, noise_acf_var
 
 
 def test_local_weights_are_weighted_least_squares():
@@ -74,15 +74,29 @@ def test_variogram_fit_recovers_persistence_and_ignores_a_jump(phi):
     assert PHI_GRID[mj.index] == mj.phi
 
 
-def test_plausible_models_widen_when_the_series_is_short():
-    rng = np.random.default_rng(5)
-    short = 0.1 * ar_noise(rng, 52, 0.6, 4, 1)[:, 0]
-    long = 0.1 * ar_noise(rng, 600, 0.6, 4, 1)[:, 0]
-    ms = plausible_models(fit_noise(short, window=4, lags=4), np.arange(52))
-    ml = plausible_models(fit_noise(long, window=4, lags=4), np.arange(600))
-    assert ms[0].phi == fit_noise(short, window=4, lags=4).phi  # the fitted model first
-    span = lambda mods: max(m.phi for m in mods) - min(m.phi for m in mods)  # noqa: E731
-    assert span(ms) > span(ml)
+def test_break_null_p_values_with_independent_noise_agree_with_the_iid_null():
+    from analysis.stats import breaknull as BN
+
+    n = 60
+    t = np.arange(n, dtype=float)
+    y = 0.02 * t + np.random.default_rng(8).standard_normal(n)
+    fitted = fit_noise(y, t, window=1, lags=6)
+    assert fitted.phi <= 0.2
+    d = BN.BreakNullDesign(tuple(t), 1, 6, 0.15, 27)
+    obs = {k: float(v[0]) for k, v in BN.statistics(y[:, None], d).items()}
+    res = BN.calibrated_p_values(obs, d, fitted.index, reps=499, tail=0.35, iid_reps=999)
+    for test, r in res.items():
+        assert r.p_raw == pytest.approx(r.p_iid, abs=0.12), test  # the noise model is (nearly) independent here
+        assert 0 < r.p_value <= 1 and fitted.phi in r.plausible_coefficients
+    # the statistics agree with the tests' own functions
+    from analysis.stats import breaks as B
+
+    X = np.column_stack([np.ones(n), t])
+    assert obs["sup_f"] == pytest.approx(B.sup_f(y, X, mc_reps=0).statistic)
+    assert obs["chow"] == pytest.approx(B.chow(y, X, 27).f_stat)
+    assert obs["cusum"] == pytest.approx(B.cusum_ols(y, X, pvalue="brownian_bridge").statistic)
+    assert obs["pettitt"] == pytest.approx(B.pettitt(y - X @ np.linalg.lstsq(X, y, rcond=None)[0]).statistic)
+    assert BN._p(np.array([1.0, 2.0, 3.0]), [0.5, 2.0, 9.0]).tolist() == [1.0, 0.75, 0.25]
 
 
 def test_pieces_interpolate_the_set_ends():
@@ -163,3 +177,33 @@ def test_normal_critical_values_would_under_cover():
         hit_naive.append(abs(float(Lw[0] @ y)) <= 1.96 * se)
         hit.append(L.local_crossing(y, window=4, reps=300, keep_path=False).contains(theta))
     assert np.mean(hit_naive) < 0.75 < 0.83 <= np.mean(hit)
+
+
+def test_the_committed_calibration_file_is_for_this_method_and_complete():
+    from analysis.paths import REPO_ROOT
+    from analysis.stats.readings import calibration_status, coverage_range, load_calibration
+    from devtools.validate import CORE_TRUTHS, NS, PHIS, summarise
+
+    cal = load_calibration(REPO_ROOT / "data" / "reference" / "calibration.json")
+    assert cal is not None, "data/reference/calibration.json is missing: run python -m devtools.validate --preset " \
+                            "calibration"
+    ok, why = calibration_status(cal)
+    assert ok, why  # a change of the headline's settings needs a new calibration
+    cells = {(c["truth"], c["n"], c["phi"]) for c in cal["cells"]}
+    assert {(t, n, p) for t in CORE_TRUTHS for n in NS for p in PHIS} <= cells
+    assert all(c["reps"] >= 300 for c in cal["cells"]) and len(cal["after_window"]) == 4
+    assert {(r["n"], r["phi"]) for r in cal["break_size"]} == {(n, p) for n in NS for p in PHIS}
+    assert cal["summary"] == summarise(cal)  # the summary is what the cells say
+    r = coverage_range(cal, "local_linear")
+    assert r["cells"] == 16 and r["min"] == cal["summary"]["local_linear"]["coverage_min"]
+
+
+def test_no_coverage_figure_is_typed_in_the_readme():
+    import re
+
+    from analysis.paths import REPO_ROOT
+
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert not re.search(r"\d+(\.\d+)?\s*-\s*\d+(\.\d+)?%", text), "a percentage range typed in README.md"
+    assert not re.search(r"cover\w*[^.]{0,80}\b0\.\d{2,3}\b", text), "a coverage figure typed in README.md"
+    assert "data/reference/calibration.json" in text

@@ -115,15 +115,17 @@ def test_trend_readings_state_their_assumptions():
     rep = run_trend_tests(_series(), definition=DEFN, sup_f_reps=0, cusum_reps=499, break_reps=199,
                           calibration=_cal())
     cusum = rep.breaks["cusum"]
-    # the design has a trend term, so the CUSUM p-value is simulated on it, not read off the Brownian bridge
-    assert cusum.pvalue_method == "simulated" and cusum.mc_reps == 499
+    # the design has a trend term, so the CUSUM p-value is simulated on it, not read off the Brownian bridge, with
+    # the series' own noise model, calibrated
+    assert cusum.pvalue_method == "calibrated noise-model bootstrap" and cusum.mc_reps == 499
     d = rep.as_dict()
     assert d["breaks"]["cusum"]["mc_reps"] == 499
     # every break test's null uses the fitted noise model, and the JSON says which p-value came from which null
     assert d["break_null"]["window_periods"] == 4 and 0 <= d["break_null"]["ar1_coefficient"] < 1
-    assert set(d["breaks"]["pettitt"]["p_values_by_null"]) == {"fitted", "most_persistent_plausible", "iid"}
+    assert set(d["breaks"]["pettitt"]["p_values_by_null"]) == {"calibrated", "fitted", "iid"}
     r = rep.readings
     assert "p-value simulated on this design with AR(1) noise" in r["break_cusum"]
+    assert "calibrated by a double bootstrap" in r["break_cusum"]
     assert "averaged over the measure's 4-week window" in r["break_cusum"]
     # sizes are quoted from the calibration file, never typed
     assert "4.7%-4.7%" in r["break_sup_f"] and "91.0%" in r["break_sup_f"]
@@ -152,7 +154,7 @@ def test_break_tests_do_not_reject_a_persistent_straight_line_where_iid_nulls_do
                           calibration={})
     pv = rep.break_p_values
     assert pv["sup_f"]["iid"] < 0.05 < rep.breaks["sup_f"].p_value  # iid null: a false break; ours: none
-    assert rep.breaks["sup_f"].p_value == max(pv["sup_f"]["fitted"], pv["sup_f"]["most_persistent_plausible"])
+    assert rep.breaks["sup_f"].p_value == pv["sup_f"]["calibrated"]
     assert rep.bai_perron_reported is False and rep.break_dates["bai_perron"] == []
 
 
@@ -248,6 +250,21 @@ def test_crossover_readings_say_what_is_estimated_and_quote_the_calibration(repo
     assert "2 missing period(s) are skipped" in r["bootstrap"] and "contiguous" in r["bootstrap"]
     assert "OBSERVED" in r["first_passage"] and "was dropped" in r["first_passage"]
     assert "per week" in r["headline"]
+
+
+def test_spread_across_definitions_goes_next_to_the_interval(report):
+    grid = pd.DataFrame({"method": ["local_linear"] * 4 + ["fieller"],
+                         "estimate_date": ["2025-04-23", "2025-06-04", None, None, "2024-01-01"],
+                         "kind": ["bounded", "unbounded", "bounded", "no_data", "bounded"]})
+    rep = report.with_spread(grid)
+    sp = rep.headline["definition_spread"]
+    assert (sp["n_rows"], sp["n_with_estimate"], sp["n_no_estimate"], sp["n_no_data"]) == (3, 2, 1, 1)
+    assert (sp["earliest_date"], sp["latest_date"]) == ("2025-04-23", "2025-06-04")  # the fieller row is not used
+    text = rep.readings["headline"]
+    assert text.startswith(report.readings["headline"])
+    assert "ranges from 2025-04-23 to 2025-06-04; 1 of them give no overtaking date" in text
+    assert "1 other definition(s) could not be estimated" in text
+    assert rep.as_dict()["headline"]["definition_spread"] == sp
 
 
 def test_estimate_crossover_classic_newey_west_still_available():
@@ -350,17 +367,19 @@ def test_json_keeps_infinity_visible():
 def test_sensitivity_grid_with_the_panel_module():
     grid = sensitivity_grid(_panel(), measures=["downloads_30d", "downloads_alltime_increment"],
                             rules=["lineage", "uploader"], scopes=["all"], ks=(1, 3, 6), hac_lags=(1, 2, 3, 4),
-                            bandwidths=(0.5, 1.0), local_reps=200)
+                            bandwidths=(0.5, 1.0), local_reps=200, start_offsets=(0, 12),
+                            bandwidth_factors=(1.0, 2.0))
     assert list(grid.columns) == SENSITIVITY_COLUMNS
     ok = grid[grid["measure"] == "downloads_30d"]
-    # per rule: local-linear per window start (4) and other bandwidth (2), fixed-b fieller + delta per bandwidth,
+    # per rule: local-linear per window start (2) and other bandwidth (1), fixed-b fieller + delta per bandwidth,
     # classic + prewhitened fieller per lag, first passage per k
-    assert len(ok) == 2 * (4 + 2 + 2 * 2 + 4 * 2 + 3)
+    assert len(ok) == 2 * (2 + 1 + 2 * 2 + 4 * 2 + 3)
     loc = ok[(ok["method"] == "local_linear") & (ok["rule"] == "lineage")]
-    assert loc["start_offset_months"].tolist() == [0, 3, 6, 12, 0, 0]
-    assert loc["start_date"].tolist()[:4] == ["2024-07-24", "2024-10-30", "2025-01-29", "2025-07-30"]
+    assert loc["start_offset_months"].tolist() == [0, 12, 0]
+    assert loc["start_date"].tolist()[:2] == ["2024-07-24", "2025-07-30"]
+    assert loc["n_periods"].tolist()[:2] == [N, N - 53]  # the window restarts 12 months later
     full = loc[loc["start_offset_months"] == 0]
-    assert full["bandwidth_periods"].tolist() == pytest.approx([12.0, 6.0, 24.0])  # rule, half, double
+    assert full["bandwidth_periods"].tolist() == pytest.approx([12.0, 24.0])  # the rule, doubled
     assert (loc["kind"] != "no_data").all() and loc["pieces_dates"].map(json.loads).map(len).ge(0).all()
     head = full.iloc[0]
     assert pd.Timestamp(head["estimate_date"]) == pytest.approx(START + pd.Timedelta(weeks=T_STAR),

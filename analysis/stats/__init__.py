@@ -12,6 +12,9 @@ Modules
 ``noise``
     The noise model of the simulated nulls: AR(1) seen through the measure's trailing window, fitted to the robust
     second-difference variogram.
+``breaknull``
+    Break-test p-values from the noise model, calibrated by a double bootstrap (honest size under persistent,
+    overlapping noise).
 ``crossover``
     Straight-line methods: Fieller and delta intervals for the zero crossing of a fitted line, residual block
     bootstrap; the empirical first passage.

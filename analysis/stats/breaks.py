@@ -15,13 +15,13 @@ Conventions
 
 Null distributions
 ------------------
-The simulated p-values (sup-F, OLS-CUSUM with a trend, and the Chow and Pettitt tests when asked) draw the null
-errors from ``errors(rng, reps)``, an ``n x reps`` array; by default independent standard normals, which is exact
-for iid Gaussian errors but over-rejects badly with autocorrelated noise (about 0.95 rejection at 5% for sup-F with
-AR(1) 0.5 noise seen through a 4-period window). The study passes the fitted noise model of
-:mod:`analysis.stats.noise` instead (an AR(1) seen through the measure's trailing window), a parametric bootstrap
-of each statistic under "no break"; every statistic here is invariant to the trend coefficients and to the scale
-of the errors, so only the noise's correlation matters.
+The simulated p-values (sup-F, OLS-CUSUM with a trend, and the Chow test when asked) draw the null errors from
+``errors(rng, reps)``, an ``n x reps`` array; by default independent standard normals, which is exact for iid
+Gaussian errors but over-rejects badly with autocorrelated noise (sup-F rejected a straight line plus AR(1) 0.5
+noise seen through a 4-period window most of the time; ``data/reference/calibration.json`` has the measured
+rates). Every statistic here is invariant to the trend coefficients and to the scale of the errors, so only the
+noise's correlation matters: the study's p-values come from :mod:`analysis.stats.breaknull`, a parametric
+bootstrap with the fitted noise model of :mod:`analysis.stats.noise`, calibrated by a double bootstrap.
 """
 
 from __future__ import annotations
@@ -172,44 +172,6 @@ def _pettitt_stats(R: np.ndarray) -> np.ndarray:
     ranks = np.argsort(np.argsort(R, axis=0), axis=0).astype(float) + 1.0  # ties have probability zero here
     k = np.arange(1, n + 1, dtype=float)[:, None]
     return np.abs(2.0 * np.cumsum(ranks, axis=0) - k * (n + 1)).max(axis=0)
-
-
-def pettitt_trend(y, X, errors=None, mc_reps: int = 999, seed: int = 0) -> PettittResult:
-    """Pettitt's test on the residuals of ``y`` on ``X`` (a trend), with a p-value simulated on the design.
-
-    The statistic is Pettitt's ``U*`` of the OLS residuals (the shift must be beyond the trend). Its p-value is
-    simulated: null errors from ``errors`` (default iid normal) are regressed on ``X`` and their residuals' ``U*``
-    compared with the observed one. Unlike the approximate p-value of :func:`pettitt`, this accounts for the
-    detrending and, with the study's noise model, for autocorrelation (independent periods are assumed otherwise).
-
-    Parameters
-    ----------
-    y : array_like
-        Response (complete).
-    X : array_like
-        Regressors (constant and trend).
-    errors : callable or None
-        ``errors(rng, m)`` -> null errors (see :func:`simulated_p_value`).
-    mc_reps : int
-        Draws of the simulated p-value.
-    seed : int
-        Seed.
-
-    Returns
-    -------
-    PettittResult
-        ``location`` indexes the rows of ``y`` (1-based, last row before the shift).
-    """
-    y, X = _check_yx(y, X)
-    q, _ = np.linalg.qr(X)
-
-    def resid(E):
-        return E - q @ (q.T @ E)
-
-    r = resid(y[:, None])[:, 0]
-    base = pettitt(r)
-    p = simulated_p_value(lambda E: _pettitt_stats(resid(E)), base.statistic, y.size, errors, mc_reps, seed)
-    return PettittResult(statistic=base.statistic, location=base.location, p_value=float(p), n=base.n)
 
 
 # ----------------------------------------------------------------------------------------------------------

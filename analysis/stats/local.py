@@ -195,7 +195,7 @@ def _coverage(pos_key: tuple, h: float, lags: int, window: int, j: int, reps: in
 
 def _critical(pos_key: tuple, h: float, lags: int, window: int, j0: int, alpha: float, reps: int,
               seed: int, plausible: float) -> tuple[np.ndarray, np.ndarray]:
-    """Critical values at the integer times, at the nominal level calibrated by the double bootstrap.
+    """Critical values at the design's simulation times, at the nominal level calibrated by the double bootstrap.
 
     For each noise coefficient the data do not reject (each grid value ``j`` from which the observed estimate
     ``j0`` is not in either ``plausible`` tail of the estimates it produces), the level at each time is the
@@ -455,6 +455,10 @@ def local_crossing(y, t=None, *, bandwidth: float | None = None, window: int = 1
     grid = np.arange(0.0, pos[-1] + grid_step / 2, grid_step)
     grid[-1] = min(grid[-1], pos[-1])
     L, _ = local_weights(pos, grid, h)
+    if np.isnan(L).any():
+        bad = grid[np.isnan(L).any(axis=1)] + t_first
+        raise ValueError(f"bandwidth h={h:g} periods leaves fewer than three observed periods around period(s) "
+                         f"{bad[:5].tolist()} of the series; use a larger bandwidth.")
     fit = L @ yo
     q = _lag_products(L, pos) @ des.acf[j0]
     se = np.sqrt(var0 * q)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -152,8 +151,9 @@ class NoiseModel:
         pos = np.round(np.asarray(positions, dtype=float) - float(positions[0])).astype(int)
         return ar_noise(rng, int(pos[-1]) + 1, self.phi, self.window, int(reps))[pos]
 
-    def errors(self, positions, seed_offset: int = 0):
-        """A function ``errors(rng, reps)`` drawing null errors at ``positions`` (for the break tests)."""
+    def errors(self, positions):
+        """A function ``errors(rng, reps)`` drawing null errors at ``positions`` (the ``errors`` argument of the
+        simulated p-values of :mod:`analysis.stats.breaks`)."""
         def draw(rng: np.random.Generator, reps: int) -> np.ndarray:
             return self.simulate(rng, positions, reps)
         return draw
@@ -194,54 +194,3 @@ def fit_noise(y, t=None, *, window: int = 1, lags: int = 4) -> NoiseModel:
     j = int(k[0])
     return NoiseModel(phi=float(PHI_GRID[j]), sigma=math.sqrt(math.exp(float(lg[0]))), window=int(window),
                       lags=int(lags), index=j)
-
-
-@lru_cache(maxsize=512)
-def _estimates(pos_key: tuple, window: int, lags: int, j: int, reps: int, seed: int) -> np.ndarray:
-    """Grid indices of the coefficient the fit returns on ``reps`` series of pure model noise at ``PHI_GRID[j]``."""
-    pos = np.asarray(pos_key, dtype=float)
-    rng = np.random.default_rng([int(seed), int(j), 7])
-    U = ar_noise(rng, int(pos[-1]) + 1, float(PHI_GRID[j]), window, reps)[pos.astype(int)]
-    k, _ = fit_log_variogram(log_variogram(U, variogram_triplets(pos, lags)), model_log_variogram(window, lags))
-    return k
-
-
-def plausible_models(model: NoiseModel, positions, *, tail: float = 0.2, reps: int = 400,
-                     seed: int = 20250120) -> tuple[NoiseModel, ...]:
-    """The noise coefficients the fitted one does not rule out, as models (the fitted model first).
-
-    A coefficient is plausible when the fitted estimate lies in neither ``tail`` of the estimates that coefficient
-    produces on the same periods (simulated, ``reps`` draws); the walk from the estimate stops at the first
-    coefficient ruled out on each side. A test that takes the largest p-value over these models guards against an
-    estimate that understates the persistence (Berger and Boos 1994, without their Bonferroni term).
-
-    Parameters
-    ----------
-    model : NoiseModel
-        The fitted model.
-    positions : array_like
-        Observed periods (integers).
-    tail : float
-        Tail probability below which a coefficient is ruled out.
-    reps : int
-        Simulated estimates per coefficient.
-    seed : int
-        Seed.
-
-    Returns
-    -------
-    tuple of NoiseModel
-    """
-    pos = np.round(np.asarray(positions, dtype=float) - float(positions[0]))
-    key = tuple(float(p) for p in pos)
-    out = [model]
-    for step in (1, -1):
-        j = model.index + step
-        while 0 <= j < PHI_GRID.size:
-            k = _estimates(key, model.window, model.lags, j, int(reps), int(seed))
-            share = np.mean(k <= model.index) if step > 0 else np.mean(k >= model.index)
-            if share < tail:
-                break
-            out.append(NoiseModel(float(PHI_GRID[j]), model.sigma, model.window, model.lags, j))
-            j += step
-    return tuple(out)

@@ -78,11 +78,13 @@ def load_calibration(path: str | Path | None = None) -> dict | None:
 
 
 def current_settings() -> dict:
-    """The settings of the headline method that a calibration file must have been made with."""
+    """The settings of the headline method and the break tests that a calibration file must have been made with."""
     from . import local
+    from .report import BREAK_PLAUSIBLE
 
     return {"bandwidth_fraction": local.BANDWIDTH_FRACTION, "min_bandwidth": local.MIN_BANDWIDTH,
-            "lags_rule": "max(3, round(h / 3))", "plausible_tail": local.PLAUSIBLE, "alpha": 0.05}
+            "lags_rule": "max(3, round(h / 3))", "plausible_tail": local.PLAUSIBLE, "alpha": 0.05,
+            "break_lags_rule": "max(3, round(0.05 n))", "break_plausible_tail": BREAK_PLAUSIBLE}
 
 
 def calibration_status(cal: Mapping | None) -> tuple[bool, str]:
@@ -124,7 +126,9 @@ def coverage_phrase(cal: Mapping | None, method: str, truths=CORE_TRUTHS, what: 
     if r is None:
         return f"has no measured coverage yet ({why or 'the calibration file lacks it'})"
     note = "" if ok else f"; NOTE: {why}"
-    scen = ", ".join(t.replace("_", " ") for t in truths)
+    labels = {"line": "straight line", "release_jump": "release jump", "s_curve": "S-curve",
+              "saturation": "saturation"}
+    scen = ", ".join(labels.get(t, t.replace("_", " ")) for t in truths)
     return (f"covered {what} in {share(r['min'])}-{share(r['max'])} of simulated series at nominal "
             f"{100 * (1 - float(cal.get('alpha', 0.05))):.0f}% ({r['cells']} scenarios: {scen}; Monte Carlo s.e. at "
             f"most {100 * r['se_max']:.1f} points; {CALIBRATION_COMMAND}){note}")
@@ -222,8 +226,8 @@ def break_readings(*, pett, chow_res, chow_reason: str, chow_date: str | None, s
                    obs_date, pett_date: str | None, n_obs: int, noise, plausible_phi: float, unit: str,
                    cal: Mapping | None) -> dict:
     """Readings of the break tests; each says what the test can and cannot tell with autocorrelated noise."""
-    nul = (f"p-value simulated on this design with {noise_phrase(noise, unit)}; the largest p-value over the "
-           f"noise coefficients the data do not rule out (up to {plausible_phi:.2f}) is reported")
+    nul = (f"p-value simulated on this design with {noise_phrase(noise, unit)}, calibrated by a double bootstrap "
+           f"and the largest over the noise coefficients the data do not rule out (up to {plausible_phi:.2f})")
 
     def verdict(p: float, what: str) -> str:
         if p < 0.05:
@@ -298,9 +302,16 @@ def local_reading(loc, *, unit: str, level: int, dates: dict, first_date: str, l
            f"its level calibrated by a double bootstrap at the least favourable plausible coefficient")
     found = (f"The {level}% set of dates at which the underlying log ratio may be zero is "
              f"{set_text(dates['pieces_dates'], loc.open_start, loc.open_end, first_date, last_date)}")
+    from .local import LEVELS
+
+    if loc.level_max >= float(LEVELS[-1]):
+        found += (". The calibration reached its largest level (the bootstrap's 99.9% quantile) somewhere in the "
+                  "window: the data do not rule out noise so persistent that even these critical values may be too "
+                  "small there")
+    fc = false_claim_phrase(cal)
     return (f"Local-linear crossover (no shape assumed over the window): {how}. {found}. Every crossing of the fitted "
             f"curve: {', '.join(dates['crossing_dates']) or 'none'}. In the calibration study this set "
-            + coverage_phrase(cal, "local_linear") + ".")
+            + coverage_phrase(cal, "local_linear") + (f"; {fc}" if fc else "") + ".")
 
 
 def noise_words(loc, unit: str) -> str:
@@ -347,13 +358,17 @@ def headline_reading(*, head: Mapping, loc, unit: str, level: int, first_date: s
 def spread_reading(spread: Mapping) -> str:
     """The spread of the date across defensible definitions, next to the statistical interval."""
     n = spread.get("n_rows", 0)
-    if not n:
-        return "No other definition of the series gave an estimate."
+    nodata = spread.get("n_no_data", 0)
+    skipped = (f" ({nodata} other definition(s) could not be estimated: the panel lacks them or their window is "
+               "too short)") if nodata else ""
+    if not n or not spread.get("earliest_date"):
+        return "No definition of the sensitivity grid gives an overtaking date" + skipped + "."
     lo, hi = spread.get("earliest_date"), spread.get("latest_date")
     none = spread.get("n_no_estimate", 0)
-    return (f"Across {n} defensible definitions (measure, attribution rule, scope, a window starting 3, 6 or 12 months "
-            f"later, half or double the bandwidth) the estimated date ranges from {lo} to {hi}"
-            + (f"; {none} of them give no overtaking date" if none else "") + ".")
+    return (f"Across {n} defensible definitions (measure, attribution rule, scope, later window starts, half or "
+            f"double the bandwidth) the estimated date ranges from {lo} to {hi}"
+            + (f"; {none} of them give no overtaking date (CN not ahead at their last snapshot)" if none else "")
+            + skipped + ".")
 
 
 def fieller_reading(f, label: str, td) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import breaknull as _bnull
 from . import breaks as _breaks
 from . import crossover as _cross
 from . import local as _local
@@ -32,18 +33,19 @@ from .series import (PERIOD_DAYS, check_series, definition_of, measure_lag_days,
 #: Date tested by the Chow test: the public release of DeepSeek-R1 (20 January 2025), the most cited candidate
 #: for a step change in Chinese model downloads. The break is placed after the last period before this date.
 CHOW_DATE = "2025-01-20"
-#: Tail probability that defines the noise coefficients the break tests guard against (see
-#: :func:`analysis.stats.noise.plausible_models`); the same as the crossover's calibration.
-BREAK_PLAUSIBLE = _local.PLAUSIBLE
+#: Tail probability that defines the noise coefficients over which the break tests' calibrated p-values are
+#: maximised (see :mod:`analysis.stats.breaknull`); chosen in the calibration study (devtools.validate).
+BREAK_PLAUSIBLE = 0.35
 
 
 def break_lags(n_span: int) -> int:
-    """Variogram lags of the break tests' noise model: ``max(4, n_span // 8)``.
+    """Variogram lags of the break tests' noise model: ``max(3, round(0.05 n_span))``, as the crossover's.
 
-    Under their null (a straight line plus noise) second differences at any lag are pure noise, so longer lags than
-    the crossover's can be used; a break or a bend inflates them, which makes the tests conservative, not liberal.
+    Under "no break" second differences at any lag are pure noise, but a jump contaminates every second difference
+    that straddles it, more of them the longer the lag: long lags would mistake the break for persistence and hide
+    it, so the lags are kept as short as the crossover's.
     """
-    return max(4, int(n_span) // 8)
+    return max(3, int(round(0.05 * n_span)))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -279,30 +281,39 @@ def run_trend_tests(series: pd.DataFrame, *, mk_method: str = "hamed_rao", mk_la
     X = np.column_stack([np.ones(obs.sum()), to])
     w = measure_window(defin["measure"], defin["frequency"]) if window is None else int(window)
     n_span = int(round(to[-1] - to[0])) + 1
-    fitted = _noise.fit_noise(yo, to, window=w, lags=min(break_lags(n_span), max(2, (yo.size - 1) // 4)))
-    models = _noise.plausible_models(fitted, to, tail=BREAK_PLAUSIBLE)
-    top = max(models, key=lambda m: m.phi)
-    nulls = {"fitted": fitted.errors(to), "most_persistent_plausible": top.errors(to), "iid": None}
-    p_values: dict = {}
-
-    def robust(name: str, run):
-        """Run a test under each null; keep the largest p-value of the two noise models."""
-        res = {k: run(e) for k, e in nulls.items()}
-        p_values[name] = {k: float(v.p_value) for k, v in res.items()}
-        worst = max((res["fitted"], res["most_persistent_plausible"]),
-                    key=lambda v: -1.0 if not math.isfinite(v.p_value) else v.p_value)
-        return worst
-
-    pett = robust("pettitt", lambda e: _breaks.pettitt_trend(yo, X, errors=e, mc_reps=break_reps))
+    lags = min(break_lags(n_span), max(2, (yo.size - 1) // 4))
+    fitted = _noise.fit_noise(yo, to, window=w, lags=lags)
+    split = int(np.sum(dates_o < np.datetime64(pd.Timestamp(chow_date)))) if chow_date is not None else None
     chow_res, chow_reason = None, ""
-    if chow_date is not None:
-        split = int(np.sum(dates_o < np.datetime64(pd.Timestamp(chow_date))))
+    if split is not None:
         try:
-            chow_res = robust("chow", lambda e: _breaks.chow(yo, X, split, errors=e, mc_reps=break_reps))
+            chow_res = _breaks.chow(yo, X, split)
         except ValueError as exc:
-            chow_reason = f"Chow test at {chow_date} skipped: {exc}"
-    supf = robust("sup_f", lambda e: _breaks.sup_f(yo, X, trim=0.15, mc_reps=sup_f_reps, errors=e))
-    cusum = robust("cusum", lambda e: _breaks.cusum_ols(yo, X, mc_reps=cusum_reps, errors=e))
+            chow_reason, split = f"Chow test at {chow_date} skipped: {exc}", None
+    design = _bnull.BreakNullDesign(tuple(float(v) for v in to - to[0]), w, lags, 0.15, split)
+    observed = {k: float(v[0]) for k, v in _bnull.statistics(yo[:, None], design).items()}
+    reps = {"sup_f": sup_f_reps, "cusum": cusum_reps, "pettitt": break_reps, "chow": break_reps}
+    calibrated = {}
+    for test, stat in observed.items():
+        if reps[test] > 0:
+            calibrated[test] = _bnull.calibrated_p_values({test: stat}, design, fitted.index, reps=reps[test],
+                                                          tail=BREAK_PLAUSIBLE, iid_reps=reps[test])[test]
+    p_values = {k: {"calibrated": v.p_value, "fitted": v.p_raw, "iid": v.p_iid} for k, v in calibrated.items()}
+    plausible = next(iter(calibrated.values())).plausible_coefficients if calibrated else (fitted.phi,)
+
+    def pv(test: str) -> float:
+        return calibrated[test].p_value if test in calibrated else float("nan")
+
+    base_pett = _breaks.pettitt(yo - X @ np.linalg.lstsq(X, yo, rcond=None)[0])
+    pett = _breaks.PettittResult(statistic=base_pett.statistic, location=base_pett.location,
+                                 p_value=pv("pettitt"), n=base_pett.n)
+    if chow_res is not None:
+        chow_res = dataclasses.replace(chow_res, p_value=pv("chow"), p_value_method="calibrated noise-model bootstrap",
+                                       mc_reps=int(break_reps))
+    supf = _breaks.sup_f(yo, X, trim=0.15, mc_reps=0)
+    supf = dataclasses.replace(supf, p_value=pv("sup_f"), mc_reps=int(sup_f_reps))
+    cusum = dataclasses.replace(_breaks.cusum_ols(yo, X, pvalue="brownian_bridge"), p_value=pv("cusum"),
+                                pvalue_method="calibrated noise-model bootstrap", mc_reps=int(cusum_reps), seed=0)
     bp = _breaks.bai_perron(yo, X, max_breaks=max_breaks)
     bp_reported = bool(math.isfinite(supf.p_value) and supf.p_value < 0.05)
 
@@ -321,14 +332,15 @@ def run_trend_tests(series: pd.DataFrame, *, mk_method: str = "hamed_rao", mk_la
         **_read.break_readings(pett=pett, chow_res=chow_res, chow_reason=chow_reason, chow_date=chow_date,
                                supf=supf, cusum=cusum, bp=bp, bp_tested=bp_reported, obs_date=obs_date,
                                pett_date=obs_date(pett.location), n_obs=int(yo.size), noise=fitted,
-                               plausible_phi=top.phi, unit=unit, cal=cal),
+                               plausible_phi=max(plausible), unit=unit, cal=cal),
     }
     for k, v in mk.items():
         readings[f"mk_{k}"] = _read.mk_reading(k, v)
     breaks = {"pettitt": pett, "chow": chow_res, "sup_f": supf, "cusum": cusum, "bai_perron": bp}
-    noise = {**fitted.describe(), "most_persistent_plausible_coefficient": top.phi,
-             "plausible_coefficients": [m.phi for m in models], "plausible_tail": BREAK_PLAUSIBLE,
-             "p_value_rule": "largest p-value of the fitted and the most persistent plausible noise model"}
+    noise = {**fitted.describe(), "plausible_coefficients": list(plausible), "plausible_tail": BREAK_PLAUSIBLE,
+             "p_value_rule": ("double bootstrap (Beran 1988): share of series simulated with a plausible noise "
+                              "coefficient whose noise-model p-value is at most the observed one; the largest over "
+                              "the plausible coefficients")}
     return TrendReport(simulated=bool(simulated), definition=defin, n_periods=int(len(s)), n_observed=int(obs.sum()),
                        first_date=first_date, last_date=last_date, period_days=period_days, ols=ols,
                        ols_prewhitened=ols_pw, ols_diff=ols_diff, ols_nw=ols_nw, mann_kendall=mk, primary_mk=mk_method,
@@ -481,12 +493,13 @@ class CrossoverReport:
         CrossoverReport
         """
         rows = grid[grid["method"] == "local_linear"] if len(grid) else grid
+        n_no_data = int((rows["kind"] == "no_data").sum()) if len(rows) else 0
+        rows = rows[rows["kind"] != "no_data"] if len(rows) else rows
         ests = pd.to_datetime(rows["estimate_date"], errors="coerce") if len(rows) else pd.Series(dtype=float)
-        valid = rows[ests.notna()] if len(rows) else rows
         spread = {"n_rows": int(len(rows)), "n_with_estimate": int(ests.notna().sum()) if len(rows) else 0,
-                  "n_no_estimate": int(ests.isna().sum()) if len(rows) else 0,
-                  "earliest_date": ests.min().strftime("%Y-%m-%d") if len(valid) else None,
-                  "latest_date": ests.max().strftime("%Y-%m-%d") if len(valid) else None,
+                  "n_no_estimate": int(ests.isna().sum()) if len(rows) else 0, "n_no_data": n_no_data,
+                  "earliest_date": ests.min().strftime("%Y-%m-%d") if ests.notna().any() else None,
+                  "latest_date": ests.max().strftime("%Y-%m-%d") if ests.notna().any() else None,
                   "dimensions": ["measure", "rule", "scope", "start_offset_months", "bandwidth_periods"],
                   "method": "local_linear"}
         head = {**self.headline, "definition_spread": spread}
