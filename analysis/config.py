@@ -97,6 +97,7 @@ class TrendsSection:
     inference: str = field(default="fixed_b", metadata=_choice("fixed_b", "nw"))
     bandwidth: float = field(default=0.5, metadata={"min": 0.02, "max": 1.0})
     fixed_b_null: str = field(default="lrv", metadata=_choice("lrv", "ar1", "iid"))
+    break_reps: int = field(default=999, metadata={"min": 99, "max": 100_000})
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ class CrossoverSection:
     block_length: int | None = field(default=None, metadata={"min": 1, "max": 104})
     bootstrap_method: str = field(default="studentized", metadata=_choice("studentized", "percentile"))
     seed: int = field(default=0, metadata={"min": 0, "max": 2**32 - 1})
+    local_bandwidth: float | None = field(default=None, metadata={"min": 1.5, "max": 1000})
+    local_reps: int = field(default=2000, metadata={"min": 200, "max": 100_000})
+    start_offsets: tuple[int, ...] = field(default=(0, 3, 6, 12), metadata={"min": 0, "max": 60, "non_empty": True})
 
 
 @dataclass(frozen=True)

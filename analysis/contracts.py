@@ -146,7 +146,8 @@ FAMILY_DOWNLOAD_COLUMNS: tuple[str, ...] = ("date", "family", "developer", "orig
 SENSITIVITY_COLUMNS: tuple[str, ...] = (
     "measure", "rule", "scope", "k", "hac_lag", "method", "estimate_date", "lower_date", "upper_date", "kind",
     "n_periods", "n_observed", "estimate_t", "lower_t", "upper_t", "note", "inference", "bandwidth_b", "critical",
-    "gap_lower_t", "gap_upper_t", "gap_lower_date", "gap_upper_date",
+    "gap_lower_t", "gap_upper_t", "gap_lower_date", "gap_upper_date", "start_offset_months", "start_date",
+    "bandwidth_periods", "n_pieces", "pieces_dates", "open_start", "open_end",
 )
 #: Adoption factors by origin (notebook 06): download-weighted shares per snapshot and ecosystem counts per month.
 FACTOR_COLUMNS: tuple[str, ...] = ("date", "factor", "level", "region", "value", "downloads", "n_models")

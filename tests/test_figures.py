@@ -95,16 +95,19 @@ def write_inputs(root, *, rankings: bool = True) -> Paths:
              "headline": {"method": "fieller", "estimate_date": todate(fi.estimate), "lower_date": todate(fi.lower),
                           "upper_date": todate(fi.upper), "kind": fi.kind, "estimate_t": fi.estimate,
                           "lower_t": fi.lower, "upper_t": fi.upper},
-             "methods": {"fieller": to_jsonable(fi), "delta": to_jsonable(de),
-                         "first_passage": {"date": todate(CROSS_T + 1), "prob_crossed_by_last_period": 0.99}}}
+             "methods": {"fieller": {**to_jsonable(fi), "settings": {"method": "nw", "hac_lags": 2}},
+                         "delta": {**to_jsonable(de), "settings": {"method": "nw", "hac_lags": 2}},
+                         "first_passage": {"date": todate(CROSS_T + 1), "prob_crossed_by_last_period": 0.99,
+                                           "settings": {"k": 3}}}}
     paths.trends_file.write_text(json.dumps(trends))
     paths.crossover_file.write_text(json.dumps(cross))
     sens = pd.DataFrame([
-        ("downloads_30d", "lineage", "all", 3, 2, "fieller", cross["headline"]["estimate_date"],
+        ("downloads_30d", "lineage", "all", None, 2, "fieller", cross["headline"]["estimate_date"],
          cross["headline"]["lower_date"], cross["headline"]["upper_date"], "bounded", 39),
-        ("downloads_30d", "uploader", "all", 3, 2, "fieller", "2025-01-15", None, None, "unbounded", 39),
-        ("downloads_30d", "uploader", "all", 3, 2, "delta", "2025-01-15", "2024-12-01", "2025-03-01", "bounded", 39),
-        ("downloads_30d", "lineage", "llm", 3, 2, "fieller", None, None, None, "no_trend", 39),
+        ("downloads_30d", "uploader", "all", None, 2, "fieller", "2025-01-15", None, None, "unbounded", 39),
+        ("downloads_30d", "uploader", "all", None, 2, "delta", "2025-01-15", "2024-12-01", "2025-03-01", "bounded",
+         39),
+        ("downloads_30d", "lineage", "llm", None, 2, "fieller", None, None, None, "no_trend", 39),
     ], columns=list(contracts.SENSITIVITY_COLUMNS[:10]) + ["n_periods"])
     sens.to_parquet(paths.sensitivity_file, index=False)
     models = pd.DataFrame({
@@ -478,8 +481,9 @@ def test_figure5_partial_first_and_last_months_are_marked():
 # ------------------------------------------------------------------------------------------------ figure 6
 def test_figure6_forest_structure(inputs):
     sens = pd.read_parquet(inputs.sensitivity_file)
-    head = fdata.headline_crossing(json.loads(inputs.crossover_file.read_text()))
-    table = sensitivity_table(sens, DEFN, head, hac_lag=2, k=3)
+    cross = json.loads(inputs.crossover_file.read_text())
+    head = fdata.headline_crossing(cross)
+    table = sensitivity_table(sens, DEFN, head, crossover=cross)
     assert table["highlight"].sum() == 1
     first = table[table["definition_row"] == 0]
     assert list(first["label"]) == ["lineage · all models"] and first["highlight"].all()  # the headline comes first
@@ -506,7 +510,8 @@ def test_figure6_envelope_over_settings():
          for k, d in ((1, "2025-06-04"), (3, "2025-06-18"), (6, "2025-07-02"))],
         columns=list(contracts.SENSITIVITY_COLUMNS[:10]))
     head = fdata.Crossing("fieller", pd.Timestamp("2025-06-10"), None, None, "bounded")
-    t = sensitivity_table(sens, DEFN, head, hac_lag=2, k=3).set_index("method")
+    cross = {"methods": {"fieller": {"settings": {"hac_lags": 2}}, "first_passage": {"settings": {"k": 3}}}}
+    t = sensitivity_table(sens, DEFN, head, crossover=cross).set_index("method")
     assert t.loc["fieller", "lower_date"] == pd.Timestamp("2025-05-20")  # the headline lag's own interval
     assert pd.isna(t.loc["fieller", "range_lower_date"])  # lag 3 is unbounded: so is the envelope
     assert t.loc["first_passage", "kind"] == "point"
@@ -537,34 +542,58 @@ def _grid_rows(measure, n, lags_fb):
 
 def test_figure6_each_method_at_its_own_setting():
     # the headline series has 80 periods (fixed-b lags 39/23/79), the all-time one 48 (lags 23/13/47); the
-    # classic Newey-West rows only have lags 1-4, and crossover.json's fieller_nw interval is that of lag 3
+    # classic Newey-West rows only have lags 1-4; crossover.json records lag 3 for fieller_nw and b = 0.5
     sens = pd.DataFrame(_grid_rows("downloads_30d", 80, (39, 23, 79))
                         + _grid_rows("downloads_alltime_increment", 48, (23, 13, 47)))
-    cross = {"trend": {"hac_lags": 39, "bandwidth_b": 0.5, "inference": "fixed_b"},
-             "headline": {"method": "fieller"},
-             "methods": {"fieller": {"estimate": 50.0, "lower": 47.0, "upper": 53.0},
-                         "fieller_nw": {"estimate": 50.0, "lower": 49.4, "upper": 50.6}}}
+    cross = {"headline": {"method": "fieller"},
+             "methods": {"fieller": {"settings": {"bandwidth_b": 0.5, "hac_lags": 39}},
+                         "fieller_nw": {"settings": {"hac_lags": 3}}}}
     head = fdata.Crossing("fieller", pd.Timestamp("2025-07-09"), None, None, "bounded")
-    t = sensitivity_table(sens, DEFN, head, hac_lag=39, crossover=cross)
+    t = sensitivity_table(sens, DEFN, head, crossover=cross)
     get = lambda m, d: t[(t["method"] == m) & (t["definition_row"] == d)].iloc[0]  # noqa: E731
     t0 = pd.Timestamp("2024-07-24")
     week = lambda x: (t0 + pd.Timedelta(days=7 * x)).floor("D")  # noqa: E731
     for d in (0, 1):  # the headline definition, and the all-time one with other fixed-b lags
         nw = get("fieller_nw", d)
         assert (nw["lower_date"], nw["upper_date"]) == (week(49.4), week(50.6)), nw["note"]  # lag 3, not lag 1
-        assert nw["note"].startswith("HAC lag 3")
+        assert nw["note"].startswith("HAC lag 3, as recorded in crossover.json")
         fb = get("fieller", d)
         assert (fb["lower_date"], fb["upper_date"]) == (week(47), week(53))  # b = 0.5 in both definitions
         assert fb["note"].startswith(f"fixed-b bandwidth b = 0.5 ({39 if d == 0 else 23} lags)")
-    # without the t columns the interval dates identify lag 3 as well
-    t2 = sensitivity_table(sens.drop(columns=["estimate_t", "lower_t", "upper_t"]), DEFN, head,
-                                 crossover={**cross, "methods": {"fieller_nw": {
-                                     "estimate_date": week(50).strftime("%Y-%m-%d"),
-                                     "lower_date": week(49.4).strftime("%Y-%m-%d"),
-                                     "upper_date": week(50.6).strftime("%Y-%m-%d")}}})
-    nw2 = t2[(t2["method"] == "fieller_nw") & (t2["definition_row"] == 0)].iloc[0]
-    assert nw2["note"].startswith("HAC lag 3")
     assert set(t["level"]) == {"95%"}
+    # nothing is guessed: a crossover.json without the settings is refused, naming the method
+    with pytest.raises(FigureInputError, match="methods.fieller_nw lacks its settings"):
+        sensitivity_table(sens, DEFN, head, crossover={"methods": {
+            "fieller": {"settings": {"bandwidth_b": 0.5}}, "fieller_nw": {"lower": 49.4, "upper": 50.6}}})
+
+
+def test_figure6_shows_the_headline_at_its_bandwidth_and_the_whole_set():
+    t0 = pd.Timestamp("2024-07-24")
+    d = lambda t: (t0 + pd.Timedelta(days=7 * t)).strftime("%Y-%m-%d")  # noqa: E731
+    rows = []
+    for start, bw, est, lo, hi in ((0, 12.0, 50, 45, 55), (3, 10.1, 49, 43, 56), (12, 6.0, 52, 40, 60),
+                                   (0, 6.0, 51, 44, 57), (0, 24.0, 48, 46, 52)):
+        rows.append({"measure": "downloads_30d", "rule": "lineage", "scope": "all", "k": None, "hac_lag": None,
+                     "method": "local_linear", "estimate_date": d(est), "lower_date": d(lo), "upper_date": d(hi),
+                     "kind": "bounded", "start_offset_months": start, "bandwidth_periods": bw})
+    sens = pd.DataFrame(rows)
+    cross = {"headline": {"method": "local_linear"},
+             "methods": {"local_linear": {"settings": {"bandwidth_periods": 12.0}}}}
+    head = fdata.Crossing("local_linear", pd.Timestamp(d(50)), None, None, "bounded")
+    r = sensitivity_table(sens, DEFN, head, crossover=cross).iloc[0]
+    assert (r["lower_date"], r["upper_date"]) == (pd.Timestamp(d(45)), pd.Timestamp(d(55)))  # full window, h = 12
+    assert r["note"].startswith("local-linear bandwidth 12.0 periods, full window, as recorded in crossover.json")
+    assert (r["range_lower_date"], r["range_upper_date"]) == (pd.Timestamp(d(40)), pd.Timestamp(d(60)))
+    assert "range over 5 setting(s) of window start and bandwidth" in r["note"]
+    # a set of several intervals is drawn whole: one segment per piece
+    two = fdata.Crossing("local_linear", pd.Timestamp(d(50)), pd.Timestamp(d(20)), pd.Timestamp(d(55)), "bounded",
+                         pieces=((pd.Timestamp(d(20)), pd.Timestamp(d(25))), (pd.Timestamp(d(45)),
+                                                                             pd.Timestamp(d(55)))))
+    seg = [x for x in fdata.interval_rows(two, "", t0, t0 + pd.Timedelta(weeks=80), "95% interval")
+           if x["element"] == "interval"]
+    assert [(x["date"], x["date_end"]) for x in seg] == [(pd.Timestamp(d(20)), pd.Timestamp(d(25))),
+                                                         (pd.Timestamp(d(45)), pd.Timestamp(d(55)))]
+    assert "set of 2 intervals" in two.text()
 
 
 def test_confidence_level_comes_from_crossover_json(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -119,3 +119,67 @@ def test_injected_factors_follow_their_distributions_and_are_recorded(small_hub)
     assert t["safetensors"].notna().mean() > 0.5 and t["gguf"].notna().any()
     tm = pd.read_parquet(small_hub / "truth_models.parquet")
     assert {"licence_class", "declares_zh", "size_bin", "licence_tag", "params_written"} <= set(tm.columns)
+
+
+# ------------------------------------------------------------------------------------------- truth shapes
+def test_truth_shapes_cross_where_they_are_built_to():
+    from analysis.simulate.shapes import SHAPES, TruthShape, measure_crossings, underlying_crossings
+
+    for shape in SHAPES:
+        for n in (52, 104):
+            tr = TruthShape(shape, n)
+            u = underlying_crossings(tr)
+            m = measure_crossings(tr)
+            if shape == "after_window":
+                assert u.headline is None and m.headline is None and not m.ahead_at_end
+                continue
+            assert u.headline == pytest.approx(tr.crossing_frac * (n - 1), abs=1e-3), shape
+            if shape != "two_crossings":  # a 4-week trailing mean of a path straight near the crossing: 1.5 later
+                assert m.headline == pytest.approx(u.headline + 1.5, abs=0.15), shape
+    two = measure_crossings(TruthShape("two_crossings", 104))
+    assert two.directions == (1, -1, 1) and two.headline == two.times[-1]
+    jump = TruthShape("release_jump", 104)
+    t = np.arange(104.0)
+    steps = np.diff(jump.path(t))
+    assert steps.max() == pytest.approx(0.35 + 0.02) and int(np.argmax(steps)) + 1 == math.ceil(0.4 * 103)
+
+
+def test_observe_averages_path_and_noise_over_the_window():
+    from analysis.simulate.shapes import TruthShape, ar1_noise, observe
+
+    tr = TruthShape("line", 30)
+    y = observe(np.random.default_rng(7), tr, phi=0.5, sigma=0.1, window=4, missing=(3, 9))
+    u = ar1_noise(np.random.default_rng(7), 33, 0.5, 0.1)
+    expect = tr.measure(np.arange(30.0), 4) + np.convolve(u, np.ones(4) / 4, mode="valid")
+    assert np.isnan(y[[3, 9]]).all()
+    keep = ~np.isnan(y)
+    np.testing.assert_allclose(y[keep], expect[keep], rtol=1e-12)
+
+
+def test_place_crossing_puts_the_measure_crossing_on_the_date():
+    from analysis.simulate.shapes import measure_crossings, place_crossing
+
+    for shape, n, t in (("release_jump", 80, 51.0), ("s_curve", 52, 30.2), ("line", 10, 28.0)):
+        tr = place_crossing(shape, n, t)
+        lo_hi = (0.0, max(n - 1.0, t) + 5)
+        assert measure_crossings(tr, 4, *lo_hi).headline == pytest.approx(t, abs=1e-3)
+
+
+def test_demo_truth_is_a_release_jump_on_the_measure(tmp_path):
+    hub = simulate_hub(tmp_path / "h", TINY)
+    truth = load_truth(hub.root)
+    assert truth["truth_shape"]["shape"] == "release_jump" and truth["release_date"] == "2025-01-20"
+    assert truth["measure_crossing_dates"][-1] == truth["crossover_date"] == "2025-02-12"
+    # the underlying weekly path crosses 1.5 weeks before the 4-week measure (a straight path near the crossing)
+    under = dt.date.fromisoformat(truth["underlying_crossover_date"])
+    assert (dt.date(2025, 2, 12) - under).days in (10, 11)
+    nf = truth["noise_free_log_ratio"]
+    dates = sorted(nf)
+    before = [nf[d] for d in dates if d < "2025-02-12"]
+    after = [nf[d] for d in dates if d > "2025-02-12"]
+    assert max(before) < 0 < min(after)
+    # the release jump shows in the noise-free measure as a rise of 0.35 spread over four weeks
+    rises = np.diff([nf[d] for d in dates])
+    slope = 1.6 / 52
+    np.testing.assert_allclose(np.sort(rises)[-4:], slope + 0.35 / 4, atol=1e-5)
+    np.testing.assert_allclose(np.sort(rises)[:-4], slope, atol=1e-5)

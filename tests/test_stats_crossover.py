@@ -13,7 +13,7 @@ import pytest
 import statsmodels.api as sm
 from arch.bootstrap import optimal_block_length as arch_obl
 
-from analysis.stats.crossover import (crossing_block_bootstrap, crossing_delta, crossing_fieller,
+from analysis.stats.crossover import (crossing_block_bootstrap, first_passage_interval, crossing_delta, crossing_fieller,
                                       first_passage, first_run_start, optimal_block_length)
 
 X_DIAL = np.arange(0, 101, 10, dtype=float)
@@ -191,28 +191,15 @@ def test_first_run_start_hand_examples():
 
 def test_first_passage_missing_period_breaks_a_run():
     d = np.array([-0.1, -0.1, 0.1, 0.1, np.nan, 0.1, 0.1, 0.1, 0.2])
-    r = first_passage(d, k=3, simulate=False)
+    r = first_passage(d, k=3)
     assert r.index == 5
-    assert first_passage(d, k=2, simulate=False).index == 2
-
-
-def test_first_passage_smoother_brackets_a_clear_crossing():
-    n = 80
-    t = np.arange(n, dtype=float)
-    d = 0.004 * (t - 40.0) + 0.01 * np.random.default_rng(6).standard_normal(n)
-    r = first_passage(d, k=3, reps=200, seed=0)
-    assert r.prob_crossed_by_last_period == pytest.approx(1.0)
-    assert r.lower_index is not None and r.upper_index is not None
-    assert r.lower_index <= 42 <= r.upper_index + 3
-    assert abs(r.index - 40) <= 6
+    assert first_passage(d, k=2).index == 2
+    assert r.lower_index is None and r.upper_index is None and r.interval_source == ""
 
 
 def test_first_passage_not_reached_when_always_behind():
     d = -0.2 + 0.01 * np.random.default_rng(1).standard_normal(60)
-    r = first_passage(d, k=3, reps=200, seed=0)
-    assert r.index is None
-    assert r.prob_crossed_by_last_period < 0.05
-    assert r.upper_index is None
+    assert first_passage(d, k=3).index is None
 
 
 def test_first_passage_in_the_last_k_minus_1_periods_counts_as_not_yet():
@@ -221,21 +208,17 @@ def test_first_passage_in_the_last_k_minus_1_periods_counts_as_not_yet():
     t = np.arange(n, dtype=float)
     d = 0.01 * (t - 57.5) + 0.002 * np.random.default_rng(3).standard_normal(n)
     assert (d[-2:] > 0).all() and (d[:-2] < 0).all()
-    two = first_passage(d, k=2, reps=300, seed=0)
-    three = first_passage(d, k=3, reps=300, seed=0)
-    assert two.index == 58 and two.prob_crossed_by_last_period > 0.95
-    assert three.index is None and three.prob_crossed_by_last_period < 0.05 and three.upper_index is None
+    assert first_passage(d, k=2).index == 58
+    assert first_passage(d, k=3).index is None
 
 
-# ------------------------------------------------------------------------------------------ simulation study
-def test_validation_series_has_known_crossing_and_missing_periods():
-    from devtools.validate import run_scenario, simulate_series
-
-    y = simulate_series(np.random.default_rng(0), 50, 0.1, 20.0, 0.5, 0.0, n_missing=4, window=4)
-    assert np.isnan(y).sum() == 4 and not np.isnan(y[[0, -1]]).any()
-    obs = ~np.isnan(y)
-    np.testing.assert_allclose(y[obs], 0.1 * (np.arange(50) - 20.0)[obs])
-    s = run_scenario(phi=0.3, reps=40, n=60, bootstrap_reps=0, seed=1, other_nulls=False, null_reps=4000)
-    assert s.reps == 40 and 0.8 <= s.coverage["fieller_nw"] <= 1.0
-    assert s.median_abs_error["ols_crossing"] < 2.0
-    assert len(s.missing_periods) == 3 and s.coverage_se["fieller_nw"] < 0.07
+def test_first_passage_interval_is_the_first_periods_at_or_after_the_set_ends():
+    fp = first_passage(np.linspace(-1, 1, 20), k=3)
+    t = np.arange(20, dtype=float)
+    r = first_passage_interval(fp, t, 7.2, 11.0, "a set")
+    assert (r.lower_index, r.upper_index, r.interval_source) == (8, 11, "a set")
+    assert r.index == fp.index and r.k == 3
+    open_end = first_passage_interval(fp, t, 7.2, np.inf, "a set")
+    assert open_end.lower_index == 8 and open_end.upper_index is None
+    beyond = first_passage_interval(fp, t, -3.0, 19.5, "a set")
+    assert beyond.lower_index == 0 and beyond.upper_index is None  # after the last period: not on the grid

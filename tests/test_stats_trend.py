@@ -230,7 +230,7 @@ def test_hac_with_gaps_equals_pairwise_definition():
     rng = np.random.default_rng(11)
     y = _autocorrelated(60, 0.4, seed=5)
     y[[3, 4, 30]] = nan
-    res = ols_trend(y, hac_lags=3, use_correction=False)
+    res = ols_trend(y, hac_lags=3, use_correction=False, inference="nw")
     t = np.arange(60.0)
     obs = ~np.isnan(y)
     X = np.column_stack([np.ones(obs.sum()), t[obs]])
@@ -253,11 +253,20 @@ def test_hac_with_gaps_equals_pairwise_definition():
 def test_ols_trend_recovers_known_line_and_uses_default_lag():
     t = np.arange(100.0)
     y = 1.5 - 0.25 * t + np.where(np.arange(100) % 2, 0.1, -0.1)
-    r = ols_trend(y)
+    r = ols_trend(y, inference="nw")
     assert r.params[0] == pytest.approx(1.5, abs=5e-3)
     assert r.params[1] == pytest.approx(-0.25, abs=1e-4)
     assert r.hac_lags == 4 and r.use_correction
     assert r.p_values[1] < 1e-10
+
+
+def test_ols_trend_defaults_to_the_studys_fixed_b_inference():
+    y = _autocorrelated(80, 0.5, seed=3) + 0.01 * np.arange(80.0)
+    r = ols_trend(y)
+    assert r.inference == "fixed_b" and r.bandwidth_b == pytest.approx(0.5) and r.hac_lags == 39
+    assert r.null == "lrv" and r.null_phi is not None
+    with pytest.raises(ValueError, match="hac_lags is set by the bandwidth"):
+        ols_trend(y, hac_lags=3)  # classic lags must be asked for with inference="nw"
 
 
 @pytest.mark.parametrize("n, lag", [(100, 4), (80, 3), (50, 3), (200, 4), (300, 5), (20, 2)])
@@ -343,7 +352,7 @@ def test_prewhitened_meat_follows_andrews_monahan_on_complete_data():
 
 def test_prewhitening_widens_standard_errors_under_strong_autocorrelation():
     y = _autocorrelated(100, 0.8, seed=21)
-    plain = ols_trend(y)
-    pw = ols_trend(y, prewhite=True)
+    plain = ols_trend(y, inference="nw")
+    pw = ols_trend(y, prewhite=True, inference="nw")
     assert pw.params == plain.params and pw.prewhite and not plain.prewhite
     assert pw.se[1] > 1.2 * plain.se[1]

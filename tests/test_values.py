@@ -272,3 +272,59 @@ def test_text_values_are_words_not_code_names(values):
     assert values["crossover_kind"].text == "two rays"
     assert "Hamed-Rao" in values["mk_hamed_rao_p_value"].description
     assert not any("_" in v.text for v in values.values() if isinstance(v.value, str))
+
+
+LOCAL_CROSS = {
+    "definition": TRENDS["definition"], "alpha": 0.05,
+    "headline": {"method": "local_linear", "kind": "bounded", "estimate_date": "2025-06-04",
+                 "lower_date": "2025-02-05", "upper_date": "2025-07-02", "estimate_t": 22.0, "lower_t": 5.0,
+                 "upper_t": 26.0, "pieces_dates": [["2025-02-05", "2025-02-26"], ["2025-05-21", "2025-07-02"]],
+                 "open_start": False, "open_end": False, "crossing_dates": ["2025-02-12", "2025-03-05", "2025-06-04"],
+                 "underlying_estimate_date": "2025-05-20", "measure_lag_days": 15.0,
+                 "settings": {"bandwidth_periods": 6.0, "bandwidth_rule": "0.15 of the periods spanned, at least 6",
+                              "noise_ar1_coefficient": 0.52, "noise_window_periods": 4},
+                 "definition_spread": {"n_rows": 108, "earliest_date": "2025-05-14", "latest_date": "2025-08-20",
+                                       "n_no_estimate": 3},
+                 "calibration": {"command": "python -m devtools.validate --preset calibration", "reps": 300,
+                                 "seed": 12345, "usable": True, "note": "",
+                                 "local_linear_coverage": {"min": 0.9233, "max": 0.9767, "se_max": 0.0154,
+                                                           "cells": 16},
+                                 "fieller_fixed_b_coverage": {"min": 0.41, "max": 1.0, "se_max": 0.028, "cells": 16},
+                                 "after_window_false_claim_max": 0.0133,
+                                 "break_size": {"sup_f": {"min": 0.037, "max": 0.063}}}},
+    "methods": {"local_linear": {"kind": "bounded", "settings": {"bandwidth_periods": 6.0}},
+                "first_passage": {"date": "2025-06-11", "lower_date": "2025-02-05", "upper_date": "2025-07-02"}}}
+
+
+def test_values_quote_the_calibration_and_the_whole_headline_set(tmp_path):
+    v = {x.key: x for x in collect_values(_panel(), DEFN, TRENDS, LOCAL_CROSS, simulated=False)}
+    assert v["crossover_method"].text == "local linear"
+    assert v["crossover_set_pieces"].text == "2025-02-05 to 2025-02-26 and 2025-05-21 to 2025-07-02"
+    assert v["crossover_set_piece_count"].value == 2
+    assert v["crossover_all_crossing_dates"].text == "2025-02-12, 2025-03-05, 2025-06-04"
+    assert v["crossover_underlying_estimate_date"].value == "2025-05-20"
+    assert v["crossover_bandwidth_periods"].text == "6.0" and v["crossover_noise_window_periods"].value == 4
+    assert (v["crossover_spread_earliest_date"].value, v["crossover_spread_latest_date"].value) == (
+        "2025-05-14", "2025-08-20")
+    # coverage figures come from crossover.json's calibration block, formatted, never typed
+    assert v["calibration_local_linear_coverage_min"].text == "92.3%"
+    assert v["calibration_local_linear_coverage_max"].text == "97.7%"
+    assert v["calibration_local_linear_coverage_se_max"].text == "1.5"
+    assert "16 scenarios" in v["calibration_local_linear_coverage_min"].description
+    assert v["calibration_after_window_false_claim_max"].text == "1.3%"
+    assert v["calibration_break_size_sup_f_max"].text == "6.3%"
+    assert v["first_passage_lower_date"].value == "2025-02-05"
+    _, tex = write_values(list(v.values()), tmp_path / "v.json", tmp_path / "v.tex", simulated=False)
+    t = tex.read_text()
+    assert "\\renewcommand{\\StudyCalibrationLocalLinearCoverageMin}{92.3\\%}" in t
+    assert "\\renewcommand{\\StudyCrossoverSetPieces}{2025-02-05 to 2025-02-26 and 2025-05-21 to 2025-07-02}" in t
+
+
+def test_values_say_when_the_calibration_file_did_not_match():
+    cross = json.loads(json.dumps(LOCAL_CROSS))
+    cross["headline"]["calibration"].update(usable=False, note="the calibration file was made with other settings")
+    v = {x.key: x for x in collect_values(_panel(), DEFN, TRENDS, cross, simulated=False)}
+    assert "other settings" in v["calibration_local_linear_coverage_min"].description
+    cross["headline"].pop("calibration")
+    v = {x.key: x for x in collect_values(_panel(), DEFN, TRENDS, cross, simulated=False)}
+    assert not any(k.startswith("calibration_") for k in v)

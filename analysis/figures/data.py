@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .. import timegrid
+from ..schema import PERIOD_DAYS, REGIONS
 from .labels import MEASURE_LABELS, RULE_LABELS, SCOPE_LABELS, label
 
 SERIES_COLUMNS = ["element", "panel", "group", "date", "date_end", "value", "lower", "upper", "n", "note"]
@@ -122,8 +123,14 @@ def number(value: Any) -> float:
 
 
 def date_or_none(value: Any) -> pd.Timestamp | None:
-    """A ``YYYY-MM-DD`` string (or null) from a result JSON as a Timestamp (or None)."""
+    """A ``YYYY-MM-DD`` string (or null) from a result JSON as a Timestamp (or None).
+
+    The words the statistics write for dates beyond 1900-2100 ("before 1900-01-01", "after 2100-12-31") are far
+    off any axis and read as None (an open end).
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return None
+    if isinstance(value, str) and value.startswith(("before ", "after ")):
         return None
     ts = pd.Timestamp(value)
     if ts.tzinfo is not None:
@@ -183,14 +190,18 @@ class TimeScale:
                                    "turned into dates; rerun notebook 04")
         pdays = ols.get("period_days")
         if pdays is None:
-            pdays = 7.0 if frequency == "weekly" else 365.25 / 12
+            pdays = PERIOD_DAYS.get(frequency, 7.0)
         return cls(t0, float(pdays))
 
     def to_date(self, t: float) -> pd.Timestamp | None:
-        """Date of period ``t`` (None when t is not finite)."""
+        """Date of period ``t`` (None when t is not finite or the date falls outside 1900-2100)."""
         if t is None or not math.isfinite(t):
             return None
-        return (self.t0 + pd.Timedelta(days=float(t) * self.period_days)).floor("D")
+        days = float(t) * self.period_days
+        if not -1e6 < days < 1e6:
+            return None
+        d = (self.t0 + pd.Timedelta(days=days)).floor("D")
+        return d if pd.Timestamp("1900-01-01") <= d <= pd.Timestamp("2100-12-31") else None
 
     def to_t(self, date: pd.Timestamp) -> float:
         return (pd.Timestamp(date) - self.t0) / pd.Timedelta(days=self.period_days)
@@ -201,7 +212,8 @@ class Crossing:
     """A crossover estimate with its confidence set, in dates.
 
     ``lower``/``upper`` are None when that end is unbounded; ``gap`` holds the excluded middle of a "two_rays"
-    set. ``kind`` is one of "bounded", "unbounded", "two_rays", "empty", "no_trend".
+    set; ``pieces`` the intervals of a set made of several (each end None where open). ``kind`` is one of
+    "bounded", "unbounded", "two_rays", "empty", "no_trend", "no_crossing".
     """
 
     method: str
@@ -210,11 +222,17 @@ class Crossing:
     upper: pd.Timestamp | None
     kind: str
     gap: tuple | None = None
+    pieces: tuple | None = None
 
     def text(self, level: str = "95%") -> str:
         """Sentence fragment for captions and annotations."""
-        if self.kind in ("empty", "no_trend") or self.estimate is None:
-            return f"no crossover estimate ({self.kind})"
+        if self.pieces and len(self.pieces) > 1:
+            parts = " and ".join(f"{iso(a) if a is not None else 'open'} to {iso(b) if b is not None else 'open'}"
+                                 for a, b in self.pieces)
+            head = f"crossover {iso(self.estimate)}" if self.estimate is not None else "no overtaking date"
+            return f"{head} ({level} set of {len(self.pieces)} intervals: {parts})"
+        if self.kind in ("empty", "no_trend", "no_crossing") or self.estimate is None:
+            return f"no crossover estimate ({self.kind.replace('_', ' ')})"
         if self.kind == "point":
             return f"crossover {iso(self.estimate)} (no interval in dates)"
         if self.kind == "bounded":
@@ -226,13 +244,26 @@ class Crossing:
                 f"{iso(self.upper) if self.upper else '+inf'}: unbounded)")
 
 
+def _pieces_of(h: Mapping) -> tuple | None:
+    """The pieces of a set in dates (open ends as None) from a ``pieces_dates`` list and its open flags."""
+    pd_ = h.get("pieces_dates")
+    if not isinstance(pd_, (list, tuple)) or not pd_:
+        return None
+    out = []
+    for i, piece in enumerate(pd_):
+        lo = None if (i == 0 and h.get("open_start")) else date_or_none(piece[0])
+        hi = None if (i == len(pd_) - 1 and h.get("open_end")) else date_or_none(piece[1])
+        out.append((lo, hi))
+    return tuple(out)
+
+
 def headline_crossing(crossover: Mapping) -> Crossing:
-    """The headline crossing of ``crossover.json``."""
+    """The headline crossing of ``crossover.json`` (with every piece of its set)."""
     h = crossover.get("headline")
     if not isinstance(h, Mapping):
         raise FigureInputError("crossover.json: lacks the 'headline' object; rerun notebook 05 (crossover)")
     return Crossing(str(h.get("method", "?")), date_or_none(h.get("estimate_date")), date_or_none(h.get("lower_date")),
-                    date_or_none(h.get("upper_date")), str(h.get("kind", "unbounded")))
+                    date_or_none(h.get("upper_date")), str(h.get("kind", "unbounded")), pieces=_pieces_of(h))
 
 
 def method_crossing(crossover: Mapping, method: str, scale: TimeScale) -> Crossing | None:
@@ -244,7 +275,7 @@ def method_crossing(crossover: Mapping, method: str, scale: TimeScale) -> Crossi
     if head.get("method") == method:  # the dates notebook 05 wrote win over a conversion here
         h = headline_crossing(crossover)
         return Crossing(h.method, h.estimate, h.lower, h.upper, h.kind,
-                        _gap_dates(m, scale) if h.kind == "two_rays" else None)
+                        _gap_dates(m, scale) if h.kind == "two_rays" and not h.pieces else None, h.pieces)
     if method == "first_passage":
         # the empirical first passage is a date without an interval; the interval of notebook 05 belongs to the
         # passage of the model's smoothed level (see first_passage_level)
@@ -292,7 +323,12 @@ def interval_rows(c: Crossing, panel: str, lo: pd.Timestamp, hi: pd.Timestamp, l
     else:
         level = f"{level}"
     segments: list[tuple] = []
-    if c.kind == "bounded" and c.lower is not None and c.upper is not None:
+    if c.pieces and len(c.pieces) > 1:
+        base = level.split(" interval")[0]
+        for a, b in c.pieces:
+            segments.append((a, b, f"{base} set piece {iso(a) if a is not None else 'open'} to "
+                                   f"{iso(b) if b is not None else 'open'}"))
+    elif c.kind == "bounded" and c.lower is not None and c.upper is not None:
         segments.append((c.lower, c.upper, level))
     elif c.kind == "two_rays" and c.gap:
         segments += [(None, c.gap[0], f"{level} set, continues before the axis"),
@@ -395,7 +431,8 @@ def iv_frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
 
 
 #: Order in which methods are listed (figures 6 and 7, values); unknown methods follow in name order.
-METHOD_ORDER = ("fieller", "fieller_nw", "fieller_prewhitened", "delta", "bootstrap", "first_passage")
+METHOD_ORDER = ("local_linear", "fieller", "fieller_nw", "fieller_prewhitened", "delta", "bootstrap",
+                "first_passage")
 
 
 def snapshot_range(panel: pd.DataFrame) -> tuple[str, str]:

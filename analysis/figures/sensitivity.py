@@ -10,14 +10,15 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from ..contracts import SENSITIVITY_COLUMNS
-from .data import (METHOD_ORDER, Crossing, Definition, date_or_none, headline_crossing, iv_frame, level_text,
+from .data import (METHOD_ORDER, Crossing, Definition, FigureInputError, date_or_none, headline_crossing, iv_frame, level_text,
                    number)
 from .labels import MEASURE_SHORT, RULE_LABELS, SCOPE_LABELS, label, method_label
 from .plots import METHOD_MARKERS, date_axis, date_limits, draw_interval_rows, finish, level_of
 from .registry import FigureContext, FigureSpec, register
 from .style import BAND_COLOR, figure_size
 
-#: The columns of the sensitivity grid the figure reads (declared in analysis.contracts).
+#: The columns of the sensitivity grid the figure needs (declared in analysis.contracts); the settings' columns
+#: (bandwidth_b, bandwidth_periods, start_offset_months) are read too when the grid has them.
 SENSITIVITY_READ = [c for c in SENSITIVITY_COLUMNS if c in ("measure", "rule", "scope", "k", "hac_lag", "method",
                                                            "estimate_date", "lower_date", "upper_date", "kind")]
 #: Vertical distance between the methods of one definition (in rows).
@@ -25,17 +26,30 @@ METHOD_OFFSET = 0.2
 
 
 #: Grid columns that hold a method's setting, and how the notes name them.
-SETTING_NAMES = {"bandwidth_b": "fixed-b bandwidth b", "hac_lag": "HAC lag", "k": "k"}
+SETTING_NAMES = {"bandwidth_b": "fixed-b bandwidth b", "hac_lag": "HAC lag", "k": "k",
+                 "bandwidth_periods": "local-linear bandwidth"}
+#: The key of ``crossover.json["methods"][m]["settings"]`` that holds each grid column's setting.
+SETTING_KEYS = {"bandwidth_b": "bandwidth_b", "hac_lag": "hac_lags", "k": "k", "bandwidth_periods": "bandwidth_periods"}
 
 
 def _setting_column(sub: pd.DataFrame) -> str:
-    """The grid column that varies a method's answer: ``k`` (first passage), ``bandwidth_b`` (fixed-b rows, whose
-    lag depends on the series length) or ``hac_lag`` (classic Newey-West rows)."""
+    """The grid column that varies a method's answer: ``k`` (first passage), ``bandwidth_periods`` (the
+    local-linear headline), ``bandwidth_b`` (fixed-b rows, whose lag depends on the series length) or
+    ``hac_lag`` (classic Newey-West rows)."""
     if "k" in sub and sub["k"].notna().any():
         return "k"
+    if "method" in sub and (sub["method"] == "local_linear").all() and "bandwidth_periods" in sub:
+        return "bandwidth_periods"
     if "bandwidth_b" in sub and pd.to_numeric(sub["bandwidth_b"], errors="coerce").notna().any():
         return "bandwidth_b"
     return "hac_lag"
+
+
+def _full_window(sub: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the full window (the grid's later starts are for the envelope, not the setting)."""
+    if "start_offset_months" in sub:
+        return sub[pd.to_numeric(sub["start_offset_months"], errors="coerce").fillna(0) == 0]
+    return sub
 
 
 def _values(sub: pd.DataFrame, column: str) -> list:
@@ -61,58 +75,35 @@ def _method_json(crossover: Mapping | None, method: str) -> Mapping:
     return m if isinstance(m, Mapping) else {}
 
 
-def _headline_setting(sub: pd.DataFrame, column: str, method: str, crossover: Mapping | None,
-                      hints: tuple) -> tuple[Any, str]:
-    """The setting of the grid at which ``method`` gives what ``crossover.json["methods"][method]`` reports.
+def _headline_setting(sub: pd.DataFrame, column: str, method: str, crossover: Mapping | None) -> tuple[Any, str]:
+    """The setting of the grid at which ``method`` gives what ``crossover.json`` reports: the one it records.
 
-    ``sub`` holds the headline definition's grid rows of the method. In order: the setting recorded in
-    ``crossover.json`` (``methods[m]`` key ``hac_lags``/``bandwidth_b``/``k``; for fixed-b rows the trend's
-    ``bandwidth_b``), the grid row whose interval (in periods, else in dates) is the one ``methods[m]`` reports,
-    the ``hints`` given by the caller, and last the grid's middle setting. Returns (value, how it was found).
+    ``crossover.json["methods"][method]["settings"]`` holds every method's setting (HAC lags, fixed-b bandwidth,
+    local-linear bandwidth, k); nothing is guessed from the intervals. Returns (value, how it was found); a file
+    without the settings raises :class:`FigureInputError`.
     """
     vals = _values(sub, column)
     if not vals:
         return None, "not in the grid"
-    mj = _method_json(crossover, method)
-    key = {"hac_lag": "hac_lags", "bandwidth_b": "bandwidth_b", "k": "k"}[column]
-    recorded = [mj.get(key)]
-    if column == "bandwidth_b" and "inference" in sub and (sub["inference"] == "fixed_b").all():
-        trend = (crossover or {}).get("trend") or {}
-        recorded.append(trend.get("bandwidth_b"))
-    for r in recorded:
-        if any(_same(r, v) for v in vals):
-            return float(r), "as in crossover.json"
-    if column != "k" and mj:
-        want = [number(mj.get(n)) if mj.get(n) is not None else math.nan for n in ("estimate", "lower", "upper")]
-        cols = ["estimate_t", "lower_t", "upper_t"]
-        if all(c in sub for c in cols) and any(math.isfinite(w) for w in want):
-            best, best_d = None, math.inf
-            for _, r in sub.iterrows():
-                got = [number(r[c]) if not pd.isna(r[c]) else math.nan for c in cols]
-                if any(math.isfinite(w) != math.isfinite(g) for w, g in zip(want, got)):
-                    continue
-                d = sum(abs(w - g) for w, g in zip(want, got) if math.isfinite(w))
-                if d < best_d:
-                    best, best_d = r[column], d
-            if best is not None and best_d < 1e-6:
-                return float(best), "matched to crossover.json"
-        wd = [date_or_none(mj.get(f"{n}_date")) for n in ("estimate", "lower", "upper")]
-        if any(w is not None for w in wd):
-            hit = sub[[all(date_or_none(r[f"{n}_date"]) == w for n, w in zip(("estimate", "lower", "upper"), wd))
-                       for _, r in sub.iterrows()]]
-            hv = _values(hit, column)
-            if len(hv) == 1:
-                return hv[0], "matched to crossover.json"
-    for h in hints:
-        if any(_same(h, v) for v in vals):
-            return float(h), "headline setting"
-    return vals[(len(vals) - 1) // 2], "grid middle"
+    settings = _method_json(crossover, method).get("settings")
+    if not isinstance(settings, Mapping):
+        raise FigureInputError(f"crossover.json: methods.{method} lacks its settings (written by notebook 05 since "
+                               "the settings are recorded); rerun notebook 05 (crossover)")
+    key = SETTING_KEYS[column]
+    v = settings.get(key)
+    if v is None:
+        raise FigureInputError(f"crossover.json: methods.{method}.settings lacks {key!r}; rerun notebook 05")
+    if any(_same(v, x) for x in vals):
+        return float(v), "as recorded in crossover.json"
+    return vals[(len(vals) - 1) // 2], f"grid middle (crossover.json records {key} {v:g}, not in the grid)"
 
 
 def _setting_text(column: str, value: Any, row: Mapping | None = None) -> str:
     if value is None:
         return "as in grid"
     v = float(value)
+    if column == "bandwidth_periods":
+        return f"{SETTING_NAMES[column]} {v:.1f} periods, full window"
     text = f"{SETTING_NAMES[column]} {'= ' if column == 'bandwidth_b' else ''}" \
            f"{int(v) if v.is_integer() and column != 'bandwidth_b' else f'{v:g}'}"
     if column == "bandwidth_b" and row is not None and not pd.isna(row.get("hac_lag")):
@@ -139,13 +130,14 @@ def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Cros
     """Figure 6: for each definition (measure, rule, scope) of the grid, each method's crossover and interval.
 
     One plotted row per definition, the headline first; within it one mark per method (offset vertically).
-    Each method is shown at its own setting, chosen on the headline definition (see :func:`_headline_setting`):
-    the fixed-b methods at the bandwidth fraction ``bandwidth_b`` of ``crossover.json`` (their lag depends on the
-    series length, so it differs between definitions), the classic Newey-West methods at the HAC lag whose
-    interval is the one ``crossover.json`` reports for them, the first passage at its run length ``k``. Every
-    other definition uses the same setting of that method (the grid's middle one if it lacks it, said in
-    ``note``). ``range_lower_date``/``range_upper_date`` give the envelope over all settings of that definition
-    and method, drawn as a thin bar: how much the other settings move the answer.
+    Each method is shown at the setting ``crossover.json`` records for it (see :func:`_headline_setting`): the
+    local-linear headline at its bandwidth on the full window, the fixed-b methods at their bandwidth fraction
+    ``bandwidth_b`` (their lag depends on the series length, so it differs between definitions), the classic
+    Newey-West methods at their HAC lag, the first passage at its run length ``k``. Every other definition uses
+    the same setting of that method (the grid's middle one if it lacks it, said in ``note``).
+    ``range_lower_date``/``range_upper_date`` give the envelope over all settings of that definition and method
+    (for the headline: its later window starts and other bandwidths), drawn as a thin bar: how much the other
+    settings move the answer.
 
     Parameters
     ----------
@@ -156,8 +148,8 @@ def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Cros
     headline : Crossing
         The headline crossing (its method is highlighted).
     hac_lag, k : int, optional
-        Fallback settings when ``crossover.json`` does not identify one (``trends.json`` ols.hac_lags and
-        ``crossover.json`` first_passage.k).
+        Not used: every method's setting is the one ``crossover.json`` records (``methods[m].settings``); kept so
+        that existing callers need not change.
     crossover : mapping, optional
         Contents of ``crossover.json``: its ``methods[m]`` fix each method's setting.
     alpha : float
@@ -180,9 +172,7 @@ def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Cros
         if sub.empty:  # the headline definition lacks the method: choose on the first definition that has it
             sub = next((rows_of(d, m) for d in defs if not rows_of(d, m).empty), sub)
         column = _setting_column(sub)
-        fp = _method_json(crossover, "first_passage")
-        hints = (k, fp.get("k")) if column == "k" else (hac_lag,) if column == "hac_lag" else ()
-        settings[m] = (column,) + _headline_setting(sub, column, m, crossover, hints)
+        settings[m] = (column,) + _headline_setting(_full_window(sub), column, m, crossover)
     rows = []
     for i, d in enumerate(defs):
         row_label = " · ".join(label(names[j], d[j]) for j in varying) or "headline"
@@ -190,12 +180,13 @@ def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Cros
         for j, m in enumerate(present):
             sub = rows_of(d, m)
             column, value, how = settings[m]
-            pick = _rows_at(sub, column, value)
+            full = _full_window(sub)
+            pick = _rows_at(full, column, value)
             note_how = how
             if pick.empty:  # this definition lacks the headline setting: the grid's middle one
-                vals = _values(sub, column)
+                vals = _values(full, column)
                 value = vals[(len(vals) - 1) // 2] if vals else None
-                pick = _rows_at(sub, column, value)
+                pick = _rows_at(full, column, value)
                 note_how = "grid middle: the headline setting is not in the grid for this definition"
             r = (pick if not pick.empty else sub).iloc[0]
             est, lo, hi = (date_or_none(r["estimate_date"]), date_or_none(r["lower_date"]),
@@ -205,13 +196,14 @@ def sensitivity_table(sens: pd.DataFrame, definition: Definition, headline: Cros
                 kind = "point"  # an estimate without an interval (e.g. the empirical first passage)
             rng_lo, rng_hi = _envelope(sub)
             hl = d == head and m == headline.method
-            n_set = len(_values(sub, column)) or len(sub)
+            n_set = len(sub) if column == "bandwidth_periods" else (len(_values(sub, column)) or len(sub))
             rows.append({"row": i + (j - (len(present) - 1) / 2) * METHOD_OFFSET, "label": row_label,
                          "source": "this study", "method": m, "estimate_date": est, "lower_date": lo,
                          "upper_date": hi, "kind": kind, "highlight": bool(hl),
                          "level": level_text(alpha) if kind != "point" else "",
                          "note": f"{_setting_text(column, value, r)}, {note_how}; range over {n_set} setting(s) of "
-                                 f"{SETTING_NAMES[column]}",
+                                 + ("window start and bandwidth" if column == "bandwidth_periods"
+                                    else SETTING_NAMES[column]),
                          "range_lower_date": rng_lo, "range_upper_date": rng_hi, "definition_row": i})
     return iv_frame(rows, extra=("range_lower_date", "range_upper_date", "definition_row"))
 

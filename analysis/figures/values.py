@@ -121,6 +121,95 @@ def _crossing_values(prefix: str, c: Crossing, what: str, level: str) -> list[Va
     return out
 
 
+def _headline_extra_values(head: Mapping) -> list[Value]:
+    """The headline's whole set, its shifted date, its settings and the spread across definitions."""
+    out: list[Value] = []
+    pieces = head.get("pieces_dates") or []
+    if pieces:
+        text = " and ".join(f"{'open' if (i == 0 and head.get('open_start')) else a} to "
+                            f"{'open' if (i == len(pieces) - 1 and head.get('open_end')) else b}"
+                            for i, (a, b) in enumerate(pieces))
+        out += [Value("crossover_set_pieces", [list(p) for p in pieces], text,
+                      "Headline: the whole confidence set, as intervals of dates ('open' where it reaches the "
+                      "window's first or last snapshot)"),
+                Value("crossover_set_piece_count", len(pieces), str(len(pieces)),
+                      "Headline: number of intervals the confidence set is made of")]
+    if head.get("crossing_dates") is not None:
+        cd = list(head.get("crossing_dates") or [])
+        out.append(Value("crossover_all_crossing_dates", cd, ", ".join(cd) if cd else "none",
+                         "Every zero crossing of the fitted path (the headline is the last upward one after which "
+                         "CN stays ahead)"))
+    if "underlying_estimate_date" in head:
+        lag = head.get("measure_lag_days")
+        out += [Value("crossover_underlying_estimate_date", head.get("underlying_estimate_date"),
+                      head.get("underlying_estimate_date") or "n/a",
+                      "Headline date moved earlier by the measure's lag: the crossing of the downloads of the day"),
+                Value("crossover_measure_lag_days", lag, f"{lag:g}" if lag is not None else "n/a",
+                      "Days by which the measure (a trailing count) lags the downloads of the day")]
+    st = head.get("settings") or {}
+    if "bandwidth_periods" in st:
+        out += [Value("crossover_bandwidth_periods", st["bandwidth_periods"], f"{st['bandwidth_periods']:.1f}",
+                      f"Headline local-linear kernel half-width, in periods ({st.get('bandwidth_rule', '')})"),
+                Value("crossover_noise_ar_coefficient", st.get("noise_ar1_coefficient"),
+                      fmt_num(number(st.get("noise_ar1_coefficient"))),
+                      "AR(1) coefficient of the fitted noise model of the headline"),
+                Value("crossover_noise_window_periods", st.get("noise_window_periods"),
+                      str(st.get("noise_window_periods")), "Trailing window of the noise model, in periods")]
+    sp = head.get("definition_spread") or {}
+    if sp.get("n_rows"):
+        out += [Value("crossover_spread_earliest_date", sp.get("earliest_date"), sp.get("earliest_date") or "n/a",
+                      "Earliest headline-method date across the sensitivity grid's definitions"),
+                Value("crossover_spread_latest_date", sp.get("latest_date"), sp.get("latest_date") or "n/a",
+                      "Latest headline-method date across the sensitivity grid's definitions"),
+                Value("crossover_spread_definitions", sp.get("n_rows"), str(sp.get("n_rows")),
+                      "Definitions (measure, rule, scope, window start, bandwidth) in the spread"),
+                Value("crossover_spread_no_estimate", sp.get("n_no_estimate"), str(sp.get("n_no_estimate")),
+                      "Definitions of the spread that give no overtaking date")]
+    return out
+
+
+def _calibration_values(head: Mapping) -> list[Value]:
+    """Coverage figures of the calibration study, as quoted by crossover.json (never typed)."""
+    cal = head.get("calibration") or {}
+    if not cal or not any(k.endswith("_coverage") for k in cal):
+        return []
+    note = "" if cal.get("usable", True) else f" (NOTE: {cal.get('note')})"
+    src = f"calibration study: {cal.get('command')}, {cal.get('reps')} series per scenario, seed {cal.get('seed')}"
+    out = [Value("calibration_command", cal.get("command"), str(cal.get("command")),
+                 "Command that wrote data/reference/calibration.json"),
+           Value("calibration_reps", cal.get("reps"), str(cal.get("reps")),
+                 "Simulated series per scenario of the calibration study")]
+    names = {"local_linear": "headline local-linear set", "fieller_fixed_b": "straight-line Fieller set (fixed-b)",
+             "bootstrap_studentized": "straight-line studentized bootstrap",
+             "first_passage": "first-passage interval", "fieller_fixed_b_line_only":
+             "straight-line Fieller set (fixed-b) on straight-line truths only"}
+    for key, what in names.items():
+        r = cal.get(f"{key}_coverage") if key != "fieller_fixed_b_line_only" else cal.get(
+            "fieller_fixed_b_coverage_line_only")
+        if not r:
+            continue
+        pre = f"calibration_{key}"
+        out += [Value(f"{pre}_coverage_min", r["min"], f"{100 * r['min']:.1f}%",
+                      f"Lowest coverage of the {what} over {r['cells']} scenarios ({src}){note}"),
+                Value(f"{pre}_coverage_max", r["max"], f"{100 * r['max']:.1f}%",
+                      f"Highest coverage of the {what} over {r['cells']} scenarios ({src}){note}"),
+                Value(f"{pre}_coverage_se_max", r["se_max"], f"{100 * r['se_max']:.1f}",
+                      f"Largest Monte Carlo standard error of those coverages, in percentage points")]
+    if cal.get("after_window_false_claim_max") is not None:
+        v = cal["after_window_false_claim_max"]
+        out.append(Value("calibration_after_window_false_claim_max", v, f"{100 * v:.1f}%",
+                         "Largest share of simulated series whose true crossing comes after the window in which the "
+                         f"headline claimed a bounded overtaking date inside it ({src}){note}"))
+    for test, r in (cal.get("break_size") or {}).items():
+        out += [Value(f"calibration_break_size_{test}_min", r["min"], f"{100 * r['min']:.1f}%",
+                      f"Lowest rejection rate of the {test.replace('_', '-')} test at nominal 5% on simulated series "
+                      f"without a break ({src}){note}"),
+                Value(f"calibration_break_size_{test}_max", r["max"], f"{100 * r['max']:.1f}%",
+                      f"Highest rejection rate of the {test.replace('_', '-')} test at nominal 5% on simulated "
+                      f"series without a break ({src}){note}")]
+    return out
+
+
 def _mk_variants(mk: Any) -> dict[str, Mapping]:
     if not isinstance(mk, Mapping):
         return {}
@@ -171,7 +260,8 @@ def _break_values(trends: Mapping) -> list[Value]:
             out.append(Value(f"break_{key}_date", res["date"], res["date"], f"{name}: {what}"))
     bp = breaks.get("bai_perron")
     if isinstance(bp, Mapping) and "chosen" in bp:
-        n = int(bp["chosen"])
+        # breaks are reported only when sup-F rejects (notebook 04); older files have only the BIC's choice
+        n = int(bp["breaks_reported"]) if "breaks_reported" in bp else int(bp["chosen"])
         dates = bp.get("date") or []
         dates = [dates] if isinstance(dates, str) else list(dates)
         out += [Value("break_bai_perron_count", n, str(n), "Bai-Perron: number of breaks chosen by BIC"),
@@ -274,10 +364,12 @@ def collect_values(panel: pd.DataFrame, definition: Definition, trends: Mapping,
     vals.append(Value("crossover_method", head.method, method_label(head.method),
                       "Method of the headline crossover estimate"))
     vals += _crossing_values("crossover", head, "Headline", level)
+    vals += _headline_extra_values(crossover.get("headline") or {})
+    vals += _calibration_values(crossover.get("headline") or {})
     scale = TimeScale.from_trends(trends, definition.frequency) if trends else None
     methods = crossover.get("methods") or {}
     for m in sorted(methods, key=lambda x: (METHOD_ORDER.index(x) if x in METHOD_ORDER else 99, x)):
-        if m == "first_passage" or scale is None:
+        if m in ("first_passage", head.method) or scale is None:
             continue
         c = method_crossing(crossover, m, scale)
         if c is not None:
@@ -293,10 +385,11 @@ def collect_values(panel: pd.DataFrame, definition: Definition, trends: Mapping,
         d = fp.get("date") or fp.get("estimate_date")
         vals.append(Value("first_passage_date", d, d or "not yet",
                           "First period with CN ahead of US for k consecutive periods"))
-        lvl = method_crossing(crossover, "first_passage_level", scale) if scale is not None else None
-        if lvl is not None:
-            vals += _crossing_values("first_passage_level", lvl, "Passage of the smoothed level (local linear trend)",
-                                     level)
+        if "lower_date" in fp and (fp.get("lower_date") or fp.get("upper_date")):
+            vals += [Value("first_passage_lower_date", fp.get("lower_date"), fp.get("lower_date") or "open",
+                           "First passage of the underlying shares: earliest period (from the headline set)"),
+                     Value("first_passage_upper_date", fp.get("upper_date"), fp.get("upper_date") or "open",
+                           "First passage of the underlying shares: latest period (from the headline set)")]
         if "prob_crossed_by_last_period" in fp:
             p = number(fp["prob_crossed_by_last_period"])
             vals.append(Value("first_passage_prob_crossed", _clean(p), f"{100 * p:.1f}%",

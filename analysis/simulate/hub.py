@@ -11,9 +11,12 @@ Every model has a lineage: base models are published by organisations (real Hub 
 true origin) or by synthetic individuals; derivatives (fine-tunes, quantizations, adapters, merges) point to
 earlier models through ``baseModels`` and ``base_model:`` tags, and are published mostly by redistributors
 and individuals. The 30-day downloads of the models whose lineage root is in region R add up, at week t,
-exactly to ``total(t) * share_R(t)``, where the log-ratio of the CN and US shares is a linear trend crossing
-zero at the requested crossover date plus AR(1) noise. So, under the lineage rule, the true crossover of the
-simulated shares is the crossover date given. Dirty data as on the real Hub (dangling parents, self references,
+exactly to ``total(t) * share_R(t)``. The log-ratio of the CN and US shares comes from the study's one simulator
+of truths, :mod:`analysis.simulate.shapes`: by default a release jump (the ratio jumps by 0.35 at the release of
+DeepSeek-R1, 2025-01-20, on top of a rising line), plus AR(1) noise, both seen through the trailing 30-day window
+(a 4-week mean: neighbouring weekly snapshots share three of their four weeks). The crossover date given is the
+crossing of the noise-free 30-day measure (the estimand of the study); ``truth.json`` records it, every crossing,
+and the crossing of the underlying weekly path (1.5 weeks earlier for a straight path), under the lineage rule. Dirty data as on the real Hub (dangling parents, self references,
 cycles, a missing weekly snapshot, ``downloadsAllTime`` absent before 2025-02-26, ``createdAt`` typed as a string
 in some weeks, the 2022-03-02 placeholder date) is present but carries no downloads, so it does not move the truth.
 
@@ -36,7 +39,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -45,6 +47,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..schema import ALLTIME_FROM, BASE_MODELS_TYPE, CREATED_AT_PLACEHOLDER
+from .shapes import SHAPES, TruthShape, measure_crossings, observe, place_crossing, underlying_crossings
 
 ARCHIVE_REPO = "hfmlsoc/hub_weekly_snapshots"
 
@@ -104,9 +107,17 @@ class SimulationParams:
     seed : int
         Seed of the random generator.
     slope_per_year : float
-        Slope of the log-ratio trend per 52 weeks.
+        Slope of the log-ratio path per 52 weeks.
     noise_sd, noise_ar : float
-        Innovation standard deviation and AR(1) coefficient of the log-ratio noise.
+        Innovation standard deviation and AR(1) coefficient of the weekly log-ratio noise.
+    shape : str
+        Shape of the noise-free log ratio (:data:`analysis.simulate.shapes.SHAPES`); "release_jump" by default.
+    jump : float
+        Size of the release jump on the log-ratio scale.
+    release : datetime.date
+        Date of the release jump (DeepSeek-R1's public release by default).
+    window_weeks : int
+        Weeks averaged by the 30-day measure (the overlap of weekly snapshots of a trailing 30-day count).
     missing_week : int or None
         Index of a weekly snapshot left out of the archive (a gap, as in real archives); None for none;
         -1 (the default) for the week at 46% of the window.
@@ -124,6 +135,10 @@ class SimulationParams:
     noise_ar: float = 0.5
     missing_week: int | None = -1
     repo_id: str = ARCHIVE_REPO
+    shape: str = "release_jump"
+    jump: float = 0.35
+    release: dt.date = dt.date(2025, 1, 20)
+    window_weeks: int = 4
 
     def __post_init__(self) -> None:
         if self.missing_week == -1:
@@ -134,6 +149,17 @@ class SimulationParams:
             raise ValueError(f"weeks={self.weeks}: a simulated Hub needs at least 10 weekly snapshots")
         if self.missing_week is not None and not 0 < self.missing_week < self.weeks - 1:
             raise ValueError(f"missing_week={self.missing_week}: must be an inner week (1..{self.weeks - 2})")
+        if self.shape not in SHAPES:
+            raise ValueError(f"shape={self.shape!r}: expected one of {SHAPES}")
+        if self.window_weeks < 1:
+            raise ValueError(f"window_weeks={self.window_weeks}: must be at least 1")
+
+    def truth_shape(self) -> TruthShape:
+        """The noise-free log-ratio path, placed so that the 30-day measure crosses on ``crossover``."""
+        t_cross = (self.crossover - self.start).days / 7.0
+        jump_at = (self.release - self.start).days / 7.0 / (self.weeks - 1)
+        return place_crossing(self.shape, self.weeks, t_cross, window=self.window_weeks,
+                              slope=self.slope_per_year / 52.0, jump=self.jump, jump_at=jump_at)
 
 
 @dataclass(frozen=True)
@@ -174,22 +200,18 @@ def lineage_roots(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ptr, depth
 
 
-def _target_shares(p: SimulationParams, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """Weekly shares of the five simulated regions (rows = weeks) and the crossover week index."""
+def _target_shares(p: SimulationParams, rng: np.random.Generator) -> tuple[np.ndarray, TruthShape]:
+    """Weekly shares of the five simulated regions (rows = weeks) and the truth behind the CN/US log ratio."""
     t = np.arange(p.weeks, dtype=float)
-    t_cross = (p.crossover - p.start).days / 7.0
-    u = np.zeros(p.weeks)
-    eps = rng.normal(0.0, p.noise_sd, p.weeks)
-    for i in range(p.weeks):
-        u[i] = (p.noise_ar * u[i - 1] if i else 0.0) + eps[i]
-    log_ratio = p.slope_per_year / 52.0 * (t - t_cross) + u
+    truth = p.truth_shape()
+    log_ratio = observe(rng, truth, phi=p.noise_ar, sigma=p.noise_sd, window=p.window_weeks)
     cn_us = 0.62 - 0.04 * t / p.weeks                 # CN + US together, slowly losing to the rest
     s_cn = cn_us / (1.0 + np.exp(-log_ratio))
     s_us = cn_us - s_cn
     s_eu = 0.12 - 0.03 * t / p.weeks
     s_other = 0.05 + 0.01 * t / p.weeks
     s_un = 1.0 - s_cn - s_us - s_eu - s_other
-    return np.column_stack([s_cn, s_us, s_eu, s_other, s_un]), t_cross
+    return np.column_stack([s_cn, s_us, s_eu, s_other, s_un]), truth
 
 
 def _text(rng: np.random.Generator, n: int, mean_words: int) -> list[str]:
@@ -645,7 +667,8 @@ def simulate_hub(out: str | Path, params: SimulationParams | None = None, *, pro
     created_str = pa.array([c.strftime("%Y-%m-%dT%H:%M:%S.000Z") for c in created_ts], pa.string())
 
     # --- downloads week by week ------------------------------------------------------------------
-    shares, t_cross = _target_shares(p, rng)
+    shares, truth_shape = _target_shares(p, rng)
+    t_cross = (p.crossover - p.start).days / 7.0
     region_ix = {r: k for k, r in enumerate(SIM_REGIONS)}
     lin_k = np.array([region_ix[r] for r in lin_region])
     total = 4.0e8 * np.exp(np.log(2.5) * np.arange(p.weeks) / 52.0)
@@ -718,12 +741,28 @@ def simulate_hub(out: str | Path, params: SimulationParams | None = None, *, pro
     })
     pq.write_table(truth_models, root_path / "truth_models.parquet")
     crossover_date = p.start + dt.timedelta(days=7.0 * t_cross)
+    span_hi = max(p.weeks - 1.0, t_cross) + 5
+    meas = measure_crossings(truth_shape, p.window_weeks, lo=0.0, hi=span_hi)
+    under = underlying_crossings(truth_shape, lo=0.0, hi=span_hi)
+
+    def week_date(w: float) -> str:
+        return (p.start + dt.timedelta(days=round(7.0 * w))).isoformat()
+
     truth = {
         "description": "Truth of a SIMULATED Hugging Face Hub (not real data).",
         "parameters": {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(p).items()},
         "crossover_date": crossover_date.isoformat(),
         "crossover_week": t_cross,
-        "crossover_definition": {"measure": "downloads_30d", "rule": "lineage", "scope": "all"},
+        "crossover_definition": {"measure": "downloads_30d", "rule": "lineage", "scope": "all",
+                                 "estimand": "last upward crossing of the noise-free 30-day measure after which CN "
+                                             "stays ahead"},
+        "truth_shape": truth_shape.describe(),
+        "measure_crossing_dates": [week_date(w) for w in meas.times],
+        "measure_crossing_directions": list(meas.directions),
+        "underlying_crossover_date": week_date(under.headline) if under.headline is not None else None,
+        "release_date": p.release.isoformat() if p.shape == "release_jump" else None,
+        "noise_free_log_ratio": {d.isoformat(): round(float(v), 6) for d, v in
+                                 zip(dates, truth_shape.measure(np.arange(p.weeks, dtype=float), p.window_weeks))},
         "snapshot_dates": [d.isoformat() for d in written],
         "missing_snapshot_dates": [dates[p.missing_week].isoformat()] if p.missing_week is not None else [],
         "accounts": {a: {"region": v[0], "kind": v[1]} for a, v in ACCOUNTS.items()},

@@ -6,14 +6,26 @@ Modules
     Mann-Kendall family, Sen's slope, OLS trend with Newey-West errors, fractional logit.
 ``breaks``
     Pettitt, Chow, sup-F, OLS-CUSUM, Bai-Perron dating with Bai (1997) intervals.
+``local``
+    The headline crossover: a local-linear test of "the log ratio is zero here", inverted into a confidence set
+    that assumes no straight line (several intervals or open ends when the data say so).
+``noise``
+    The noise model of the simulated nulls: AR(1) seen through the measure's trailing window, fitted to the robust
+    second-difference variogram.
+``breaknull``
+    Break-test p-values from the noise model, calibrated by a double bootstrap (honest size under persistent,
+    overlapping noise).
 ``crossover``
-    Fieller and delta intervals for the zero crossing, residual block bootstrap, first passage.
+    Straight-line methods: Fieller and delta intervals for the zero crossing of a fitted line, residual block
+    bootstrap; the empirical first passage.
 ``fixedb``
     Fixed-b critical values (Kiefer-Vogelsang cubic; nulls simulated on the study's design).
 ``series``
     The primary series every statistic takes; times in periods to calendar dates.
 ``report``
     What notebooks 04 and 05 call: the trend report and the crossover report.
+``readings``
+    Every plain-language reading; coverage figures are quoted from ``data/reference/calibration.json``.
 ``sensitivity``
     The crossover under every definition (notebook 05's robustness grid).
 ``published``
@@ -28,7 +40,9 @@ Every public function returns a frozen dataclass; missing periods are NaN and ne
 
 from .breaks import bai_perron, chow, cusum_ols, pettitt, sup_f
 from .crossover import (crossing_block_bootstrap, crossing_delta, crossing_fieller, first_passage,
-                        optimal_block_length, trend_crossing)
+                        first_passage_interval, optimal_block_length, trend_crossing)
+from .local import local_crossing
+from .noise import fit_noise
 from .fixedb import kv_bartlett_critical_value, trend_null
 from .trend import fractional_logit_trend, mann_kendall, ols_trend, sens_slope
 
@@ -36,5 +50,6 @@ __all__ = [
     "mann_kendall", "sens_slope", "ols_trend", "fractional_logit_trend",
     "pettitt", "chow", "sup_f", "cusum_ols", "bai_perron",
     "crossing_fieller", "crossing_delta", "crossing_block_bootstrap", "optimal_block_length", "first_passage",
-    "trend_crossing", "kv_bartlett_critical_value", "trend_null",
+    "first_passage_interval", "trend_crossing", "kv_bartlett_critical_value", "trend_null", "local_crossing",
+    "fit_noise",
 ]

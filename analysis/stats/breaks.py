@@ -12,6 +12,16 @@ Conventions
 * ``y`` and ``X`` must be complete here (no NaN). Missing periods are handled by the caller, which drops them
   and keeps the true time in the trend column of ``X``, so a break location maps back to a date through the
   observed rows.
+
+Null distributions
+------------------
+The simulated p-values (sup-F, OLS-CUSUM with a trend, and the Chow test when asked) draw the null errors from
+``errors(rng, reps)``, an ``n x reps`` array; by default independent standard normals, which is exact for iid
+Gaussian errors but over-rejects badly with autocorrelated noise (sup-F rejected a straight line plus AR(1) 0.5
+noise seen through a 4-period window most of the time; ``data/reference/calibration.json`` has the measured
+rates). Every statistic here is invariant to the trend coefficients and to the scale of the errors, so only the
+noise's correlation matters: the study's p-values come from :mod:`analysis.stats.breaknull`, a parametric
+bootstrap with the fitted noise model of :mod:`analysis.stats.noise`, calibrated by a double bootstrap.
 """
 
 from __future__ import annotations
@@ -37,6 +47,54 @@ def _check_yx(y, X) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"y/X contain NaN or inf at rows {np.flatnonzero(bad)[:5].tolist()}; drop missing periods "
                          "before a break test (keep the true time in the trend column of X).")
     return y, X
+
+
+def iid_errors(rng: np.random.Generator, reps: int, n: int) -> np.ndarray:
+    """Independent standard normal null errors, ``n x reps`` (the default null of the simulated p-values)."""
+    return rng.standard_normal((n, reps))
+
+
+def _draw(errors, rng: np.random.Generator, reps: int, n: int) -> np.ndarray:
+    E = iid_errors(rng, reps, n) if errors is None else np.asarray(errors(rng, reps), dtype=float)
+    if E.shape != (n, reps):
+        raise ValueError(f"errors(rng, {reps}) returned shape {E.shape}; expected ({n}, {reps}) (one row per "
+                         "observation of y).")
+    return E
+
+
+def simulated_p_value(statistic, observed: float, n: int, errors=None, reps: int = 999, seed: int = 0,
+                      chunk: int = 1000) -> float:
+    """Monte Carlo p-value ``(1 + #{S* >= observed}) / (1 + reps)`` of a statistic under simulated null errors.
+
+    Parameters
+    ----------
+    statistic : callable
+        Maps an ``n x m`` array of null errors to ``m`` statistics.
+    observed : float
+        The statistic on the data.
+    n : int
+        Observations.
+    errors : callable or None
+        ``errors(rng, m)`` -> ``n x m`` null errors; None = iid standard normal.
+    reps : int
+        Draws.
+    seed : int
+        Seed of the draws.
+    chunk : int
+        Draws per batch (memory).
+
+    Returns
+    -------
+    float
+    """
+    if reps < 1:
+        raise ValueError(f"reps={reps} must be >= 1 for a simulated p-value.")
+    rng = np.random.default_rng(seed)
+    exceed = 0
+    for start in range(0, reps, chunk):
+        m = min(chunk, reps - start)
+        exceed += int(np.sum(statistic(_draw(errors, rng, m, n)) >= observed))
+    return (1.0 + exceed) / (1.0 + reps)
 
 
 def _rss(y: np.ndarray, X: np.ndarray) -> float:
@@ -108,6 +166,14 @@ def pettitt(x) -> PettittResult:
     return PettittResult(statistic=u, location=int(obs_idx[kk]) + 1, p_value=float(p), n=int(n))
 
 
+def _pettitt_stats(R: np.ndarray) -> np.ndarray:
+    """Pettitt's ``U*`` of every column of R (no missing values)."""
+    n = R.shape[0]
+    ranks = np.argsort(np.argsort(R, axis=0), axis=0).astype(float) + 1.0  # ties have probability zero here
+    k = np.arange(1, n + 1, dtype=float)[:, None]
+    return np.abs(2.0 * np.cumsum(ranks, axis=0) - k * (n + 1)).max(axis=0)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Chow and sup-F
 # ----------------------------------------------------------------------------------------------------------
@@ -131,9 +197,11 @@ class ChowResult:
     p_value: float
     df: tuple[int, int]
     split: int
+    p_value_method: str = "F"
+    mc_reps: int = 0
 
 
-def chow(y, X, split: int) -> ChowResult:
+def chow(y, X, split: int, errors=None, mc_reps: int = 0, seed: int = 0) -> ChowResult:
     """Chow test of equal coefficients before and after a stated break.
 
     Parameters
@@ -144,6 +212,12 @@ def chow(y, X, split: int) -> ChowResult:
         Regressors (include the constant and the trend).
     split : int
         Number of observations before the break (the break follows row ``split``, 1-based).
+    errors : callable or None
+        Null errors for a simulated p-value (see :func:`simulated_p_value`); used when ``mc_reps > 0``.
+    mc_reps : int
+        0 (default) = the F distribution's p-value (exact for iid normal errors); > 0 = simulated with ``errors``.
+    seed : int
+        Seed of the simulation.
 
     Returns
     -------
@@ -164,6 +238,11 @@ def chow(y, X, split: int) -> ChowResult:
     rss_u = _rss(y[:split], X[:split]) + _rss(y[split:], X[split:])
     df2 = n - 2 * k
     f = ((rss0 - rss_u) / k) / (rss_u / df2)
+    if mc_reps > 0:
+        p = simulated_p_value(lambda E: _f_path(E, X, range(split, split + 1))[0] / k, f, n, errors,
+                              mc_reps, seed)
+        return ChowResult(f_stat=float(f), p_value=float(p), df=(k, df2), split=split,
+                          p_value_method="simulated", mc_reps=int(mc_reps))
     return ChowResult(f_stat=float(f), p_value=float(stats.f.sf(f, k, df2)), df=(k, df2), split=split)
 
 
@@ -218,7 +297,7 @@ def _f_path(Y: np.ndarray, X: np.ndarray, splits: range) -> np.ndarray:
     return out
 
 
-def sup_f(y, X, trim: float = 0.15, mc_reps: int = 999, seed: int = 0) -> SupFResult:
+def sup_f(y, X, trim: float = 0.15, mc_reps: int = 999, seed: int = 0, errors=None) -> SupFResult:
     """Sup-F (Quandt likelihood ratio) test for one break at an unknown date, with trimming.
 
     Candidate splits run from ``floor(trim n)`` to ``n - floor(trim n)`` as in ``strucchange::Fstats``.
@@ -239,6 +318,8 @@ def sup_f(y, X, trim: float = 0.15, mc_reps: int = 999, seed: int = 0) -> SupFRe
         Monte Carlo replicates for the p-value.
     seed : int
         Seed of the Monte Carlo.
+    errors : callable or None
+        Null errors (see :func:`simulated_p_value`); None = iid standard normal.
 
     Returns
     -------
@@ -263,11 +344,8 @@ def sup_f(y, X, trim: float = 0.15, mc_reps: int = 999, seed: int = 0) -> SupFRe
     path = _f_path(y[:, None], X, splits)[:, 0]
     best = int(np.argmax(path))
     stat = float(path[best])
-    rng = np.random.default_rng(seed)
-    sims = np.empty(0)
-    if mc_reps > 0:
-        sims = _f_path(rng.standard_normal((n, mc_reps)), X, splits).max(axis=0)
-    p = (1.0 + np.sum(sims >= stat)) / (1.0 + mc_reps) if mc_reps > 0 else float("nan")
+    p = (simulated_p_value(lambda E: _f_path(E, X, splits).max(axis=0), stat, n, errors,
+                           mc_reps, seed) if mc_reps > 0 else float("nan"))
     return SupFResult(statistic=stat, location=int(splits[best]), p_value=float(p), mc_reps=int(mc_reps),
                       trim=trim, candidates=(lo, hi), f_path=tuple(float(v) for v in path))
 
@@ -347,7 +425,7 @@ def _cusum_stats(E: np.ndarray, X: np.ndarray) -> np.ndarray:
     return np.abs(np.cumsum(R, axis=0)).max(axis=0) / np.sqrt(nobssigma2)
 
 
-def cusum_ols(y, X, pvalue: str = "auto", mc_reps: int = 9999, seed: int = 0) -> CusumResult:
+def cusum_ols(y, X, pvalue: str = "auto", mc_reps: int = 9999, seed: int = 0, errors=None) -> CusumResult:
     """OLS-based CUSUM test of parameter constancy.
 
     The statistic is that of ``statsmodels.stats.diagnostic.breaks_cusumolsresid`` with ``ddof = k`` (the
@@ -376,6 +454,8 @@ def cusum_ols(y, X, pvalue: str = "auto", mc_reps: int = 9999, seed: int = 0) ->
         Monte Carlo replicates of the simulated p-value.
     seed : int
         Seed of the Monte Carlo.
+    errors : callable or None
+        Null errors of the simulated p-value (see :func:`simulated_p_value`); None = iid standard normal.
 
     Returns
     -------
@@ -404,12 +484,7 @@ def cusum_ols(y, X, pvalue: str = "auto", mc_reps: int = 9999, seed: int = 0) ->
         return CusumResult(statistic=float(stat), p_value=float(p), location=location)
     if mc_reps < 1:
         raise ValueError(f"mc_reps={mc_reps} must be >= 1 for a simulated p-value.")
-    rng = np.random.default_rng(seed)
-    exceed = 0
-    for start in range(0, mc_reps, 2000):  # chunks keep memory at n x 2000
-        m = min(2000, mc_reps - start)
-        exceed += int(np.sum(_cusum_stats(rng.standard_normal((n, m)), X) >= stat))
-    p_sim = (1.0 + exceed) / (1.0 + mc_reps)
+    p_sim = simulated_p_value(lambda E: _cusum_stats(E, X), stat, n, errors, mc_reps, seed, chunk=2000)
     return CusumResult(statistic=float(stat), p_value=float(p_sim), location=location, pvalue_method="simulated",
                        mc_reps=int(mc_reps), seed=int(seed))
 

@@ -8,8 +8,8 @@ The crossover is where the log ratio ``r_t = log(s_CN/s_US)`` crosses zero. With
 * :func:`trend_crossing` fits the trend and returns the Fieller and delta intervals with the study's inference:
   by default fixed-b (Kiefer, Vogelsang and Bunzel 2000; Kiefer and Vogelsang 2005), i.e. a Bartlett HAC
   covariance with a bandwidth of half the sample and critical values simulated on the observed design
-  (:mod:`analysis.stats.fixedb`). Classic Newey-West with a few lags and t critical values under-covered badly
-  in the calibration study (:mod:`devtools.validate`); it stays available as ``inference="nw"``.
+  (:mod:`analysis.stats.fixedb`). Classic Newey-West with a few lags and t critical values under-covers with
+  autocorrelated noise (``data/reference/calibration.json``); it stays available as ``inference="nw"``.
 * :func:`crossing_delta` is the symmetric delta-method interval (secondary: it is always bounded, even when
   the data cannot exclude "never").
 * :func:`crossing_block_bootstrap` resamples blocks of trend residuals (circular block bootstrap; block length
@@ -17,8 +17,12 @@ The crossover is where the log ratio ``r_t = log(s_CN/s_US)`` crosses zero. With
   given) and reports the share of replicates whose trend never crosses. By
   default it is a bootstrap-t: the fixed-b studentized statistic's bootstrap quantile is the critical value of a
   Fieller set (Goncalves and Vogelsang 2011); the percentile interval remains as ``method="percentile"``.
-* :func:`first_passage` is model-light: the first period in which CN is ahead for k consecutive periods,
-  with uncertainty from a local-linear-trend state-space model's simulation smoother.
+* :func:`first_passage` is model-free: the first period in which CN is ahead for k consecutive periods on the
+  observed series; :func:`first_passage_interval` turns a confidence set for the crossing into an interval for the
+  first passage of the underlying shares.
+
+All of these assume ONE STRAIGHT LINE over the window. The study's headline does not: see
+:mod:`analysis.stats.local`.
 
 ``t`` is measured in periods since the first date of the series; callers convert it to dates.
 """
@@ -26,7 +30,6 @@ The crossover is where the log ratio ``r_t = log(s_CN/s_US)`` crosses zero. With
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -413,14 +416,11 @@ def crossing_block_bootstrap(y, t=None, block_length: int | None = None, reps: i
         observed periods (5 for n = 80-120; rule "n_cbrt"), the n^(1/3) rate of block lengths (Hall, Horowitz
         and Jing 1995). With fixed-b studentization the naive block bootstrap mimics the fixed-b limit of the
         statistic (Goncalves and Vogelsang 2011), so the block length is not what makes the studentization
-        valid and need not be tuned to the long-run variance. In the simulation study
-        (``python -m devtools.validate``) the Politis-White length (Politis and White 2004; Patton,
-        Politis and White 2009), and longer blocks even more (1.5x, 2x), made the interval under-cover in an
-        exploratory comparison of block rules (AR(1) 0.5 errors with a 4-period overlap; not part of
-        ``--preset calibration``), while ``ceil(n ** (1/3))`` reached the target band: coverage 0.920 at
-        n = 80, 0.934 at n = 100 and 0.946 at n = 120 (``python -m devtools.validate --reps 500 --preset
-        calibration``, seed 12345, Monte Carlo s.e. about 0.011). With strong dependence (AR(1) 0.8) it
-        under-covers (0.900 with the overlap, 0.888 without), as does the fixed-b Fieller set (0.922, 0.890).
+        valid and need not be tuned to the long-run variance. In an exploratory comparison of block rules on
+        straight-line truths (AR(1) 0.5 errors with a 4-period overlap) the Politis-White length (Politis and
+        White 2004; Patton, Politis and White 2009), and longer blocks even more, made the interval under-cover,
+        while ``ceil(n ** (1/3))`` came close to nominal; its coverage on straight and curved truths is recorded
+        as ``bootstrap_studentized`` in ``data/reference/calibration.json``.
         Percentile: twice the Politis-White circular block length of the residuals, rounded up (capped at
         n/2; its coverage improves with longer blocks).
     reps : int
@@ -561,7 +561,7 @@ def _first_run_starts(ahead: np.ndarray, k: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class FirstPassageResult:
-    """Empirical first passage of CN ahead of US for ``k`` consecutive periods, with model-based uncertainty.
+    """Empirical first passage of CN ahead of US for ``k`` consecutive periods, and an interval for the underlying one.
 
     Attributes
     ----------
@@ -569,59 +569,34 @@ class FirstPassageResult:
         Required run length.
     index : int or None
         0-based grid position of the first period of the first run of ``k`` observed periods with
-        ``diff > 0`` (None = no such run in the sample). Missing periods break a run.
-    smoothed_index : int or None
-        The same on the smoothed level of the local-linear-trend model (None if it never passes).
+        ``diff > 0`` (None = no such run in the sample). Missing periods break a run. A fact about this noisy
+        sample, not an estimate with a known error.
     lower_index, upper_index : int or None
-        ``alpha/2`` and ``1 - alpha/2`` quantiles of the first passage over simulation-smoother draws of the
-        level; None when that quantile falls after the last period (not yet passed).
-    prob_crossed_by_last_period : float
-        Share of draws whose level has a complete run of ``k`` consecutive periods above zero within the sample.
-        A draw whose level goes above zero only in the last ``k - 1`` periods counts as not yet passed, so this
-        is the probability that a k-period passage is complete by the last period, not that the level is above
-        zero there.
-    reps, seed : int
-    alpha : float
-    model : str
-        "local linear trend (MLE), simulation smoother; parameter uncertainty ignored".
-    converged : bool
-        Whether the maximum-likelihood fit converged.
-    params : dict
-        Fitted variances (observation, level, slope).
+        Interval for the first passage of the UNDERLYING (noise-free) shares: the grid positions of the first period
+        at or after each end of a confidence set for the crossing (see :func:`first_passage_interval`); None on an
+        open side.
+    interval_source : str
+        Where the interval comes from ("" when there is none).
     n_periods : int
         Length of the grid.
     """
 
     k: int
     index: int | None
-    smoothed_index: int | None
     lower_index: int | None
     upper_index: int | None
-    prob_crossed_by_last_period: float
-    reps: int
-    seed: int
-    alpha: float
-    model: str
-    converged: bool
-    params: dict
+    interval_source: str
     n_periods: int
 
 
-def first_passage(diff, k: int = 3, reps: int = 1000, seed: int = 0, alpha: float = 0.05,
-                  simulate: bool = True) -> FirstPassageResult:
-    """First period from which CN is ahead of the US for ``k`` consecutive periods.
+def first_passage(diff, k: int = 3) -> FirstPassageResult:
+    """First period from which CN is ahead of the US for ``k`` consecutive periods, on the observed series.
 
-    The empirical first passage needs no model. Its uncertainty comes from a local-linear-trend model
-    ``diff_t = mu_t + eps_t``, ``mu_{t+1} = mu_t + nu_t + xi_t``, ``nu_{t+1} = nu_t + zeta_t`` (Harvey 1989),
-    fitted by maximum likelihood with statsmodels' ``UnobservedComponents`` (which handles missing periods in
-    the Kalman filter), and the simulation smoother of Durbin and Koopman (2002): each draw of the level path
-    gives a first passage; their quantiles bound it and the share of draws with a complete k-period run above
-    zero within the sample is the probability that the crossing has happened (a run that starts in the last
-    ``k - 1`` periods is not complete and counts as not yet). Two different targets are reported: ``index`` is
-    the first passage of the OBSERVED series, while ``smoothed_index`` and the interval
-    (``lower_index``, ``upper_index``) describe when the smoothed underlying level ``mu_t`` passes zero; the
-    latter ignores the observation noise, so the observed passage can lie outside that interval. Draws condition
-    on the fitted variances (their estimation uncertainty is ignored), so the spread is somewhat too small.
+    A model-free description of the sample. Its uncertainty as an estimate of when the underlying shares passed is
+    not computed here: :func:`first_passage_interval` derives an interval from a confidence set for the crossing.
+    (A local-linear-trend state-space interval was used before; on overlapping 30-day counts its fitted
+    observation variance collapsed to zero, so its draws reproduced the data and it covered the true passage in
+    far fewer than 95% of simulated series. It was dropped.)
 
     Parameters
     ----------
@@ -629,67 +604,55 @@ def first_passage(diff, k: int = 3, reps: int = 1000, seed: int = 0, alpha: floa
         ``share_CN - share_US`` on the full period grid; NaN = missing period.
     k : int
         Consecutive periods required (3 by default).
-    reps : int
-        Simulation-smoother draws.
-    seed : int
-        Seed of the draws.
-    alpha : float
-        1 - level of the interval.
-    simulate : bool
-        False skips the state-space model (fast; only the empirical passage is computed).
 
     Returns
     -------
     FirstPassageResult
-
-    References
-    ----------
-    Harvey, A. C. (1989). Forecasting, Structural Time Series Models and the Kalman Filter. CUP.
-    Durbin, J., Koopman, S. J. (2002). A simple and efficient simulation smoother for state space time series
-    analysis. Biometrika 89, 603-615.
     """
     if k < 1:
         raise ValueError(f"k={k} must be >= 1.")
     d = np.asarray(diff, dtype=float).ravel()
-    n = d.size
     if np.sum(~np.isnan(d)) < 4:
         raise ValueError(f"first_passage needs at least 4 observed periods; got {int(np.sum(~np.isnan(d)))}.")
     index = first_run_start(np.nan_to_num(d, nan=-np.inf) > 0, k)
-    if not simulate:
-        return FirstPassageResult(k=k, index=index, smoothed_index=None, lower_index=None, upper_index=None,
-                                  prob_crossed_by_last_period=float("nan"), reps=0, seed=seed, alpha=alpha,
-                                  model="none", converged=False, params={}, n_periods=n)
-    from statsmodels.tsa.statespace.structural import UnobservedComponents
+    return FirstPassageResult(k=int(k), index=index, lower_index=None, upper_index=None, interval_source="",
+                              n_periods=int(d.size))
 
-    scale = float(np.nanstd(d)) or 1.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mod = UnobservedComponents(d / scale, level="local linear trend")
-        res = mod.fit(disp=False, maxiter=500)
-    converged = bool(res.mle_retvals.get("converged", False)) if res.mle_retvals else False
-    level = np.asarray(res.smoothed_state[0]) * scale
-    smoothed_index = first_run_start(level > 0, k)
-    mod.update(res.params)
-    sim = mod.simulation_smoother()
-    rng = np.random.default_rng(seed)
-    draws = np.empty((reps, n))
-    for r in range(reps):
-        sim.simulate(rng=rng)
-        draws[r] = np.asarray(sim.simulated_state[0]) * scale
-    starts = _first_run_starts(draws > 0, k).astype(float)
-    starts[starts < 0] = np.inf
-    srt = np.sort(starts)
-    lo_i = max(int(math.floor(alpha / 2 * reps)), 0)
-    hi_i = min(int(math.ceil((1 - alpha / 2) * reps)) - 1, reps - 1)
-    lo, hi = srt[lo_i], srt[hi_i]
-    params = {name: float(v) * scale**2 for name, v in zip(mod.param_names, res.params)}
-    return FirstPassageResult(k=k, index=index, smoothed_index=smoothed_index,
-                              lower_index=int(lo) if np.isfinite(lo) else None,
-                              upper_index=int(hi) if np.isfinite(hi) else None,
-                              prob_crossed_by_last_period=float(np.isfinite(starts).mean()), reps=int(reps),
-                              seed=int(seed), alpha=alpha,
-                              model="local linear trend (MLE), simulation smoother; parameter uncertainty ignored",
-                              converged=converged, params=params, n_periods=n)
+
+def first_passage_interval(fp: FirstPassageResult, t, lower: float, upper: float,
+                           source: str) -> FirstPassageResult:
+    """Attach an interval for the underlying first passage: the grid periods at or after the ends of a crossing set.
+
+    For a path that stays ahead once it has crossed, the first passage of the noise-free shares is the first period
+    at or after the crossing, so a confidence set ``[lower, upper]`` for the crossing gives the periods
+    ``[first t >= lower, first t >= upper]``. Infinite or NaN ends leave that side open (None).
+
+    Parameters
+    ----------
+    fp : FirstPassageResult
+    t : array_like
+        Times of the grid (periods).
+    lower, upper : float
+        Ends of the crossing set (its hull).
+    source : str
+        Where the set comes from, in words.
+
+    Returns
+    -------
+    FirstPassageResult
+    """
+    t = np.asarray(t, dtype=float)
+
+    def at_or_after(v: float) -> int | None:
+        if not math.isfinite(v):
+            return None
+        i = int(np.searchsorted(t, v - 1e-9))
+        return i if i < t.size else None
+
+    lo = at_or_after(lower) if math.isfinite(lower) else None
+    hi = at_or_after(upper) if math.isfinite(upper) else None
+    return FirstPassageResult(k=fp.k, index=fp.index, lower_index=lo, upper_index=hi, interval_source=source,
+                              n_periods=fp.n_periods)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -822,7 +785,7 @@ def trend_crossing(y, t=None, *, alpha: float = 0.05, inference: str = DEFAULT_I
                                    c_slope, source)
     if inference != "nw":
         raise ValueError(f"inference={inference!r}; expected 'fixed_b' or 'nw'.")
-    fit = ols_trend(y, t, hac_lags=hac_lags, prewhite=prewhite)
+    fit = ols_trend(y, t, hac_lags=hac_lags, prewhite=prewhite, inference="nw")
     a, b = fit.params
     fie = crossing_fieller(a, b, fit.cov, alpha=alpha, df=fit.df_resid)
     dlt = crossing_delta(a, b, fit.cov, alpha=alpha, df=fit.df_resid)

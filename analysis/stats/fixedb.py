@@ -3,14 +3,14 @@
 Why
 ---
 A Newey-West standard error with a small bandwidth (the textbook ``floor(4 (n/100)^(2/9))`` lags) and a
-normal or Student t critical value rejects too often when the errors are autocorrelated: the simulation study
-of :mod:`devtools.validate` (``--reps 500 --preset calibration``) measured 79-85% coverage of nominal 95%
-crossover intervals with AR(1) errors of coefficient 0.5 seen through a 4-period window (n = 80-120), and
-69% with coefficient 0.8. Kiefer, Vogelsang and Bunzel (2000) and Kiefer and Vogelsang (2005) treat the
-bandwidth as a fixed fraction ``b = M/T`` of the sample. The t statistic then has a non-normal limit that
-depends on ``b`` and the kernel, and which accounts for the randomness of the HAC estimate; using its quantiles
-(with a larger bandwidth, e.g. b = 0.3 to 1) brings the size close to nominal (93-94% coverage in the same
-study), though not all the way under strong persistence (about 89-92% with AR(1) 0.8).
+normal or Student t critical value rejects too often when the errors are autocorrelated (the simulation study,
+``python -m devtools.validate --preset calibration``, records the coverage of both kinds of straight-line
+crossover sets in ``data/reference/calibration.json``). Kiefer, Vogelsang and Bunzel (2000) and Kiefer and
+Vogelsang (2005) treat the bandwidth as a fixed fraction ``b = M/T`` of the sample. The t statistic then has a
+non-normal limit that depends on ``b`` and the kernel, and which accounts for the randomness of the HAC
+estimate; using its quantiles (with a larger bandwidth, e.g. b = 0.3 to 1) brings the size close to nominal
+when the truth is a straight line, though not all the way under strong persistence. These are the straight-line
+methods; the study's headline crossover does not assume a straight line (:mod:`analysis.stats.local`).
 
 What is here
 ------------

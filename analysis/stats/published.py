@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..contracts import COMPARISON_COLUMNS, PUBLISHED_COLUMNS
@@ -37,9 +38,9 @@ def compare_published(crossover_report: CrossoverReport, published_csv: str | Pa
                       sensitivity: pd.DataFrame | None = None) -> pd.DataFrame:
     """Set our crossover estimate beside each published claim, on the closest matching definition.
 
-    For each published row, our estimate is the Fieller row of the sensitivity grid with the same measure,
-    rule and scope (HAC lag closest to the headline's) when ``sensitivity`` is given and has it; otherwise the
-    headline. ``agreement`` says whether the published crossover period overlaps our interval
+    For each published row, our estimate is the headline method's row (``local_linear``, full window, the
+    headline's bandwidth rule) of the sensitivity grid with the same measure, rule and scope when ``sensitivity``
+    is given and has it; otherwise the headline. ``agreement`` says whether the published crossover period overlaps our interval
     ("overlaps", "ours_earlier", "ours_later"), or why it cannot be compared.
 
     Parameters
@@ -65,17 +66,19 @@ def compare_published(crossover_report: CrossoverReport, published_csv: str | Pa
                 "our_upper_date": head.get("upper_date"), "our_kind": head.get("kind"),
                 "matched": "headline (no sensitivity row for their definition)"}
         if sensitivity is not None and len(sensitivity):
-            m = sensitivity[(sensitivity["method"] == "fieller") & (sensitivity["measure"] == p["measure"])
-                            & (sensitivity["rule"] == p["rule"]) & (sensitivity["scope"] == p["scope"])]
+            m = sensitivity[(sensitivity["method"] == head.get("method", "local_linear"))
+                            & (sensitivity["measure"] == p["measure"]) & (sensitivity["rule"] == p["rule"])
+                            & (sensitivity["scope"] == p["scope"])]
+            if "start_offset_months" in m:
+                m = m[m["start_offset_months"].fillna(0) == 0]
+            if len(m) and "bandwidth_periods" in m and m["bandwidth_periods"].notna().any():
+                bw = m["bandwidth_periods"].astype(float)
+                mid = float(np.sort(bw.dropna().unique())[(bw.dropna().nunique() - 1) // 2])
+                m = m[np.isclose(bw, mid)]
+                setting = f"local-linear, bandwidth {mid:.1f} periods, full window"
+            else:
+                setting = "headline method"
             if len(m):
-                b0 = crossover_report.ols.bandwidth_b
-                if b0 is not None and "bandwidth_b" in m and m["bandwidth_b"].notna().any():
-                    m = m.iloc[(m["bandwidth_b"].astype(float) - b0).abs().argsort()[:1]]
-                    setting = f"fixed-b bandwidth {float(m.iloc[0]['bandwidth_b']):.2f}"
-                else:
-                    lag0 = crossover_report.ols.hac_lags
-                    m = m.iloc[(m["hac_lag"].astype(float) - lag0).abs().argsort()[:1]]
-                    setting = f"HAC lag {int(m.iloc[0]['hac_lag'])}"
                 g = m.iloc[0]
                 ours = {"our_measure": g["measure"], "our_rule": g["rule"], "our_scope": g["scope"],
                         "our_estimate_date": g["estimate_date"],

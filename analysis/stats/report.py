@@ -1,16 +1,17 @@
 """The reports notebooks 04 and 05 write: trend and break tests, and the crossover date by several methods.
 
 Notebook 04 calls :func:`run_trend_tests` and writes ``trends.json``; notebook 05 calls :func:`estimate_crossover`
-(``crossover.json``), then :func:`analysis.stats.sensitivity.sensitivity_grid` and
+(``crossover.json``), then :func:`analysis.stats.sensitivity.sensitivity_grid` (whose spread of dates across
+definitions :meth:`CrossoverReport.with_spread` adds to the headline) and
 :func:`analysis.stats.published.compare_published`.
 
-Every function takes the primary series (:mod:`analysis.stats.series`).
-
-Each result carries a short plain-language ``reading``: what the method assumes, what it found, how sure.
+Every function takes the primary series (:mod:`analysis.stats.series`). Each result carries a short plain-language
+``reading`` (built in :mod:`analysis.stats.readings`): what the method assumes, what it found, how sure.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,23 +19,33 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import breaknull as _bnull
 from . import breaks as _breaks
 from . import crossover as _cross
+from . import local as _local
+from . import noise as _noise
+from . import readings as _read
 from . import trend as _trend
 from .results import to_jsonable, write_json
-from .series import PERIOD_DAYS, check_series, definition_of, t_to_date
-
-def _pct(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
-def _fmt_date(d: str | None) -> str:
-    return d if d else "never (unbounded)"
-
+from .series import (PERIOD_DAYS, check_series, definition_of, measure_lag_days, measure_window, shift_date,
+                     t_to_date, unit_of)
 
 #: Date tested by the Chow test: the public release of DeepSeek-R1 (20 January 2025), the most cited candidate
 #: for a step change in Chinese model downloads. The break is placed after the last period before this date.
 CHOW_DATE = "2025-01-20"
+#: Tail probability that defines the noise coefficients over which the break tests' calibrated p-values are
+#: maximised (see :mod:`analysis.stats.breaknull`); chosen in the calibration study (devtools.validate).
+BREAK_PLAUSIBLE = 0.35
+
+
+def break_lags(n_span: int) -> int:
+    """Variogram lags of the break tests' noise model: ``max(3, round(0.05 n_span))``, as the crossover's.
+
+    Under "no break" second differences at any lag are pure noise, but a jump contaminates every second difference
+    that straddles it, more of them the longer the lag: long lags would mistake the break for persistence and hide
+    it, so the lags are kept as short as the crossover's.
+    """
+    return max(3, int(round(0.05 * n_span)))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -76,14 +87,22 @@ class TrendReport:
         Fractional logit trend of the CN share of CN+US (Papke and Wooldridge 1996), classic Newey-West errors.
     breaks : dict
         "pettitt" (Pettitt 1979, on the detrended series), "chow" (Chow 1960; None when skipped), "sup_f"
-        (Andrews 1993), "cusum" (Ploberger and Kraemer 1992, p-value simulated on the trend design) and
-        "bai_perron" (Bai and Perron 2003) results.
+        (Andrews 1993), "cusum" (Ploberger and Kraemer 1992) and "bai_perron" (Bai and Perron 2003) results. The
+        p-values of the first four are simulated on the design with the fitted noise model (``noise``), the largest
+        over the noise coefficients the data do not rule out.
     break_dates : dict
         Date of the last period before each break (a list for "bai_perron").
     readings : dict of str
         Plain-language reading of each result: what it assumes, what it found, how sure.
     ols_nw : OLSTrendResult or None
         Classic Newey-West fit (default lag rule, Student t), for comparison.
+    noise : dict
+        The fitted noise model of the break tests' nulls and the most persistent plausible coefficient.
+    break_p_values : dict
+        For each break test, its p-value under the fitted noise model, under the most persistent plausible one and
+        under independent normal errors (the last for comparison only).
+    bai_perron_reported : bool
+        Whether the Bai-Perron breaks are reported (only when the sup-F test rejects at 5%).
     """
 
     simulated: bool
@@ -104,6 +123,9 @@ class TrendReport:
     break_dates: dict = field(default_factory=dict)
     readings: dict = field(default_factory=dict)
     ols_nw: _trend.OLSTrendResult | None = None
+    noise: dict = field(default_factory=dict)
+    break_p_values: dict = field(default_factory=dict)
+    bai_perron_reported: bool = False
 
     def as_dict(self) -> dict:
         """JSON-ready content (see the module docstring of :mod:`analysis.stats.results`)."""
@@ -131,10 +153,16 @@ class TrendReport:
             "fractional_logit": {**to_jsonable(self.fractional_logit), "response": "share_CN/(share_CN+share_US)",
                                  "reading": self.readings["fractional_logit"]},
             "breaks": {k: ({**to_jsonable(v), "date": self.break_dates.get(k),
+                            "p_values_by_null": self.break_p_values.get(k),
                             "reading": self.readings.get(f"break_{k}", "")}
                            if v is not None else {"skipped": True, "reading": self.readings.get(f"break_{k}", "")})
                        for k, v in self.breaks.items()},
+            "break_null": self.noise,
         }
+        bp = out["breaks"].get("bai_perron")
+        if isinstance(bp, dict) and not bp.get("skipped"):
+            bp["reported"] = bool(self.bai_perron_reported)
+            bp["breaks_reported"] = int(self.breaks["bai_perron"].chosen) if self.bai_perron_reported else 0
         return to_jsonable(out)
 
     def to_json(self, path: str | Path) -> Path:
@@ -159,27 +187,13 @@ class TrendReport:
         return pd.DataFrame(rows, columns=["test", "statistic", "p_value", "reading"])
 
 
-def _mk_reading(name: str, r: _trend.MannKendallResult) -> str:
-    assumes = {
-        "original": "assumes independent periods (autocorrelation makes it too confident)",
-        "hamed_rao": f"allows autocorrelation in the first {r.lag if r.lag is not None else 'all'} lags of the ranks "
-                     "(Hamed-Rao variance correction)",
-        "yue_wang": f"allows autocorrelation in the first {r.lag if r.lag is not None else 'all'} lag(s) "
-                    "(Yue-Wang effective sample size)",
-    }[name]
-    direction = "upward (CN gaining on US)" if r.s > 0 else "downward (CN losing ground)" if r.s < 0 else "flat"
-    sure = ("a clear monotonic trend" if r.p_value < 0.01 else "some evidence of a trend" if r.p_value < 0.05
-            else "no convincing evidence of a trend")
-    return (f"Mann-Kendall ({name}): rank test for a monotonic trend in log(CN/US share); {assumes}. "
-            f"Direction {direction}, tau = {r.tau:.2f}, z = {r.z:.2f}, {_pct(r.p_value)}: {sure}.")
-
-
 def run_trend_tests(series: pd.DataFrame, *, mk_method: str = "hamed_rao", mk_lag: int = 3,
                     hac_lags: int | None = None, simulated: bool = False, definition: dict | None = None,
                     inference: str = _cross.DEFAULT_INFERENCE, bandwidth=_cross.DEFAULT_BANDWIDTH,
                     null: str = _cross.DEFAULT_NULL,
                     chow_date: str | None = CHOW_DATE, max_breaks: int = 5, sup_f_reps: int = 999,
-                    cusum_reps: int = 9999) -> TrendReport:
+                    cusum_reps: int = 999, break_reps: int = 999, window: int | None = None,
+                    calibration: dict | None = None) -> TrendReport:
     """Run every trend and break test on the primary series.
 
     Parameters
@@ -198,8 +212,8 @@ def run_trend_tests(series: pd.DataFrame, *, mk_method: str = "hamed_rao", mk_la
     inference : {"fixed_b", "nw"}
         Inference of the OLS trend of the log ratio and of the difference (``ols``, ``ols_diff``): "fixed_b" =
         Bartlett bandwidth ``bandwidth`` of the sample with p-values from the fixed-b null simulated on the
-        design (Kiefer and Vogelsang 2005; the default, chosen by the calibration study of the crossover
-        intervals); "nw" = ``hac_lags`` with Student t. The classic Newey-West fit is also reported as ``ols_nw``.
+        design (Kiefer and Vogelsang 2005); "nw" = ``hac_lags`` with Student t. The classic Newey-West fit is also
+        reported as ``ols_nw``.
     bandwidth : float or str
         Fixed-b bandwidth fraction (or "llsw").
     null : {"lrv", "ar1", "iid"}
@@ -210,11 +224,14 @@ def run_trend_tests(series: pd.DataFrame, *, mk_method: str = "hamed_rao", mk_la
         Date of the stated break for the Chow test (None skips it).
     max_breaks : int
         Largest number of breaks for the Bai-Perron dating.
-    sup_f_reps : int
-        Monte Carlo replicates of the sup-F p-value.
-    cusum_reps : int
-        Monte Carlo replicates of the OLS-CUSUM p-value (simulated on the design because it has a trend term;
-        see :func:`analysis.stats.breaks.cusum_ols`).
+    sup_f_reps, cusum_reps, break_reps : int
+        Simulated null draws of the sup-F, OLS-CUSUM, and Pettitt and Chow p-values (0 for sup-F skips its p-value
+        and with it the Bai-Perron report).
+    window : int or None
+        Trailing window of the measure in periods for the noise model; None = from the definition
+        (:func:`analysis.stats.series.measure_window`).
+    calibration : dict or None
+        Contents of the calibration file (None = read ``data/reference/calibration.json``), quoted in readings.
 
     Returns
     -------
@@ -227,6 +244,8 @@ def run_trend_tests(series: pd.DataFrame, *, mk_method: str = "hamed_rao", mk_la
         hac_lags = None
     defin = definition_of(s, definition)
     period_days = PERIOD_DAYS[defin["frequency"]]
+    unit = unit_of(defin["frequency"])
+    cal = _read.load_calibration() if calibration is None else calibration
     r = s["log_ratio"].to_numpy(dtype=float)
     t = s["t"].to_numpy(dtype=float)
     obs = ~np.isnan(r)
@@ -236,12 +255,13 @@ def run_trend_tests(series: pd.DataFrame, *, mk_method: str = "hamed_rao", mk_la
     if inference == "fixed_b":
         fb = {"inference": "fixed_b", "bandwidth": bandwidth, "null": null}
     elif inference == "nw":
-        fb = {"hac_lags": hac_lags}
+        fb = {"inference": "nw", "hac_lags": hac_lags}
     else:
         raise ValueError(f"inference={inference!r}; expected 'fixed_b' or 'nw'.")
+    nw = {"inference": "nw", "hac_lags": hac_lags}
     ols = _trend.ols_trend(r, t, use_correction=True, **fb)
-    ols_nw = _trend.ols_trend(r, t, hac_lags=hac_lags, use_correction=True)
-    ols_pw = _trend.ols_trend(r, t, hac_lags=hac_lags, use_correction=True, prewhite=True)
+    ols_nw = _trend.ols_trend(r, t, use_correction=True, **nw)
+    ols_pw = _trend.ols_trend(r, t, use_correction=True, prewhite=True, **nw)
     ols_diff = _trend.ols_trend(s["diff"].to_numpy(dtype=float), t, use_correction=True, **fb)
     mk = {
         "original": _trend.mann_kendall(r, "original", t=t),
@@ -255,24 +275,47 @@ def run_trend_tests(series: pd.DataFrame, *, mk_method: str = "hamed_rao", mk_la
     rel[~np.isfinite(rel)] = np.nan
     flogit = _trend.fractional_logit_trend(rel, t, hac_lags=hac_lags)
 
-    # breaks, in a model with a trend term, on the observed periods (true t kept in X)
+    # breaks, in a model with a trend term, on the observed periods (true t kept in X); nulls with the fitted noise
     yo, to = r[obs], t[obs]
     dates_o = s["date"].to_numpy()[obs]
     X = np.column_stack([np.ones(obs.sum()), to])
-    resid = yo - X @ np.asarray(ols.params)
-    resid_full = np.full(r.size, np.nan)
-    resid_full[obs] = resid
-    pett = _breaks.pettitt(resid_full)
+    w = measure_window(defin["measure"], defin["frequency"]) if window is None else int(window)
+    n_span = int(round(to[-1] - to[0])) + 1
+    lags = min(break_lags(n_span), max(2, (yo.size - 1) // 4))
+    fitted = _noise.fit_noise(yo, to, window=w, lags=lags)
+    split = int(np.sum(dates_o < np.datetime64(pd.Timestamp(chow_date)))) if chow_date is not None else None
     chow_res, chow_reason = None, ""
-    if chow_date is not None:
-        split = int(np.sum(dates_o < np.datetime64(pd.Timestamp(chow_date))))
+    if split is not None:
         try:
             chow_res = _breaks.chow(yo, X, split)
         except ValueError as exc:
-            chow_reason = f"Chow test at {chow_date} skipped: {exc}"
-    supf = _breaks.sup_f(yo, X, trim=0.15, mc_reps=sup_f_reps)
-    cusum = _breaks.cusum_ols(yo, X, mc_reps=cusum_reps)
+            chow_reason, split = f"Chow test at {chow_date} skipped: {exc}", None
+    design = _bnull.BreakNullDesign(tuple(float(v) for v in to - to[0]), w, lags, 0.15, split)
+    observed = {k: float(v[0]) for k, v in _bnull.statistics(yo[:, None], design).items()}
+    reps = {"sup_f": sup_f_reps, "cusum": cusum_reps, "pettitt": break_reps, "chow": break_reps}
+    calibrated = {}
+    for test, stat in observed.items():
+        if reps[test] > 0:
+            calibrated[test] = _bnull.calibrated_p_values({test: stat}, design, fitted.index, reps=reps[test],
+                                                          tail=BREAK_PLAUSIBLE, iid_reps=reps[test])[test]
+    p_values = {k: {"calibrated": v.p_value, "fitted": v.p_raw, "iid": v.p_iid} for k, v in calibrated.items()}
+    plausible = next(iter(calibrated.values())).plausible_coefficients if calibrated else (fitted.phi,)
+
+    def pv(test: str) -> float:
+        return calibrated[test].p_value if test in calibrated else float("nan")
+
+    base_pett = _breaks.pettitt(yo - X @ np.linalg.lstsq(X, yo, rcond=None)[0])
+    pett = _breaks.PettittResult(statistic=base_pett.statistic, location=base_pett.location,
+                                 p_value=pv("pettitt"), n=base_pett.n)
+    if chow_res is not None:
+        chow_res = dataclasses.replace(chow_res, p_value=pv("chow"), p_value_method="calibrated noise-model bootstrap",
+                                       mc_reps=int(break_reps))
+    supf = _breaks.sup_f(yo, X, trim=0.15, mc_reps=0)
+    supf = dataclasses.replace(supf, p_value=pv("sup_f"), mc_reps=int(sup_f_reps))
+    cusum = dataclasses.replace(_breaks.cusum_ols(yo, X, pvalue="brownian_bridge"), p_value=pv("cusum"),
+                                pvalue_method="calibrated noise-model bootstrap", mc_reps=int(cusum_reps), seed=0)
     bp = _breaks.bai_perron(yo, X, max_breaks=max_breaks)
+    bp_reported = bool(math.isfinite(supf.p_value) and supf.p_value < 0.05)
 
     def obs_date(i1: int | None) -> str | None:
         """Date of the 1-based observed row i1 (the last period before a break)."""
@@ -282,82 +325,33 @@ def run_trend_tests(series: pd.DataFrame, *, mk_method: str = "hamed_rao", mk_la
 
     first_date = s["date"].iloc[0].strftime("%Y-%m-%d")
     last_date = s["date"].iloc[-1].strftime("%Y-%m-%d")
-    a, b = ols.params
-    weekly = defin["frequency"] == "weekly"
-    unit = "week" if weekly else "month"
     readings = {
-        "ols": (f"Linear trend of log(CN/US share) by OLS with Newey-West errors ({ols.hac_lags} lags, "
-                + (f"i.e. a Bartlett bandwidth of {100 * ols.bandwidth_b:.0f}% of the sample, with fixed-b p-values "
-                   "simulated for this design (Kiefer and Vogelsang 2005), which are far more reliable than classic "
-                   "Newey-West under autocorrelated noise but not exact: intervals built this way covered 93-94% "
-                   "(nominal 95%) in the calibration study, about 89-92% when the noise is very persistent "
-                   "(AR(1) 0.8)" if ols.inference == "fixed_b" else
-                   f"small-sample factor applied, t with {ols.df_resid} df")
-                + f"); assumes a straight-line trend plus stationary noise. Slope {b:+.4f} per {unit} "
-                  f"(SE {ols.se[1]:.4f}, {_pct(ols.p_values[1])}), i.e. the CN/US ratio changes by "
-                  f"{100 * (math.exp(b) - 1):+.1f}% per {unit}. "
-                + ("The slope is clearly different from zero." if ols.p_values[1] < 0.01 else
-                   "The slope is distinguishable from zero at the 5% level." if ols.p_values[1] < 0.05 else
-                   "The slope is NOT distinguishable from zero.")
-                + f" Classic Newey-West ({ols_nw.hac_lags} lags, t): {_pct(ols_nw.p_values[1])}; with VAR(1)-"
-                  f"prewhitened Newey-West errors the SE is {ols_pw.se[1]:.4f} ({_pct(ols_pw.p_values[1])})."),
-        "sens_slope": (f"Sen's slope: median of all pairwise slopes of log(CN/US), robust to outliers, with a "
-                       f"rank-based {int(100 * (1 - sen.alpha))}% interval that assumes independent periods. "
-                       f"{sen.slope:+.4f} per {unit} [{sen.ci_low:+.4f}, {sen.ci_high:+.4f}]."),
-        "fractional_logit": (f"Fractional logit of the CN share of CN+US downloads (binomial quasi-likelihood): "
-                             "assumes the logit of the expected share is linear in time (a logistic curve), but "
-                             "nothing about the distribution around that mean. Its p-value uses classic Newey-West "
-                             f"errors ({flogit.hac_lags} lags) with a normal critical value, the kind of inference "
-                             "whose intervals under-covered with autocorrelated noise in the calibration study "
-                             "(79-85% coverage of nominal 95% for the OLS crossover), so it overstates certainty. "
-                             "Slope "
-                             f"{flogit.params[1]:+.4f} per {unit} on the logit scale ({_pct(flogit.p_values[1])}); "
-                             "the fitted share crosses one half at "
-                             f"{t_to_date(flogit.crossing_t, s, period_days) or 'no finite date'}."),
-        "break_pettitt": (f"Pettitt rank test on the detrended log ratio (assumes independent periods): largest "
-                          f"shift after {obs_date(int(np.sum(~np.isnan(resid_full[:pett.location])))) or '-'} "
-                          f"({_pct(pett.p_value)}). "
-                          + ("Evidence of a shift beyond the linear trend." if pett.p_value < 0.05
-                             else "No evidence of a shift beyond the linear trend.")),
-        "break_chow": (chow_reason or (
-            f"Chow F test for a change in level and slope after {obs_date(chow_res.split)} (stated in advance: "
-            f"{chow_date}; {chow_res.split} periods before, {yo.size - chow_res.split} after); exact under "
-            "independent normal errors, over-rejects with autocorrelation. "
-            f"F = {chow_res.f_stat:.2f}, {_pct(chow_res.p_value)}.") if chow_date else "Chow test not requested."),
-        "break_sup_f": (f"sup-F test for one break at an unknown date (15% trimming), p-value simulated under "
-                        f"independent normal errors on this design; most likely break after "
-                        f"{obs_date(supf.location)}, sup-F = {supf.statistic:.2f}, {_pct(supf.p_value)}. "
-                        "Autocorrelated errors inflate the statistic, so treat small p-values with caution."),
-        "break_cusum": (f"OLS-CUSUM test of stable trend coefficients: statistic {cusum.statistic:.2f}, "
-                        + (f"p-value simulated under independent normal errors on this design ({cusum.mc_reps} "
-                           "replicates; with a trend term the Brownian-bridge limit does not apply), "
-                           if cusum.pvalue_method == "simulated" else "Brownian-bridge p-value, ")
-                        + f"{_pct(cusum.p_value)}; largest cumulated deviation at {obs_date(cusum.location)}. "
-                          "Autocorrelated errors make the cumulated residuals wander further, so the test "
-                          "over-rejects; treat small p-values with caution."),
-        "break_bai_perron": (f"Bai-Perron dating (all dates tried, minimum segment {bp.min_size} periods, number "
-                             f"of breaks by BIC): {bp.chosen} break(s)"
-                             + ("" if bp.chosen == 0 else ": " + "; ".join(
-                                 f"after {obs_date(iv.estimate)} ({int(100 * bp.level)}% interval "
-                                 f"{obs_date(iv.lower) or '?'} to {obs_date(iv.upper) or '?'})" for iv in bp.intervals))
-                             + ". The BIC and the Bai (1997) intervals assume serially uncorrelated errors; with "
-                               "autocorrelated noise the BIC tends to find too many breaks. The Bai (1997) intervals "
-                               "also assume stationary regressors within each segment, which the trend term is not, "
-                               "so read them as approximate."),
+        "ols": _read.ols_reading(ols, ols_nw, ols_pw, unit, cal),
+        "sens_slope": _read.sens_reading(sen, unit),
+        "fractional_logit": _read.flogit_reading(flogit, unit, t_to_date(flogit.crossing_t, s, period_days)),
+        **_read.break_readings(pett=pett, chow_res=chow_res, chow_reason=chow_reason, chow_date=chow_date,
+                               supf=supf, cusum=cusum, bp=bp, bp_tested=bp_reported, obs_date=obs_date,
+                               pett_date=obs_date(pett.location), n_obs=int(yo.size), noise=fitted,
+                               plausible_phi=max(plausible), unit=unit, cal=cal),
     }
     for k, v in mk.items():
-        readings[f"mk_{k}"] = _mk_reading(k, v)
+        readings[f"mk_{k}"] = _read.mk_reading(k, v)
     breaks = {"pettitt": pett, "chow": chow_res, "sup_f": supf, "cusum": cusum, "bai_perron": bp}
+    noise = {**fitted.describe(), "plausible_coefficients": list(plausible), "plausible_tail": BREAK_PLAUSIBLE,
+             "p_value_rule": ("double bootstrap (Beran 1988): share of series simulated with a plausible noise "
+                              "coefficient whose noise-model p-value is at most the observed one; the largest over "
+                              "the plausible coefficients")}
     return TrendReport(simulated=bool(simulated), definition=defin, n_periods=int(len(s)), n_observed=int(obs.sum()),
                        first_date=first_date, last_date=last_date, period_days=period_days, ols=ols,
                        ols_prewhitened=ols_pw, ols_diff=ols_diff, ols_nw=ols_nw, mann_kendall=mk, primary_mk=mk_method,
-                       sens_slope=sen,
-                       fractional_logit=flogit, breaks=breaks, readings=readings,
+                       sens_slope=sen, fractional_logit=flogit, breaks=breaks, readings=readings,
                        break_dates={
-                           "pettitt": obs_date(int(np.sum(~np.isnan(resid_full[:pett.location])))),
+                           "pettitt": obs_date(pett.location),
                            "chow": obs_date(chow_res.split) if chow_res else None,
                            "sup_f": obs_date(supf.location), "cusum": obs_date(cusum.location),
-                           "bai_perron": [obs_date(i) for i in (bp.breaks[bp.chosen] if bp.chosen else ())]})
+                           "bai_perron": [obs_date(i) for i in (bp.breaks[bp.chosen] if bp.chosen and bp_reported
+                                                                 else ())]},
+                       noise=to_jsonable(noise), break_p_values=p_values, bai_perron_reported=bp_reported)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -365,7 +359,7 @@ def run_trend_tests(series: pd.DataFrame, *, mk_method: str = "hamed_rao", mk_la
 # ----------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CrossoverReport:
-    """The crossover date of the primary series by four methods, with a headline (Fieller) answer.
+    """The crossover date of the primary series: the local-linear headline and the straight-line methods beside it.
 
     Attributes
     ----------
@@ -379,30 +373,33 @@ class CrossoverReport:
         First and last grid dates (YYYY-MM-DD).
     period_days : float
         Days per period.
+    local : LocalCrossingResult
+        The headline: local-linear confidence set for the crossing of the underlying shares
+        (:mod:`analysis.stats.local`).
     ols : OLSTrendResult
-        The trend fit behind the headline (its covariance is the one the Fieller and delta sets use).
+        The straight-line trend fit behind the secondary Fieller and delta sets.
     fieller : FiellerResult
-        Headline Fieller (1954) set of the zero crossing ``-a/b`` (fixed-b by default).
+        Straight-line Fieller (1954) set of ``-a/b`` (fixed-b by default); assumes one straight line.
     fieller_prewhitened : FiellerResult
-        Fieller set with VAR(1)-prewhitened Newey-West errors (Andrews and Monahan 1992), t critical value.
+        Straight-line Fieller set with VAR(1)-prewhitened Newey-West errors (Andrews and Monahan 1992).
     delta : DeltaResult
-        Delta-method interval (secondary; always bounded).
+        Straight-line delta-method interval.
     bootstrap : BootstrapCrossingResult or None
-        Residual circular block bootstrap (Politis and Romano 1992; studentized as in Goncalves and Vogelsang
-        2011 by default); None when skipped.
+        Residual circular block bootstrap of the straight line; None when skipped.
     first_passage : FirstPassageResult
-        Empirical first passage of the observed series and the local-linear-trend interval of the smoothed
-        level (Harvey 1989; Durbin and Koopman 2002).
+        Empirical first passage of the observed series, with an interval for the underlying one from the headline.
     headline : dict
-        The headline answer: method, estimate and interval dates and times, kind, slope, inference.
+        The headline answer (see :func:`estimate_crossover`).
     dates : dict
-        Calendar dates of every method's estimate and interval, keyed by method.
+        Calendar dates of every method's estimate and set, keyed by method.
     readings : dict of str
         Plain-language reading of the headline and of each method.
     fieller_nw : FiellerResult or None
-        Fieller set with classic Newey-West errors and a t critical value, for comparison.
+        Straight-line Fieller set with classic Newey-West errors and a t critical value.
     inference : dict
-        Settings of the headline inference (kernel, bandwidth, critical values and their source, null).
+        Inference settings of the straight-line trend (kernel, bandwidth, critical values and their source).
+    settings : dict
+        Every method's settings (bandwidths, lags, block length, k, draws), so that nothing downstream guesses them.
     """
 
     simulated: bool
@@ -412,6 +409,7 @@ class CrossoverReport:
     first_date: str
     last_date: str
     period_days: float
+    local: _local.LocalCrossingResult
     ols: _trend.OLSTrendResult
     fieller: _cross.FiellerResult
     fieller_prewhitened: _cross.FiellerResult
@@ -423,22 +421,34 @@ class CrossoverReport:
     readings: dict
     fieller_nw: _cross.FiellerResult | None = None
     inference: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """JSON-ready content."""
         d = self.dates
+        loc = {k: v for k, v in to_jsonable(self.local).items() if k not in ("times", "fitted", "se", "critical")}
         methods = {
-            "fieller": {**to_jsonable(self.fieller), **d["fieller"], "reading": self.readings["fieller"]},
+            "local_linear": {**loc, **d["local_linear"], "settings": self.settings["local_linear"],
+                             "path": {"t": list(self.local.times), "fitted": list(self.local.fitted),
+                                      "se": list(self.local.se), "critical": list(self.local.critical)},
+                             "reading": self.readings["local_linear"]},
+            "fieller": {**to_jsonable(self.fieller), **d["fieller"], "settings": self.settings["fieller"],
+                        "assumes": "one straight line over the window", "reading": self.readings["fieller"]},
             "fieller_prewhitened": {**to_jsonable(self.fieller_prewhitened), **d["fieller_prewhitened"],
+                                    "settings": self.settings["fieller_prewhitened"],
+                                    "assumes": "one straight line over the window",
                                     "reading": self.readings["fieller_prewhitened"]},
             **({"fieller_nw": {**to_jsonable(self.fieller_nw), **d["fieller_nw"],
+                               "settings": self.settings["fieller_nw"], "assumes": "one straight line over the window",
                                "reading": self.readings["fieller_nw"]}}
                if self.fieller_nw is not None else {}),
-            "delta": {**to_jsonable(self.delta), **d["delta"], "reading": self.readings["delta"]},
-            "bootstrap": ({**to_jsonable(self.bootstrap), **d["bootstrap"], "reading": self.readings["bootstrap"]}
+            "delta": {**to_jsonable(self.delta), **d["delta"], "settings": self.settings["delta"],
+                      "assumes": "one straight line over the window", "reading": self.readings["delta"]},
+            "bootstrap": ({**to_jsonable(self.bootstrap), **d["bootstrap"], "settings": self.settings["bootstrap"],
+                           "assumes": "one straight line over the window", "reading": self.readings["bootstrap"]}
                           if self.bootstrap is not None else {"skipped": True, "reading": self.readings["bootstrap"]}),
             "first_passage": {**to_jsonable(self.first_passage), **d["first_passage"],
-                              "reading": self.readings["first_passage"]},
+                              "settings": self.settings["first_passage"], "reading": self.readings["first_passage"]},
         }
         return to_jsonable({
             "simulated": bool(self.simulated), "definition": self.definition, "n_periods": self.n_periods,
@@ -446,6 +456,7 @@ class CrossoverReport:
             "period_days": self.period_days,
             "trend": {**to_jsonable(self.ols), "t0_date": self.first_date, "period_days": self.period_days},
             "headline": {**self.headline, "reading": self.readings["headline"]}, "methods": methods,
+            "settings": self.settings,
         })
 
     def to_json(self, path: str | Path) -> Path:
@@ -453,9 +464,10 @@ class CrossoverReport:
         return write_json(self.as_dict(), path)
 
     def table(self) -> pd.DataFrame:
-        """One row per method: estimate and interval dates, kind, reading."""
+        """One row per method: estimate and set dates, kind, reading."""
         rows = []
-        for m in ("fieller", "fieller_nw", "fieller_prewhitened", "delta", "bootstrap", "first_passage"):
+        for m in ("local_linear", "fieller", "fieller_nw", "fieller_prewhitened", "delta", "bootstrap",
+                  "first_passage"):
             if m not in self.dates:
                 continue
             dd = self.dates[m]
@@ -464,30 +476,64 @@ class CrossoverReport:
                          "upper_date": dd.get("upper_date"), "kind": dd.get("kind"), "reading": self.readings[m]})
         return pd.DataFrame(rows)
 
+    def with_spread(self, grid: pd.DataFrame) -> "CrossoverReport":
+        """The report with the spread of the headline date across the definitions of a sensitivity grid.
 
-def _fieller_kind_text(f: _cross.FiellerResult) -> str:
-    return {"bounded": "a bounded interval", "two_rays": "two rays (the data cannot exclude very early or very late "
-            "dates)", "unbounded": "the whole time line (no information on the date)",
-            "empty": "empty (degenerate input)"}[f.kind]
+        The spread is taken over the grid's headline-method rows (``method == "local_linear"``): every measure,
+        attribution rule and scope, window start and bandwidth the grid holds. The headline gains
+        ``definition_spread`` and its reading a sentence giving the range next to the statistical set.
+
+        Parameters
+        ----------
+        grid : pandas.DataFrame
+            Output of :func:`analysis.stats.sensitivity.sensitivity_grid`.
+
+        Returns
+        -------
+        CrossoverReport
+        """
+        rows = grid[grid["method"] == "local_linear"] if len(grid) else grid
+        n_no_data = int((rows["kind"] == "no_data").sum()) if len(rows) else 0
+        rows = rows[rows["kind"] != "no_data"] if len(rows) else rows
+        ests = pd.to_datetime(rows["estimate_date"], errors="coerce") if len(rows) else pd.Series(dtype=float)
+        spread = {"n_rows": int(len(rows)), "n_with_estimate": int(ests.notna().sum()) if len(rows) else 0,
+                  "n_no_estimate": int(ests.isna().sum()) if len(rows) else 0, "n_no_data": n_no_data,
+                  "earliest_date": ests.min().strftime("%Y-%m-%d") if ests.notna().any() else None,
+                  "latest_date": ests.max().strftime("%Y-%m-%d") if ests.notna().any() else None,
+                  "dimensions": ["measure", "rule", "scope", "start_offset_months", "bandwidth_periods"],
+                  "method": "local_linear"}
+        head = {**self.headline, "definition_spread": spread}
+        readings = {**self.readings, "headline": self.readings["headline"] + " " + _read.spread_reading(spread)}
+        return dataclasses.replace(self, headline=head, readings=readings)
+
+
+def _td(s: pd.DataFrame, pdays: float):
+    def td(v):
+        return t_to_date(v, s, pdays)
+    return td
 
 
 def estimate_crossover(series: pd.DataFrame, *, k: int = 3, alpha: float = 0.05, bootstrap_reps: int = 2000,
                        block_length: int | None = None, seed: int = 0, hac_lags: int | None = None,
-                       simulated: bool = False, definition: dict | None = None, smoother_reps: int = 1000,
-                       prewhite: bool = False, inference: str = _cross.DEFAULT_INFERENCE,
-                       bandwidth=_cross.DEFAULT_BANDWIDTH, bootstrap_method: str = "studentized",
-                       null: str = _cross.DEFAULT_NULL) -> CrossoverReport:
-    """Estimate when the CN share overtook the US share, by four methods.
+                       simulated: bool = False, definition: dict | None = None,
+                       smoother_reps: int = _local.DEFAULT_LOCAL_REPS, prewhite: bool = False,
+                       inference: str = _cross.DEFAULT_INFERENCE, bandwidth=_cross.DEFAULT_BANDWIDTH,
+                       bootstrap_method: str = "studentized", null: str = _cross.DEFAULT_NULL,
+                       local_bandwidth: float | None = None, window: int | None = None,
+                       calibration: dict | None = None) -> CrossoverReport:
+    """Estimate when the CN share overtook the US share.
 
-    The headline is the Fieller set of the zero crossing of the linear trend of ``log(s_CN/s_US)``. By default
-    its inference is fixed-b (Kiefer, Vogelsang and Bunzel 2000; Kiefer and Vogelsang 2005): a Bartlett HAC
-    covariance whose bandwidth is half the sample (``bandwidth=0.5``) and critical values from the fixed-b null
-    distribution simulated on the observed periods (:mod:`analysis.stats.fixedb`). The calibration study
-    (:mod:`devtools.validate`) chose it: classic Newey-West with the default lag and t critical values
-    under-covered badly (0.79-0.85 for nominal 0.95) on series like the study's (AR(1) noise seen through a
-    30-day window sampled weekly). The classic Newey-West set is still reported (``methods["fieller_nw"]``). The
-    headline's kind is "no_trend" when the fitted slope is not positive (CN is not gaining on the US, so the
-    line does not describe an overtaking).
+    Estimand: the date at which the noise-free log ratio of the CN and US shares of the measure crosses zero. The
+    headline is the local-linear set of :func:`analysis.stats.local.local_crossing`: no shape is assumed over the
+    window, the noise may be autocorrelated and overlapping, and the set (possibly several intervals, possibly
+    open at the window's ends) is reported whole. If the fitted path crosses more than once, every crossing is
+    reported and the headline date is the last upward crossing after which CN stays ahead to the last snapshot
+    (the overtaking that has lasted; an earlier one was undone). A trailing 30-day count lags the downloads of the
+    day by about 15 days; the headline also gives that shifted date (``underlying_estimate_date``).
+
+    The straight-line methods stay as secondary, labelled as assuming one straight line: the Fieller set of the zero
+    of the fitted line with fixed-b inference (Kiefer and Vogelsang 2005), with classic and prewhitened Newey-West
+    errors, the delta method and the studentized residual block bootstrap.
 
     Parameters
     ----------
@@ -496,14 +542,13 @@ def estimate_crossover(series: pd.DataFrame, *, k: int = 3, alpha: float = 0.05,
     k : int
         Consecutive periods for the first passage.
     alpha : float
-        1 - confidence level of every interval.
+        1 - confidence level of every set.
     bootstrap_reps : int
-        Block-bootstrap replicates (0 skips the bootstrap).
+        Block-bootstrap replicates of the straight line (0 skips the bootstrap).
     block_length : int or None
-        Bootstrap block length; None or 0 = the method's default rule (studentized: ceil(n^(1/3)); percentile:
-        twice Politis-White), see :func:`analysis.stats.crossover.crossing_block_bootstrap`.
+        Bootstrap block length; None or 0 = the method's rule.
     seed : int
-        Seed of the bootstrap and the simulation smoother.
+        Seed of the bootstrap.
     hac_lags : int or None
         Newey-West lag of the "nw" sets; None or negative = default rule.
     simulated : bool
@@ -511,22 +556,33 @@ def estimate_crossover(series: pd.DataFrame, *, k: int = 3, alpha: float = 0.05,
     definition : dict, optional
         ``measure, rule, scope, frequency`` of the series.
     smoother_reps : int
-        Simulation-smoother draws for the first passage (0 = empirical first passage only).
+        Simulated null draws per noise coefficient of the local-linear smoother's test (the headline); values
+        below 200 are raised to 200 (quick checks only; the study uses 2000).
     prewhite : bool
-        With ``inference="nw"``: VAR(1)-prewhitened Newey-West (Andrews and Monahan 1992) for the headline.
-        The prewhitened set is always reported as ``methods["fieller_prewhitened"]``.
+        With ``inference="nw"``: VAR(1)-prewhitened Newey-West for the straight-line Fieller set.
     inference : {"fixed_b", "nw"}
-        Inference of the headline Fieller and delta intervals (see :func:`analysis.stats.crossover.trend_crossing`).
+        Inference of the straight-line Fieller and delta sets.
     bandwidth : float or str
-        Fixed-b bandwidth fraction ``b`` (or "llsw"), also used to studentize the bootstrap.
+        Fixed-b bandwidth fraction of the straight-line sets (also used to studentize the bootstrap).
     bootstrap_method : {"studentized", "percentile"}
         See :func:`analysis.stats.crossover.crossing_block_bootstrap`.
     null : {"lrv", "ar1", "iid"}
-        Simulated fixed-b null (see :func:`analysis.stats.fixedb.null_phi`).
+        Simulated fixed-b null of the straight-line sets.
+    local_bandwidth : float or None
+        Half-width of the local-linear kernel in periods; None = the calibrated rule.
+    window : int or None
+        Trailing window of the measure in periods (noise model); None = from the definition.
+    calibration : dict or None
+        Contents of the calibration file (None = read ``data/reference/calibration.json``), quoted in readings.
 
     Returns
     -------
     CrossoverReport
+        ``headline`` holds ``method`` ("local_linear"), ``kind`` ("bounded", "unbounded", "two_rays" or
+        "no_crossing"), ``estimate_t``, ``lower_t``, ``upper_t`` (periods since the first date; the hull of the
+        set; None where open), the same as dates, ``pieces_t``/``pieces_dates`` (the whole set),
+        ``crossings_t``/``crossing_dates``/``crossing_directions``, ``underlying_estimate_date`` and
+        ``measure_lag_days``, the settings and the calibration it is quoted against.
     """
     s = check_series(series)
     if hac_lags is not None and hac_lags < 0:
@@ -534,42 +590,64 @@ def estimate_crossover(series: pd.DataFrame, *, k: int = 3, alpha: float = 0.05,
     if block_length is not None and block_length <= 0:
         block_length = None
     if inference == "fixed_b" and prewhite:
-        raise ValueError("prewhite=True applies to inference='nw' only; the fixed-b headline uses the plain "
+        raise ValueError("prewhite=True applies to inference='nw' only; the fixed-b straight-line set uses the plain "
                          "Bartlett estimator (the prewhitened Newey-West set is reported beside it).")
     defin = definition_of(s, definition)
     pdays = PERIOD_DAYS[defin["frequency"]]
+    unit = unit_of(defin["frequency"])
+    cal = _read.load_calibration() if calibration is None else calibration
     r = s["log_ratio"].to_numpy(dtype=float)
     t = s["t"].to_numpy(dtype=float)
     n_obs = int(np.sum(~np.isnan(r)))
     if n_obs < 8:
         raise ValueError(f"the series has {n_obs} periods with both CN and US shares; the crossover needs >= 8.")
+    w = measure_window(defin["measure"], defin["frequency"]) if window is None else int(window)
+    lag_days = measure_lag_days(defin["measure"], defin["frequency"])
+    td = _td(s, pdays)
+    first_date = s["date"].iloc[0].strftime("%Y-%m-%d")
+    last_date = s["date"].iloc[-1].strftime("%Y-%m-%d")
+    lvl = int(round(100 * (1 - alpha)))
+
+    # the headline: local-linear set
+    loc = _local.local_crossing(r, t, bandwidth=local_bandwidth, window=w, alpha=alpha,
+                                reps=max(int(smoother_reps), 200))
+    pieces_dates = [[td(a), td(b)] for a, b in loc.pieces]
+    crossing_dates = [td(z) for z in loc.crossings]
+    open_lo, open_hi = not math.isfinite(loc.lower), not math.isfinite(loc.upper)
+    est_date = td(loc.estimate) if loc.estimate is not None else None
+    local_dates = {"estimate_date": est_date,
+                   "lower_date": None if (open_lo or loc.kind == "no_crossing") else td(loc.lower),
+                   "upper_date": None if (open_hi or loc.kind == "no_crossing") else td(loc.upper),
+                   "kind": loc.kind, "pieces_dates": pieces_dates, "crossing_dates": crossing_dates, "gap_dates": None}
+
+    # the straight-line methods
     main = _cross.trend_crossing(r, t, alpha=alpha, inference=inference, bandwidth=bandwidth, hac_lags=hac_lags,
                                  prewhite=prewhite, null=null)
     ols, fie, dlt = main.fit, main.fieller, main.delta
     a, b = ols.params
     nw = _cross.trend_crossing(r, t, alpha=alpha, inference="nw", hac_lags=hac_lags)
-    fie_nw = nw.fieller
     pw = _cross.trend_crossing(r, t, alpha=alpha, inference="nw", hac_lags=hac_lags, prewhite=True)
-    fie_pw = pw.fieller
+    fie_nw, fie_pw = nw.fieller, pw.fieller
     boot = (_cross.crossing_block_bootstrap(r, t, block_length=block_length, reps=bootstrap_reps, seed=seed,
                                             alpha=alpha, method=bootstrap_method,
                                             bandwidth=bandwidth if inference == "fixed_b" else
                                             _cross.DEFAULT_BANDWIDTH)
             if bootstrap_reps > 0 else None)
-    fp = _cross.first_passage(s["diff"].to_numpy(dtype=float), k=k, reps=max(smoother_reps, 0), seed=seed,
-                              alpha=alpha, simulate=smoother_reps > 0)
-
-    def td(v):
-        return t_to_date(v, s, pdays)
+    fp = _cross.first_passage(s["diff"].to_numpy(dtype=float), k=k)
+    if loc.kind != "no_crossing":
+        fp = _cross.first_passage_interval(fp, t, loc.lower, loc.upper, "the headline local-linear set, in whole "
+                                                                        "periods")
 
     def grid_date(i):
         return None if i is None else s["date"].iloc[i].strftime("%Y-%m-%d")
 
     def fdates(f):
+        rising = np.isfinite(b) and b > 0
         return {"estimate_date": td(f.estimate), "lower_date": td(f.lower), "upper_date": td(f.upper),
-                "kind": f.kind, "gap_dates": [td(g) for g in f.gap] if f.gap else None}
+                "kind": f.kind if rising else "no_trend", "gap_dates": [td(g) for g in f.gap] if f.gap else None}
 
     dates = {
+        "local_linear": local_dates,
         "fieller": fdates(fie),
         "fieller_nw": fdates(fie_nw),
         "fieller_prewhitened": fdates(fie_pw),
@@ -578,115 +656,92 @@ def estimate_crossover(series: pd.DataFrame, *, k: int = 3, alpha: float = 0.05,
         "bootstrap": ({"estimate_date": td(boot.estimate), "lower_date": td(boot.lower),
                        "upper_date": td(boot.upper), "kind": boot.kind,
                        "gap_dates": [td(g) for g in boot.gap] if boot.gap else None} if boot else {"kind": "skipped"}),
-        "first_passage": {"date": grid_date(fp.index),
-                          "smoothed_date": grid_date(fp.smoothed_index), "lower_date": grid_date(fp.lower_index),
+        "first_passage": {"date": grid_date(fp.index), "lower_date": grid_date(fp.lower_index),
                           "upper_date": grid_date(fp.upper_index),
                           "kind": "passed" if fp.index is not None else "not_yet"},
     }
     inference_block = main.inference_summary()
-    tmax = float(t[-1])
-    if not (np.isfinite(b) and b > 0):
-        headline = {"method": "fieller", "estimate_date": None, "lower_date": None, "upper_date": None,
-                    "kind": "no_trend", "estimate_t": None, "lower_t": None, "upper_t": None,
-                    "prewhite": bool(prewhite), "slope_per_period": b, "slope_p_value": ols.p_values[1],
-                    "within_sample": None, "inference": inference_block}
-    else:
-        headline = {"method": "fieller", "estimate_date": td(fie.estimate),
-                    "lower_date": td(fie.lower) if fie.kind == "bounded" else None,
-                    "upper_date": td(fie.upper) if fie.kind == "bounded" else None, "kind": fie.kind,
-                    "estimate_t": fie.estimate, "lower_t": fie.lower if np.isfinite(fie.lower) else None,
-                    "upper_t": fie.upper if np.isfinite(fie.upper) else None,
-                    "gap_dates": dates["fieller"]["gap_dates"], "prewhite": bool(prewhite), "slope_per_period": b,
-                    "slope_p_value": ols.p_values[1], "within_sample": bool(t[0] <= fie.estimate <= tmax),
-                    "inference": inference_block}
-    lvl = int(round(100 * (1 - alpha)))
-    unit = "week" if defin["frequency"] == "weekly" else "month"
-    if inference == "fixed_b":
-        how = (f"fixed-b inference: Newey-West (Bartlett) errors with a bandwidth of {main.bandwidth_periods} "
-               f"{unit}s, {100 * main.bandwidth_b:.0f}% of the sample, and critical value {main.critical:.2f} "
-               "instead of about 2, simulated for this design and the noise's estimated persistence (Kiefer and "
-               "Vogelsang 2005); the classic Newey-West interval "
-               + (f"({td(fie_nw.lower)} to {td(fie_nw.upper)}) " if fie_nw.kind == "bounded" else "")
-               + "is narrower but was too narrow in the calibration study (python -m devtools.validate "
-                 "--preset calibration: fixed-b sets covered 93-94% of simulated series at nominal 95%, classic "
-                 "Newey-West 79-85%; with very persistent noise, AR(1) 0.8, fixed-b fell to about 89-92%)")
-    else:
-        how = (f"Newey-West errors with {ols.hac_lags} lags and t critical value {main.critical:.2f}; NOTE: the "
-               "calibration study (python -m devtools.validate) found such intervals too narrow when the "
-               "noise is autocorrelated")
-    if headline["kind"] == "no_trend":
-        head_text = (f"The fitted trend of log(CN/US share) is not rising (slope {b:+.4f} per {unit}), so a straight "
-                     "line gives no overtaking date; see the first passage for what the data show directly.")
-    elif fie.kind == "bounded":
-        head_text = (f"The fitted linear trend of log(CN/US share) crosses zero on {td(fie.estimate)}; the "
-                     f"{lvl}% Fieller interval runs from {td(fie.lower)} to {td(fie.upper)}"
-                     + ("" if headline["within_sample"] else " (an extrapolation beyond the observed periods)")
-                     + f". Assumes the trend is linear over {s['date'].iloc[0]:%Y-%m-%d} to "
-                       f"{s['date'].iloc[-1]:%Y-%m-%d} and the noise is stationary; {how}.")
-    else:
-        head_text = (f"Straight-line trend point estimate {td(fie.estimate)}, but the {lvl}% Fieller set is "
-                     f"{_fieller_kind_text(fie)}: the slope is too uncertain to date the crossover ({how}).")
-
-    def fieller_text(f, label):
-        return (f"{label}: {_fieller_kind_text(f)}"
-                + (f", {td(f.lower)} to {td(f.upper)}" if f.kind == "bounded" else "")
-                + (f" (excluded: {td(f.gap[0])} to {td(f.gap[1])})" if f.kind == "two_rays" and f.gap else "")
-                + f"; critical value {f.critical:.2f}, g = {f.g:.3f} (bounded iff g < 1).")
-
+    settings = {
+        "local_linear": loc.settings(),
+        "fieller": {**inference_block, "assumes": "one straight line"},
+        "fieller_nw": {"method": "nw", "hac_lags": nw.fit.hac_lags, "bandwidth_periods": nw.bandwidth_periods,
+                       "critical_value": nw.critical, "df": nw.fit.df_resid},
+        "fieller_prewhitened": {"method": "nw", "prewhite": True, "hac_lags": pw.fit.hac_lags,
+                                "bandwidth_periods": pw.bandwidth_periods, "critical_value": pw.critical},
+        "delta": {**inference_block},
+        "bootstrap": ({"method": boot.method, "reps": boot.reps, "block_length": boot.block_length,
+                       "block_rule": boot.block_rule, "bandwidth_b": boot.bandwidth_b, "seed": seed}
+                      if boot is not None else {"skipped": True}),
+        "first_passage": {"k": int(k), "interval_source": fp.interval_source},
+    }
+    calib = _calibration_block(cal)
+    lo_t = loc.lower if math.isfinite(loc.lower) else None
+    hi_t = loc.upper if math.isfinite(loc.upper) else None
+    headline = {
+        "method": "local_linear", "kind": loc.kind,
+        "estimate_t": loc.estimate, "lower_t": lo_t, "upper_t": hi_t,
+        "estimate_date": est_date, "lower_date": local_dates["lower_date"], "upper_date": local_dates["upper_date"],
+        "pieces_t": [list(p) for p in loc.pieces], "pieces_dates": pieces_dates,
+        "open_start": loc.open_start, "open_end": loc.open_end,
+        "crossings_t": list(loc.crossings), "crossing_dates": crossing_dates,
+        "crossing_directions": list(loc.directions),
+        "headline_rule": "last upward crossing of the fitted path after which CN stays ahead to the last snapshot",
+        "underlying_estimate_date": shift_date(est_date, -lag_days), "measure_lag_days": lag_days,
+        "estimand": (f"date at which the noise-free CN and US shares of "
+                     f"{_read.MEASURE_LABELS.get(defin['measure'] or '', defin['measure'] or 'the measure')} cross; "
+                     f"the measure lags the downloads of the day by about {lag_days:g} days"),
+        "ahead_at_end": "CN" if loc.fitted_end > 0 else "US",
+        "within_sample": bool(loc.estimate is not None),
+        "settings": loc.settings(), "calibration": calib,
+        "slope_per_period": b, "slope_p_value": ols.p_values[1],
+        "inference": inference_block,
+    }
     n_gap = int(len(s) - n_obs)
-    gap_text = ((f" The {n_gap} missing period(s) are skipped: the residuals are resampled in time order as if the "
-                 "observed periods were contiguous, so blocks run across the gaps.") if n_gap else "")
-    if boot is None:
-        boot_text = "Bootstrap skipped."
-    elif boot.method == "studentized":
-        rule_text = {"n_cbrt": "the cube root of the number of observed periods, rounded up"}.get(
-            boot.block_rule, boot.block_rule.replace('_', '-'))
-        boot_text = (f"Residual circular block bootstrap, studentized ({boot.reps} replicates, block length "
-                     f"{boot.block_length}, {rule_text}): the bootstrap distribution of the "
-                     f"fixed-b t statistic gives critical value {boot.critical:.2f} for the Fieller set, which is "
-                     + (f"{_fmt_date(td(boot.lower))} to {_fmt_date(td(boot.upper))}" if boot.kind == "bounded"
-                        else _fieller_kind_text(boot))
-                     + f"; {100 * boot.share_no_crossing:.1f}% of replicates never cross. Assumes the residual "
-                       "dependence is captured within blocks (Goncalves and Vogelsang 2011); in the calibration "
-                       "study it covered 92-95% of simulated series at nominal 95%, about 89-90% with very "
-                       "persistent noise (AR(1) 0.8)." + gap_text)
-    else:
-        boot_text = (f"Residual circular block bootstrap ({boot.reps} replicates, block length {boot.block_length}, "
-                     f"{boot.block_rule.replace('_', '-')}): {lvl}% percentile interval {_fmt_date(td(boot.lower))} "
-                     f"to {_fmt_date(td(boot.upper))}; {100 * boot.share_no_crossing:.1f}% of replicates never "
-                     "cross. Percentile intervals under-covered in the calibration study; read with caution."
-                     + gap_text
-                     + (" The Politis-White block length is computed on the residuals with the missing periods "
-                        "dropped." if n_gap and boot.block_rule == "politis_white_x2" else ""))
     readings = {
-        "headline": head_text,
-        "fieller": fieller_text(fie, f"Fieller set for -a/b ({inference.replace('_', '-')} inference, "
-                                     f"{ols.hac_lags} Newey-West lags)"),
-        "fieller_nw": fieller_text(fie_nw, f"Fieller set with classic Newey-West errors ({nw.fit.hac_lags} lags, t "
-                                           f"with {nw.fit.df_resid} df; too narrow under autocorrelation, for "
-                                           "comparison)"),
-        "fieller_prewhitened": fieller_text(fie_pw, "Fieller set with VAR(1)-prewhitened Newey-West errors "
-                                                    "(Andrews-Monahan; t critical value)"),
-        "delta": (f"Delta-method interval {td(dlt.lower)} to {td(dlt.upper)} (critical value {dlt.critical:.2f}): "
-                  "symmetric by construction and always bounded, so it overstates precision when the slope is "
-                  "weak; secondary to Fieller."),
-        "bootstrap": boot_text,
-        "first_passage": (f"First period from which CN is ahead of the US for {k} consecutive {unit}s: "
-                          f"{grid_date(fp.index) or 'not reached in the sample'} (on the observed series). "
-                          + ("" if fp.reps == 0 else
-                             f"A local-linear-trend model puts the passage of the smoothed underlying level (not "
-                             f"of the observed series) between "
-                             f"{grid_date(fp.lower_index) or 'after the sample'} and "
-                             f"{grid_date(fp.upper_index) or 'after the sample'} ({lvl}% of {fp.reps} simulation-"
-                             f"smoother draws) and gives probability {fp.prob_crossed_by_last_period:.2f} that a "
-                             f"complete run of {k} {unit}(s) above zero lies within the sample ("
-                             + (f"a passage that starts in the last {k - 1} {unit}(s) counts as not yet; " if k > 1
-                                else "")
-                             + "variance parameters treated as known).")),
+        "headline": _read.headline_reading(head=headline, loc=loc, unit=unit, level=lvl, first_date=first_date,
+                                           last_date=last_date, lag_days=lag_days, measure=defin["measure"], cal=cal),
+        "local_linear": _read.local_reading(loc, unit=unit, level=lvl, dates=local_dates, first_date=first_date,
+                                            last_date=last_date, cal=cal),
+        "fieller": _read.straight_line_reading(fie, main, td, unit, cal, first_date, last_date),
+        "fieller_nw": _read.fieller_reading(fie_nw, f"Straight-line Fieller set with classic Newey-West errors "
+                                                    f"({nw.fit.hac_lags} lags, t with {nw.fit.df_resid} df; assumes "
+                                                    "one straight line and is too narrow under autocorrelation)", td),
+        "fieller_prewhitened": _read.fieller_reading(fie_pw, "Straight-line Fieller set with VAR(1)-prewhitened "
+                                                             "Newey-West errors (Andrews-Monahan; t critical value; "
+                                                             "assumes one straight line)", td),
+        "delta": _read.delta_reading(dlt, td),
+        "bootstrap": _read.bootstrap_reading(boot, lvl, td, n_gap, cal),
+        "first_passage": _read.first_passage_reading(k=k, unit=unit, date=grid_date(fp.index),
+                                                     lower=grid_date(fp.lower_index),
+                                                     upper=grid_date(fp.upper_index), cal=cal),
     }
     return CrossoverReport(simulated=bool(simulated), definition=defin, n_periods=int(len(s)), n_observed=n_obs,
-                           first_date=s["date"].iloc[0].strftime("%Y-%m-%d"),
-                           last_date=s["date"].iloc[-1].strftime("%Y-%m-%d"), period_days=pdays, ols=ols,
+                           first_date=first_date, last_date=last_date, period_days=pdays, local=loc, ols=ols,
                            fieller=fie, fieller_prewhitened=fie_pw, delta=dlt, bootstrap=boot, first_passage=fp,
                            headline=to_jsonable(headline), dates=dates, readings=readings, fieller_nw=fie_nw,
-                           inference=to_jsonable(inference_block))
+                           inference=to_jsonable(inference_block), settings=to_jsonable(settings))
+
+
+def _calibration_block(cal: dict | None) -> dict:
+    """What the calibration file says about the methods of this report (quoted in crossover.json)."""
+    ok, why = _read.calibration_status(cal)
+    out = {"file": "data/reference/calibration.json", "command": _read.CALIBRATION_COMMAND, "usable": ok,
+           "note": why}
+    if not cal:
+        return out
+    out.update(seed=cal.get("seed"), reps=cal.get("reps"), target=cal.get("target"))
+    for m in ("local_linear", "fieller_fixed_b", "bootstrap_studentized", "first_passage"):
+        r = _read.coverage_range(cal, m)
+        if r:
+            out[f"{m}_coverage"] = r
+    line = _read.coverage_range(cal, "fieller_fixed_b", ("line",))
+    if line:
+        out["fieller_fixed_b_coverage_line_only"] = line
+    aw = cal.get("after_window") or []
+    if aw:
+        out["after_window_false_claim_max"] = max(r["false_claim"] for r in aw)
+    bs = cal.get("break_size") or []
+    if bs:
+        out["break_size"] = {t: {"min": min(r[t] for r in bs), "max": max(r[t] for r in bs)}
+                             for t in ("sup_f", "cusum", "pettitt", "chow", "bai_perron") if all(t in r for r in bs)}
+    return out

@@ -510,14 +510,15 @@ def ols_hac(y: np.ndarray, X: np.ndarray, positions: np.ndarray | None, hac_lags
 
 
 def ols_trend(y, t=None, hac_lags: int | None = None, use_correction: bool = True,
-              prewhite: bool = False, inference: str = "nw", bandwidth=None, null: str = "lrv",
+              prewhite: bool = False, inference: str = "fixed_b", bandwidth=None, null: str = "lrv",
               null_reps: int | None = None) -> OLSTrendResult:
     """OLS of ``y`` on ``[1, t]`` with Newey-West (Bartlett kernel, no prewhitening) standard errors.
 
-    The period is the unit of observation. With ``inference="nw"`` (the default here, for backward
-    compatibility) inference uses Student's t with n - 2 degrees of freedom, which over-rejects when the errors
-    are autocorrelated; ``inference="fixed_b"`` (the study's choice, see :mod:`devtools.validate`) uses a
-    bandwidth proportional to the sample and fixed-b critical values (Kiefer and Vogelsang 2005). Missing
+    The period is the unit of observation. The default is the study's inference, ``inference="fixed_b"``: a
+    Bartlett bandwidth proportional to the sample and fixed-b critical values (Kiefer and Vogelsang 2005).
+    ``inference="nw"`` (classic Newey-West with a few lags and Student's t with n - 2 degrees of freedom, which
+    over-rejects when the errors are autocorrelated) must be asked for, and is the only one that takes
+    ``hac_lags`` or ``prewhite``. Missing
     periods (NaN in ``y``) are skipped without renumbering ``t``; the HAC lags are counted in periods (see the
     module docstring).
 
@@ -534,12 +535,12 @@ def ols_trend(y, t=None, hac_lags: int | None = None, use_correction: bool = Tru
     prewhite : bool
         VAR(1)-prewhiten the scores before the kernel (Andrews and Monahan 1992). Default False (the study's
         specification); the simulation study (:mod:`devtools.validate`) reports both.
-    inference : {"nw", "fixed_b"}
-        "nw": the lag is ``hac_lags`` (or the default rule) and p-values use Student t (the classic, and the
-        only choice before the calibration study). "fixed_b": the Bartlett bandwidth is ``bandwidth`` times the
-        periods spanned and the p-values come from the fixed-b null distribution simulated on this design
-        (Kiefer, Vogelsang and Bunzel 2000; Kiefer and Vogelsang 2005), which keeps the size of the test
-        under autocorrelated errors. ``hac_lags`` must then be None.
+    inference : {"fixed_b", "nw"}
+        "fixed_b" (default, the study's): the Bartlett bandwidth is ``bandwidth`` times the periods spanned and
+        the p-values come from the fixed-b null distribution simulated on this design (Kiefer, Vogelsang and
+        Bunzel 2000; Kiefer and Vogelsang 2005), which keeps the size of the test under autocorrelated errors;
+        ``hac_lags`` must then be None. "nw": the lag is ``hac_lags`` (or the default rule) and p-values use
+        Student t (the classic).
     bandwidth : float or str or None
         For "fixed_b": ``b`` in (0, 1] or "llsw" (see :func:`analysis.stats.fixedb.bartlett_bandwidth`);
         None = 0.5.
@@ -714,8 +715,8 @@ def fractional_logit_trend(share, t=None, hac_lags: int | None = None) -> Fracti
     The quasi-likelihood makes no assumption about the distribution of the share beyond its mean, but it does
     assume that mean: ``logit E[s_t]`` linear in ``t`` (a logistic curve). The inference is classic Newey-West
     with the default lag and normal p-values, the kind the calibration study of :mod:`devtools.validate`
-    found too narrow under autocorrelated errors (79-85% coverage of nominal 95% for the OLS crossover), so its
-    p-values overstate certainty; the fixed-b OLS trend on the log ratio is the study's inference.
+    found too narrow under autocorrelated errors (see ``fieller_nw`` in ``data/reference/calibration.json``), so
+    its p-values overstate certainty; the fixed-b OLS trend on the log ratio is the study's inference.
 
     Parameters
     ----------
