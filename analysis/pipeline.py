@@ -31,8 +31,8 @@ from typing import Callable
 
 from .config import StudyConfig
 from .paths import Paths
-from .reports import (ReportEntry, earlier_entry, headline_text, render_html, source_text, tidy_executed, tidy_log,
-                      write_index)
+from .reports import (ReportEntry, coverage_warnings, earlier_entry, headline_notes, headline_text, render_html,
+                      source_text, tidy_executed, tidy_log, write_index)
 
 NOTEBOOK_RE = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
 
@@ -304,5 +304,6 @@ def run_chain(cfg: StudyConfig, paths: Paths, *, only: list[str] | None = None, 
                 config_source=cfg.source, config_digest=cfg.digest(),
                 simulated=simulated, headline=headline, data_range=data_range,
                 config_params=params, data_source=source_text(paths.crossover_file), project_root=paths.root,
-                truth_check=checked if isinstance(checked, dict) else None)
+                truth_check=checked if isinstance(checked, dict) else None,
+                notes=headline_notes(paths.crossover_file), warnings=coverage_warnings(paths.coverage_file))
     return RunResult(runs=runs, before_index=checked)

@@ -404,7 +404,8 @@ def truth_check_html(check: Mapping | None) -> str:
 def write_index(reports_dir: Path, entries: list[ReportEntry], *, config_source: str, config_digest: str,
                 simulated: bool, headline: str = "", data_range: str = "",
                 config_params: Mapping | None = None, data_source: str = "",
-                project_root: Path | None = None, truth_check: Mapping | None = None) -> Path:
+                project_root: Path | None = None, truth_check: Mapping | None = None,
+                notes: list[str] | None = None, warnings: list[str] | None = None) -> Path:
     """Write ``reports/index.html``: run date, configuration, data range, headline result, links, figures.
 
     Parameters
@@ -465,8 +466,10 @@ Configuration: {html.escape(config_source)} (digest {html.escape(config_digest)}
 Data range: {html.escape(data_range or 'n/a')}<br>
 Data source: {html.escape(data_source or 'n/a')}</p>
 {params}
+{"".join(f"<p class='study-banner' role='alert'>{html.escape(w)}</p>" for w in (warnings or []))}
 <h2>Headline result</h2>
 <p><b>{html.escape(headline or 'n/a (notebook 05 has not written crossover.json)')}</b></p>
+{"<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>" if notes else ""}
 {truth_check_html(truth_check)}
 <h2>Notebooks of the chain, in run order</h2>
 <table><tr><th>notebook</th><th>status</th><th>time</th><th>source</th><th>note</th></tr>
@@ -501,6 +504,31 @@ def source_text(crossover_file: Path) -> str:
     if src.get("n_snapshots"):
         parts.append(f"{src['n_snapshots']} snapshots {src.get('first_snapshot')} to {src.get('last_snapshot')}")
     return "; ".join(parts)
+
+
+def headline_notes(crossover_file: Path) -> list[str]:
+    """The readings that go beside the headline: the crossover for all models and generative models side by side,
+    with the contested origins read the other way, and the spread across definitions (from ``crossover.json``)."""
+    try:
+        h = json.loads(Path(crossover_file).read_text(encoding="utf-8")).get("headline") or {}
+    except (OSError, ValueError, AttributeError):
+        return []
+    out = [f"Which models: {h['scopes_reading']}" if h.get("scopes_reading") else "",
+           f"Contested origins: {h['contested_reading']}" if h.get("contested_reading") else ""]
+    spread = h.get("definition_spread") or {}
+    if spread.get("earliest_date"):
+        out.append(f"Across {spread.get('n_rows')} defensible definitions (measure, rule, scope, window start, "
+                   f"bandwidth) the date ranges from {spread['earliest_date']} to {spread['latest_date']}.")
+    return [x for x in out if x]
+
+
+def coverage_warnings(coverage_file: Path) -> list[str]:
+    """Loud warnings of the origin tagging (``tagging_coverage.json``): snapshots without any lineage."""
+    try:
+        c = json.loads(Path(coverage_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [c["lineage_warning"]] if c.get("lineage_absent") and c.get("lineage_warning") else []
 
 
 def headline_text(crossover_file: Path) -> tuple[str, str]:

@@ -53,6 +53,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from analysis.display import show_table
+from analysis.origin.registry import load_registry
 from analysis.panel import primary_series
 from analysis.schema import MEASURES, RULES, SCOPES, rule_key
 from analysis.stage import open_stage
@@ -123,10 +124,12 @@ grid = sensitivity_grid(panel, measures=MEASURES, rules=RULES, scopes=SCOPES, ks
                         local_bandwidth=crossover_local_bandwidth or None)
 out = stage.write_table("sensitivity", grid)
 print(f"wrote {out.relative_to(paths.root)}: {len(grid)} rows")
-report = report.with_spread(grid)
+contested = load_registry(paths.organizations_file).contested()["account"]
+report = report.with_spread(grid).with_definitions(grid, contested_accounts=contested)
 out = stage.write_json("crossover", report.as_dict())
 print(f"wrote {out.relative_to(paths.root)}")
-display(Markdown(banner + "**Headline.** " + report.readings["headline"]))
+display(Markdown(banner + "**Headline.** " + report.readings["headline"] + "\n\n**Which models.** "
+                 + report.readings["scopes"] + "\n\n**Contested origins.** " + report.readings["contested"]))
 local = grid[grid["method"] == "local_linear"]
 display(local[["measure", "rule", "scope", "start_offset_months", "bandwidth_periods", "estimate_date", "lower_date",
                "upper_date", "kind", "n_pieces"]])

@@ -49,6 +49,10 @@ def test_demo_chain_runs_and_writes_every_output(demo_run):
     index = (root / "data/demo/reports" / "index.html").read_text()
     assert "SIMULATED DATA" in index
     assert "Data source: SIMULATED Hub (demo run) at http://127.0.0.1:" in index
+    assert "Which models: " in index and "generative models" in index and "Contested origins: " in index
+    values = json.loads((root / "data/demo/figures/values.json").read_text())["values"]
+    assert {"crossover_scope_all_estimate_date", "crossover_scope_llm_estimate_date",
+            "crossover_scope_first_party_llm_estimate_date", "crossover_other_reading_estimate_date"} <= set(values)
     assert "Configuration: config/study.yaml" in index and str(root) not in index  # no local paths
     for real in ("data/processed", "figures", "reports"):  # the demo never writes into the real study's tree
         assert not (root / real).exists() or not [p for p in (root / real).rglob("*") if p.is_file()], real

@@ -213,7 +213,7 @@ SIMULATED_ACCOUNTS = {
            "MiniMaxAI", "tencent", "OpenGVLab", "Alibaba-NLP", "Wan-AI", "thenlper", "stepfun-ai"],
     "US": ["meta-llama", "google", "microsoft", "openai", "openai-community", "google-bert", "FacebookAI", "nvidia",
            "ibm-granite", "allenai"],
-    "EU": ["mistralai", "stabilityai", "black-forest-labs"],
+    "EU": ["mistralai", "stabilityai", "black-forest-labs", "sentence-transformers"],
     "OTHER": ["CohereForAI", "tiiuae", "LGAI-EXAONE"],
 }
 SIMULATED_UNAFFILIATED = ["bartowski", "TheBloke", "mradermacher", "lmstudio-community", "mlx-community", "QuantFactory"]

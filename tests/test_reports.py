@@ -343,3 +343,24 @@ def test_default_tree_is_the_studys_when_it_has_an_index_else_the_demos(tmp_path
     (study / "index.html").write_text("<html></html>")
     assert check_reports.default_reports() == study
     assert check_reports.default_reports("demo") == demo and check_reports.default_reports("study") == study
+
+
+def test_index_carries_the_lineage_warning_and_the_side_by_side_readings(tmp_path):
+    from analysis.reports import coverage_warnings, headline_notes
+
+    cov = tmp_path / "tagging_coverage.json"
+    cov.write_text(json.dumps({"lineage_absent": True, "lineage_warning": "LINEAGE ABSENT: no model names a parent"}))
+    assert coverage_warnings(cov) == ["LINEAGE ABSENT: no model names a parent"]
+    cov.write_text(json.dumps({"lineage_absent": False, "lineage_warning": ""}))
+    assert coverage_warnings(cov) == [] and coverage_warnings(tmp_path / "missing.json") == []
+    cross = tmp_path / "crossover.json"
+    cross.write_text(json.dumps({"headline": {"scopes_reading": "all: X; generative models: Y",
+                                              "contested_reading": "read the other way: Z",
+                                              "definition_spread": {"n_rows": 48, "earliest_date": "2025-05-01",
+                                                                    "latest_date": "2025-12-01"}}}))
+    notes = headline_notes(cross)
+    assert notes[0].startswith("Which models: all: X") and "read the other way: Z" in notes[1]
+    assert "from 2025-05-01 to 2025-12-01" in notes[2]
+    page = write_index(tmp_path, [], config_source="c.yaml", config_digest="d", simulated=False, headline="H",
+                       notes=notes, warnings=["LINEAGE ABSENT: no model names a parent"]).read_text()
+    assert "LINEAGE ABSENT" in page and "role='alert'" in page and "generative models: Y" in page

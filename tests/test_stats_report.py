@@ -498,3 +498,36 @@ def test_monthly_series_dates_and_break_dates_in_json(tmp_path):
     assert d["ols"]["period_days"] == pytest.approx(30.436875)
     assert d["breaks"]["sup_f"]["date"] is not None
     assert pd.Timestamp(d["breaks"]["sup_f"]["date"]).day == 1
+
+
+def test_with_definitions_puts_scopes_and_the_other_reading_beside_the_headline(report, tmp_path):
+    """All models, generative models and the trackers' scope side by side, and the contested origins read the
+    other way, from the grid's headline-method rows at the headline's bandwidth on the full window."""
+    from analysis.figures.values import definition_values
+
+    bw = report.settings["local_linear"]["bandwidth_periods"]
+    base = {"measure": "downloads_30d", "method": "local_linear", "start_offset_months": 0, "kind": "bounded",
+            "open_start": False, "open_end": False}
+    grid = pd.DataFrame([
+        {**base, "rule": "lineage", "scope": "llm", "bandwidth_periods": bw, "estimate_date": "2025-03-05",
+         "lower_date": "2025-02-01", "upper_date": "2025-04-01", "pieces_dates": '[["2025-02-01", "2025-04-01"]]'},
+        {**base, "rule": "lineage", "scope": "llm", "bandwidth_periods": 2 * bw, "estimate_date": "2026-01-01"},
+        {**base, "rule": "lineage", "scope": "llm", "bandwidth_periods": bw, "start_offset_months": 3,
+         "estimate_date": "2026-02-01"},
+        {**base, "rule": "lineage_alt", "scope": "all", "bandwidth_periods": bw, "estimate_date": "2025-06-10",
+         "lower_date": None, "upper_date": None, "kind": "unbounded", "open_start": True, "open_end": True},
+    ])
+    rep = report.with_definitions(grid, contested_accounts=["sentence-transformers", "intfloat"])
+    h = rep.headline
+    assert h["by_scope"]["all"]["estimate_date"] == report.headline["estimate_date"]  # the headline itself
+    assert (h["by_scope"]["llm"]["estimate_date"], h["by_scope"]["llm"]["upper_date"]) == ("2025-03-05", "2025-04-01")
+    assert h["by_scope"]["first_party_llm"]["kind"] == "no_data"
+    assert h["other_reading"]["rule"] == "lineage_alt" and h["other_reading"]["kind"] == "unbounded"
+    assert "generative models" in rep.readings["scopes"] and "2025-03-05" in rep.readings["scopes"]
+    assert "sentence-transformers" in rep.readings["contested"] and "unbounded" in rep.readings["contested"]
+    doc = json.loads(rep.to_json(tmp_path / "c.json").read_text())
+    assert doc["headline"]["scopes_reading"] == rep.readings["scopes"]
+    vals = {v.key: v for v in definition_values(doc)}
+    assert vals["crossover_scope_llm_estimate_date"].value == "2025-03-05"
+    assert vals["crossover_other_reading_upper_date"].text == "open"
+    assert vals["crossover_scope_first_party_llm_estimate_date"].value is None

@@ -394,11 +394,38 @@ def collect_values(panel: pd.DataFrame, definition: Definition, trends: Mapping,
             p = number(fp["prob_crossed_by_last_period"])
             vals.append(Value("first_passage_prob_crossed", _clean(p), f"{100 * p:.1f}%",
                               "Model-based probability that CN had passed US by the latest snapshot"))
+    vals += definition_values(crossover)
     keys = [v.key for v in vals]
     dup = {k for k in keys if keys.count(k) > 1}
     if dup:
         raise ValueError(f"duplicate value key(s) {sorted(dup)}; every quotable value needs its own name")
     return vals
+
+
+def _answer_values(prefix: str, a: Mapping, what: str) -> list[Value]:
+    """Estimate, set ends and kind of one side-by-side answer of ``crossover.json``."""
+    est, lo, hi, kind = (a.get(k) for k in ("estimate_date", "lower_date", "upper_date", "kind"))
+    kind_text = label(KIND_LABELS, str(kind)) if kind else "not estimated"
+    return [Value(f"{prefix}_estimate_date", est, est or f"no overtaking date ({kind_text})",
+                  f"Crossover estimate, {what}"),
+            Value(f"{prefix}_lower_date", lo, lo or ("open" if est else "none"), f"Lower end of its set, {what}"),
+            Value(f"{prefix}_upper_date", hi, hi or ("open" if est else "none"), f"Upper end of its set, {what}"),
+            Value(f"{prefix}_kind", kind, kind_text, f"Kind of its confidence set, {what}")]
+
+
+def definition_values(crossover: Mapping) -> list[Value]:
+    """The crossover for all models, generative models and the trackers' scope side by side, and with the contested
+    origins read the other way (``crossover.json`` headline ``by_scope`` and ``other_reading``)."""
+    h = crossover.get("headline") or {}
+    out: list[Value] = []
+    for scope, a in (h.get("by_scope") or {}).items():
+        out += _answer_values(f"crossover_scope_{scope}", a, f"scope: {label(SCOPE_LABELS, scope)}")
+    other = h.get("other_reading")
+    if other:
+        names = ", ".join(other.get("contested_accounts") or []) or "the contested accounts"
+        out += _answer_values("crossover_other_reading", other,
+                              f"headline definition with the contested origins read the other way ({names})")
+    return out
 
 
 #: LaTeX specials and their escapes. ``<`` and ``>`` are included: in LaTeX's default OT1 font encoding they print

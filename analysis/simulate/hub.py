@@ -72,6 +72,8 @@ ACCOUNTS: dict[str, tuple[str, str, float]] = {
     "allenai": ("US", "non-profit", 0.8),
     "mistralai": ("EU", "company", 4.0), "stabilityai": ("EU", "company", 2.0),
     "black-forest-labs": ("EU", "company", 1.5),
+    # a contested origin (data/reference/README.md): EU in the registry's primary reading, US in its alternative
+    "sentence-transformers": ("EU", "academic", 2.0),
     "CohereForAI": ("OTHER", "company", 0.8), "tiiuae": ("OTHER", "government", 0.8),
     "LGAI-EXAONE": ("OTHER", "company", 0.5),
     "bartowski": ("UNAFFILIATED", "redistributor", 0.0), "TheBloke": ("UNAFFILIATED", "redistributor", 0.0),

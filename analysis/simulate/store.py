@@ -44,7 +44,7 @@ from ..schema import ALLTIME_FROM, BASE_MODELS_TYPE, RAW_SCHEMA
 from .hub import ACCOUNTS, lineage_roots
 
 #: Bump when the generator changes: stores written by another version are rebuilt.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 #: Share of models that edit their metadata once in their life (half their declared lineage, half their pipeline
 #: tag); see the module docstring.

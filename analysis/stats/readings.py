@@ -445,3 +445,44 @@ def delta_reading(dlt, td) -> str:
 
 def as_text(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+#: What each scope counts, in words, for the side-by-side readings.
+SCOPE_WORDS = {"all": "all models", "llm": "generative models (text generation and image-text-to-text)",
+               "first_party_llm": "first-party generative models of organisations (the trackers' scope)",
+               "no_redistributors": "models not uploaded by redistributors"}
+
+
+def _answer_text(a: Mapping) -> str:
+    kind = a.get("kind")
+    if kind in (None, "no_data"):
+        return "not estimable (the panel lacks this series or its window is too short)"
+    if not a.get("estimate_date"):
+        return f"no overtaking date ({str(kind).replace('_', ' ')})"
+    pieces = a.get("pieces_dates") or []
+    if isinstance(pieces, (list, tuple)) and len(pieces) > 1:
+        parts = " and ".join(f"{p[0]} to {p[1]}" for p in pieces)
+        return f"{a['estimate_date']} (95% set of {len(pieces)} intervals: {parts})"
+    lo = a.get("lower_date") or ("open" if a.get("open_start") else "?")
+    hi = a.get("upper_date") or ("open" if a.get("open_end") else "?")
+    if not a.get("lower_date") and not a.get("upper_date"):
+        return f"{a['estimate_date']} (set unbounded)"
+    return f"{a['estimate_date']} (set {lo} to {hi})"
+
+
+def scopes_reading(by_scope: Mapping, definition: Mapping) -> str:
+    """The crossover for all models and for generative models side by side, and which one a claim means."""
+    parts = [f"{SCOPE_WORDS.get(sc, sc)}: {_answer_text(a)}" for sc, a in by_scope.items()]
+    return ("Side by side (" + f"{definition.get('measure')}, {definition.get('rule')} rule): " + "; ".join(parts)
+            + ". A claim about \"AI models\" overtaking, as the trackers and the Hub's own reports make it, concerns "
+              "generative models; \"all models\" also counts embedding, speech, vision and classic language models, "
+              "where a few accounts (sentence-transformers, google-bert, BAAI) hold much of the downloads, and the "
+              "sign of the answer can differ between the two.")
+
+
+def contested_reading(other: Mapping, rule: str) -> str:
+    """The headline definition with the contested origins read the other way."""
+    names = ", ".join(other.get("contested_accounts") or []) or "the contested accounts"
+    which = "alternative" if not str(rule).endswith("_alt") else "primary"
+    return (f"With the contested origins read the {which} way ({names}; data/reference/README.md): "
+            f"{_answer_text(other)}.")

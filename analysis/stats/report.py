@@ -12,9 +12,11 @@ Every function takes the primary series (:mod:`analysis.stats.series`). Each res
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -26,6 +28,7 @@ from . import local as _local
 from . import noise as _noise
 from . import readings as _read
 from . import trend as _trend
+from ..schema import ALT_SUFFIX
 from .results import to_jsonable, write_json
 from .series import (PERIOD_DAYS, check_series, definition_of, measure_lag_days, measure_window, shift_date,
                      t_to_date, unit_of)
@@ -33,6 +36,9 @@ from .series import (PERIOD_DAYS, check_series, definition_of, measure_lag_days,
 #: Date tested by the Chow test: the public release of DeepSeek-R1 (20 January 2025), the most cited candidate
 #: for a step change in Chinese model downloads. The break is placed after the last period before this date.
 CHOW_DATE = "2025-01-20"
+#: Scopes whose crossover is given side by side with the headline (all models, generative models, the trackers'
+#: first-party generative models).
+SIDE_BY_SIDE_SCOPES = ("all", "llm", "first_party_llm")
 #: Tail probability that defines the noise coefficients over which the break tests' calibrated p-values are
 #: maximised (see :mod:`analysis.stats.breaknull`); chosen in the calibration study (devtools.validate).
 BREAK_PLAUSIBLE = 0.35
@@ -455,7 +461,11 @@ class CrossoverReport:
             "n_observed": self.n_observed, "first_date": self.first_date, "last_date": self.last_date,
             "period_days": self.period_days,
             "trend": {**to_jsonable(self.ols), "t0_date": self.first_date, "period_days": self.period_days},
-            "headline": {**self.headline, "reading": self.readings["headline"]}, "methods": methods,
+            "headline": {**self.headline, "reading": self.readings["headline"],
+                         **({"scopes_reading": self.readings["scopes"]} if "scopes" in self.readings else {}),
+                         **({"contested_reading": self.readings["contested"]} if "contested" in self.readings
+                            else {})},
+            "methods": methods,
             "settings": self.settings,
         })
 
@@ -504,6 +514,69 @@ class CrossoverReport:
                   "method": "local_linear"}
         head = {**self.headline, "definition_spread": spread}
         readings = {**self.readings, "headline": self.readings["headline"] + " " + _read.spread_reading(spread)}
+        return dataclasses.replace(self, headline=head, readings=readings)
+
+
+    def with_definitions(self, grid: pd.DataFrame, *, contested_accounts: Iterable[str] = ()) -> "CrossoverReport":
+        """The report with the answer under the definitions a reader asks about, side by side with the headline.
+
+        From the sensitivity grid's headline-method rows on the full window at the headline's bandwidth:
+
+        * ``headline["by_scope"]``: the crossover for all models, for generative models (``llm``: text generation
+          and image-text-to-text, what a claim about "AI models" usually means) and for the first-party generative
+          models of organisations (``first_party_llm``: the scope trackers of this race use), under the headline's
+          measure and rule (the headline's own scope is the headline itself);
+        * ``headline["other_reading"]``: the headline definition with the contested origins read the other way.
+
+        Parameters
+        ----------
+        grid : pandas.DataFrame
+            Output of :func:`analysis.stats.sensitivity.sensitivity_grid`.
+        contested_accounts : iterable of str
+            The contested accounts (:meth:`analysis.origin.registry.Registry.contested`), named in the reading.
+
+        Returns
+        -------
+        CrossoverReport
+        """
+        d = self.definition
+        rule = str(d.get("rule"))
+        base = rule.removesuffix(ALT_SUFFIX)
+        other = base if rule.endswith(ALT_SUFFIX) else base + ALT_SUFFIX
+        bw = (self.settings.get("local_linear") or {}).get("bandwidth_periods")
+
+        def answer(scope: str, rule_: str) -> dict:
+            if scope == d.get("scope") and rule_ == rule:
+                h = self.headline
+                out = {k: h.get(k) for k in ("estimate_date", "lower_date", "upper_date", "kind", "pieces_dates",
+                                              "open_start", "open_end")}
+                return {**out, "source": "the headline (crossover.json)"}
+            rows = grid[(grid["method"] == "local_linear") & (grid["measure"] == d.get("measure"))
+                        & (grid["rule"] == rule_) & (grid["scope"] == scope)] if len(grid) else grid
+            if "start_offset_months" in rows:
+                rows = rows[pd.to_numeric(rows["start_offset_months"], errors="coerce").fillna(0) == 0]
+            if len(rows) and bw is not None and "bandwidth_periods" in rows:
+                gap = (pd.to_numeric(rows["bandwidth_periods"], errors="coerce") - float(bw)).abs()
+                rows = rows.loc[[gap.idxmin()]] if gap.notna().any() else rows
+            if not len(rows):
+                return {"kind": "no_data", "source": "not in the sensitivity grid"}
+            r = rows.iloc[0]
+            pieces = r.get("pieces_dates")
+            out = {"estimate_date": r.get("estimate_date"), "lower_date": r.get("lower_date"),
+                   "upper_date": r.get("upper_date"), "kind": r.get("kind"),
+                   "pieces_dates": json.loads(pieces) if isinstance(pieces, str) and pieces.startswith("[") else pieces,
+                   "open_start": None if pd.isna(r.get("open_start")) else bool(r.get("open_start")),
+                   "open_end": None if pd.isna(r.get("open_end")) else bool(r.get("open_end")),
+                   "source": "sensitivity grid (full window, the headline's bandwidth; fewer null draws than the "
+                             "headline)"}
+            return to_jsonable(out)
+
+        by_scope = {sc: {"scope": sc, **answer(sc, rule)} for sc in SIDE_BY_SIDE_SCOPES}
+        other_reading = {"rule": other, "contested_accounts": sorted(contested_accounts),
+                         **answer(str(d.get("scope")), other)}
+        head = {**self.headline, "by_scope": by_scope, "other_reading": other_reading}
+        readings = {**self.readings, "scopes": _read.scopes_reading(by_scope, d),
+                    "contested": _read.contested_reading(other_reading, rule)}
         return dataclasses.replace(self, headline=head, readings=readings)
 
 
