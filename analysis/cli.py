@@ -104,27 +104,14 @@ def demo_truth_check(paths: Paths, ok: bool = True) -> dict | None:
     The runner calls it before it writes the index, which shows the result. After a failed run (``ok`` False) no
     comparison is made and an earlier run's file is removed, so that the index never shows a stale check.
     """
-    from .simulate import load_truth
+    from .simulate.hub import load_truth, truth_check
 
     if not ok:
         paths.demo_truth_check_file.unlink(missing_ok=True)
         return None
     if not paths.crossover_file.is_file():
         return None
-    est = json.loads(paths.crossover_file.read_text())
-    truth = load_truth(paths.sim_hub_dir)
-    h = est.get("headline", {})
-    true = dt.date.fromisoformat(truth["crossover_date"])
-    out = {"simulated": True, "true_crossover_date": true.isoformat(),
-           "true_definition": truth["crossover_definition"], "estimated_definition": est.get("definition"),
-           "estimate_date": h.get("estimate_date"), "lower_date": h.get("lower_date"),
-           "upper_date": h.get("upper_date"), "interval_kind": h.get("kind")}
-    if h.get("estimate_date"):
-        e = dt.date.fromisoformat(h["estimate_date"])
-        out["error_weeks"] = round((e - true).days / 7.0, 2)
-    lo, up = h.get("lower_date"), h.get("upper_date")
-    out["truth_inside_interval"] = bool((lo is None or dt.date.fromisoformat(lo) <= true) and
-                                        (up is None or true <= dt.date.fromisoformat(up)))
+    out = truth_check(json.loads(paths.crossover_file.read_text()), load_truth(paths.sim_hub_dir))
     paths.results_dir.mkdir(parents=True, exist_ok=True)
     paths.demo_truth_check_file.write_text(json.dumps(out, indent=1) + "\n")
     return out

@@ -508,7 +508,8 @@ def source_text(crossover_file: Path) -> str:
 
 def headline_notes(crossover_file: Path) -> list[str]:
     """The readings that go beside the headline: the crossover for all models and generative models side by side,
-    with the contested origins read the other way, and the spread across definitions (from ``crossover.json``)."""
+    with the contested origins read the other way, the spread across definitions and the crossing of cumulative
+    downloads (from ``crossover.json``)."""
     try:
         h = json.loads(Path(crossover_file).read_text(encoding="utf-8")).get("headline") or {}
     except (OSError, ValueError, AttributeError):
@@ -519,6 +520,9 @@ def headline_notes(crossover_file: Path) -> list[str]:
     if spread.get("earliest_date"):
         out.append(f"Across {spread.get('n_rows')} defensible definitions (measure, rule, scope, window start, "
                    f"bandwidth) the date ranges from {spread['earliest_date']} to {spread['latest_date']}.")
+    cum = h.get("cumulative") or {}
+    if cum.get("reading") and cum.get("kind") != "no_data":
+        out.append("Cumulative downloads: " + cum["reading"])
     return [x for x in out if x]
 
 

@@ -31,7 +31,7 @@
 panel_measure: str = "downloads_30d"   # headline measure: downloads_30d | downloads_alltime_increment
 origin_rule: str = "lineage"           # headline attribution rule: uploader | lineage | first_party
 origin_contested: str = "primary"      # headline reading of contested origins: primary | alternative
-panel_scope: str = "all"               # headline scope: all | llm | no_redistributors
+panel_scope: str = "all"               # headline scope: all | llm | first_party_llm | no_redistributors
 study_frequency: str = "weekly"        # period grid: daily | weekly | monthly
 trends_hac_lags: int = -1              # Newey-West lags of the classic sets; -1 or None: default rule, floor of 4 (n/100)^(2/9)
 trends_inference: str = "fixed_b"      # HAC inference of the crossover intervals: fixed_b (Kiefer-Vogelsang) | nw
@@ -58,6 +58,9 @@ from analysis.panel import primary_series
 from analysis.schema import MEASURES, RULES, SCOPES, rule_key
 from analysis.stage import open_stage
 from analysis.stats.published import compare_published
+from analysis.simulate.hub import load_truth, truth_check, truth_reading
+from analysis.stats.cumulative import cumulative_from_panel
+from analysis.stats.readings import conclusion
 from analysis.stats.report import estimate_crossover
 from analysis.stats.sensitivity import sensitivity_grid
 
@@ -125,11 +128,13 @@ grid = sensitivity_grid(panel, measures=MEASURES, rules=RULES, scopes=SCOPES, ks
 out = stage.write_table("sensitivity", grid)
 print(f"wrote {out.relative_to(paths.root)}: {len(grid)} rows")
 contested = load_registry(paths.organizations_file).contested()["account"]
-report = report.with_spread(grid).with_definitions(grid, contested_accounts=contested)
+cumulative = cumulative_from_panel(panel, rule, panel_scope, alpha=crossover_alpha, seed=crossover_seed)
+report = report.with_spread(grid).with_definitions(grid, contested_accounts=contested).with_cumulative(cumulative)
 out = stage.write_json("crossover", report.as_dict())
 print(f"wrote {out.relative_to(paths.root)}")
 display(Markdown(banner + "**Headline.** " + report.readings["headline"] + "\n\n**Which models.** "
-                 + report.readings["scopes"] + "\n\n**Contested origins.** " + report.readings["contested"]))
+                 + report.readings["scopes"] + "\n\n**Contested origins.** " + report.readings["contested"]
+                 + "\n\n**Cumulative downloads.** " + report.readings["cumulative"]))
 local = grid[grid["method"] == "local_linear"]
 display(local[["measure", "rule", "scope", "start_offset_months", "bandwidth_periods", "estimate_date", "lower_date",
                "upper_date", "kind", "n_pieces"]])
@@ -145,3 +150,12 @@ out = stage.write_table("published_comparison", comparison)
 print(f"wrote {out.relative_to(paths.root)}")
 display(show_table(comparison[["source", "verified", "their_period_start", "their_period_end", "our_estimate_date",
                           "our_lower_date", "our_upper_date", "our_kind", "matched", "agreement"]], max_rows=None))
+
+# %% [markdown]
+# ## In plain words
+
+# %%
+summary = report.as_dict()
+if simulated and (paths.sim_hub_dir / "truth.json").is_file():  # the demo knows the true date: show whether we found it
+    display(Markdown("**" + truth_reading(truth_check(summary, load_truth(paths.sim_hub_dir))) + "**"))
+display(Markdown(conclusion(summary, simulated=simulated)))

@@ -37,6 +37,7 @@ from analysis.panel import primary_series  # noqa: E402
 from analysis.paths import Paths  # noqa: E402
 from analysis.schema import REGIONS  # noqa: E402
 from analysis.stats.crossover import crossing_delta, crossing_fieller  # noqa: E402
+from analysis.stats.local import local_crossing  # noqa: E402
 from analysis.stats.results import to_jsonable  # noqa: E402
 from analysis.stats.trend import ols_trend  # noqa: E402
 from test_factor_figures import write_factor_inputs  # noqa: E402
@@ -79,6 +80,7 @@ def write_inputs(root, *, rankings: bool = True) -> Paths:
     a, b = fit.params
     fi = crossing_fieller(a, b, fit.cov, df=fit.df_resid)
     de = crossing_delta(a, b, fit.cov, df=fit.df_resid)
+    loc = local_crossing(s["log_ratio"].to_numpy(), s["t"].to_numpy(), window=4, reps=200, seed=1)
     t0 = pd.Timestamp(START)
 
     def todate(t):
@@ -95,7 +97,11 @@ def write_inputs(root, *, rankings: bool = True) -> Paths:
              "headline": {"method": "fieller", "estimate_date": todate(fi.estimate), "lower_date": todate(fi.lower),
                           "upper_date": todate(fi.upper), "kind": fi.kind, "estimate_t": fi.estimate,
                           "lower_t": fi.lower, "upper_t": fi.upper},
-             "methods": {"fieller": {**to_jsonable(fi), "settings": {"method": "nw", "hac_lags": 2}},
+             "methods": {"local_linear": {"kind": loc.kind, "grid_step": loc.grid_step,
+                                          "pieces_dates": [[todate(a), todate(b)] for a, b in loc.pieces],
+                                          "path": {"t": list(loc.times), "fitted": list(loc.fitted),
+                                                   "se": list(loc.se), "critical": list(loc.critical)}},
+                         "fieller": {**to_jsonable(fi), "settings": {"method": "nw", "hac_lags": 2}},
                          "delta": {**to_jsonable(de), "settings": {"method": "nw", "hac_lags": 2}},
                          "first_passage": {"date": todate(CROSS_T + 1), "prob_crossed_by_last_period": 0.99,
                                            "settings": {"k": 3}}}}
@@ -270,23 +276,30 @@ def test_missing_periods_weekly_and_monthly():
 
 
 # ------------------------------------------------------------------------------------------------ figure 2
-def test_figure2_band_meets_zero_at_fieller_ends(inputs):
+def test_figure2_band_contains_zero_exactly_on_the_set(inputs):
     trends = json.loads(inputs.trends_file.read_text())
     cross = json.loads(inputs.crossover_file.read_text())
     table = log_ratio_table(pd.read_parquet(inputs.panel_file), DEFN, trends, cross)
+    path = table[table["element"] == "path"]
+    loc = cross["methods"]["local_linear"]
+    assert len(path) == len(loc["path"]["t"])
+    # the band is fitted -/+ critical x se, so it holds zero exactly where the set is (away from its interpolated ends)
+    step = 7 * loc["grid_step"]
+    pieces = [(pd.Timestamp(a), pd.Timestamp(b)) for a, b in loc["pieces_dates"]]
+    assert pieces
+    for d, lo, hi in zip(path["date"], path["lower"], path["upper"]):
+        if any(abs((d - e).days) <= step for p in pieces for e in p):
+            continue
+        assert (lo <= 0 <= hi) == any(a <= d <= b for a, b in pieces)
     a, b = trends["ols"]["params"]
-    cov = np.array(trends["ols"]["cov"])
-    crit = cross["methods"]["fieller"]["critical"]
-    for t in (cross["methods"]["fieller"]["lower"], cross["methods"]["fieller"]["upper"]):
-        se = np.sqrt(cov[0, 0] + 2 * t * cov[0, 1] + t * t * cov[1, 1])
-        assert abs(abs(a + b * t) - crit * se) < 1e-9  # the band touches zero exactly there
-    tr = table[table["element"] == "trend"]
-    assert np.allclose(tr["value"], a + b * np.arange(len(tr)))
+    st = table[table["element"] == "straight"]
+    assert np.allclose(st["value"], a + b * np.arange(len(st)))   # the straight line, for comparison
     obs = table[table["element"] == "observed"]
     assert len(obs) == WEEKS and obs["value"].isna().sum() == 1  # the missing week stays as a NaN row
     # known answer: the crossing is at week 20 (2024-12-11) within a week
     est = pd.Timestamp(cross["headline"]["estimate_date"])
     assert abs((est - pd.Timestamp("2024-12-11")).days) <= 7
+    assert not (table["element"] == "open_end").any()        # a bounded set inside the window needs no arrow
 
 
 def test_figure2_structure(inputs):
@@ -297,11 +310,11 @@ def test_figure2_structure(inputs):
     assert ax.get_ylabel() == "log(share CN / share US)"
     assert ax.get_xlabel() == "Date"
     texts = _legend_texts(fig)
-    assert {"OLS trend", "HAC 95% band"} <= set(texts)
-    assert any(t.startswith("Fieller 95% interval") for t in texts)
+    assert {"Local-linear path", "95% band", "One straight line (for comparison)"} <= set(texts)
+    assert any(t.startswith("Set: 95% interval") for t in texts)
     (m,) = _gids(fig, "crossover")
     assert m.get_ydata()[0] == 0.0
-    assert _gids(fig, "trend-band") and _gids(fig, "crossover-interval")
+    assert _gids(fig, "path-band") and _gids(fig, "crossover-interval") and _gids(fig, "straight-line")
     plt.close(fig)
 
 
@@ -606,7 +619,7 @@ def test_confidence_level_comes_from_crossover_json(tmp_path):
     texts = {name: _legend_texts(f) for name, f in figs.items()}
     for f in figs.values():
         plt.close(f)
-    assert "HAC 90% band" in texts["log_ratio_trend_crossover"]
+    assert "90% band" in texts["log_ratio_trend_crossover"]
     assert "90% interval (arrow: unbounded)" in texts["crossover_sensitivity_forest"]
     assert "This study: estimate and 90% interval" in texts["published_estimates_comparison"]
     assert not any("95%" in t for ts in texts.values() for t in ts)
@@ -642,9 +655,9 @@ def test_figure7_published_structure(inputs):
     scale = fdata.TimeScale.from_trends(json.loads(inputs.trends_file.read_text()))
     pub = pd.read_csv(inputs.published_estimates_file)
     table = published_table(pub, our_crossings(cross, scale), DEFN)
-    assert list(table["label"][:3]) == ["This study: Fieller", "This study: delta method",
+    assert list(table["label"][:4]) == ["This study: Fieller", "This study: local linear", "This study: delta method",
                                         "This study: first passage"]
-    assert table.loc[2, "kind"] == "point"  # the empirical first passage has no interval in dates
+    assert table.loc[3, "kind"] == "point"  # the empirical first passage has no interval in dates
     assert table.loc[table["label"] == "Lambert", "note"].iloc[0].startswith("no date given")
     assert list(table.loc[~table["highlight"], "kind"]) == ["verified", "verified", "secondary"]
     fig = _draw(7, table)
@@ -781,23 +794,27 @@ def test_citation_cff_has_the_fields_cff_1_2_requires():
                                                                 "affiliation", "email"}
 
 
-@pytest.mark.parametrize("kind", ["two_rays", "no_trend"])
+@pytest.mark.parametrize("kind", ["two_rays", "no_crossing"])
 def test_figure2_honest_about_unbounded_or_missing_crossings(inputs, kind):
     trends = json.loads(inputs.trends_file.read_text())
     cross = json.loads(inputs.crossover_file.read_text())
-    if kind == "two_rays":
-        cross["headline"].update(estimate_date="2024-12-11", lower_date=None, upper_date=None, kind="two_rays")
-        cross["methods"]["fieller"].update(lower="-inf", upper="inf", kind="two_rays", gap=[5.0, 60.0])
+    first, last = cross["first_date"], cross["last_date"]
+    if kind == "two_rays":   # open at both ends with an excluded middle
+        cross["headline"].update(estimate_date="2024-12-11", lower_date=None, upper_date=None, kind="two_rays",
+                                 pieces_dates=[[first, "2024-08-21"], ["2025-03-05", last]], open_start=True,
+                                 open_end=True)
     else:
-        cross["headline"].update(estimate_date=None, lower_date=None, upper_date=None, kind="no_trend")
-        cross["methods"]["fieller"].update(estimate=None, lower=None, upper=None, kind="empty", gap=None)
+        cross["headline"].update(estimate_date=None, lower_date=None, upper_date=None, kind="no_crossing",
+                                 pieces_dates=[], open_start=False, open_end=False)
     table = log_ratio_table(pd.read_parquet(inputs.panel_file), DEFN, trends, cross)
     fig = _draw(2, table)
     texts = _legend_texts(fig)
     if kind == "two_rays":
-        assert sum("continues" in t for t in texts) == 2  # both rays are drawn and named
-        # the trend is projected past the last snapshot to show the second ray's start (week 60)
-        assert table.loc[table["element"] == "projection", "date"].max() >= pd.Timestamp("2025-09-17")
+        sets = [t for t in texts if t.startswith("Set:")]
+        assert len(sets) == 2 and all("open" in t for t in sets)       # both rays drawn and named
+        arrows = _gids(fig, "open-end")
+        assert sorted(a.get_marker() for a in arrows) == ["<", ">"]     # and shown to go on past both edges
+        assert any(t.startswith("Set continues beyond") for t in texts)
     else:
         assert not _gids(fig, "crossover") and not _gids(fig, "crossover-interval")
     plt.close(fig)
@@ -823,4 +840,53 @@ def test_figure8_families_known_answer_and_structure(inputs):
     (line,) = [ln for ln in panels[0].get_lines() if ln.get_gid() == "family-Qwen"]
     assert line.get_color() == ORIGIN_STYLES["CN"].color
     assert {"China (CN)", "United States (US)", "Europe"} == set(_legend_texts(fig))
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------- figures 1, 3 and 14 (views)
+def test_figure1_shows_the_spread_across_definitions(inputs):
+    from analysis.figures.share import share_by_origin_table
+
+    spread = {"n_rows": 48, "earliest_date": "2024-11-20", "latest_date": "2025-02-05"}
+    cross = json.loads(inputs.crossover_file.read_text())
+    table = share_by_origin_table(pd.read_parquet(inputs.panel_file), DEFN, fdata.headline_crossing(cross),
+                                  spread=spread)
+    (row,) = table[table["element"] == "spread"].itertuples()
+    assert (row.date, row.date_end) == (pd.Timestamp("2024-11-20"), pd.Timestamp("2025-02-05"))
+    fig = _draw(1, table)
+    assert any(t.startswith("Date across 48 definitions: 2024-11-20 to 2025-02-05") for t in _legend_texts(fig))
+    assert _gids(fig, "definition-spread")
+    plt.close(fig)
+
+
+def test_figure3_marks_the_cumulative_crossing(inputs):
+    from analysis.figures.cumulative import cumulative_crossing_rows, cumulative_table
+
+    base = cumulative_table(pd.read_parquet(inputs.panel_file), "lineage", "all")
+    cum = {"estimate_date": "2025-01-15", "lower_date": "2025-01-01", "upper_date": None, "kind": "unbounded"}
+    table = cumulative_crossing_rows(base, cum, "95%")
+    assert table.loc[table["element"] == "crossover", "date"].iloc[0] == pd.Timestamp("2025-01-15")
+    (iv,) = table[table["element"] == "interval"].itertuples()
+    assert iv.date == pd.Timestamp("2025-01-01") and iv.date_end == base["date"].max()   # cut at the last date
+    assert list(table.loc[table["element"] == "open_end", "value"]) == [1.0]            # with an arrow there
+    assert cumulative_crossing_rows(base, {"kind": "no_data"}, "95%").equals(base)
+
+
+def test_figure14_one_panel_per_scope_with_its_own_answer(inputs):
+    from analysis.figures.scopes import plot_scope_shares, scope_shares_table
+
+    panel = pd.read_parquet(inputs.panel_file)
+    llm = panel[panel["scope"] == "all"].assign(scope="llm")
+    panel = pd.concat([panel, llm], ignore_index=True)
+    by_scope = {"all": {"estimate_date": "2024-12-11", "lower_date": "2024-11-27", "upper_date": "2024-12-25",
+                        "kind": "bounded"},
+                "llm": {"estimate_date": None, "kind": "no_crossing"}}
+    table = scope_shares_table(panel, "downloads_30d", "lineage", "weekly", by_scope, "95%")
+    assert set(table["panel"]) == {"all", "llm"}          # the panel lacks first_party_llm: no empty panel
+    assert set(table.loc[table["element"] == "share", "group"]) == {"CN", "US"}
+    assert table.loc[(table["panel"] == "llm") & (table["element"] == "no_crossing"), "note"].iloc[0] == \
+        "no overtaking date (no crossing)"
+    fig = plot_scope_shares(table, definition_label="30-day downloads, lineage rule, all models")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0].endswith("crossover 2024-12-11") and titles[1].endswith("no overtaking date (no crossing)")
     plt.close(fig)

@@ -357,10 +357,12 @@ def test_index_carries_the_lineage_warning_and_the_side_by_side_readings(tmp_pat
     cross.write_text(json.dumps({"headline": {"scopes_reading": "all: X; generative models: Y",
                                               "contested_reading": "read the other way: Z",
                                               "definition_spread": {"n_rows": 48, "earliest_date": "2025-05-01",
-                                                                    "latest_date": "2025-12-01"}}}))
+                                                                    "latest_date": "2025-12-01"},
+                                              "cumulative": {"kind": "bounded", "reading": "passed on W"}}}))
     notes = headline_notes(cross)
     assert notes[0].startswith("Which models: all: X") and "read the other way: Z" in notes[1]
     assert "from 2025-05-01 to 2025-12-01" in notes[2]
+    assert notes[3] == "Cumulative downloads: passed on W"
     page = write_index(tmp_path, [], config_source="c.yaml", config_digest="d", simulated=False, headline="H",
                        notes=notes, warnings=["LINEAGE ABSENT: no model names a parent"]).read_text()
     assert "LINEAGE ABSENT" in page and "role='alert'" in page and "generative models: Y" in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -10,9 +11,9 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
 from ..schema import REGIONS
-from .data import frame, iso, select, series_row
+from .data import Crossing, date_or_none, frame, interval_rows, iso, select, series_row
 from .labels import RULE_LABELS, SCOPE_LABELS, label
-from .plots import date_axis, finish, origin_lines, short_number
+from .plots import crossover_marks, date_axis, finish, origin_lines, short_number
 from .registry import FigureContext, FigureSpec, register
 from .style import figure_size
 
@@ -67,18 +68,37 @@ def plot_cumulative_downloads(table: pd.DataFrame, *, definition_label: str, sim
     """Figure 3: cumulative downloads by origin."""
     fig, ax = plt.subplots(figsize=figure_size("one", 2.8))
     origin_lines(ax, table, "cumulative")
+    ax.set_xlim(table.loc[table["element"] == "cumulative", "date"].min(),
+                table.loc[table["element"] == "cumulative", "date"].max())
+    crossover_marks(ax, table)
     ax.set_ylabel("Cumulative downloads")
     ax.set_xlabel("Snapshot date")
     ax.yaxis.set_major_formatter(FuncFormatter(short_number))
     ax.set_ylim(bottom=0)
     date_axis(ax)
-    ax.legend(loc="upper left", title="Origin", fontsize=6)
+    ax.legend(loc="upper left", fontsize=6)
     return finish(fig, simulated)
 
 
 
+def cumulative_crossing_rows(table: pd.DataFrame, cumulative: Mapping | None, level: str) -> pd.DataFrame:
+    """The table with the crossing of the cumulative totals (``crossover.json`` headline ``cumulative``) marked:
+    ``crossover``, ``interval`` and ``open_end`` rows on the plotted dates."""
+    if not cumulative or not cumulative.get("estimate_date"):
+        return table
+    dates = table.loc[table["element"] == "cumulative", "date"].dropna()
+    if dates.empty:
+        return table
+    kind = str(cumulative.get("kind", "bounded"))
+    c = Crossing("cumulative", date_or_none(cumulative.get("estimate_date")), date_or_none(cumulative.get("lower_date")),
+                 date_or_none(cumulative.get("upper_date")), kind)
+    return pd.concat([table, frame(interval_rows(c, "", dates.min(), dates.max(), level))], ignore_index=True)
+
+
 def _table(ctx: FigureContext) -> pd.DataFrame:
-    return cumulative_table(ctx.inputs.panel, ctx.definition.rule, ctx.definition.scope)
+    table = cumulative_table(ctx.inputs.panel, ctx.definition.rule, ctx.definition.scope)
+    cross = ctx.check_definition("crossover")
+    return cumulative_crossing_rows(table, (cross.get("headline") or {}).get("cumulative"), ctx.level)
 
 
 def _caption(ctx: FigureContext, table: pd.DataFrame) -> str:
@@ -87,9 +107,16 @@ def _caption(ctx: FigureContext, table: pd.DataFrame) -> str:
     d = ctx.definition
     text = (f"Cumulative downloads by origin ({label(RULE_LABELS, d.rule)} rule, {label(SCOPE_LABELS, d.scope)}), "
             f"{note}")
+    cross = ""
+    row = table[table["element"] == "crossover"]
+    if not row.empty:
+        cross = (f" Dashed vertical line: the date at which cumulative Chinese downloads pass cumulative US downloads "
+                 f"({row['note'].iloc[0]}); shaded: the {ctx.level} range of that date over histories simulated "
+                 "with the week-to-week noise of the counts (analysis/stats/cumulative.py). The date depends on where "
+                 "the sums start and comes later than the crossing of shares (Figure 1), which it integrates.")
     if "approximate" in note:
-        return text + "."
-    return text + (": the sum of each period's growth of the Hub's all-time download counters. Only models "
+        return text + "." + cross
+    return text + cross + (": the sum of each period's growth of the Hub's all-time download counters. Only models "
                    "present with a counter in both snapshots of a period count, so each new model's downloads in "
                    "its first period (up to its first snapshot) are left out, and a counter that decreased counts "
                    "as zero.")
@@ -104,5 +131,6 @@ def _span(ctx: FigureContext, table: pd.DataFrame) -> str:
 
 
 SPEC = register(FigureSpec(3, "cumulative_downloads_by_origin", "Cumulative downloads by origin",
-                           table=_table, caption=_caption, plot=plot_cumulative_downloads, inputs=("panel",),
+                           table=_table, caption=_caption, plot=plot_cumulative_downloads,
+                           inputs=("panel", "crossover"),
                            span=_span))

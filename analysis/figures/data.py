@@ -340,7 +340,16 @@ def interval_rows(c: Crossing, panel: str, lo: pd.Timestamp, hi: pd.Timestamp, l
         b2 = hi if b is None or b > hi else b
         if a2 <= b2:
             rows.append(series_row("interval", panel, "CN=US", a2, date_end=b2, note=note))
+            # a set cut by the axis: an arrow at that edge (value -1 left, +1 right) says it goes on
+            if a is None or a < lo:
+                rows.append(series_row("open_end", panel, "CN=US", a2, value=-1.0, note=OPEN_END_NOTE))
+            if b is None or b > hi:
+                rows.append(series_row("open_end", panel, "CN=US", b2, value=1.0, note=OPEN_END_NOTE))
     return rows
+
+
+#: Legend text of the arrows at the edge of a confidence set cut by the plotted dates.
+OPEN_END_NOTE = "Set continues beyond the plotted dates (unbounded or open)"
 
 
 def series_row(element: str, panel: str, group: str, date, *, date_end=None, value=np.nan, lower=np.nan,

@@ -58,11 +58,12 @@ def origin_lines(ax, table: pd.DataFrame, element: str, panel: str | None = None
 
 def crossover_marks(ax, table: pd.DataFrame, y: float | None = None) -> None:
     """Vertical line (or tick at height ``y``) at the crossing and its shaded set; the dates go in the legend."""
-    label = None
-    for _, r in table[table["element"] == "interval"].iterrows():
+    seen: set = set()
+    for _, r in table[table["element"] == "interval"].iterrows():   # every piece or ray keeps its own label
         ax.axvspan(r["date"], r["date_end"], color=BAND_COLOR, alpha=0.45, lw=0, zorder=0, gid="crossover-interval",
-                   label=label or r["note"])
-        label = "_nolegend_"
+                   label="_nolegend_" if r["note"] in seen else r["note"])
+        seen.add(r["note"])
+    open_end_arrows(ax, table, y)
     for _, r in table[table["element"] == "crossover"].iterrows():
         lo, hi = ax.get_xlim()
         x = mdates.date2num(r["date"])
@@ -75,6 +76,23 @@ def crossover_marks(ax, table: pd.DataFrame, y: float | None = None) -> None:
         else:
             ax.plot([r["date"]], [y], marker="|", ms=9, mew=1.6, color=CROSSOVER_COLOR, ls="none", gid="crossover",
                     label=text, zorder=5)
+
+
+def open_end_arrows(ax, table: pd.DataFrame, y: float | None = None) -> None:
+    """Arrows at the edges where a confidence set is cut by the plotted dates (``open_end`` rows), in the legend.
+
+    At height ``y`` (a set drawn on a line) or, for a shaded set, just inside the bottom of the axes.
+    """
+    rows = table[table["element"] == "open_end"]
+    label = None
+    for _, r in rows.iterrows():
+        right = r["value"] > 0
+        yy = y if y is not None else 0.04
+        transform = ax.get_xaxis_transform() if y is None else ax.transData
+        ax.plot([r["date"]], [yy], marker=">" if right else "<", ms=6, color=CROSSOVER_COLOR, ls="none",
+                transform=transform, clip_on=False, zorder=6, gid="open-end",
+                label=label or r["note"])
+        label = "_nolegend_"
 
 
 def short_number(v: float, _pos=None) -> str:

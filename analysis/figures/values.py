@@ -425,6 +425,12 @@ def definition_values(crossover: Mapping) -> list[Value]:
         names = ", ".join(other.get("contested_accounts") or []) or "the contested accounts"
         out += _answer_values("crossover_other_reading", other,
                               f"headline definition with the contested origins read the other way ({names})")
+    cum = h.get("cumulative")
+    if cum and cum.get("kind") != "no_data":
+        what = f"cumulative downloads counted from {cum.get('start_date')}"
+        out += _answer_values("crossover_cumulative", cum, what)
+        out.append(Value("crossover_cumulative_start_date", cum.get("start_date"), str(cum.get("start_date")),
+                         "First date of the cumulative sums"))
     return out
 
 

@@ -791,3 +791,37 @@ def load_truth(root: str | Path) -> dict:
     if not f.is_file():
         raise FileNotFoundError(f"{f}: no simulated Hub here; create one with `python -m analysis simulate --out {root}`")
     return json.loads(f.read_text())
+
+
+def truth_check(crossover: dict, truth: dict) -> dict:
+    """The estimated crossover (``crossover.json`` content) against a simulated Hub's truth (``truth.json``).
+
+    Returns
+    -------
+    dict
+        ``true_crossover_date``, the estimate and its set, ``error_weeks`` (estimate minus truth) and
+        ``truth_inside_interval`` (an open end counts as reaching as far as needed).
+    """
+    h = crossover.get("headline", {})
+    true = dt.date.fromisoformat(truth["crossover_date"])
+    out = {"simulated": True, "true_crossover_date": true.isoformat(),
+           "true_definition": truth.get("crossover_definition"), "estimated_definition": crossover.get("definition"),
+           "estimate_date": h.get("estimate_date"), "lower_date": h.get("lower_date"),
+           "upper_date": h.get("upper_date"), "interval_kind": h.get("kind")}
+    if h.get("estimate_date"):
+        out["error_weeks"] = round((dt.date.fromisoformat(h["estimate_date"]) - true).days / 7.0, 2)
+    lo, up = h.get("lower_date"), h.get("upper_date")
+    out["truth_inside_interval"] = bool(h.get("kind") not in ("no_crossing", "empty") and
+                                        (lo is None or dt.date.fromisoformat(lo) <= true) and
+                                        (up is None or true <= dt.date.fromisoformat(up)))
+    return out
+
+
+def truth_reading(check: dict) -> str:
+    """The truth check in one sentence."""
+    inside = "inside" if check["truth_inside_interval"] else "OUTSIDE"
+    err = check.get("error_weeks")
+    err_text = f"{abs(err):.1f} weeks {'late' if err > 0 else 'early'}" if err is not None else "no estimate"
+    return (f"Truth check (simulated Hub): the true crossover is {check['true_crossover_date']}; the estimate "
+            f"{check.get('estimate_date') or 'none'} is {err_text}, and the truth is {inside} the confidence set "
+            f"({check.get('lower_date') or 'open'} to {check.get('upper_date') or 'open'}).")

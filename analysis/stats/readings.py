@@ -486,3 +486,60 @@ def contested_reading(other: Mapping, rule: str) -> str:
     which = "alternative" if not str(rule).endswith("_alt") else "primary"
     return (f"With the contested origins read the {which} way ({names}; data/reference/README.md): "
             f"{_answer_text(other)}.")
+
+
+def conclusion(crossover: Mapping, simulated: bool = False) -> str:
+    """Notebook 05's closing paragraph in plain words, from ``crossover.json`` content.
+
+    It says, in order: whether and when CN overtook the US on the headline definition and how sure that is; how
+    far the date moves across defensible definitions; whether the answer depends on which models are counted; what
+    the contested origins change; and what the cumulative totals say. Nothing in it is typed: every date comes
+    from the results.
+    """
+    h = crossover.get("headline") or {}
+    d = crossover.get("definition") or {}
+    measure = MEASURE_LABELS.get(str(d.get("measure")), str(d.get("measure")))
+    scope = SCOPE_WORDS.get(str(d.get("scope")), str(d.get("scope")))
+    out = []
+    if simulated:
+        out.append("These are simulated data: the sentences below describe the demo's invented Hub, not the real one.")
+    if h.get("estimate_date"):
+        out.append(f"On the headline definition ({measure}, {scope}, {d.get('rule')} rule), models of Chinese origin "
+                   f"overtook those of US origin around {h['estimate_date']}; the data are consistent with any date "
+                   f"from {fmt_date(h.get('lower_date'), 'before the first snapshot')} to "
+                   f"{fmt_date(h.get('upper_date'), 'after the last snapshot')} (95% confidence set).")
+    else:
+        out.append(f"On the headline definition ({measure}, {scope}, {d.get('rule')} rule), the data do not show "
+                   f"models of Chinese origin ahead of those of US origin at the last snapshot "
+                   f"({kind_text(str(h.get('kind')))}).")
+    sp = h.get("definition_spread") or {}
+    if sp.get("earliest_date"):
+        out.append(f"That interval is only the statistical uncertainty. The choice of definition matters as much: "
+                   f"across {sp.get('n_rows')} defensible definitions the date runs from {sp['earliest_date']} to "
+                   f"{sp['latest_date']}" + (f", and {sp['n_no_estimate']} of them show no overtaking yet"
+                                              if sp.get("n_no_estimate") else "") + ".")
+    by = h.get("by_scope") or {}
+    if by:
+        parts = [f"{SCOPE_WORDS.get(sc, sc)} {_answer_text(a)}" for sc, a in by.items()]
+        out.append("Which models are counted changes the answer: " + "; ".join(parts) + ".")
+    other = h.get("other_reading") or {}
+    if other:
+        out.append("Reading the contested origins the other way gives " + _answer_text(other) + ".")
+    cum = h.get("cumulative") or {}
+    if cum.get("kind") and cum.get("kind") != "no_data":
+        if cum.get("estimate_date"):
+            when = ""
+            if h.get("estimate_date"):
+                when = " later than the shares," if cum["estimate_date"] > h["estimate_date"] else \
+                    " no later than the shares,"
+            out.append(f"Cumulative downloads (counted from {cum.get('start_date')}), the quantity some trackers "
+                       f"report, crossed{when} around {cum['estimate_date']} (95% interval from simulated histories "
+                       f"{cum.get('lower_date')} to {cum.get('upper_date') or 'after the last snapshot'}).")
+        else:
+            out.append(f"Cumulative downloads (counted from {cum.get('start_date')}) still favour the US at the last "
+                       "snapshot.")
+    lineage = " under the lineage rule a download of a fine-tune or quantization counts for its base model's origin;" \
+        if str(d.get("rule", "")).startswith("lineage") else ""
+    out.append("What this does not say: downloads are not use (one deployment can download a model many times);"
+               + lineage + " and the Hub is one distribution channel among several.")
+    return " ".join(out)

@@ -517,6 +517,21 @@ class CrossoverReport:
         return dataclasses.replace(self, headline=head, readings=readings)
 
 
+    def with_cumulative(self, cumulative) -> "CrossoverReport":
+        """The report with the crossing of cumulative downloads (:mod:`analysis.stats.cumulative`) beside it.
+
+        Parameters
+        ----------
+        cumulative : analysis.stats.cumulative.CumulativeCrossing
+
+        Returns
+        -------
+        CrossoverReport
+            ``headline["cumulative"]`` holds the result, ``readings["cumulative"]`` its sentence.
+        """
+        head = {**self.headline, "cumulative": cumulative.as_dict()}
+        return dataclasses.replace(self, headline=head, readings={**self.readings, "cumulative": cumulative.reading()})
+
     def with_definitions(self, grid: pd.DataFrame, *, contested_accounts: Iterable[str] = ()) -> "CrossoverReport":
         """The report with the answer under the definitions a reader asks about, side by side with the headline.
 
