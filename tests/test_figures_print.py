@@ -452,3 +452,22 @@ def test_figures_6_and_7_redraw_from_their_csv(tmp_path):
                                 for m in _drawn(fig, gid)))
             plt.close(fig)
         assert marks[0] == marks[1] and len(marks[0]) > 3
+
+
+def test_captions_of_figures_6_and_7_state_the_estimand_and_the_lag(tmp_path):
+    from test_figures import write_inputs
+
+    from analysis.figures import make_all_figures
+
+    paths = write_inputs(tmp_path)
+    run, figs = make_all_figures(paths, DEFN, formats=["png"], dpi=20, simulated=True, only=[6, 7])
+    for f in figs.values():
+        plt.close(f)
+    cap = {r.number: r.caption for r in run.records}
+    assert set(cap) == {6, 7}
+    for c in cap.values():
+        assert "underlying Chinese and US shares" in c and "not the first date an observed, noisy share" in c
+        assert "trails the daily download rate by about 15 days" in c  # the 30-day measure's lag
+    assert "headline definition (30-day downloads, lineage rule, all models)" in cap[6]
+    assert "3 definitions of the grid" in cap[6]  # the fixture's grid holds 3
+    assert "1 claim gives no date and is quoted" in cap[7]

@@ -704,8 +704,7 @@ def _table(ctx: FigureContext) -> pd.DataFrame:
 def _caption(ctx: FigureContext, table: pd.DataFrame) -> str:
     b = table[table["panel"] == PANEL_CHANGES]
     rng = b[b["kind"] == RANGE_KIND]
-    n_defs = int((table["panel"] == PANEL_GRID).sum() and
-                 len(table.loc[table["panel"] == PANEL_GRID, ["measure", "rule", "scope"]].drop_duplicates()))
+    n_defs = len(table.loc[table["panel"] == PANEL_GRID, ["measure", "rule", "scope"]].drop_duplicates())
     head = b[b["change"] == "headline"]
     method = METHOD_WORDS.get(head["method"].iloc[0], head["method"].iloc[0]).split(" (")[0].lower() \
         if len(head) else "the headline method"
@@ -713,7 +712,7 @@ def _caption(ctx: FigureContext, table: pd.DataFrame) -> str:
             f"at the setting crossover.json records (named under the method): marker, the estimate; line, its "
             f"{ctx.level} confidence set (arrow: unbounded on that side); hollow diamond, a date without an interval; "
             "grey bar below, the span of the method's sets over the sensitivity grid's other settings (window "
-            f"starts, bandwidths, lags, run lengths). (b) The {method} under one change at a time from the headline "
+            f"starts, bandwidths, lags, run lengths; settings without an estimate left out). (b) The {method} under one change at a time from the headline "
             "definition: the other measure, each other attribution rule and scope, the other reading of contested "
             "origins, later window starts and other bandwidths. ")
     if len(rng):
