@@ -160,8 +160,8 @@ PUBLISHED_COLUMNS: tuple[str, ...] = ("source", "citation", "measure", "scope", 
 #: Our estimate beside each published claim (notebook 05).
 COMPARISON_COLUMNS: tuple[str, ...] = (
     "source", "claim", "verified", "their_measure", "their_rule", "their_scope", "their_period_start",
-    "their_period_end", "our_measure", "our_rule", "our_scope", "our_estimate_date", "our_lower_date",
-    "our_upper_date", "our_kind", "matched", "agreement", "simulated",
+    "their_period_end", "our_measure", "our_rule", "our_scope", "our_method", "our_estimate_date", "our_lower_date",
+    "our_upper_date", "our_kind", "our_pieces_dates", "matched", "agreement", "simulated",
 )
 
 
@@ -233,7 +233,7 @@ FILES: dict[str, FileSpec] = {f.key: f for f in (
              "Title, caption, files, hashes and citation of every figure.",
              keys=("figures",), inputs=("panel", "models", "rankings", "top_orgs", "family_downloads", "trends",
                                          "crossover", "sensitivity", "factors", "factors_summary",
-                                         "published_estimates"),
+                                         "published_estimates", "published_comparison"),
              config=HEADLINE_KEYS + ("figures.formats", "figures.dpi")),
     FileSpec("values", "07", "figures", "values.json", "json",
              "Every number a reader may quote (also as LaTeX macros in values.tex).",

@@ -16,9 +16,9 @@
 # # 07 · Figures, quotable numbers and their provenance
 #
 # Reads the panel, the tagged models and the rankings (notebooks 02 and 03), the results of notebooks 04 and 05
-# (`trends.json`, `crossover.json`, `crossover_sensitivity.parquet`), of notebook 06 (`factors.parquet`,
-# `factors.json`) and the published estimates (`data/reference/published_estimates.csv`), after checking that each
-# belongs to this run (run kind, settings, inputs unchanged since).
+# (`trends.json`, `crossover.json`, `crossover_sensitivity.parquet`, `published_comparison.csv`), of notebook 06
+# (`factors.parquet`, `factors.json`) and the published estimates (`data/reference/published_estimates.csv`), after
+# checking that each belongs to this run (run kind, settings, inputs unchanged since).
 #
 # Writes to the run's figures folder (`figures/`; `data/demo/figures/` on demo runs) every figure of the study (each
 # declared once in `analysis/figures/`) as `<name>.{pdf,svg,png}` with `<name>.csv` (exactly the data

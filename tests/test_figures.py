@@ -26,9 +26,9 @@ from analysis.figures import data as fdata  # noqa: E402
 from analysis.figures.cumulative import cumulative_table  # noqa: E402
 from analysis.figures.derivatives import derivatives_table, partial_months_text  # noqa: E402
 from analysis.figures.log_ratio import log_ratio_table  # noqa: E402
-from analysis.figures.published import our_crossings, published_table  # noqa: E402
+from analysis.figures.published import comparison_table  # noqa: E402
 from analysis.figures.rankings import column_dates, rankings_table  # noqa: E402
-from analysis.figures.sensitivity import sensitivity_table  # noqa: E402
+from analysis.figures.sensitivity import forest_table, sensitivity_table  # noqa: E402
 from analysis.figures.share import share_by_origin_table  # noqa: E402
 from analysis.figures.style import (ORIGIN_STYLES, ONE_COLUMN, TWO_COLUMN, paper_style, save_figure,  # noqa: E402
                                     style_file)
@@ -98,6 +98,8 @@ def write_inputs(root, *, rankings: bool = True) -> Paths:
                           "upper_date": todate(fi.upper), "kind": fi.kind, "estimate_t": fi.estimate,
                           "lower_t": fi.lower, "upper_t": fi.upper},
              "methods": {"local_linear": {"kind": loc.kind, "grid_step": loc.grid_step,
+                                          "estimate_date": todate(loc.estimate), "lower_date": todate(loc.lower),
+                                          "upper_date": todate(loc.upper),
                                           "pieces_dates": [[todate(a), todate(b)] for a, b in loc.pieces],
                                           "path": {"t": list(loc.times), "fitted": list(loc.fitted),
                                                    "se": list(loc.se), "critical": list(loc.critical)}},
@@ -154,6 +156,20 @@ def write_inputs(root, *, rankings: bool = True) -> Paths:
                    "2025-10-31", "S")], columns=["source", "measure", "scope", "rule", "claim", "crossover_period_start",
                                    "crossover_period_end", "verified"]).to_csv(paths.published_estimates_file,
                                                                                index=False)
+    head = cross["headline"]
+    comparison = pd.DataFrame([
+        ("Brand & Lambert, The ATOM Report (2026)", "overtook in summer 2025", "V", "downloads_alltime_increment",
+         "first_party", "llm", "2025-06-01", "2025-08-31", "downloads_30d", "lineage", "all", "fieller",
+         head["estimate_date"], head["lower_date"], head["upper_date"], head["kind"], None,
+         "headline (no sensitivity row for their definition)", "ours_earlier", True),
+        ("Lambert, talk slides (2026)", "10% to 70%", "V", "new_derivatives_share", "lineage", "all", None, None,
+         "downloads_30d", "lineage", "all", "fieller", head["estimate_date"], head["lower_date"], head["upper_date"],
+         head["kind"], None, "headline (no sensitivity row for their definition)", "no crossover date claimed", True),
+        ("Qwen team (2026)", "passed Llama by Oct 2025", "S", "downloads_30d", "uploader", "all", None, "2025-10-31",
+         "downloads_30d", "uploader", "all", "fieller", "2025-01-15", None, None, "unbounded", None,
+         "same definition (headline method)", "not comparable: our interval is unbounded", True),
+    ], columns=list(contracts.COMPARISON_COLUMNS))
+    comparison.to_csv(paths.locate("published_comparison"), index=False)
     paths.manifest.parent.mkdir(parents=True, exist_ok=True)
     paths.manifest.write_text('{"source": "test"}\n')
     write_factor_inputs(paths)  # figures 9-13: notebook 06's files (tests/test_factor_figures.py)
@@ -174,6 +190,11 @@ def _legend_texts(fig) -> list[str]:
 
 def _gids(fig, gid: str) -> list:
     return fig.findobj(lambda a: a.get_gid() == gid)
+
+
+def _drawn(fig, gid: str) -> list:
+    """The artists with ``gid`` drawn in the axes (legend entries left out)."""
+    return [a for ax in fig.axes for a in ax.findobj(lambda x: x.get_gid() == gid)]
 
 
 def _draw(spec_number: int, table, simulated=True):
@@ -495,23 +516,45 @@ def test_figure5_partial_first_and_last_months_are_marked():
 def test_figure6_forest_structure(inputs):
     sens = pd.read_parquet(inputs.sensitivity_file)
     cross = json.loads(inputs.crossover_file.read_text())
+    trends = json.loads(inputs.trends_file.read_text())
     head = fdata.headline_crossing(cross)
-    table = sensitivity_table(sens, DEFN, head, crossover=cross)
-    assert table["highlight"].sum() == 1
-    first = table[table["definition_row"] == 0]
+    grid = sensitivity_table(sens, DEFN, head, crossover=cross)
+    assert grid["highlight"].sum() == 1
+    first = grid[grid["definition_row"] == 0]
     assert list(first["label"]) == ["lineage · all models"] and first["highlight"].all()  # the headline comes first
-    two = table[table["label"] == "uploader · all models"]
+    two = grid[grid["label"] == "uploader · all models"]
     assert list(two["method"]) == ["fieller", "delta"] and two["row"].tolist() == [1.9, 2.1]
+    table = forest_table(sens, DEFN, cross, fdata.TimeScale.from_trends(trends))
+    a, b = table[table["panel"] == "a"], table[table["panel"] == "b"]
+    # (a): the headline definition under every method of crossover.json, in words, with the setting it used
+    assert list(a["method"]) == ["fieller", "local_linear", "delta", "first_passage"]
+    assert a["label"].iloc[0] == "Straight line, Fieller set\nclassic Newey-West, 2 lags"
+    assert a["label"].iloc[3] == "First passage of the observed shares\nCN ahead 3 weeks running; no interval"
+    assert a["kind"].iloc[3] == "point"
+    # (b): the headline, then one change at a time (the other rule, the other scope), then the range row
+    assert list(b["change"]) == ["headline", "rule", "scope", "all definitions"]
+    assert b["label"].iloc[1] == "rule: uploader (the account that published the model)"
+    assert b["kind"].iloc[1] == "unbounded" and b["kind"].iloc[2] == "no_trend"
+    rng = b.iloc[3]
+    ests = [pd.Timestamp(cross["headline"]["estimate_date"]), pd.Timestamp("2025-01-15")]
+    assert (rng["lower_date"], rng["upper_date"]) == (min(ests), max(ests))
+    assert "3 definitions" in rng["note"] and "1 without an estimate" in rng["note"]
+    # the CSV keeps every definition under every method; the headline method's rows are the range row's ticks
+    g = table[table["panel"] == "grid"]
+    assert len(g) == len(grid) == 4 and set(g.loc[g["method"] == "fieller", "row"]) == {3.0}
     fig = _draw(6, table)
-    ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert len(labels) == 3 and labels[0] == "▶ lineage · all models"
-    assert [t.get_fontweight() for t in ax.get_yticklabels()].count("bold") == 1
-    assert len(_gids(fig, "crossover")) == 3  # the no_trend row has no marker...
-    assert any("no crossing" in t.get_text() for t in ax.texts)  # ...but says so
-    assert ax.get_xlabel().startswith("Estimated crossover date")
-    assert {"Fieller", "delta method", "range over the other settings",
-            "95% interval (arrow: unbounded)"} <= set(_legend_texts(fig))
+    ax_a, ax_b = fig.axes[:2]
+    labels = [t.get_text() for t in ax_b.get_yticklabels()]
+    assert labels[0].startswith("▶ Headline: 30-day downloads, lineage rule, all models")
+    assert [t.get_fontweight() for t in ax_b.get_yticklabels()].count("bold") == 1
+    # fieller, local linear and delta in (a); in (b) the headline and the uploader rule; the llm scope has no
+    # trend: no mark...
+    assert len(_drawn(fig, "crossover")) == 5
+    assert any(t.get_text().strip() == "no overtaking trend" for t in ax_b.texts)  # ...but says so
+    assert len(_drawn(fig, "crossover-point")) == 1  # the first passage: a date without an interval
+    assert ax_b.get_xlabel().startswith("Estimated crossover date")
+    assert {"estimated crossover date", "95% confidence set", "set unbounded on that side",
+            "(a) span of the sets over the method's other settings"} <= set(_legend_texts(fig))
     plt.close(fig)
 
 
@@ -620,8 +663,8 @@ def test_confidence_level_comes_from_crossover_json(tmp_path):
     for f in figs.values():
         plt.close(f)
     assert "90% band" in texts["log_ratio_trend_crossover"]
-    assert "90% interval (arrow: unbounded)" in texts["crossover_sensitivity_forest"]
-    assert "This study: estimate and 90% interval" in texts["published_estimates_comparison"]
+    assert "90% confidence set" in texts["crossover_sensitivity_forest"]
+    assert "This study: 90% confidence set" in texts["published_estimates_comparison"]
     assert not any("95%" in t for ts in texts.values() for t in ts)
     assert all("95%" not in r.caption for r in run.records)
 
@@ -651,24 +694,24 @@ def test_captions_follow_the_result_files(tmp_path):
 
 # ------------------------------------------------------------------------------------------------ figure 7
 def test_figure7_published_structure(inputs):
-    cross = json.loads(inputs.crossover_file.read_text())
-    scale = fdata.TimeScale.from_trends(json.loads(inputs.trends_file.read_text()))
-    pub = pd.read_csv(inputs.published_estimates_file)
-    table = published_table(pub, our_crossings(cross, scale), DEFN)
-    assert list(table["label"][:4]) == ["This study: Fieller", "This study: local linear", "This study: delta method",
-                                        "This study: first passage"]
-    assert table.loc[3, "kind"] == "point"  # the empirical first passage has no interval in dates
-    assert table.loc[table["label"] == "Lambert", "note"].iloc[0].startswith("no date given")
-    assert list(table.loc[~table["highlight"], "kind"]) == ["verified", "verified", "secondary"]
+    comp = pd.read_csv(inputs.locate("published_comparison"))
+    table = comparison_table(comp, headline_method="fieller")
+    assert list(table["role"]) == ["published", "this study"] * 3  # each claim with our estimate right beneath it
+    pub, ours = table[table["role"] == "published"], table[table["role"] == "this study"]
+    assert list(pub["kind"]) == ["verified", "no_date", "secondary"]
+    assert pub["note"].iloc[1] == "No crossover date given. Claim: 10% to 70%"
+    assert ours["label"].iloc[0] == "This study, headline (none nearer):\n30-day downloads, lineage rule, all models"
+    assert ours["label"].iloc[2] == "This study, nearest definition:\n30-day downloads, uploader rule, all models"
     fig = _draw(7, table)
     ax = fig.axes[0]
-    assert "Brand & Lambert" in [t.get_text() for t in ax.get_yticklabels()]
-    bars = _gids(fig, "published-period")
+    assert "Brand & Lambert, The ATOM Report (2026)" in [t.get_text() for t in ax.get_yticklabels()]
+    bars = _drawn(fig, "published-period") + _drawn(fig, "published-period-secondary")
     assert len(bars) == 2
-    # "by Oct 2025": the bar is open to the left, starting at the axis edge
+    # "by Oct 2025": the bar is open to the left, starting at the axis edge, with an arrow head
     assert bars[1].get_x() == pytest.approx(ax.get_xlim()[0])
     assert bars[1].get_hatch() == "////"
-    assert len(_gids(fig, "crossover")) == 3
+    assert len(_drawn(fig, "published-open-end")) == 1 and len(_drawn(fig, "published-no-date")) == 1
+    assert len(_drawn(fig, "crossover")) == 3
     plt.close(fig)
 
 

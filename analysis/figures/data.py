@@ -9,8 +9,10 @@ module holds what those functions share. Two layouts are used:
   sub-plot it belongs to, ``group`` the origin (or organisation) it is drawn for, ``date``/``date_end`` its
   position, ``value``/``lower``/``upper`` its height and ``note`` anything said about it in the figure;
 * interval figures (6 and 7) use :data:`INTERVAL_COLUMNS`: one row per estimate with its interval and ``level``
-  its confidence level (figure 6 adds ``range_lower_date``/``range_upper_date``, the envelope over the grid's other
-  settings, and ``definition_row``).
+  its confidence level, plus columns of their own (figure 6: ``panel``, ``change``, the definition, ``pieces`` (the
+  whole set, :func:`pieces_json`) and ``range_lower_date``/``range_upper_date``, the envelope over the grid's other
+  settings; figure 7: the claim, the pair it belongs to, ``role``, the definition in words, ``pieces``); read one
+  back with :func:`read_interval_csv`.
 
 Time series are written on their full period grid (every week, or every month): a period without a snapshot is a
 row whose ``value`` is empty (NaN), drawn as a gap in the line, never bridged. Every figure CSV ends with the
@@ -498,3 +500,111 @@ def lag_text(measure: str) -> str:
         return ("Each value is the growth of the all-time counters since the previous snapshot, so it trails the "
                 "daily download rate by about half a period.")
     return ""
+
+
+# --------------------------------------------------------------------------------------------------
+# the pieces of a confidence set, for the interval figures (6 and 7)
+# --------------------------------------------------------------------------------------------------
+#: Kinds of a row that carry an estimate with a confidence set (drawn as line pieces).
+SET_KINDS = ("bounded", "unbounded", "two_rays")
+
+
+def crossing_pieces(c: Crossing) -> list[tuple]:
+    """The intervals of a crossing's confidence set as ``[(from, to), ...]`` (None where the set is open).
+
+    A set of several intervals gives each; a "two_rays" set the two rays around its excluded middle; a bounded or
+    unbounded set its one interval; anything else (a date without an interval, no crossing) no piece. A set
+    without an estimate (the estimate lies outside the window) is given too.
+    """
+    if c.kind not in SET_KINDS or (c.estimate is None and c.lower is None and c.upper is None and not c.pieces):
+        return []
+    if c.pieces:
+        return [tuple(p) for p in c.pieces]
+    if c.kind == "two_rays":
+        return [(None, c.gap[0]), (c.gap[1], None)] if c.gap else [(None, None)]
+    return [(c.lower, c.upper)]
+
+
+def grid_pieces(row: Mapping) -> list[tuple]:
+    """The intervals of one sensitivity-grid row's set (as :func:`crossing_pieces`).
+
+    Local-linear rows carry the whole set in ``pieces_dates`` (JSON) with ``open_start``/``open_end``; a "two_rays"
+    straight-line set is the two rays around ``gap_lower_date``/``gap_upper_date``; any other set is
+    ``lower_date``/``upper_date``.
+    """
+    if str(row.get("kind")) not in SET_KINDS:
+        return []
+    raw = row.get("pieces_dates")
+    if isinstance(raw, str) and raw.strip().startswith("["):
+        try:
+            pieces = json.loads(raw)
+        except ValueError:
+            pieces = None
+        if pieces:
+            out = [[date_or_none(a), date_or_none(b)] for a, b in pieces]
+            if _truthy_flag(row.get("open_start")):
+                out[0][0] = None
+            if _truthy_flag(row.get("open_end")):
+                out[-1][1] = None
+            return [tuple(p) for p in out]
+    if str(row.get("kind")) == "two_rays":
+        return [(None, date_or_none(row.get("gap_lower_date"))), (date_or_none(row.get("gap_upper_date")), None)]
+    return [(date_or_none(row.get("lower_date")), date_or_none(row.get("upper_date")))]
+
+
+def _truthy_flag(v: Any) -> bool:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return False
+    try:
+        return bool(v) and not pd.isna(v)
+    except (TypeError, ValueError):
+        return bool(v)
+
+
+def pieces_json(pieces: list[tuple]) -> str:
+    """The pieces of a set as JSON for a figure CSV: ``[["2025-05-26", null], ...]`` (null: open); "" when none."""
+    if not pieces:
+        return ""
+    return json.dumps([[None if a is None else iso(a), None if b is None else iso(b)] for a, b in pieces])
+
+
+def pieces_from_json(text: Any) -> list[tuple]:
+    """The inverse of :func:`pieces_json`."""
+    if not isinstance(text, str) or not text.strip():
+        return []
+    return [(date_or_none(a), date_or_none(b)) for a, b in json.loads(text)]
+
+
+def our_crossings(crossover: Mapping, scale: TimeScale) -> list[Crossing]:
+    """The headline crossing followed by every other method of ``crossover.json`` (each once, in a fixed order)."""
+    head = headline_crossing(crossover)
+    out = [head]
+    methods = list((crossover.get("methods") or {}).keys())
+    methods.sort(key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m))
+    if "first_passage" in methods:
+        methods.append("first_passage_level")
+    for m in methods:
+        if m == head.method:
+            continue
+        c = method_crossing(crossover, m, scale)
+        if c is not None:
+            out.append(c)
+    return out
+
+
+def read_interval_csv(path: str | Path) -> pd.DataFrame:
+    """Read back an interval figure's CSV (figures 6 and 7: :data:`INTERVAL_COLUMNS` and their extra columns) with
+    the dtypes the plot functions expect: dates for ``*_date`` columns, floats for ``row``/``height``/
+    ``definition_row``, booleans for ``highlight``, text (empty, not NaN) for the rest."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in INTERVAL_COLUMNS if c not in df.columns]
+    if missing:
+        raise FigureInputError(f"{path}: lacks column(s) {', '.join(missing)}; expected an interval figure CSV with "
+                               f"{', '.join(INTERVAL_COLUMNS)}")
+    for c in df.columns:
+        if c.endswith("_date"):
+            df[c] = pd.to_datetime(df[c].replace("", None))
+        elif c in ("row", "height", "definition_row", "pair"):
+            df[c] = pd.to_numeric(df[c].replace("", None), errors="coerce").astype(float)
+    df["highlight"] = df["highlight"].str.lower().isin(("true", "1"))
+    return df

@@ -50,6 +50,37 @@ METHOD_LABELS: dict[str, str] = {
     "first_passage_level": "first passage of the smoothed level",
 }
 
+#: Crossover methods as a reader of figures 6 and 7 needs them named: what the method assumes, in words (the
+#: setting each used is said beside it, see :func:`analysis.figures.sensitivity.method_setting_text`).
+METHOD_WORDS: dict[str, str] = {
+    "local_linear": "Local-linear fit (no straight line assumed)",
+    "fieller": "Straight line, Fieller set",
+    "fieller_nw": "Straight line, Fieller set",
+    "fieller_prewhitened": "Straight line, Fieller set",
+    "delta": "Straight line, delta method",
+    "bootstrap": "Straight line, block bootstrap",
+    "first_passage": "First passage of the observed shares",
+    "first_passage_level": "First passage of the smoothed level",
+}
+
+#: Attribution rules in plain words (figure 6's one-at-a-time changes): whose downloads a model's count is.
+RULE_WORDS: dict[str, str] = {
+    "uploader": "uploader (the account that published the model)",
+    "lineage": "lineage (the maker of the model's base model)",
+    "first_party": "first party (organisations' own uploads only)",
+}
+
+#: Scopes in plain words (figure 6's one-at-a-time changes).
+SCOPE_WORDS: dict[str, str] = {
+    "all": "all models",
+    "llm": "generative models (LLMs and VLMs)",
+    "first_party_llm": "organisations' own generative models",
+    "no_redistributors": "without redistributors' and quantizers' copies",
+}
+
+#: Words for one period of each frequency (plural).
+PERIOD_WORDS: dict[str, str] = {"daily": "days", "weekly": "weeks", "monthly": "months"}
+
 #: Mann-Kendall variants.
 MK_LABELS: dict[str, str] = {"original": "original", "hamed_rao": "Hamed-Rao", "yue_wang": "Yue-Wang"}
 

@@ -5,7 +5,8 @@ from the table it is given. Every plot function returns a :class:`matplotlib.fig
 style; the driver :func:`analysis.figures.make_figure` calls it inside :func:`analysis.figures.style.paper_style`.
 Marks that tests and readers look for carry a matplotlib ``gid``: ``"crossover"`` (the estimated crossing),
 ``"crossover-interval"`` (its confidence set), ``"trend-band"`` (the HAC band), ``"simulated-watermark"`` (demo
-runs).
+runs). The interval figures (6 and 7) draw their rows with :func:`draw_set_row` and key every kind of mark in a
+legend made by :func:`keyed_legend`, whose entries carry the gids of the marks they key.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import matplotlib.dates as mdates
 import pandas as pd
 
 from ..schema import REGIONS
-from .labels import KIND_LABELS, method_label
 from .style import BAND_COLOR, CROSSOVER_COLOR, mark_simulated, origin_style
 
 CROSSOVER_LABEL = "Crossover estimate"
@@ -103,65 +103,95 @@ def short_number(v: float, _pos=None) -> str:
     return f"{v:g}"
 
 
-METHOD_MARKERS = {"fieller": "o", "fieller_nw": "X", "fieller_prewhitened": "P", "delta": "s", "bootstrap": "^",
-                  "first_passage": "D", "first_passage_level": "d"}
+# --------------------------------------------------------------------------------------------------
+# rows of estimates with their confidence sets (figures 6 and 7), every mark keyed in the legend
+# --------------------------------------------------------------------------------------------------
+#: The ``gid`` of each kind of mark the interval figures draw. Every drawn kind has a legend entry carrying the
+#: same gid (see :func:`keyed_legend`), which the tests check.
+MARK_ESTIMATE = "crossover"
+MARK_POINT = "crossover-point"
+MARK_INTERVAL = "crossover-interval"
+MARK_UNBOUNDED = "unbounded-end"
+#: Marker of an estimate with a confidence set, and of a date without one.
+ESTIMATE_MARKER = "o"
+POINT_MARKER = "D"
+#: Colour of this study's marks.
+OURS_COLOR = CROSSOVER_COLOR
 
 
-def draw_interval_rows(ax, table: pd.DataFrame, xlim: tuple) -> None:
-    """Draw the rows of an interval figure (:data:`analysis.figures.data.INTERVAL_COLUMNS`): estimates with their
-    intervals (arrows where unbounded) and published periods (bars)."""
+def inset_limits(xlim: tuple, frac: float = 0.008) -> tuple:
+    """The date axis' ends moved inwards by ``frac`` of its span: where arrow heads of open ends sit, inside the
+    axes (so they never run into the row labels)."""
     lo, hi = xlim
-    for _, r in table.iterrows():
-        y = r["row"]
-        color = CROSSOVER_COLOR if r["highlight"] else "#555555"
-        a = r["lower_date"] if pd.notna(r["lower_date"]) else None
-        b = r["upper_date"] if pd.notna(r["upper_date"]) else None
-        est = r["estimate_date"] if pd.notna(r["estimate_date"]) else None
-        if r["source"] != "this study":  # a published period: hatched span
-            if a is None and b is None:
-                ax.text(lo, y, "  " + textwrap.shorten(r["note"], 90, placeholder=" …"), va="center", fontsize=5.5,
-                        color="#555555")
-                continue
-            a2 = a if a is not None else lo  # "by <end>": open to the left
-            b2 = b if b is not None else hi  # "from <start>": open to the right
-            ax.barh(y, (b2 - a2) + pd.Timedelta(days=1), left=a2, height=0.5,
-                    color="#999999" if r["kind"] == "verified" else "white", edgecolor="#333333", hatch=None
-                    if r["kind"] == "verified" else "////", lw=0.6, gid="published-period")
-            for end, is_open, mk in ((lo, a is None, "<"), (hi, b is None, ">")):
-                if is_open:  # "by <date>" or "from <date>": the period is open on that side
-                    ax.plot([end], [y], marker=mk, color="#333333", ms=4, ls="none", clip_on=False)
+    d = (hi - lo) * frac
+    return lo + d, hi - d
+
+
+def draw_set_row(ax, y: float, estimate, pieces: list, xlim: tuple, *, point: bool = False,
+                 color: str = OURS_COLOR, lw: float = 1.1, ms: float = 4.0) -> None:
+    """One estimate with its confidence set on a date axis.
+
+    Each piece of the set is a line (gid :data:`MARK_INTERVAL`); an end that is open (None) is drawn as an arrow
+    head at the axis edge (gid :data:`MARK_UNBOUNDED`); the estimate is a filled marker (gid
+    :data:`MARK_ESTIMATE`), or, for a date without an interval (``point``), a hollow diamond (gid
+    :data:`MARK_POINT`). Finite ends beyond the axis are clipped to it.
+    """
+    lo, hi = inset_limits(xlim)
+    for a, b in pieces:
+        left = lo if a is None else max(a, lo)
+        right = hi if b is None else min(b, hi)
+        if left > right:
             continue
-        if est is not None and r["kind"] == "point":  # an estimate without an interval
-            ax.plot([est], [y], marker=METHOD_MARKERS.get(r["method"], "o"), color=color, ms=3.5, mfc="white",
-                    ls="none", gid="crossover", zorder=5)
-            continue
-        if est is None or r["kind"] in ("empty", "no_trend"):
-            ax.text(lo, y, f"  {method_label(r['method'])}: no crossing ({KIND_LABELS.get(r['kind'], r['kind'])})",
-                    va="center", fontsize=5.5, color=color)
-            continue
-        left = a if a is not None and r["kind"] != "two_rays" else lo
-        right = b if b is not None and r["kind"] != "two_rays" else hi
-        ax.plot([max(left, lo), min(right, hi)], [y, y], color=color, lw=1.4 if r["highlight"] else 0.9,
-                gid="crossover-interval")
-        for end, unbounded in ((lo, a is None or r["kind"] == "two_rays"), (hi, b is None or r["kind"] == "two_rays")):
-            if unbounded:
-                ax.plot([end], [y], marker="<" if end == lo else ">", color=color, ms=4, ls="none")
-        ax.plot([est], [y], marker=METHOD_MARKERS.get(r["method"], "o"), color=color, ms=4.5 if r["highlight"] else 3.5,
-                mfc=color if r["highlight"] else "white", ls="none", gid="crossover", zorder=5)
+        ax.plot([left, right], [y, y], color=color, lw=lw, solid_capstyle="butt", gid=MARK_INTERVAL, zorder=3)
+        for end, is_open, mk in ((lo, a is None, "<"), (hi, b is None, ">")):
+            if is_open:
+                ax.plot([end], [y], marker=mk, color=color, ms=ms + 0.5, ls="none", clip_on=False,
+                        gid=MARK_UNBOUNDED, zorder=4)
+    if estimate is None:
+        return
+    if point:
+        ax.plot([estimate], [y], marker=POINT_MARKER, color=color, mfc="white", mew=0.9, ms=ms, ls="none",
+                gid=MARK_POINT, zorder=5)
+    else:
+        ax.plot([estimate], [y], marker=ESTIMATE_MARKER, color=color, ms=ms, ls="none", gid=MARK_ESTIMATE,
+                zorder=5)
 
 
-def date_limits(table: pd.DataFrame) -> tuple:
-    """The date axis of an interval figure: every estimate, at most two years beyond them, padded."""
-    vals = pd.concat([table["estimate_date"], table["lower_date"], table["upper_date"]]).dropna()
-    if vals.empty:
-        today = pd.Timestamp("2025-01-01")
-        return today - pd.Timedelta(days=365), today + pd.Timedelta(days=365)
-    lo, hi = vals.min(), vals.max()
-    center = table["estimate_date"].dropna()
-    if not center.empty:  # keep far-away ends from squashing the plot: at most 2 years around the estimates
-        lo = max(lo, center.min() - pd.Timedelta(days=730))
-        hi = min(hi, center.max() + pd.Timedelta(days=730))
-    pad = max((hi - lo) * 0.06, pd.Timedelta(days=20))
-    return lo - pad, hi + pad
+def set_handles(level: str, *, prefix: str = "", point: bool = True) -> list:
+    """Legend handles of :func:`draw_set_row`'s marks (each carrying its mark's gid)."""
+    from matplotlib.lines import Line2D
+
+    lev = f"{level} " if level else ""
+    out = [Line2D([], [], marker=ESTIMATE_MARKER, color=OURS_COLOR, ms=4.0, ls="none", gid=MARK_ESTIMATE,
+                  label=f"{prefix}estimated crossover date"),
+           Line2D([], [], color=OURS_COLOR, lw=1.1, gid=MARK_INTERVAL, label=f"{prefix}{lev}confidence set"),
+           Line2D([], [], color=OURS_COLOR, lw=1.1, marker=">", ms=4.5, gid=MARK_UNBOUNDED,
+                  label=f"{prefix}set unbounded on that side")]
+    if point:
+        out.append(Line2D([], [], marker=POINT_MARKER, color=OURS_COLOR, mfc="white", mew=0.9, ms=4.0, ls="none",
+                          gid=MARK_POINT, label="date without an interval (first passage)"))
+    return out
 
 
+def keyed_legend(fig, handles: list, **kwargs):
+    """A figure legend whose entries carry the gids of the handles they were made from (matplotlib draws copies
+    of the handles, without their gid), so that a test can check that every kind of mark drawn is keyed."""
+    leg = fig.legend(handles=handles, **kwargs)
+    drawn = getattr(leg, "legend_handles", None) or getattr(leg, "legendHandles", [])
+    for src, h in zip(handles, drawn):
+        if h is not None:
+            h.set_gid(src.get_gid())
+    return leg
+
+
+def wrap_words(text: str, width: int, max_lines: int | None = None) -> str:
+    """``text`` broken into lines of at most ``width`` characters at spaces (never inside a word); with
+    ``max_lines``, the lines after it are dropped at a word boundary and " …" marks the cut."""
+    lines = textwrap.wrap(str(text), width=width, break_long_words=False, break_on_hyphens=False)
+    if max_lines is not None and len(lines) > max_lines:
+        lines = lines[:max_lines]
+        last = lines[-1]
+        while last and len(last) + 2 > width and " " in last:
+            last = last.rsplit(" ", 1)[0]
+        lines[-1] = last + " …"
+    return "\n".join(lines)

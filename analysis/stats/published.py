@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +41,12 @@ def compare_published(crossover_report: CrossoverReport, published_csv: str | Pa
 
     For each published row, our estimate is the headline method's row (``local_linear``, full window, the
     headline's bandwidth rule) of the sensitivity grid with the same measure, rule and scope when ``sensitivity``
-    is given and has it; otherwise the headline. ``agreement`` says whether the published crossover period overlaps our interval
-    ("overlaps", "ours_earlier", "ours_later"), or why it cannot be compared.
+    is given and has it; otherwise the headline. ``our_method`` names the method; ``our_lower_date``/
+    ``our_upper_date`` are the ends of our set, empty where it is open (unbounded on that side);
+    ``our_pieces_dates`` holds the whole set when it is made of several intervals (JSON list of [from, to], null
+    where open). ``agreement`` says whether the published crossover period overlaps our set ("overlaps",
+    "ours_earlier", "ours_later"; a set open on one side is compared by its finite end), or why it cannot be
+    compared.
 
     Parameters
     ----------
@@ -59,11 +64,15 @@ def compare_published(crossover_report: CrossoverReport, published_csv: str | Pa
     pub = load_published(published_csv)
     head = crossover_report.headline
     hdef = crossover_report.definition
+    method = head.get("method", "local_linear")
     rows = []
     for _, p in pub.iterrows():
         ours = {"our_measure": hdef.get("measure"), "our_rule": hdef.get("rule"), "our_scope": hdef.get("scope"),
-                "our_estimate_date": head.get("estimate_date"), "our_lower_date": head.get("lower_date"),
-                "our_upper_date": head.get("upper_date"), "our_kind": head.get("kind"),
+                "our_method": method, "our_estimate_date": head.get("estimate_date"),
+                "our_lower_date": head.get("lower_date"), "our_upper_date": head.get("upper_date"),
+                "our_kind": head.get("kind"), "our_pieces_dates": _pieces_text(head.get("pieces_dates"),
+                                                                              head.get("open_start"),
+                                                                              head.get("open_end")),
                 "matched": "headline (no sensitivity row for their definition)"}
         if sensitivity is not None and len(sensitivity):
             m = sensitivity[(sensitivity["method"] == head.get("method", "local_linear"))
@@ -80,23 +89,60 @@ def compare_published(crossover_report: CrossoverReport, published_csv: str | Pa
                 setting = "headline method"
             if len(m):
                 g = m.iloc[0]
+                one_set = g["kind"] in ("bounded", "unbounded")
                 ours = {"our_measure": g["measure"], "our_rule": g["rule"], "our_scope": g["scope"],
-                        "our_estimate_date": g["estimate_date"],
-                        "our_lower_date": g["lower_date"] if g["kind"] == "bounded" else None,
-                        "our_upper_date": g["upper_date"] if g["kind"] == "bounded" else None, "our_kind": g["kind"],
+                        "our_method": g["method"], "our_estimate_date": g["estimate_date"],
+                        "our_lower_date": _text(g.get("lower_date")) if one_set else None,
+                        "our_upper_date": _text(g.get("upper_date")) if one_set else None, "our_kind": g["kind"],
+                        "our_pieces_dates": _pieces_text(g.get("pieces_dates"), g.get("open_start"),
+                                                         g.get("open_end")),
                         "matched": f"same definition ({setting})"}
         start, end = p["crossover_period_start"] or None, p["crossover_period_end"] or None
-        if not (start or end):
-            agreement = "no crossover date claimed"
-        elif ours["our_kind"] != "bounded" or not ours["our_lower_date"]:
-            agreement = f"not comparable: our interval is {ours['our_kind']}"
-        else:
-            lo, hi = pd.Timestamp(ours["our_lower_date"]), pd.Timestamp(ours["our_upper_date"])
-            ps = pd.Timestamp(start) if start else pd.Timestamp.min
-            pe = pd.Timestamp(end) if end else pd.Timestamp.max
-            agreement = "overlaps" if (lo <= pe and ps <= hi) else ("ours_earlier" if hi < ps else "ours_later")
         rows.append({"source": p["source"], "claim": p["claim"], "verified": p["verified"],
                      "their_measure": p["measure"], "their_rule": p["rule"], "their_scope": p["scope"],
-                     "their_period_start": start, "their_period_end": end, **ours, "agreement": agreement,
-                     "simulated": crossover_report.simulated})
+                     "their_period_start": start, "their_period_end": end, **ours,
+                     "agreement": _agreement(start, end, ours), "simulated": crossover_report.simulated})
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+
+
+def _text(v) -> str | None:
+    """A date cell as text, None when empty."""
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT or v == "":
+        return None
+    return str(v)
+
+
+def _pieces_text(pieces, open_start=None, open_end=None) -> str | None:
+    """A set of several intervals as JSON (null where open); None for a set of one interval or none."""
+    if isinstance(pieces, str):
+        try:
+            pieces = json.loads(pieces)
+        except ValueError:
+            return None
+    if not isinstance(pieces, (list, tuple)) or len(pieces) < 2:
+        return None
+    out = [[_text(a), _text(b)] for a, b in pieces]
+    if open_start is True or (open_start is not None and not pd.isna(open_start) and bool(open_start)):
+        out[0][0] = None
+    if open_end is True or (open_end is not None and not pd.isna(open_end) and bool(open_end)):
+        out[-1][1] = None
+    return json.dumps(out)
+
+
+def _agreement(start: str | None, end: str | None, ours: dict) -> str:
+    """Whether the published period [start, end] overlaps our set (each of its pieces, open ends unbounded)."""
+    if not (start or end):
+        return "no crossover date claimed"
+    kind = ours["our_kind"]
+    lo, hi = ours["our_lower_date"], ours["our_upper_date"]
+    if kind not in ("bounded", "unbounded") or (lo is None and hi is None):
+        return f"not comparable: our interval is {kind}"
+    pieces = json.loads(ours["our_pieces_dates"]) if ours.get("our_pieces_dates") else [[lo, hi]]
+    ps = pd.Timestamp(start) if start else pd.Timestamp.min
+    pe = pd.Timestamp(end) if end else pd.Timestamp.max
+    spans = [(pd.Timestamp(a) if a else pd.Timestamp.min, pd.Timestamp(b) if b else pd.Timestamp.max)
+             for a, b in pieces]
+    if any(a <= pe and ps <= b for a, b in spans):
+        return "overlaps"
+    return "ours_earlier" if max(b for _, b in spans) < ps else ("ours_later" if min(a for a, _ in spans) > pe
+                                                                 else "between our pieces")
