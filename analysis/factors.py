@@ -46,7 +46,10 @@ Factors read the snapshots of the study window thinned to ``factors.frequency`` 
 snapshot of each month, so 30-day counts hardly overlap). A share is ``sum(downloads x indicator) /
 sum(downloads)`` over the models of an origin (under the headline rule and scope) with downloads at a snapshot; a
 period's share sums the downloads of its snapshots. Each model's licence, languages and size are read from each
-snapshot itself.
+snapshot itself when it was pulled whole (``archive.metadata_every = 0``); a snapshot pulled thin (the default) holds
+the metadata of the rows the thin-read rule reads only, so its rows take their model's tags and parameter count under
+that rule (:func:`thin_metadata`, the catalog's metadata with every tag kept): a licence, language or size changed
+during the window is then read at its value in the model's newest anchor snapshot.
 
 Differences, intervals and the crossover
 ----------------------------------------

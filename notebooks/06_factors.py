@@ -47,7 +47,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from analysis.factors import choose_split, compute_factors, thin_metadata
-from analysis.stage import open_stage, raw_entries
+from analysis.stage import open_stage, pull_notes
 from analysis.timegrid import select_snapshots
 
 stage = open_stage("06", globals())
@@ -61,7 +61,7 @@ models = stage.read_table("models")
 crossover = stage.read_json("crossover")
 override = dt.date.fromisoformat(factors_split_date) if factors_split_date else None
 split = choose_split(crossover, [d for d, _ in snapshots], override)
-drift = {e["date"]: e.get("schema_drift") or [] for e in raw_entries(paths, [d for d, _ in snapshots])}
+drift = pull_notes(paths, [d for d, _ in snapshots], [d for d, _ in window])
 result = compute_factors(snapshots, models, rule=origin_rule, scope=panel_scope, split=split,
                          size_edges_b=factors_size_bins, reps=factors_bootstrap_reps, seed=factors_seed,
                          resample=factors_resample, alpha=crossover_alpha, frequency=factors_frequency,

@@ -213,12 +213,16 @@ def test_on_a_hub_that_edits_metadata_the_thin_store_serves_its_rule_and_refuses
         with pytest.raises(CatalogError, match=r"pulled thin under archive\.metadata_every = 4 and the run asks for "
                                                r"the finer rule 1.*python -m analysis pull"):
             build_catalog(_snaps(thin), metadata_every=1)
-        # a pull under the finer rule fetches exactly those rows (new parts); then the store serves it
+        # a pull under the finer rule fetches exactly those rows (new parts); then the store serves it. Here the
+        # full pull's setting (0: every week's metadata, the same plan as 1): new weeks would come whole, and the
+        # thin weeks already pulled get the rows the plan needs
         missing = plan_metadata(_snaps(thin), 1).missing
         assert missing
         hub.stats.reset()
-        finer = _pull(hub.endpoint, thin_root, 1, simulated=False, start=start)
+        finer = _pull(hub.endpoint, thin_root, 0, simulated=False, start=start)
         assert finer.ok and finer.pulled == () and len(finer.metadata_pulled) == len(missing)
+        assert plan_metadata(_snaps(thin), 0).missing == {}
+        assert {e["thin"]["metadata_every"] for e in thin.manifest_entries() if e["kind"] == "metadata"} == {4, 0}
     assert _sorted(build_catalog(_snaps(thin), metadata_every=1)).equals(
         _sorted(build_catalog(_snaps(full), metadata_every=1)))
     assert thin.verify() == []

@@ -15,7 +15,11 @@
    changed file is pulled again as a new version beside the old one (``<date>.v2.parquet``; the study uses the
    newest), a file gone from the Hub is reported; a raw file deleted by hand is pulled again (its entry says so);
 4. read each missing snapshot column-projected (range requests) and stream it, normalised, into the raw store
-   (atomic, never overwritten, manifest entry with the snapshot's implausible rows, see :mod:`analysis.quality`);
+   (atomic, never overwritten, manifest entry with the snapshot's implausible rows, see :mod:`analysis.quality`).
+   A thin pull (``archive.metadata_every`` >= 1, the default) reads the weekly columns only; then, on the window's
+   snapshots in the store, it plans the metadata reads with :func:`analysis.catalog.plan_metadata` (the catalog's
+   own rule) and fetches the rows the store lacks, row group by row group, into metadata parts (module
+   :mod:`analysis.catalog`, "What the pull fetches"); the full pull (0) reads every raw-schema column;
 5. optionally pull today's live listing into ``live/<date>.parquet``, page by page: a listing that fails resumes
    from its last complete page on the next pull the same day; on a later day, what was listed is recorded as an
    incomplete listing (never lost).
@@ -171,8 +175,9 @@ class PullReport:
         frac = f" ({self.bytes_fraction:.1%} of {self.remote_bytes:,} bytes)" if self.bytes_fraction is not None else ""
         kind = "SIMULATED DATA" if self.simulated else "real data"
         how = ("full pull (every column of every week)" if not self.metadata_every else
-               f"thin pull (metadata every {self.metadata_every} weeks): metadata of "
-               f"{len(self.metadata_pulled)} snapshot(s) fetched")
+               f"thin pull (metadata every {self.metadata_every} weeks)") + \
+            (f": metadata of {len(self.metadata_pulled)} snapshot(s) fetched" if self.metadata_pulled or
+             self.metadata_every else "")
         lines = [f"pull from {self.endpoint} [{kind}: {self.evidence}]" if self.evidence else
                  f"pull from {self.endpoint}" + (" [SIMULATED DATA]" if self.simulated else ""),
                  f"  pulled {len(self.pulled)}, already present {len(self.already_present)}, "
@@ -908,9 +913,10 @@ def _pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None, until: d
                              "resumes with what is missing", rest)
                         break
                 bars.add_date(d.isoformat())
-            if rule is not None and not stopped:
+            if not stopped:  # a full pull too, where the window holds thin snapshots pulled before
                 stopped = _pull_planned_metadata(
-                    store, cfg, since, until, rule, base_meta, {x for x, _, _ in todo}, counters, metadata_pulled,
+                    store, cfg, since, until, rule or {"metadata_every": 0, "epoch": METADATA_EPOCH.isoformat()},
+                    base_meta, {x for x, _, _ in todo}, counters, metadata_pulled,
                     failed,
                     endpoint=ep, retry=retry, on_bytes=on_bytes, on_retry=on_retry, log=log, note=stop,
                     live_label=["live/" + day.isoformat()] if live else [])
@@ -972,8 +978,8 @@ def _pull_planned_metadata(store: RawStore, cfg: StudyConfig, since: dt.date, un
 
     window = select_snapshots(store.snapshot_dates("archive"), start=since, end=until, frequency=cfg.study.frequency)
     snaps = [(d, store.path("archive", d)) for d in window if store.entry("archive", d) is not None]
-    if not snaps:
-        return ""
+    if not any(store.entry("archive", d).get("thin") for d, _ in snaps):
+        return ""  # full snapshots only: they hold every row's metadata
     try:
         plan = plan_metadata(snaps, rule["metadata_every"])
     except (CatalogError, RawStoreError) as e:
