@@ -35,25 +35,35 @@ planned row is skipped). Files are read by a small pool of threads and consumed 
 depend on the number of threads. By default ``tags`` keeps only the lineage tags (``base_model:...``, the only ones
 tagging reads), which makes the catalog several times smaller.
 
-What the pull must fetch under the same rule (design for :mod:`analysis.hub`)
-------------------------------------------------------------------------------
-Per archive snapshot, with Parquet range reads of column chunks:
+What the pull fetches under the same rule (:mod:`analysis.hub.pull`)
+--------------------------------------------------------------------
+One setting, ``archive.metadata_every`` in ``config/study.yaml``, drives the pull and this catalog (notebooks 01,
+02 and 06 receive it), so they cannot follow different rules. A thin pull (N >= 1, the default 13) reads, with
+Parquet range reads of column chunks:
 
 1. every snapshot: the footer, and the ``id``, ``downloads`` and ``downloadsAllTime`` column chunks of every row
-   group (the weekly columns; ``likes`` too if the study ever uses it);
-2. an anchor: the metadata columns (``author, createdAt, pipeline_tag, library_name, tags, baseModels``) of the row
-   groups holding a row of a model no newer anchor holds (every row group of the newest snapshot; for older
-   anchors, the row groups holding models gone before the next newer anchor);
-3. any snapshot: the metadata columns of the row groups holding an orphan's last row.
+   group (the weekly columns), written to ``archive/<date>.parquet`` (:data:`analysis.schema.WEEKLY_SCHEMA`; the
+   file records the rule);
+2. then, once the window's weekly columns are all in the store, :func:`plan_metadata` on them, and the metadata
+   columns (``author, createdAt, likes, pipeline_tag, library_name, tags, baseModels`` and ``params_total`` from the
+   ``total`` leaves of ``safetensors`` and ``gguf``: every column the catalog and notebook 06 read) of the row
+   groups holding a row the plan reads that the store lacks (``MetadataPlan.missing``): every row group of a new
+   newest snapshot; for older anchors, those holding models gone before the next newer anchor; anywhere, those
+   holding an orphan's last row. The planned rows, with their row numbers, go to a metadata file
+   ``metadata/<date>.part<K>.parquet`` with its own manifest entry (the rule, the row groups read, the file and
+   SHA-256 of the snapshot it belongs to).
 
-Steps 2 and 3 need the ids of the newer snapshots (and, for orphans, of all anchors): a backfill pulls the weekly
-columns of the whole window first, then runs :func:`plan_metadata` on them and fetches the planned row groups'
-metadata. An incremental pull of a new week fetches its weekly columns and, since it is the newest snapshot, the
-metadata of every row group; the week stays an anchor if it is the last of its block, and its orphans' metadata is
-then already stored. Raw files stay write-once: the weekly columns and the metadata rows can be two files per
-snapshot (``archive/<date>.parquet`` and a metadata file holding the planned rows with their row numbers), each
-with its manifest entry recording the rule (``metadata_every``) and the rows read. ``python -m devtools.bytes_read``
-measures the bytes of such a pull against the archive's size.
+A backfill thus pulls the weekly columns of the whole window first, then plans and fetches the metadata. An
+incremental pull of a new week fetches its weekly columns and, since it is the newest snapshot, the metadata of
+every row group; the week pulled as the newest before keeps its whole metadata, which the plan uses (a thin
+snapshot's stored rows count wherever they are, see :func:`plan_metadata`), so nothing older is read again. A pull
+interrupted between the two steps resumes with the missing metadata. The full pull (N = 0) reads every column of
+every row group, as before; its stores (and raw stores pulled before the thin pull existed) are read as above.
+
+A store pulled thin under N serves N and any rule whose plan its parts cover; a rule that needs rows the parts lack
+(a finer one, or another window) is refused by :func:`build_catalog`, naming the rules and saying that a pull under
+the new setting fetches exactly those rows. ``python -m devtools.bytes_read`` runs the pull itself against the
+local Hub stand-in and measures its bytes against the archive's size (and, with ``--loss``, what it loses).
 
 Row codes
 ---------
@@ -79,6 +89,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .raw import RawStoreError, ThinSnapshot, thin_snapshot
 from .schema import RAW_SCHEMA
 
 CATALOG_COLUMNS = ["id", "author", "createdAt", "pipeline_tag", "library_name", "tags", "baseModels"]
@@ -231,6 +242,7 @@ class _Part:
     rows: int                       # rows in the file
     fresh: np.ndarray | None        # positions of the rows absent from the newer file (None: the newest file)
     newer_row: np.ndarray | None    # for every row, its row in the next newer file (-1: absent); None for the newest
+    thin: ThinSnapshot | None = None  # a thin snapshot's metadata parts (None: a full file)
 
 
 def _read_rows(path: Path, date: dt.date, columns: Sequence[str], rows: np.ndarray | None,
@@ -348,6 +360,10 @@ def _compare(job: tuple) -> _Part:
         relay.put(i, None, e)
         raise
     relay.put(i, ids)
+    try:
+        thin = thin_snapshot(path)
+    except RawStoreError as e:
+        raise CatalogError(str(e)) from None
     if ids.null_count:
         raise CatalogError(f"{path}: raw snapshot of {date} has a row without an id; "
                            "run `python -m analysis pull --verify`")
@@ -359,7 +375,7 @@ def _compare(job: tuple) -> _Part:
             return _Part(pa.chunked_array([], pa.string()), 0, np.zeros(0, np.int64), None)
         newer_row = match_rows(ids.combine_chunks(), newer_ids.combine_chunks())
         fresh = np.flatnonzero(newer_row < 0)
-    return _Part(ids, len(ids), fresh, newer_row)
+    return _Part(ids, len(ids), fresh, newer_row, thin)
 
 
 def anchors(dates: Sequence[dt.date], every: int) -> np.ndarray:
@@ -370,19 +386,19 @@ def anchors(dates: Sequence[dt.date], every: int) -> np.ndarray:
     dates : sequence of datetime.date
         Snapshot dates, in any order (the result follows it).
     every : int
-        1: every snapshot is an anchor. N > 1: the newest snapshot of each block of N weeks counted from
-        :data:`METADATA_EPOCH`, and the newest and the oldest snapshot.
+        1 (or 0, the full pull's setting): every snapshot is an anchor. N > 1: the newest snapshot of each block of
+        N weeks counted from :data:`METADATA_EPOCH`, and the newest and the oldest snapshot.
 
     Returns
     -------
     numpy.ndarray
         bool per date.
     """
-    if not isinstance(every, (int, np.integer)) or isinstance(every, bool) or every < 1:
-        raise CatalogError(f"metadata_every={every!r}: read the metadata of every snapshot (1) or of one snapshot "
-                           "in N weeks (N > 1); it must be a positive integer")
+    if not isinstance(every, (int, np.integer)) or isinstance(every, bool) or every < 0:
+        raise CatalogError(f"metadata_every={every!r}: read the metadata of every snapshot (1, or 0 for the full "
+                           "pull) or of one snapshot in N weeks (N > 1); it must be an integer >= 0")
     days = np.array([(d - METADATA_EPOCH).days for d in dates], dtype=np.int64)
-    if days.size == 0 or every == 1:
+    if days.size == 0 or every <= 1:
         return np.ones(days.size, dtype=bool)
     block = days // (7 * every)
     flags = np.zeros(days.size, dtype=bool)
@@ -418,6 +434,12 @@ class MetadataPlan:
         Rows of each snapshot.
     codes_written : int
         Snapshots whose row codes were written.
+    missing : dict
+        Snapshot index -> (row positions, sorted; their catalog rows): rows the rule reads the metadata of from a
+        thin snapshot whose metadata parts do not hold them. A pull fetches them
+        (:func:`analysis.hub.pull.pull_all`); :func:`build_catalog` refuses a plan with missing rows.
+    thin : dict
+        Snapshot index -> :class:`analysis.raw.ThinSnapshot` for the thin snapshots (the others are full files).
     """
 
     dates: list
@@ -428,6 +450,17 @@ class MetadataPlan:
     reads: dict
     rows: np.ndarray
     codes_written: int = 0
+    missing: dict = None  # type: ignore[assignment]
+    thin: dict = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        for name in ("missing", "thin"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, {})
+
+    def store_rules(self) -> list[int]:
+        """The ``metadata_every`` of the rules the thin snapshots were pulled under (distinct, ascending)."""
+        return sorted({int(t.rule["metadata_every"]) for t in self.thin.values()})
 
     @property
     def orphans(self) -> int:
@@ -439,6 +472,8 @@ class MetadataPlan:
         return {"snapshots": len(self.dates), "anchors": int(self.anchor.sum()),
                 "snapshots_with_metadata_reads": len(self.reads),
                 "metadata_rows_read": int(sum(len(p) for p, _ in self.reads.values())),
+                "thin_snapshots": len(self.thin),
+                "metadata_rows_missing": int(sum(len(p) for p, _ in self.missing.values())),
                 "models": len(self.ids), "orphans": self.orphans,
                 "metadata_older_than_last_seen": int(np.sum(self.source != self.last_seen))}
 
@@ -453,8 +488,15 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
     snapshots : sequence of (date, path)
         Raw snapshot files, any order.
     metadata_every : int
-        1: every snapshot is an anchor, so each model's metadata comes from the newest snapshot holding it (the
-        same as reading every week's metadata). N > 1: anchors are the newest snapshot and every N-th before it.
+        1 (or 0): every snapshot is an anchor, so each model's metadata comes from the newest snapshot holding it
+        (the same as reading every week's metadata). N > 1: anchors are the newest snapshot and every N-th before
+        it.
+
+        Thin snapshots (written by a thin pull, :mod:`analysis.raw`) hold the metadata of some rows only. A model
+        takes its row in the newest snapshot that is either an anchor holding it or a thin snapshot whose metadata
+        parts hold its row (a thin pull stores exactly the rows this rule reads, and a snapshot pulled while it was
+        the newest is stored whole, so a store grown week by week gives metadata at least as recent as the
+        rule's). Rows the rule needs from a thin snapshot that its parts lack are listed in ``missing``.
     workers : int
         Threads reading and comparing ids; the result does not depend on it.
     row_codes_dir : Path, optional
@@ -488,6 +530,8 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
     last_row = _Grow(np.int64)                  # row of each catalog row's model in its last-seen snapshot
     source = _Grow(np.int32)
     reads: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    missing: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    thin: dict[int, ThinSnapshot] = {}
     rows = np.zeros(len(snaps), dtype=np.int64)
     stamps: dict[str, dict] = {}
     newer_codes: np.ndarray | None = None
@@ -513,11 +557,26 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
             last_seen.extend(np.full(pos.size, i))
             last_row.extend(pos)
             source.extend(np.full(pos.size, -1))
-        if anchor[i]:  # rows of models no newer anchor holds
-            need = np.flatnonzero(source.values[codes] < 0)
-            if need.size:
-                source.values[codes[need]] = i
-                reads[i] = (need, codes[need])
+        if part.thin is None:
+            if anchor[i]:  # rows of models no newer anchor holds
+                need = np.flatnonzero(source.values[codes] < 0)
+                if need.size:
+                    source.values[codes[need]] = i
+                    reads[i] = (need, codes[need])
+        else:  # a thin snapshot: the rows its parts hold, and (at an anchor) the rows they should hold
+            thin[i] = part.thin
+            unsourced = source.values[codes] < 0
+            held = np.zeros(part.rows, dtype=bool)
+            held[part.thin.stored[part.thin.stored < part.rows]] = True
+            use = np.flatnonzero(unsourced & held)
+            if use.size:
+                source.values[codes[use]] = i
+                reads[i] = (use, codes[use])
+            if anchor[i]:
+                lack = np.flatnonzero(unsourced & ~held)
+                if lack.size:
+                    source.values[codes[lack]] = i
+                    missing[i] = (lack, codes[lack])
         if want_codes:
             _save_codes(row_codes_dir, date, codes)
             stamps[date.isoformat()] = _stamp(path) | {"rows": int(part.rows)}
@@ -537,14 +596,16 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
             members = orphan[last[orphan] == k]
             pos = pos_all[members]
             order = np.argsort(pos)
-            reads[int(k)] = (pos[order], members[order])
+            # a thin snapshot's parts cannot hold them (they would have been used above): missing
+            (missing if int(k) in thin else reads)[int(k)] = (pos[order], members[order])
     if want_codes:
         pq.write_table(pa.table({"id": ids}), row_codes_dir / ROW_CODES_IDS)
         index = {"catalog_rows": len(ids), "ids_file": ROW_CODES_IDS, "snapshots": stamps}
         (row_codes_dir / ROW_CODES_INDEX).write_text(json.dumps(index, indent=1) + "\n")
     return MetadataPlan(dates=[d for d, _ in snaps], anchor=anchor, ids=ids, last_seen=last, source=src,
                         reads=dict(sorted(reads.items())), rows=rows,
-                        codes_written=len(snaps) if want_codes else 0)
+                        codes_written=len(snaps) if want_codes else 0, missing=dict(sorted(missing.items())),
+                        thin=thin)
 
 
 class _Grow:
@@ -583,12 +644,36 @@ def _save_codes(codes_dir: Path, date: dt.date, codes: np.ndarray) -> None:
 
 def _metadata_rows(job: tuple) -> pa.Table:
     """The metadata columns of some rows of one snapshot, with their catalog rows (``_code``) attached."""
-    date, path, cols, positions, codes, trim_tags, n_rows = job
+    date, path, cols, positions, codes, trim_tags, n_rows, thin = job
+    if thin is not None:
+        rest = [c for c in cols if c != "id" and c in _COLUMN_TYPES]
+        try:
+            table = _trim(thin.read_rows(positions, rest), trim_tags)
+        except RawStoreError as e:
+            raise CatalogError(str(e)) from None
+        return table.append_column("_code", pa.array(codes, pa.int64()))
     names = _schema_names(path, date)
     rest = [c for c in cols if c != "id" and c in names]
     every = len(positions) == n_rows      # positions are sorted and distinct: all rows, in file order
     table = _read_rows(path, date, rest, None if every else positions, trim_tags)
     return table.append_column("_code", pa.array(codes, pa.int64()))
+
+
+def missing_message(plan: MetadataPlan, asked: int | None = None) -> str:
+    """Why a thin store cannot serve the rule asked for, and what to do (for :class:`CatalogError`)."""
+    n = sum(len(p) for p, _ in plan.missing.values())
+    where = ", ".join(f"{plan.dates[k]} ({len(p):,} rows)" for k, (p, _) in list(plan.missing.items())[:5])
+    more = f" and {len(plan.missing) - 5} more" if len(plan.missing) > 5 else ""
+    rules = plan.store_rules()
+    finer = asked is not None and rules and max(asked, 1) < max(rules)
+    why = (f"the raw store was pulled thin under archive.metadata_every = {', '.join(map(str, rules))} and the run "
+           f"asks for the finer rule {asked}, which needs metadata rows the pull did not fetch" if finer else
+           "the window's snapshots lack metadata rows the thin-read rule reads (a pull with another window or rule, "
+           "or one interrupted before it fetched them)")
+    return (f"cannot build the catalog: {why}: {n:,} row(s) of {len(plan.missing)} snapshot(s) are missing "
+            f"({where}{more}). Run `python -m analysis pull` with the same archive.metadata_every and study window "
+            "(it fetches exactly those rows), or set archive.metadata_every back to the rule the store was pulled "
+            "under.")
 
 
 def build_catalog(snapshots: Sequence[tuple[dt.date, Path]], columns: Sequence[str] = CATALOG_COLUMNS,
@@ -643,7 +728,9 @@ def build_catalog(snapshots: Sequence[tuple[dt.date, Path]], columns: Sequence[s
     if plan is None:
         plan = plan_metadata(snaps, metadata_every, workers=workers, row_codes_dir=row_codes_dir,
                              progress=progress)
-    jobs = [(snaps[k][0], snaps[k][1], cols, pos, codes, lineage_tags_only, int(plan.rows[k]))
+    if plan.missing:
+        raise CatalogError(missing_message(plan, metadata_every))
+    jobs = [(snaps[k][0], snaps[k][1], cols, pos, codes, lineage_tags_only, int(plan.rows[k]), plan.thin.get(k))
             for k, (pos, codes) in plan.reads.items()]
     parts = list(ordered_map(_metadata_rows, jobs, workers))
     meta = pa.concat_tables(parts, promote_options="default")

@@ -49,6 +49,10 @@ class ArchiveSection:
     repo_id: str = field(default="hfmlsoc/hub_weekly_snapshots",
                          metadata={"pattern": (r"[A-Za-z0-9][\w.\-]*/[\w.\-]+", "a dataset id owner/name")})
     revision: str = field(default="main", metadata={"pattern": (r"[^\s]+", "a branch, tag or commit sha")})
+    #: The thin-read rule (:mod:`analysis.catalog`), one setting for the pull and the catalog: model metadata is
+    #: read from one anchor snapshot in N weeks (plus the newest and the oldest). 0 = the full pull: every column
+    #: of every week, and each model's metadata from the newest snapshot holding it.
+    metadata_every: int = field(default=13, metadata={"min": 0, "max": 520})
 
 
 @dataclass(frozen=True)

@@ -169,8 +169,8 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
 # the files
 # --------------------------------------------------------------------------------------------------------------
 _TAG_INPUTS = (RAW, "organizations", "model_overrides")
-_TAG_CONFIG = WINDOW_KEYS + ("origin.merge_parent",)
-_FACTOR_CONFIG = WINDOW_KEYS + ("origin.rule", "panel.scope", "crossover.alpha") + FACTOR_KEYS
+_TAG_CONFIG = WINDOW_KEYS + ("origin.merge_parent", "archive.metadata_every")
+_FACTOR_CONFIG = WINDOW_KEYS + ("origin.rule", "panel.scope", "crossover.alpha", "archive.metadata_every") + FACTOR_KEYS
 
 FILES: dict[str, FileSpec] = {f.key: f for f in (
     FileSpec("models", "02", "processed", "models.parquet", "parquet",

@@ -46,7 +46,10 @@ Factors read the snapshots of the study window thinned to ``factors.frequency`` 
 snapshot of each month, so 30-day counts hardly overlap). A share is ``sum(downloads x indicator) /
 sum(downloads)`` over the models of an origin (under the headline rule and scope) with downloads at a snapshot; a
 period's share sums the downloads of its snapshots. Each model's licence, languages and size are read from each
-snapshot itself.
+snapshot itself when it was pulled whole (``archive.metadata_every = 0``); a snapshot pulled thin (the default) holds
+the metadata of the rows the thin-read rule reads only, so its rows take their model's tags and parameter count under
+that rule (:func:`thin_metadata`, the catalog's metadata with every tag kept): a licence, language or size changed
+during the window is then read at its value in the model's newest anchor snapshot.
 
 Differences, intervals and the crossover
 ----------------------------------------
@@ -605,7 +608,8 @@ def compute_factors(snapshots: Sequence[tuple[dt.date, Path]], models: pd.DataFr
                     scope: str = "all", split: Split, size_edges_b: Sequence[float] = DEFAULT_SIZE_EDGES,
                     reps: int = 999, seed: int = 0, resample: str = "family", alpha: float = 0.05,
                     frequency: str = "monthly",
-                    pull_notes: Mapping[str, Sequence[str]] | None = None) -> FactorResult:
+                    pull_notes: Mapping[str, Sequence[str]] | None = None,
+                    metadata: pa.Table | None = None) -> FactorResult:
     """Licence, language, size and derivative ecosystem by origin, with CN minus US differences and intervals.
 
     Parameters
@@ -635,6 +639,11 @@ def compute_factors(snapshots: Sequence[tuple[dt.date, Path]], models: pd.DataFr
     pull_notes : mapping, optional
         ``{date: [schema drift notes of the pull]}``; those about ``params_total`` are reported with the size's
         unparseable counts (values the pull could not store as a whole number).
+    metadata : pyarrow.Table, optional
+        One row per model (``id``, ``tags``, ``params_total``): the metadata under the thin-read rule, from
+        :func:`thin_metadata`. Required when a snapshot is thin (pulled with ``archive.metadata_every`` >= 1): its
+        rows then take their model's tags and parameter count from it, since a thin snapshot holds the metadata of
+        the rows the rule reads only. Full snapshots are read row by row, as pulled.
 
     Returns
     -------
@@ -708,7 +717,7 @@ def compute_factors(snapshots: Sequence[tuple[dt.date, Path]], models: pd.DataFr
     lin_code = np.array([reg_index.get(r, unknown) for r in lin_region], dtype=np.int64)
 
     for date, path in snapshots:
-        table = _read_snapshot(path, date)
+        table = _read_snapshot(path, date, metadata)
         row_ix = np.asarray(pc.index_in(table["id"], value_set=ids).fill_null(-1), dtype=np.int64)
         params_all = (np.asarray(table["params_total"].to_numpy(zero_copy_only=False), dtype=float)
                       if "params_total" in table.column_names else np.full(table.num_rows, np.nan))
@@ -817,8 +826,44 @@ def compute_factors(snapshots: Sequence[tuple[dt.date, Path]], models: pd.DataFr
                         unparseable=unparseable, definition=definition, classes=classes)
 
 
-def _read_snapshot(path: Path, date: dt.date) -> pa.Table:
+def thin_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int) -> pa.Table | None:
+    """Each model's tags and parameter count under the thin-read rule, for the thin snapshots of a window.
+
+    Parameters
+    ----------
+    snapshots : sequence of (date, path)
+        Every snapshot of the study window (the catalog's, not thinned to ``factors.frequency``: the rule's plan
+        is made on them, as the pull's was).
+    metadata_every : int
+        ``archive.metadata_every``.
+
+    Returns
+    -------
+    pyarrow.Table or None
+        ``id, tags, params_total`` (every tag kept), one row per model; None when no snapshot is thin.
+    """
+    from .catalog import build_catalog
+    from .raw import thin_rule
+
+    if not any(thin_rule(pq.read_schema(p)) is not None for _, p in snapshots):
+        return None
+    cat = build_catalog(snapshots, columns=["id", "tags", "params_total"], lineage_tags_only=False,
+                        metadata_every=metadata_every)
+    return cat.select(["id", "tags", "params_total"])
+
+
+def _read_snapshot(path: Path, date: dt.date, metadata: pa.Table | None = None) -> pa.Table:
+    from .raw import thin_rule
+
     try:
+        if thin_rule(pq.read_schema(path)) is not None:
+            if metadata is None:
+                raise FactorError(f"{path}: raw snapshot of {date} was pulled thin (archive.metadata_every >= 1): "
+                                  "pass the models' metadata under the rule (analysis.factors.thin_metadata)")
+            t = pq.read_table(path, columns=["id", "downloads"])
+            at = pc.index_in(t["id"], value_set=metadata["id"])
+            return t.append_column("tags", metadata["tags"].take(at)).append_column(
+                "params_total", metadata["params_total"].take(at))
         names = pq.read_schema(path).names
         cols = [c for c in RAW_COLUMNS if c in names]
         for c in ("id", "downloads", "tags"):

@@ -7,6 +7,9 @@ Layout (under ``raw_dir``, i.e. ``data/raw`` or ``data/demo/raw`` for the demo):
                                      version N of that snapshot: the Hub's file changed after version N-1 was
                                      pulled (a new etag); stored beside the older versions, never over them
     live/<YYYY-MM-DD>.parquet        one live listing of the Hub, normalised to RAW_SCHEMA
+    metadata/<YYYY-MM-DD>[.v<N>].part<K>.parquet
+                                     thin pulls only: the metadata of some rows of that snapshot (version N), with
+                                     each row's number in it (see "Thin snapshots" below)
     live/.<YYYY-MM-DD>.resume/       pages of a live listing still being pulled (resumed the same day)
     manifest.jsonl                   append-only, one JSON object per written file
 
@@ -35,12 +38,24 @@ Invariants, each tested:
   (``quality``, see :mod:`analysis.quality`); the rule is applied when snapshots are read, never to the file.
 * **A full disk stops the write cleanly** (:class:`RawStoreFullError`): the partial file is removed.
 
-Other stages read raw files only through :class:`RawStore` (``read``, ``iter_batches``), which checks the schema.
+**Thin snapshots.** A thin pull (``archive.metadata_every`` >= 1, the default; :mod:`analysis.catalog`, "Thin
+reads") writes ``archive/<date>.parquet`` with the weekly columns only (:data:`analysis.schema.WEEKLY_SCHEMA`; its
+Parquet key-value metadata holds the rule under :data:`analysis.schema.THIN_KEY`), and the metadata of the rows the
+rule plans to ``metadata/<date>.part<K>.parquet`` (:data:`analysis.schema.METADATA_SCHEMA`: ``row``, ``id`` and the
+metadata columns). Each metadata file is written once, atomically, with its own manifest entry (kind ``metadata``)
+naming the snapshot file it belongs to (``for_file``, ``for_sha256``), the rule and the row groups read; a later pull
+that needs more rows of the same snapshot writes another part. :func:`thin_snapshot` finds a snapshot's parts;
+:meth:`RawStore.read` of a thin snapshot gives the metadata columns of the rows its parts hold and nulls for the
+others. A full pull (``metadata_every`` = 0) writes every column of :data:`analysis.schema.RAW_SCHEMA`, as before.
+
+Other stages read raw files only through :class:`RawStore` (``read``, ``iter_batches``) or :func:`thin_snapshot`,
+which check the schema.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import errno
 import fcntl
@@ -51,19 +66,25 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .quality import clean_snapshot
-from .schema import LATER_COLUMNS, RAW_SCHEMA, REQUIRED_COLUMNS
+from .schema import (LATER_COLUMNS, METADATA_SCHEMA, RAW_SCHEMA, REQUIRED_COLUMNS, THIN_KEY, WEEKLY_COLUMNS,
+                     WEEKLY_SCHEMA)
 
-#: Kinds of raw snapshots, one sub-folder each.
-KINDS: tuple[str, ...] = ("archive", "live")
+#: Kinds of raw files, one sub-folder each (``metadata``: the metadata parts of thin snapshots).
+KINDS: tuple[str, ...] = ("archive", "live", "metadata")
+#: Kinds that hold snapshots (one file per date and version).
+SNAPSHOT_KINDS: tuple[str, ...] = ("archive", "live")
 _PARTIAL_SUFFIX = ".partial"
 _PENDING_SUFFIX = ".pending.json"
 _RESUME_SUFFIX = ".resume"
 #: A raw file's name: its date and, from the second version on, ``.v<N>``; matched whole.
 _FILE_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})(?:\.v([1-9][0-9]*))?\.parquet\Z")
+#: A metadata part's name: its snapshot's date, version (from 2 on) and part number; matched whole.
+_PART_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})(?:\.v([1-9][0-9]*))?\.part([1-9][0-9]*)\.parquet\Z")
 _NO_SPACE = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
@@ -184,17 +205,177 @@ def _write_durably(path: Path, text: str) -> None:
     _fsync_dir(path.parent)
 
 
+def thin_rule(schema: pa.Schema) -> dict | None:
+    """The thin-read rule recorded in a raw file's schema (:data:`analysis.schema.THIN_KEY`), or None (full file)."""
+    md = schema.metadata or {}
+    if THIN_KEY not in md:
+        return None
+    try:
+        rule = json.loads(md[THIN_KEY])
+    except ValueError:
+        rule = None
+    if not isinstance(rule, dict) or not isinstance(rule.get("metadata_every"), int):
+        raise RawStoreError(f"malformed thin-read rule {md[THIN_KEY][:80]!r} in a raw file's schema")
+    return rule
+
+
+def _check_exact(schema: pa.Schema, expected: pa.Schema, where: str) -> None:
+    if list(schema.names) != list(expected.names):
+        raise RawStoreError(f"{where}: columns {schema.names} differ from {expected.names}")
+    for f in expected:
+        if not schema.field(f.name).type.equals(f.type):
+            raise RawStoreError(f"{where}: column {f.name!r} has type {schema.field(f.name).type}, expected {f.type}")
+
+
+def check_written_file(schema: pa.Schema, where: str, kind: str) -> None:
+    """Check the schema of a raw file already written: a snapshot (full or thin) or a metadata part."""
+    if kind == "metadata":
+        _check_exact(schema, METADATA_SCHEMA, where)
+    elif thin_rule(schema) is not None:
+        _check_exact(schema, WEEKLY_SCHEMA, where)
+    else:
+        check_raw_schema(schema, where, written=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class ThinSnapshot:
+    """A thin snapshot's metadata parts: which of its rows hold metadata, and how to read them.
+
+    Attributes
+    ----------
+    path : Path
+        The snapshot's raw file (weekly columns only).
+    rule : dict
+        The thin-read rule it was pulled under (``metadata_every``, ``epoch``).
+    parts : tuple of Path
+        Its metadata parts (those whose manifest entry names this file with its current SHA-256), in order.
+    stored : numpy.ndarray
+        Sorted row numbers (0-based, in the snapshot) whose metadata the parts hold, each once.
+    """
+
+    path: Path
+    rule: dict
+    parts: tuple
+    stored: np.ndarray
+    _where: tuple = ()  # (part index, row within the part) of each stored row
+
+    def read_rows(self, positions: np.ndarray, columns: list[str] | tuple[str, ...]) -> pa.Table:
+        """The metadata ``columns`` of the rows ``positions`` (stored rows), in the order given.
+
+        Raises
+        ------
+        RawStoreError
+            A row the parts do not hold, or a part that cannot be read.
+        """
+        positions = np.asarray(positions, dtype=np.int64)
+        ix = np.searchsorted(self.stored, positions)
+        ok = (ix < self.stored.size) & (self.stored[np.minimum(ix, self.stored.size - 1)] == positions) \
+            if self.stored.size else np.zeros(positions.size, dtype=bool)
+        if not ok.all():
+            raise RawStoreError(f"{self.path}: its metadata parts do not hold row {int(positions[~ok][0])} "
+                                f"({int((~ok).sum())} row(s) missing); run `python -m analysis pull`, which fetches "
+                                "the rows the thin-read rule needs")
+        part_of, row_in = self._where
+        cols = [c for c in columns if c != "row"]
+        pieces, order = [], []
+        for k, part in enumerate(self.parts):
+            sel = np.flatnonzero(part_of[ix] == k)
+            if not sel.size:
+                continue
+            try:
+                t = pq.read_table(part, columns=cols, page_checksum_verification=True)
+            except (pa.ArrowInvalid, OSError) as e:
+                raise RawStoreError(f"{part}: unreadable metadata part ({e}); run `python -m analysis pull "
+                                    "--verify`") from None
+            pieces.append(t.take(pa.array(row_in[ix[sel]])))
+            order.append(sel)
+        if not pieces:
+            return pa.schema([METADATA_SCHEMA.field(c) for c in cols]).empty_table()
+        out = pa.concat_tables(pieces)
+        back = np.empty(positions.size, dtype=np.int64)
+        back[np.concatenate(order)] = np.arange(positions.size)
+        return out.take(pa.array(back))
+
+
+_MANIFEST_CACHE: dict[Path, tuple[tuple, list]] = {}
+
+
+def _cached_entries(store: "RawStore") -> list[dict[str, Any]]:
+    """The store's manifest entries, parsed once per state of the manifest file."""
+    p = store.manifest_path
+    try:
+        st = p.stat()
+        key = (st.st_size, st.st_mtime_ns)
+    except OSError:
+        return []
+    hit = _MANIFEST_CACHE.get(p)
+    if hit is None or hit[0] != key:
+        hit = (key, store.manifest_entries())
+        _MANIFEST_CACHE[p] = hit
+    return hit[1]
+
+
+def thin_snapshot(path: str | Path) -> ThinSnapshot | None:
+    """The metadata parts of a thin snapshot file of a raw store (None if the file is a full one).
+
+    The store is the file's grandparent folder (``<raw_dir>/archive/<date>.parquet``). Only parts whose manifest
+    entry names this file with the SHA-256 of its current entry are used, and only those present on disk
+    (:meth:`RawStore.verify` names the others).
+    """
+    path = Path(path)
+    try:
+        rule = thin_rule(pq.read_schema(path))
+    except (pa.ArrowInvalid, OSError) as e:
+        raise RawStoreError(f"{path}: unreadable raw file ({e}); run `python -m analysis pull --verify`") from None
+    if rule is None:
+        return None
+    store = RawStore(path.parent.parent)
+    rel = path.relative_to(store.raw_dir).as_posix()
+    entries = _cached_entries(store)
+    own = [e for e in entries if e.get("file") == rel]
+    sha = own[-1].get("sha256") if own else None
+    parts = [store.raw_dir / e["file"] for e in entries if e.get("kind") == "metadata" and
+             e.get("for_file") == rel and sha is not None and e.get("for_sha256") == sha and e.get("file")]
+    parts = [p for p in dict.fromkeys(parts) if p.is_file()]
+    rows, part_of, row_in = [], [], []
+    for k, part in enumerate(parts):
+        try:
+            r = pq.read_table(part, columns=["row"])["row"].to_numpy()
+        except (pa.ArrowInvalid, OSError) as e:
+            raise RawStoreError(f"{part}: unreadable metadata part ({e}); run `python -m analysis pull "
+                                "--verify`") from None
+        rows.append(r.astype(np.int64))
+        part_of.append(np.full(r.size, k, dtype=np.int64))
+        row_in.append(np.arange(r.size, dtype=np.int64))
+    if rows:
+        allrows, allpart, allin = np.concatenate(rows), np.concatenate(part_of), np.concatenate(row_in)
+        order = np.lexsort((allpart, allrows))                      # by row, earliest part first
+        allrows, allpart, allin = allrows[order], allpart[order], allin[order]
+        first = np.r_[True, allrows[1:] != allrows[:-1]]             # a row held twice: the first part's copy
+        stored, where = allrows[first], (allpart[first], allin[first])
+    else:
+        stored, where = np.zeros(0, dtype=np.int64), (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    return ThinSnapshot(path=path, rule=rule, parts=tuple(parts), stored=stored, _where=where)
+
+
 class RawWriter:
     """Streams one raw file into a temporary file; see :meth:`RawStore.open_writer`."""
 
-    def __init__(self, store: "RawStore", kind: str, date: dt.date, meta: Mapping[str, Any], version: int = 1) -> None:
+    def __init__(self, store: "RawStore", kind: str, date: dt.date, meta: Mapping[str, Any], version: int = 1,
+                 part: int | None = None, thin: Mapping[str, Any] | None = None) -> None:
         self.store, self.kind, self.date, self.meta, self.version = store, kind, date, dict(meta), version
-        self.final = store.version_path(kind, date, version)
+        if kind == "metadata":
+            self.schema = METADATA_SCHEMA
+            self.final = store.metadata_path(date, version, part or 1)
+        else:
+            self.schema = RAW_SCHEMA if thin is None else WEEKLY_SCHEMA.with_metadata(
+                {THIN_KEY: json.dumps(dict(thin), sort_keys=True)})
+            self.final = store.version_path(kind, date, version)
         self.tmp = self.final.with_name(f".{self.final.name}.{os.getpid()}{_PARTIAL_SUFFIX}")
         self.rows = 0
         self.entry: dict[str, Any] | None = None
         try:
-            self._writer = pq.ParquetWriter(self.tmp, RAW_SCHEMA, compression="zstd", write_page_checksum=True)
+            self._writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd", write_page_checksum=True)
         except OSError as e:
             self.tmp.unlink(missing_ok=True)
             if is_disk_full(e):
@@ -202,17 +383,21 @@ class RawWriter:
             raise
 
     def write(self, table: pa.Table | pa.RecordBatch) -> None:
-        """Append rows; ``table`` must have exactly RAW_SCHEMA and no nulls in required columns."""
+        """Append rows; ``table`` must have exactly the file's schema (RAW_SCHEMA, or a thin pull's WEEKLY_SCHEMA or
+        METADATA_SCHEMA) and no nulls in required columns."""
         where = f"{self.kind} {self.date} (rows {self.rows}..)"
         if isinstance(table, pa.RecordBatch):
             table = pa.Table.from_batches([table])
-        check_raw_schema(table.schema, where)
-        for col in REQUIRED_COLUMNS:
-            nulls = table[col].null_count
+        if self.schema is RAW_SCHEMA:
+            check_raw_schema(table.schema, where)
+        else:
+            _check_exact(table.schema, self.schema, where)
+        for col in REQUIRED_COLUMNS + ("row",):
+            nulls = table[col].null_count if col in table.column_names else 0
             if nulls:
                 raise RawStoreError(f"{where}: required column {col!r} has {nulls} null values")
         try:
-            self._writer.write_table(table.cast(RAW_SCHEMA))
+            self._writer.write_table(table.cast(self.schema))
         except OSError as e:
             if is_disk_full(e):
                 raise _full(self.final, self.store.raw_dir, e) from None
@@ -234,11 +419,13 @@ class RawWriter:
             os.fsync(f.fileno())
         digest = sha256_file(self.tmp)
         size = self.tmp.stat().st_size
-        quality = clean_snapshot(pq.read_table(self.tmp, columns=["id", "downloads", "downloadsAllTime"])).quality
         entry = {**self.meta, "kind": self.kind, "date": self.date.isoformat(), "version": self.version,
                  "file": self.final.relative_to(self.store.raw_dir).as_posix(), "rows": self.rows,
-                 "file_size": size, "sha256": digest, "quality": quality.as_dict(),
+                 "file_size": size, "sha256": digest,
                  "written_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        if self.kind != "metadata":
+            quality = clean_snapshot(pq.read_table(self.tmp, columns=list(WEEKLY_COLUMNS))).quality
+            entry["quality"] = quality.as_dict()
         pending = self.store.pending_path(self.final)
         _write_durably(pending, json.dumps(entry, sort_keys=True, default=str) + "\n")
         try:
@@ -299,6 +486,19 @@ class RawStore:
         suffix = "" if version == 1 else f".v{version}"
         return self.raw_dir / self._kind(kind) / f"{_as_date(date).isoformat()}{suffix}.parquet"
 
+    def metadata_path(self, date: dt.date | str, version: int = 1, part: int = 1) -> Path:
+        """Where part ``part`` of the metadata rows of version ``version`` of an archive snapshot lives."""
+        if not isinstance(part, int) or part < 1:
+            raise RawStoreError(f"part {part!r}: expected an integer >= 1")
+        suffix = "" if version == 1 else f".v{version}"
+        return self.raw_dir / "metadata" / f"{_as_date(date).isoformat()}{suffix}.part{part}.parquet"
+
+    def metadata_entries(self, date: dt.date | str, version: int = 1) -> list[dict[str, Any]]:
+        """Manifest entries of the metadata parts of version ``version`` of the archive snapshot of ``date``."""
+        key = _as_date(date).isoformat()
+        return [e for e in self.manifest_entries() if e.get("kind") == "metadata" and e.get("date") == key
+                and int(e.get("version", 1)) == version]
+
     def path(self, kind: str, date: dt.date | str) -> Path:
         """The raw file of ``kind`` for ``date`` the study uses: its newest version (it may not exist).
 
@@ -322,8 +522,9 @@ class RawStore:
         if not d.is_dir():
             return []
         out = []
+        pattern = _PART_NAME if kind == "metadata" else _FILE_NAME
         for f in d.iterdir():
-            m = _FILE_NAME.fullmatch(f.name)
+            m = pattern.fullmatch(f.name)
             if m and f.is_file():
                 with contextlib.suppress(RawStoreError):
                     _as_date(m.group(1))
@@ -374,6 +575,12 @@ class RawStore:
         """
         p = self._existing(kind, date)
         try:
+            rule = thin_rule(pq.read_schema(p))
+        except (pa.ArrowInvalid, OSError) as e:
+            raise RawStoreError(f"{p}: unreadable raw file ({e}); run `python -m analysis pull --verify`") from None
+        if rule is not None:
+            return self._read_thin(p, columns)
+        try:
             present = pq.read_schema(p).names
             want = list(RAW_SCHEMA.names) if columns is None else list(columns)
             table = pq.read_table(p, columns=[c for c in want if c in present or c not in LATER_COLUMNS],
@@ -383,10 +590,40 @@ class RawStore:
         check_raw_schema(table.schema, str(p), columns, written=True)
         return _with_later_columns(table, want)
 
+    def _read_thin(self, p: Path, columns: list[str] | None) -> pa.Table:
+        """A thin snapshot as RAW_SCHEMA columns: the metadata of the rows its parts hold, nulls for the others."""
+        want = list(RAW_SCHEMA.names) if columns is None else list(columns)
+        check_raw_schema(RAW_SCHEMA, str(p), want)
+        try:
+            weekly = pq.read_table(p, columns=[c for c in want if c in WEEKLY_COLUMNS] or ["id"],
+                                   page_checksum_verification=True)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise RawStoreError(f"{p}: unreadable raw file ({e}); run `python -m analysis pull --verify`") from None
+        _check_exact(pq.read_schema(p), WEEKLY_SCHEMA, str(p))
+        meta_cols = [c for c in want if c not in WEEKLY_COLUMNS]
+        n = weekly.num_rows
+        filled: dict[str, pa.Array] = {}
+        if meta_cols:
+            thin = thin_snapshot(p)
+            got = thin.read_rows(thin.stored, meta_cols) if thin is not None else None
+            for c in meta_cols:
+                typ = RAW_SCHEMA.field(c).type
+                if got is None or not got.num_rows:
+                    filled[c] = pa.nulls(n, typ)
+                    continue
+                slot = np.full(n, -1, dtype=np.int64)      # row -> its place among the stored rows (-1: none)
+                slot[thin.stored] = np.arange(thin.stored.size)
+                filled[c] = got[c].combine_chunks().take(pa.array(slot, mask=slot < 0))
+        return pa.Table.from_arrays([weekly[c] if c in WEEKLY_COLUMNS else filled[c] for c in want],
+                                    schema=pa.schema([RAW_SCHEMA.field(c) for c in want]))
+
     def iter_batches(self, kind: str, date: dt.date | str, columns: list[str] | None = None,
                      batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
         """Yield record batches of one raw file, checked against RAW_SCHEMA (later columns it predates: nulls)."""
         p = self._existing(kind, date)
+        if thin_rule(pq.read_schema(p)) is not None:
+            yield from self._read_thin(p, columns).to_batches(max_chunksize=batch_size)
+            return
         pf = pq.ParquetFile(p)
         check_raw_schema(pf.schema_arrow, str(p), columns, written=True)
         want = list(RAW_SCHEMA.names) if columns is None else list(columns)
@@ -471,7 +708,8 @@ class RawStore:
     # --- writing -----------------------------------------------------------------------------------
     @contextlib.contextmanager
     def open_writer(self, kind: str, date: dt.date | str, meta: Mapping[str, Any],
-                    version: int = 1) -> Iterator[RawWriter]:
+                    version: int = 1, *, part: int | None = None,
+                    thin: Mapping[str, Any] | None = None) -> Iterator[RawWriter]:
         """Stream a raw file; committed atomically (with its manifest entry) only if the block succeeds.
 
         Parameters
@@ -482,7 +720,12 @@ class RawStore:
             Provenance recorded in the manifest entry.
         version : int
             1 for a snapshot's first file; N for the file that replaces version N-1 in the study (a changed file on
-            the Hub), written beside it.
+            the Hub), written beside it. For ``kind="metadata"``: the version of the snapshot the rows belong to.
+        part : int, optional
+            ``kind="metadata"`` only: the part number (1, 2, ...).
+        thin : mapping, optional
+            The thin-read rule of a thin snapshot (``metadata_every``, ``epoch``): the file holds the weekly columns
+            only (:data:`analysis.schema.WEEKLY_SCHEMA`) and records the rule in its schema.
 
         Raises
         ------
@@ -492,11 +735,12 @@ class RawStore:
             The disk is full; the partial file was removed.
         """
         date = _as_date(date)
-        final = self.version_path(kind, date, version)
+        final = self.metadata_path(date, version, part or 1) if kind == "metadata" else \
+            self.version_path(kind, date, version)
         if final.exists():
             raise RawStoreError(f"{final}: already exists; raw files are immutable and are never overwritten")
         final.parent.mkdir(parents=True, exist_ok=True)
-        w = RawWriter(self, kind, date, meta, version)
+        w = RawWriter(self, kind, date, meta, version, part=part, thin=thin)
         try:
             yield w
         except BaseException:
@@ -720,12 +964,18 @@ class RawStore:
                 continue
             try:
                 meta = pq.read_metadata(p)
-                check_raw_schema(meta.schema.to_arrow_schema(), str(p), written=True)
+                check_written_file(meta.schema.to_arrow_schema(), str(p), str(e.get("kind")))
             except (RawStoreError, pa.ArrowInvalid, OSError) as err:
                 problems.append(f"{p}: {err}")
                 continue
             if meta.num_rows != e.get("rows"):
                 problems.append(f"{p}: {meta.num_rows} rows, the manifest says {e.get('rows')}")
+            if e.get("kind") == "metadata":
+                of = [x for x in entries if x.get("file") == e.get("for_file")]
+                if not of or of[-1].get("sha256") != e.get("for_sha256"):
+                    problems.append(f"{p}: holds metadata rows of {e.get('for_file')} with SHA-256 "
+                                    f"{str(e.get('for_sha256'))[:12]}, which the manifest does not record (or records "
+                                    "with another hash); the catalog does not use it")
         for kind in KINDS:
             for _, _, f in sorted(self._files(kind)):
                 rel = f.relative_to(self.raw_dir).as_posix()

@@ -80,6 +80,22 @@ RAW_SCHEMA = pa.schema(
     ]
 )
 
+#: Columns of :data:`RAW_SCHEMA` that change every week: a thin pull (``archive.metadata_every`` >= 1, see
+#: :mod:`analysis.catalog`) reads them from every row group of every snapshot and writes them, alone, to the
+#: snapshot's raw file ``archive/<date>.parquet``.
+WEEKLY_COLUMNS: tuple[str, ...] = ("id", "downloads", "downloadsAllTime")
+WEEKLY_SCHEMA = pa.schema([RAW_SCHEMA.field(c) for c in WEEKLY_COLUMNS])
+
+#: The other columns of :data:`RAW_SCHEMA` (model metadata, and ``likes``): a thin pull reads them only for the rows
+#: the thin-read rule plans and writes them to metadata files ``metadata/<date>.part<K>.parquet``, with each row's
+#: number in the snapshot (``row``, 0-based) and its ``id``.
+METADATA_COLUMNS: tuple[str, ...] = tuple(c for c in RAW_SCHEMA.names if c not in WEEKLY_COLUMNS)
+METADATA_SCHEMA = pa.schema([pa.field("row", pa.int64(), nullable=False), RAW_SCHEMA.field("id")]
+                            + [RAW_SCHEMA.field(c) for c in METADATA_COLUMNS])
+
+#: Key of a thin raw file's Parquet key-value metadata holding its rule (JSON: ``metadata_every``, ``epoch``).
+THIN_KEY = b"study.thin"
+
 #: Columns added to :data:`RAW_SCHEMA` after raw files were first written, with when and why. Raw pulls are
 #: immutable, so a raw file written before a column existed keeps its schema and stays valid: it simply lacks the
 #: trailing columns named here (readers get nulls; :func:`analysis.raw.check_raw_schema` accepts their absence).

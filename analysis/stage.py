@@ -101,6 +101,44 @@ def raw_entries(paths: Paths, dates: list[dt.date]) -> list[dict]:
     return out
 
 
+def pull_notes(paths: Paths, dates: list[dt.date], window: list[dt.date] | None = None) -> dict[str, list[str]]:
+    """The pull's schema-drift notes: of the snapshots ``dates`` and of the metadata parts of ``window``'s snapshots.
+
+    A thin pull reads the metadata columns (``params_total`` among them) into metadata parts, whose entries carry
+    the notes of what they read; a model's metadata may come from any snapshot of the window.
+    """
+    from .raw import RawStore
+
+    store = RawStore(paths.raw_dir)
+    out: dict[str, list[str]] = {}
+    for e in raw_entries(paths, dates):
+        out.setdefault(e["date"], []).extend(e.get("schema_drift") or [])
+    for d in window or dates:
+        e = store.entry("archive", d)
+        if e is None:
+            continue
+        for part in store.metadata_entries(d, int(e.get("version", 1))):
+            notes = [n for n in part.get("schema_drift") or [] if n not in out.get(d.isoformat(), [])]
+            out.setdefault(d.isoformat(), []).extend(notes)
+    return out
+
+
+def metadata_entries(paths: Paths, dates: list[dt.date]) -> list[dict]:
+    """The manifest entries of the metadata parts of the archive snapshots ``dates`` (thin pulls; none otherwise).
+
+    They join the raw digest: a part fetched later (a resumed pull, a finer rule) makes what was built before stale.
+    """
+    from .raw import RawStore
+
+    store = RawStore(paths.raw_dir)
+    out = []
+    for d in dates:
+        e = store.entry("archive", d)
+        if e is not None:
+            out += store.metadata_entries(d, int(e.get("version", 1)))
+    return out
+
+
 def raw_digest(entries: list[dict]) -> str | None:
     """Digest of the raw snapshots a file was built from: their dates and SHA-256 (None for none)."""
     if not entries:
@@ -177,7 +215,8 @@ class Stage:
         """The current hash of an input: a declared file, the raw snapshots of the window, a reference file."""
         if key not in self._hashes:
             if key == C.RAW:
-                self._hashes[key] = raw_digest(raw_entries(self.paths, window_snapshots(self.paths, self.params)))
+                dates = window_snapshots(self.paths, self.params)
+                self._hashes[key] = raw_digest(raw_entries(self.paths, dates) + metadata_entries(self.paths, dates))
             elif key in C.REFERENCE_FILES:
                 self._hashes[key] = C.file_hash(self.paths.reference_dir / C.REFERENCE_FILES[key])
             else:

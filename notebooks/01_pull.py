@@ -41,6 +41,7 @@ study_end: "Optional[str]" = None                      # last snapshot date; Non
 study_frequency: str = "weekly"                       # weekly | monthly (first snapshot of each month)
 archive_repo_id: str = "hfmlsoc/hub_weekly_snapshots" # Hub dataset holding the weekly snapshots
 archive_revision: str = "main"                        # branch, tag or commit; the manifest records the commit
+archive_metadata_every: int = 13                      # thin reads: model metadata from one snapshot in N weeks; 0: full
 live_enabled: bool = True                             # also pull today's live listing
 live_min_downloads: int = 1                           # live: keep models with at least this many 30-day downloads
 live_top_n: "Optional[int]" = None                    # live: only the N most downloaded models; None: no cap
@@ -67,6 +68,7 @@ if simulated:
 cfg = load_config(overrides={
     "study.start": study_start, "study.end": study_end, "study.frequency": study_frequency,
     "archive.repo_id": archive_repo_id, "archive.revision": archive_revision,
+    "archive.metadata_every": archive_metadata_every,
     "live.enabled": live_enabled, "live.min_downloads": live_min_downloads, "live.top_n": live_top_n,
     "pull.connect_timeout": pull_connect_timeout, "pull.read_timeout": pull_read_timeout,
     "pull.deadline": pull_deadline, "pull.max_retry_after": pull_max_retry_after,
@@ -82,7 +84,9 @@ display(Markdown(f"**What the pull saw:** {'SIMULATED DATA' if report.simulated 
 # ## The raw store
 #
 # Every file of the raw store with its manifest entry (the newest first). `bytes_read / remote_size` is the share of
-# each archive file actually transferred (column projection).
+# each archive file actually transferred (column projection). A thin pull (`archive.metadata_every` >= 1) writes each
+# week's downloads (`archive`) and, apart, the metadata of the rows the thin-read rule reads (`metadata`, with the row
+# groups read); the full pull (0) writes every column of every week.
 
 # %%
 store = RawStore(paths.raw_dir)

@@ -32,6 +32,7 @@ study_start: str = "2024-07-24"      # first snapshot date of the study window (
 study_end: "Optional[str]" = None   # last snapshot date (YYYY-MM-DD); None means the latest pulled
 study_frequency: str = "weekly"      # daily | weekly | monthly
 origin_merge_parent: str = "first"   # which parent of a merge decides its lineage
+archive_metadata_every: int = 13     # thin-read rule: metadata from one anchor snapshot in N weeks (0/1: every week)
 simulated: bool = False              # True on demo runs (simulated Hub): outputs are marked SIMULATED DATA
 
 # %%
@@ -56,7 +57,7 @@ if simulated:
     display(Markdown("**SIMULATED DATA** - demo run on a simulated Hub; nothing below is a finding about the real Hub."))
 snapshots = stage.snapshots()
 dates = [d for d, _ in snapshots]
-catalog = build_catalog(snapshots, row_codes_dir=stage.path("row_codes"))
+catalog = build_catalog(snapshots, row_codes_dir=stage.path("row_codes"), metadata_every=archive_metadata_every)
 stage.seal_dir("row_codes")
 print(f"{len(snapshots)} snapshots from {dates[0]} to {dates[-1]}; {catalog.num_rows:,} distinct models")
 print(RawStore(paths.raw_dir).quality_summary(dates))

@@ -15,7 +15,7 @@
 # %% [markdown]
 # # 06 · Why are models of each origin downloaded? Licence, language, size and derivative ecosystem
 #
-# Reads the raw archive snapshots of the study window (thinned to `factors_frequency`: by default the first snapshot of each month), the tagged models (`models.parquet`, notebook 02) and the headline crossover (`crossover.json`, notebook 05).
+# Reads the raw archive snapshots of the study window (thinned to `factors_frequency`: by default the first snapshot of each month), the tagged models (`models.parquet`, notebook 02) and the headline crossover (`crossover.json`, notebook 05). Snapshots pulled thin (`archive.metadata_every` >= 1) hold each week's downloads and the metadata of the rows the thin-read rule reads only: their rows take their model's tags and parameter count under that rule (as the catalog of notebook 02 does), so a licence, language or size that changed during the window is read at its newest value.
 #
 # Measures, by origin (headline attribution rule and scope), the download-weighted share of each licence class, of models declaring Chinese or another language than English, and of each size bin, and the derivative ecosystem built on each origin's base models (new derivatives per month, accounts building them, derivatives per base model, downloads of derivatives). For each measure it gives the CN minus US difference before and after the crossover with a bootstrap interval, and whether that difference changed across the crossover. The rules (licence classes, language codes, size bins) are in `analysis/factors.py` and in the `classes` of the output.
 #
@@ -37,6 +37,7 @@ factors_resample: str = "family"         # bootstrap unit of the shares: family 
 factors_bootstrap_reps: int = 999        # bootstrap replicates
 factors_seed: int = 0                    # seed of the bootstrap
 factors_split_date: "Optional[str]" = None  # before/after split (YYYY-MM-DD); None: the bounded headline crossover
+archive_metadata_every: int = 13         # thin-read rule the pull followed (thin snapshots: metadata per model)
 simulated: bool = False                  # True on demo runs (simulated Hub): outputs are marked SIMULATED DATA
 
 # %%
@@ -45,8 +46,8 @@ import datetime as dt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from analysis.factors import choose_split, compute_factors
-from analysis.stage import open_stage, raw_entries
+from analysis.factors import choose_split, compute_factors, thin_metadata
+from analysis.stage import open_stage, pull_notes
 from analysis.timegrid import select_snapshots
 
 stage = open_stage("06", globals())
@@ -60,11 +61,11 @@ models = stage.read_table("models")
 crossover = stage.read_json("crossover")
 override = dt.date.fromisoformat(factors_split_date) if factors_split_date else None
 split = choose_split(crossover, [d for d, _ in snapshots], override)
-drift = {e["date"]: e.get("schema_drift") or [] for e in raw_entries(paths, [d for d, _ in snapshots])}
+drift = pull_notes(paths, [d for d, _ in snapshots], [d for d, _ in window])
 result = compute_factors(snapshots, models, rule=origin_rule, scope=panel_scope, split=split,
                          size_edges_b=factors_size_bins, reps=factors_bootstrap_reps, seed=factors_seed,
                          resample=factors_resample, alpha=crossover_alpha, frequency=factors_frequency,
-                         pull_notes=drift)
+                         pull_notes=drift, metadata=thin_metadata(window, archive_metadata_every))
 print(f"wrote {stage.write_table('factors', result.table).relative_to(paths.root)}")
 print(f"wrote {stage.write_json('factors_summary', result.as_dict()).relative_to(paths.root)}")
 print(f"{len(snapshots)} snapshots ({snapshots[0][0]} to {snapshots[-1][0]}, {factors_frequency}); "

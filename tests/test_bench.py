@@ -167,14 +167,17 @@ def test_compare_panels_finds_a_difference():
     assert not compare_panels(a, a.iloc[:1])["equal"]
 
 
-def test_bytes_read_thin_pull_reads_the_weekly_columns_and_the_planned_row_groups(tmp_path):
-    from devtools.bytes_read import METADATA_COLUMNS, WEEKLY_COLUMNS, measure
+def test_bytes_read_measures_the_real_thin_pull_below_the_bound(tmp_path):
+    """The pull itself, thin and full, against the stand-in serving an archive with heavy columns (small case)."""
+    from devtools.bytes_read import MAX_FRACTION, MIN_IDENTICAL, WEEKLY_COLUMNS, measure
 
-    m = measure(3000, 12, 4, 4, "creation", tmp_path, log=lambda *a: None)
-    assert m["files"] == 12 and m["plan"]["anchors"] < 12
-    # the pull of the raw schema reads its columns, the thin pull less, both far less than the archive
-    assert m["thin_bytes"] < m["raw_schema_bytes"] < m["archive_bytes"] / 3
-    # what the thin pull must read at least: the weekly columns of every file and the anchors' metadata
+    m = measure(8000, 26, 13, 10, "creation", tmp_path, log=lambda *a: None, with_loss=True)
+    assert m["files"] == 26 and m["plan"]["anchors"] == 3 and m["plan"]["metadata_rows_missing"] == 0
+    # what crossed the wire, as the stand-in served it and as the client counted it
+    assert m["thin_bytes"] == m["thin_bytes_counted_by_client"] and m["full_bytes"] == m["full_bytes_counted_by_client"]
+    assert m["thin_fraction"] <= MAX_FRACTION          # measured 6.3% at 8,000 models (a real run: see the README)
+    assert m["thin_bytes"] < 0.6 * m["full_bytes"] < m["archive_bytes"] / 5
+    # what the thin pull must read at least: the weekly columns of every file
     need = 0
     for f in sorted((tmp_path / "hub").rglob("models.parquet")):
         md = pq.ParquetFile(f).metadata
@@ -184,6 +187,6 @@ def test_bytes_read_thin_pull_reads_the_weekly_columns_and_the_planned_row_group
                 if rg.column(i).path_in_schema.split(".")[0] in WEEKLY_COLUMNS:
                     need += rg.column(i).total_compressed_size
     assert m["thin_bytes"] > need
-    assert 0 < m["metadata_row_groups_read"] < m["row_groups_total"]
-    assert set(METADATA_COLUMNS) == {"author", "createdAt", "pipeline_tag", "library_name", "tags", "baseModels"}
+    assert 0 < m["metadata_row_groups_read"] < m["row_groups_total"] / 3
     assert m["bytes_per_row_newest"]["cardData"] > 100          # heavy columns sized as assumed
+    assert m["loss"]["share_of_downloads_identical"] >= MIN_IDENTICAL and m["loss"]["models_differing"] > 0

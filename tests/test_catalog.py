@@ -165,8 +165,9 @@ def test_anchors_are_a_fixed_grid_plus_the_newest_and_the_oldest():
     assert anchors(weeks[::-1], 13)[::-1].tolist() == anchors(weeks, 13).tolist()   # any order
     assert anchors(weeks[:-4], 13).sum() == 3        # adding weeks keeps the grid: 12 is still an anchor
     assert anchors(weeks, 1).all()
-    with pytest.raises(CatalogError, match="metadata_every=0"):
-        anchors(weeks, 0)
+    assert anchors(weeks, 0).all()                   # 0 (the full pull's setting) reads every snapshot too
+    with pytest.raises(CatalogError, match="metadata_every=-1"):
+        anchors(weeks, -1)
 
 
 def _meta(i: str, version: str, dl: int = 1) -> dict:

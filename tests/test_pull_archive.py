@@ -49,9 +49,10 @@ def _source(hub_root, date):
 
 
 def test_multi_week_pull_matches_the_source(hub_root, tmp_path):
+    """The full pull (archive.metadata_every = 0): every column of every week, as served, normalised."""
     truth = load_truth(hub_root)
     with FakeHub(hub_root) as hub:
-        report = _pull(hub, tmp_path)
+        report = _pull(hub, tmp_path, _cfg(**{"archive.metadata_every": "0"}))
         sha = HfApi(endpoint=hub.endpoint).dataset_info(REPO).sha
     assert report.ok and report.simulated
     assert report.pulled == tuple(f"archive/{d}" for d in truth["snapshot_dates"])
@@ -117,7 +118,9 @@ def test_interrupted_commit_is_recorded_and_a_file_without_provenance_is_never_u
         # a pull killed after linking 2025-01-15 but before appending its entry: the entry is still pending
         entry = store.entry("archive", "2025-01-15")
         lines = (raw / "manifest.jsonl").read_text().splitlines(keepends=True)
-        (raw / "manifest.jsonl").write_text("".join(l for l in lines if '"2025-01-15"' not in l))
+        # (only the snapshot's own entry: its metadata part is written after it, by the thin pull's second step)
+        (raw / "manifest.jsonl").write_text("".join(l for l in lines if '"2025-01-15"' not in l or
+                                                    '"kind": "metadata"' in l))
         store.pending_path(store.path("archive", "2025-01-15")).write_text(json.dumps(entry))
         # and a file that appeared without any entry (copied in by hand)
         orphan = store.path("archive", "2025-01-22")
@@ -316,6 +319,7 @@ def test_manifest_lines_are_json_objects(hub_root, tmp_path):
         _pull(hub, tmp_path, _cfg(**{"study.end": "2025-01-08"}))
     lines = (tmp_path / "data" / "demo" / "raw" / "manifest.jsonl").read_text().splitlines()
     entries = [json.loads(line) for line in lines]
-    assert [e["date"] for e in entries] == ["2025-01-01", "2025-01-08"]
+    assert [(e["kind"], e["date"]) for e in entries] == [("archive", "2025-01-01"), ("archive", "2025-01-08"),
+                                                         ("metadata", "2025-01-08")]
     raw = pq.read_table(tmp_path / "data" / "demo" / "raw" / entries[0]["file"])
     assert pc.sum(raw["downloads"]).as_py() > 0

@@ -52,6 +52,15 @@ def _store(root) -> RawStore:
     return RawStore(root / "data" / "demo" / "raw")
 
 
+def _drift_notes(store: RawStore, date: str) -> list[str]:
+    """The schema drift a pull recorded for a snapshot: its weekly file's and, for a thin pull, its metadata parts'."""
+    e = store.entry("archive", date)
+    notes = list(e["schema_drift"])
+    for part in store.metadata_entries(date, int(e.get("version", 1))):
+        notes += part["schema_drift"]
+    return notes
+
+
 def test_429_waits_for_retry_after(hub_root, tmp_path):
     sleep = SleepRecorder()
     with FakeHub(hub_root) as hub:
@@ -141,9 +150,11 @@ def drift_root(hub_root, tmp_path_factory):
     return root
 
 
-def test_schema_drift_cases(hub_root, drift_root, tmp_path):
+@pytest.mark.parametrize("every", ["13", "0"], ids=["thin", "full"])
+def test_schema_drift_cases(hub_root, drift_root, tmp_path, every):
+    # 2025-01-29 (drifted) is the newest snapshot pulled: a thin pull fetches the metadata of all its rows too
     with FakeHub(drift_root) as hub:
-        report = _pull(hub, tmp_path, RetryPolicy(base_delay=0.001))
+        report = _pull(hub, tmp_path, RetryPolicy(base_delay=0.001), **{"archive.metadata_every": every})
     failed = {f.date: f.reason for f in report.failed}
     assert set(failed) == {"2025-01-15", "2025-01-22", "2025-02-12"}
     assert "archive 2025-01-15" in failed["2025-01-15"] and "required column 'downloads' is absent" in failed["2025-01-15"]
@@ -156,13 +167,17 @@ def test_schema_drift_cases(hub_root, drift_root, tmp_path):
     # drifted types are normalised; absent optional columns become null
     src = pq.read_table(hub_root / "datasets" / REPO / "models" / "2025-01-29" / "models.parquet")
     raw = store.read("archive", "2025-01-29")
-    reference = store.read("archive", "2025-01-08")  # an undrifted week, for createdAt
+    # an undrifted week, for createdAt
+    reference = _created_reference(pq.read_table(hub_root / "datasets" / REPO / "models" / "2025-01-08" /
+                                                 "models.parquet"))
+    reference_ids = pq.read_table(hub_root / "datasets" / REPO / "models" / "2025-01-08" / "models.parquet")["id"]
     for col in ("id", "author", "downloads", "tags", "baseModels", "pipeline_tag"):
         assert raw[col].to_pylist() == src[col].to_pylist(), col
     assert raw["likes"].null_count == raw.num_rows and raw["library_name"].null_count == raw.num_rows
-    created = dict(zip(reference["id"].to_pylist(), reference["createdAt"].to_pylist()))
+    created = dict(zip(reference_ids.to_pylist(), reference.to_pylist()))
+    assert raw["createdAt"].null_count < raw.num_rows
     assert all(created[i] == c for i, c in zip(raw["id"].to_pylist(), raw["createdAt"].to_pylist()) if i in created)
-    drift = store.entry("archive", "2025-01-29")["schema_drift"]
+    drift = _drift_notes(store, "2025-01-29")
     for note in ("downloads: int32 cast to int64", "createdAt: string parsed", "likes: absent, written as null",
                  "baseModels:", "tags: large_list"):
         assert any(n.startswith(note) for n in drift), (note, drift)
@@ -238,8 +253,11 @@ def created_drift_root(hub_root, tmp_path_factory):
 
 
 def test_created_at_drift_is_normalised_and_recorded(hub_root, created_drift_root, tmp_path):
+    # the full pull: every week's createdAt is read (a thin pull reads it where the rule plans: see
+    # test_pull_thin.py), so the notes of both drifted weeks show
     with FakeHub(created_drift_root) as hub:
-        report = _pull(hub, tmp_path, RetryPolicy(base_delay=0.001), **{"study.end": "2025-01-22"})
+        report = _pull(hub, tmp_path, RetryPolicy(base_delay=0.001),
+                       **{"study.end": "2025-01-22", "archive.metadata_every": "0"})
     assert report.ok and report.pulled[-2:] == ("archive/2025-01-15", "archive/2025-01-22")
     store = _store(tmp_path)
     for d in ("2025-01-15", "2025-01-22"):
@@ -325,11 +343,13 @@ def test_cli_exit_status_and_verify_catch_problems(drift_root, tmp_path):
     assert "pulled 3, already present 0, failed 3" in r.stdout
     verify = [sys.executable, "-c", PULL_CLI, "--verify", "--demo"]
     ok = subprocess.run(verify, capture_output=True, text=True, env=_env(tmp_path), cwd=REPO_ROOT, timeout=60)
-    assert ok.returncode == 0 and "3 manifest entries, 0 problem(s)" in ok.stdout, ok.stdout + ok.stderr
+    # three snapshots and the metadata of the newest (2025-01-29), fetched whole by the thin pull
+    assert ok.returncode == 0 and "4 raw files, 4 manifest entries, 0 problem(s)" in ok.stdout, ok.stdout + ok.stderr
     victim = tmp_path / "data" / "demo" / "raw" / "archive" / "2025-01-08.parquet"
     table = pq.read_table(victim)
     victim.unlink()
-    pq.write_table(table.set_column(3, "downloads", pc.multiply(table["downloads"], 2)), victim)
+    at = table.schema.get_field_index("downloads")
+    pq.write_table(table.set_column(at, "downloads", pc.multiply(table["downloads"], 2)), victim)
     bad = subprocess.run(verify, capture_output=True, text=True, env=_env(tmp_path), cwd=REPO_ROOT, timeout=60)
     assert bad.returncode == 1
     assert "archive/2025-01-08.parquet: SHA-256" in bad.stdout and "1 problem(s)" in bad.stdout

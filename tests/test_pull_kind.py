@@ -46,7 +46,9 @@ def test_a_real_kind_pull_through_a_local_stand_in_is_recorded_as_real(real_hub_
     assert report.evidence.startswith(f"no {SIMULATED_MARKER} in {REPO}@")
     store = RawStore(tmp_path / "data" / "raw")
     entries = store.manifest_entries()
-    assert len(entries) == 4 and not (tmp_path / "data" / "demo").exists()
+    # three snapshots, the metadata the thin pull fetched (the newest snapshot's), and the live listing
+    assert [e["kind"] for e in entries].count("metadata") == 1
+    assert len(entries) == 5 and not (tmp_path / "data" / "demo").exists()
     for e in entries:
         assert e["simulated"] is False and e["endpoint"] == endpoint
     archive = [e for e in entries if e["kind"] == "archive"]
@@ -68,7 +70,8 @@ def test_the_simulated_hub_is_recorded_as_simulated_whichever_host_serves_it(hub
     assert report.evidence.startswith(f"{SIMULATED_MARKER} in {REPO}@")
     store = RawStore(tmp_path / "data" / "demo" / "raw")
     entries = store.manifest_entries()
-    assert len(entries) == 4 and not (tmp_path / "data" / "raw").exists()
+    assert [e["kind"] for e in entries].count("metadata") == 1  # the thin pull's metadata of the newest snapshot
+    assert len(entries) == 5 and not (tmp_path / "data" / "raw").exists()
     for e in entries:
         assert e["simulated"] is True and e["endpoint"] == endpoint
     archive = next(e for e in entries if e["kind"] == "archive")

@@ -534,12 +534,13 @@ def params_total_column(table: pa.Table, where: str, drift: list[str]) -> pa.Arr
     return out
 
 
-def projected_columns(schema: pa.Schema) -> tuple[str, ...]:
-    """What to read of a snapshot: the raw schema's columns it has, and the ``total`` leaves of the sources of
-    ``params_total`` (the whole column only where a week stores it as JSON text)."""
+def projected_columns(schema: pa.Schema, want: pa.Schema = RAW_SCHEMA) -> tuple[str, ...]:
+    """What to read of a snapshot: the columns of ``want`` (default the raw schema's) it has, and, if ``want`` has
+    ``params_total``, the ``total`` leaves of its sources (the whole column only where a week stores it as JSON
+    text)."""
     names = schema.names
-    cols = [c for c in RAW_SCHEMA.names if c in names]
-    if "params_total" not in names:
+    cols = [c for c in want.names if c in names]
+    if "params_total" in want.names and "params_total" not in names:
         for source in DERIVED_COLUMNS["params_total"]:
             if source not in names:
                 continue
@@ -557,7 +558,8 @@ def missing_required(names: list[str]) -> list[str]:
     return [c for c in REQUIRED_COLUMNS if c not in names]
 
 
-def normalise_table(table: pa.Table, where: str, drift: list[str] | None = None) -> pa.Table:
+def normalise_table(table: pa.Table, where: str, drift: list[str] | None = None,
+                    schema: pa.Schema = RAW_SCHEMA) -> pa.Table:
     """Convert a snapshot table (any column order, drifting types, extra columns) to RAW_SCHEMA.
 
     Parameters
@@ -567,6 +569,9 @@ def normalise_table(table: pa.Table, where: str, drift: list[str] | None = None)
         Snapshot name for error messages (e.g. ``archive 2025-01-01``).
     drift : list of str, optional
         Receives one note per conversion made (absent columns, casts), for the manifest.
+    schema : pyarrow.Schema
+        Which of RAW_SCHEMA's columns to produce, in its order (a thin pull's weekly or metadata columns); the
+        required columns are checked only when it has them.
 
     Raises
     ------
@@ -574,12 +579,12 @@ def normalise_table(table: pa.Table, where: str, drift: list[str] | None = None)
         A required column is absent or has nulls, or a column cannot be converted.
     """
     drift = [] if drift is None else drift
-    missing = missing_required(table.column_names)
+    missing = [c for c in missing_required(table.column_names) if c in schema.names]
     if missing:
         raise SnapshotSchemaError(f"{where}: required column {missing[0]!r} is absent "
                                   f"(columns present: {', '.join(table.column_names)}); snapshot skipped")
     arrays = []
-    for f in RAW_SCHEMA:
+    for f in schema:
         if f.name not in table.column_names and f.name in DERIVED_COLUMNS:
             derived = params_total_column(table, where, drift) if f.name == "params_total" else None
             if derived is not None:
@@ -596,7 +601,7 @@ def normalise_table(table: pa.Table, where: str, drift: list[str] | None = None)
             raise SnapshotSchemaError(f"{where}: required column {f.name!r} has {col.null_count} null values; "
                                       "snapshot skipped")
         arrays.append(col)
-    return pa.Table.from_arrays(arrays, schema=RAW_SCHEMA)
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 _COUNTED_NOTE = re.compile(r"^(\S+): (\d+) (value\(s\) .*)$")
@@ -654,6 +659,13 @@ class ProjectedSnapshot:
     num_row_groups: int
     source: Any = None
     rereads: list = field(default_factory=list)  # row groups read again after a checksum or decoding failure
+    schema: pa.Schema = RAW_SCHEMA                # the columns produced (normalised to)
+
+    @property
+    def row_group_rows(self) -> list[int]:
+        """Rows of each row group, in order."""
+        md = self.parquet.metadata
+        return [md.row_group(g).num_rows for g in range(md.num_row_groups)]
 
     def _corrupt_column(self, i: int) -> str | None:
         """The first projected column of row group ``i`` that fails to decode on its own (None if none does)."""
@@ -666,8 +678,9 @@ class ProjectedSnapshot:
                 return c
         return None
 
-    def iter_tables(self, drift: list[str]) -> Iterator[pa.Table]:
-        """Yield each row group, projected and normalised to RAW_SCHEMA.
+    def iter_tables(self, drift: list[str], row_groups: list[int] | None = None) -> Iterator[pa.Table]:
+        """Yield each row group (or those of ``row_groups``, in that order), projected and normalised to
+        :attr:`schema`.
 
         Raises
         ------
@@ -675,7 +688,7 @@ class ProjectedSnapshot:
             A row group does not decode (corrupt page, thrift header or compressed data); the message names
             the row group and, where it can be found, the column. Transport errors propagate unchanged.
         """
-        for i in range(self.num_row_groups):
+        for i in (range(self.num_row_groups) if row_groups is None else row_groups):
             try:
                 try:
                     t = self.parquet.read_row_group(i, columns=list(self.columns))
@@ -696,12 +709,14 @@ class ProjectedSnapshot:
                     f"{self.where}: {at} is corrupt ({_first_line(e)}){twice}; snapshot skipped, nothing was "
                     "written for it (the next pull tries it again; if it persists, the archive's file is damaged)"
                 ) from e
-            yield normalise_table(t, self.where, drift)
+            yield normalise_table(t, self.where, drift, self.schema)
         drift[:] = _dedupe(drift)
 
 
-def open_snapshot(file_obj: Any, where: str) -> ProjectedSnapshot:
+def open_snapshot(file_obj: Any, where: str, schema: pa.Schema = RAW_SCHEMA) -> ProjectedSnapshot:
     """Read the Parquet footer of a snapshot and check its columns before anything is written.
+
+    ``schema`` says which of the raw schema's columns are read (a thin pull's weekly or metadata columns).
 
     Raises
     ------
@@ -723,5 +738,6 @@ def open_snapshot(file_obj: Any, where: str) -> ProjectedSnapshot:
     if missing:
         raise SnapshotSchemaError(f"{where}: required column {missing[0]!r} is absent (columns present: "
                                   f"{', '.join(names)}); snapshot skipped")
-    cols = projected_columns(pf.schema_arrow)
-    return ProjectedSnapshot(where, pf, cols, pf.metadata.num_rows, pf.metadata.num_row_groups, file_obj)
+    cols = projected_columns(pf.schema_arrow, schema)
+    return ProjectedSnapshot(where, pf, cols, pf.metadata.num_rows, pf.metadata.num_row_groups, file_obj,
+                             schema=schema)

@@ -15,7 +15,11 @@
    changed file is pulled again as a new version beside the old one (``<date>.v2.parquet``; the study uses the
    newest), a file gone from the Hub is reported; a raw file deleted by hand is pulled again (its entry says so);
 4. read each missing snapshot column-projected (range requests) and stream it, normalised, into the raw store
-   (atomic, never overwritten, manifest entry with the snapshot's implausible rows, see :mod:`analysis.quality`);
+   (atomic, never overwritten, manifest entry with the snapshot's implausible rows, see :mod:`analysis.quality`).
+   A thin pull (``archive.metadata_every`` >= 1, the default) reads the weekly columns only; then, on the window's
+   snapshots in the store, it plans the metadata reads with :func:`analysis.catalog.plan_metadata` (the catalog's
+   own rule) and fetches the rows the store lacks, row group by row group, into metadata parts (module
+   :mod:`analysis.catalog`, "What the pull fetches"); the full pull (0) reads every raw-schema column;
 5. optionally pull today's live listing into ``live/<date>.parquet``, page by page: a listing that fails resumes
    from its last complete page on the next pull the same day; on a later day, what was listed is recorded as an
    incomplete listing (never lost).
@@ -50,16 +54,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..catalog import METADATA_EPOCH, CatalogError, plan_metadata
 from ..config import StudyConfig, cli_date
 from ..paths import Paths
 from ..quality import SnapshotQuality
-from ..raw import RawStore, RawStoreError, RawStoreFullError, is_disk_full
+from ..raw import KINDS, RawStore, RawStoreError, RawStoreFullError, is_disk_full
+from ..schema import METADATA_COLUMNS, METADATA_SCHEMA, RAW_SCHEMA, WEEKLY_SCHEMA
 from ..simulate.hub import SIMULATED_MARKER, SIMULATED_TAG
 from . import (RETRY_STATUSES, HubRateLimitedError, HubServerError, HubUnreachableError,
                PullDeadlineError, PullError, PullLimits, RetriesExhaustedError, RetryPolicy, RunKindError,
+               SnapshotUnreadableError,
                _retry_after, _status_of, default_endpoint, hub_client, known_secrets, public_endpoint, redact,
                redact_obj)
 from .archive import ArchiveListing, list_snapshots, open_projected, open_snapshot, select_dates
@@ -125,6 +133,10 @@ class PullReport:
         this run recorded (see :meth:`analysis.raw.RawStore.recover_pending`), and incomplete live listings of
         earlier days recorded as such.
     seconds : float
+    metadata_pulled : tuple of str
+        Thin pulls: the metadata parts written by this run (``metadata/<date> (<rows> rows, part <k>)``).
+    metadata_every : int
+        The thin-read rule the pull ran under (``archive.metadata_every``; 0 = the full pull).
     """
 
     pulled: tuple[str, ...] = ()
@@ -146,6 +158,8 @@ class PullReport:
     cleaned_partials: tuple[str, ...] = ()
     recovered: tuple[str, ...] = ()
     seconds: float = 0.0
+    metadata_pulled: tuple[str, ...] = ()
+    metadata_every: int = 0
 
     @property
     def ok(self) -> bool:
@@ -160,11 +174,16 @@ class PullReport:
         """A few lines for a terminal or a notebook."""
         frac = f" ({self.bytes_fraction:.1%} of {self.remote_bytes:,} bytes)" if self.bytes_fraction is not None else ""
         kind = "SIMULATED DATA" if self.simulated else "real data"
+        how = ("full pull (every column of every week)" if not self.metadata_every else
+               f"thin pull (metadata every {self.metadata_every} weeks)") + \
+            (f": metadata of {len(self.metadata_pulled)} snapshot(s) fetched" if self.metadata_pulled or
+             self.metadata_every else "")
         lines = [f"pull from {self.endpoint} [{kind}: {self.evidence}]" if self.evidence else
                  f"pull from {self.endpoint}" + (" [SIMULATED DATA]" if self.simulated else ""),
                  f"  pulled {len(self.pulled)}, already present {len(self.already_present)}, "
                  f"failed {len(self.failed)}; read {self.bytes_read:,} bytes{frac}; {self.retries} retries; "
-                 f"{self.seconds:.1f} s"]
+                 f"{self.seconds:.1f} s",
+                 f"  {how}"]
         if self.stopped:
             lines.append(f"  STOPPED: {self.stopped}")
         if self.missing_in_window:
@@ -510,26 +529,103 @@ def _head(listing: ArchiveListing, path_in_repo: str, *, endpoint: str, retry: R
                       on_retry)
 
 
+def thin_rule(metadata_every: int) -> dict[str, Any] | None:
+    """The rule a thin pull records (None for the full pull, ``metadata_every`` = 0)."""
+    if metadata_every == 0:
+        return None
+    return {"metadata_every": int(metadata_every), "epoch": METADATA_EPOCH.isoformat()}
+
+
 def _pull_archive_date(store: RawStore, listing: ArchiveListing, date: dt.date, base_meta: dict[str, Any], *,
                        endpoint: str, retry: RetryPolicy, on_bytes: Callable[[int], None],
                        on_retry: Callable[[int, float, BaseException], None], version: int = 1,
-                       extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Read one snapshot column-projected and write it to the raw store; returns its manifest entry."""
+                       extra: dict[str, Any] | None = None, thin: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Read one snapshot column-projected and write it to the raw store; returns its manifest entry.
+
+    With ``thin`` (a thin pull's rule), only the weekly columns are read, from every row group; the metadata rows
+    the rule plans are fetched afterwards (:func:`_pull_metadata`).
+    """
     f = listing.file(date)
     where = f"archive {date} ({listing.repo_id}/{f.path_in_repo}@{listing.commit[:10]})"
     head = _head(listing, f.path_in_repo, endpoint=endpoint, retry=retry, on_retry=on_retry)
     accessed_at = _now()
     fobj = open_projected(listing.repo_id, listing.commit, f.path_in_repo, head.size or f.size, endpoint=endpoint,
                           retry=retry, on_bytes=on_bytes, on_retry=on_retry)
-    snap = open_snapshot(fobj, where)
+    snap = open_snapshot(fobj, where, RAW_SCHEMA if thin is None else WEEKLY_SCHEMA)
     drift: list[str] = []
     meta = {**base_meta, "source": f"hf://datasets/{listing.repo_id}/{f.path_in_repo}",
             "repo_id": listing.repo_id, "revision": listing.revision, "commit": listing.commit,
             "path": f.path_in_repo, "remote_size": head.size or f.size, "etag": head.etag,
-            "accessed_at": accessed_at, "columns_read": list(snap.columns), **(extra or {})}
-    with store.open_writer("archive", date, meta, version) as w:
+            "accessed_at": accessed_at, "columns_read": list(snap.columns),
+            "metadata_every": 0 if thin is None else thin["metadata_every"], **(extra or {})}
+    if thin is not None:
+        meta["thin"] = dict(thin)
+        meta["source_row_groups"] = snap.row_group_rows
+    with store.open_writer("archive", date, meta, version, thin=thin) as w:
         for table in snap.iter_tables(drift):
             w.write(table)
+        w.meta["bytes_read"] = fobj.bytes_read
+        w.meta["range_requests"] = fobj.requests
+        w.meta["schema_drift"] = drift
+        w.meta["reread_row_groups"] = list(snap.rereads)
+    assert w.entry is not None
+    return w.entry
+
+
+#: The columns a thin pull reads for the rows the rule plans (normalised like the full pull's).
+_METADATA_READ = pa.schema([RAW_SCHEMA.field(c) for c in METADATA_COLUMNS])
+
+
+def _pull_metadata(store: RawStore, date: dt.date, positions: np.ndarray, base_meta: dict[str, Any],
+                   rule: dict[str, Any], *, endpoint: str, retry: RetryPolicy, on_bytes: Callable[[int], None],
+                   on_retry: Callable[[int, float, BaseException], None]) -> dict[str, Any]:
+    """Fetch the metadata of some rows of a thin snapshot already pulled; write them as its next metadata part.
+
+    The rows are read from the same file as the snapshot's weekly columns (the commit its manifest entry records),
+    row group by row group (only the row groups holding a wanted row); the footer's row groups must be those the
+    entry records. Returns the part's manifest entry.
+    """
+    entry = store.entry("archive", date)
+    if entry is None or not entry.get("thin"):
+        raise PullError(f"archive/{date}: not a thin snapshot of this raw store; nothing to fetch")
+    for key in ("repo_id", "commit", "path", "remote_size"):
+        if not entry.get(key):
+            raise PullError(f"archive/{date}: its manifest entry lacks {key!r}; its metadata cannot be fetched")
+    version = int(entry.get("version", 1))
+    repo_id, commit, path_in_repo = entry["repo_id"], entry["commit"], entry["path"]
+    where = f"archive {date} metadata ({repo_id}/{path_in_repo}@{commit[:10]})"
+    accessed_at = _now()
+    fobj = open_projected(repo_id, commit, path_in_repo, int(entry["remote_size"]), endpoint=endpoint, retry=retry,
+                          on_bytes=on_bytes, on_retry=on_retry)
+    snap = open_snapshot(fobj, where, _METADATA_READ)
+    if snap.row_group_rows != list(entry.get("source_row_groups") or []):
+        raise SnapshotUnreadableError(f"{where}: its row groups ({len(snap.row_group_rows)}, {snap.num_rows} rows) "
+                                      f"differ from those of the file pulled as {entry['file']} "
+                                      f"({sum(entry.get('source_row_groups') or [])} rows); nothing was written")
+    positions = np.unique(np.asarray(positions, dtype=np.int64))
+    bounds = np.cumsum([0] + snap.row_group_rows)
+    if positions.size and (positions[0] < 0 or positions[-1] >= bounds[-1]):
+        raise PullError(f"{where}: rows {positions[0]}..{positions[-1]} outside the file's {bounds[-1]} rows")
+    groups = sorted(set((np.searchsorted(bounds, positions, side="right") - 1).tolist()))
+    ids = pq.read_table(store.raw_dir / entry["file"], columns=["id"])["id"].combine_chunks()
+    taken = [e for e in store.metadata_entries(date, version)]
+    part = 1 + max([int(e.get("part", 0)) for e in taken] + [0])
+    while store.metadata_path(date, version, part).exists():
+        part += 1
+    drift: list[str] = []
+    meta = {**base_meta, "source": f"hf://datasets/{repo_id}/{path_in_repo}", "repo_id": repo_id,
+            "revision": entry.get("revision"), "commit": commit, "path": path_in_repo,
+            "remote_size": entry["remote_size"], "etag": entry.get("etag"), "accessed_at": accessed_at,
+            "for_file": entry["file"], "for_sha256": entry["sha256"], "part": part, "thin": dict(rule),
+            "metadata_every": rule["metadata_every"], "columns_read": list(snap.columns),
+            "row_groups_read": groups, "row_groups_total": len(snap.row_group_rows)}
+    with store.open_writer("metadata", date, meta, version, part=part) as w:
+        for g, table in zip(groups, snap.iter_tables(drift, groups)):
+            lo, hi = np.searchsorted(positions, [bounds[g], bounds[g + 1]])
+            rows = positions[lo:hi]
+            picked = table.take(pa.array(rows - bounds[g]))
+            w.write(pa.Table.from_arrays([pa.array(rows, pa.int64()), ids.take(pa.array(rows))]
+                                         + [picked[c] for c in METADATA_COLUMNS], schema=METADATA_SCHEMA))
         w.meta["bytes_read"] = fobj.bytes_read
         w.meta["range_requests"] = fobj.requests
         w.meta["schema_drift"] = drift
@@ -714,6 +810,8 @@ def _pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None, until: d
             flagged.append(line)
             log(f"pull: flagged {line}")
 
+    rule = thin_rule(cfg.archive.metadata_every)
+    metadata_pulled: list[str] = []
     with store.lock():
         cleaned = [p.name for p in store.cleanup_partials()]
         recovered, unresolved = store.recover_pending()
@@ -792,7 +890,8 @@ def _pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None, until: d
                 label = f"archive/{d}" + (f" v{version}" if version > 1 else "")
                 try:
                     entry = _pull_archive_date(store, listing, d, base_meta, endpoint=ep, retry=retry,
-                                               on_bytes=on_bytes, on_retry=on_retry, version=version, extra=extra)
+                                               on_bytes=on_bytes, on_retry=on_retry, version=version, extra=extra,
+                                               thin=rule)
                     pulled.append(label)
                     note_quality("archive", entry)
                     if "restores" in extra:
@@ -814,6 +913,13 @@ def _pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None, until: d
                              "resumes with what is missing", rest)
                         break
                 bars.add_date(d.isoformat())
+            if not stopped:  # a full pull too, where the window holds thin snapshots pulled before
+                stopped = _pull_planned_metadata(
+                    store, cfg, since, until, rule or {"metadata_every": 0, "epoch": METADATA_EPOCH.isoformat()},
+                    base_meta, {x for x, _, _ in todo}, counters, metadata_pulled,
+                    failed,
+                    endpoint=ep, retry=retry, on_bytes=on_bytes, on_retry=on_retry, log=log, note=stop,
+                    live_label=["live/" + day.isoformat()] if live else [])
         finally:
             bars.close()
         if live and not stopped:
@@ -852,7 +958,60 @@ def _pull_all(cfg: StudyConfig, paths: Paths, *, since: dt.date | None, until: d
                       commit=listing.commit, endpoint=shown, simulated=listing.simulated, evidence=evidence,
                       missing_in_window=tuple(missing_weeks), changed_upstream=tuple(changed),
                       restored=tuple(restored), flagged=tuple(flagged), listing_notes=tuple(notes), stopped=stopped,
-                      cleaned_partials=tuple(cleaned), recovered=tuple(recovered), seconds=time.monotonic() - t0)
+                      cleaned_partials=tuple(cleaned), recovered=tuple(recovered), seconds=time.monotonic() - t0,
+                      metadata_pulled=tuple(metadata_pulled), metadata_every=cfg.archive.metadata_every)
+
+
+def _pull_planned_metadata(store: RawStore, cfg: StudyConfig, since: dt.date, until: dt.date | None,
+                           rule: dict[str, Any], base_meta: dict[str, Any], counted: set,
+                           counters: dict[str, int], pulled: list[str], failed: list[PullFailure], *, endpoint: str,
+                           retry: RetryPolicy, on_bytes: Callable[[int], None],
+                           on_retry: Callable[[int, float, BaseException], None], log: Callable[[str], None],
+                           note: Callable[[str, list[str]], None], live_label: list[str]) -> str:
+    """The second step of a thin pull: plan the window's metadata reads and fetch the rows its files lack.
+
+    The plan is :func:`analysis.catalog.plan_metadata` on the window's snapshots in the store (what the catalog
+    will read): the rows it needs that no metadata part holds are fetched, snapshot by snapshot (for a new week,
+    the newest snapshot: all its rows). Returns why the pull stopped ("" if it did not).
+    """
+    from ..timegrid import select_snapshots
+
+    window = select_snapshots(store.snapshot_dates("archive"), start=since, end=until, frequency=cfg.study.frequency)
+    snaps = [(d, store.path("archive", d)) for d in window if store.entry("archive", d) is not None]
+    if not any(store.entry("archive", d).get("thin") for d, _ in snaps):
+        return ""  # full snapshots only: they hold every row's metadata
+    try:
+        plan = plan_metadata(snaps, rule["metadata_every"])
+    except (CatalogError, RawStoreError) as e:
+        failed.append(PullFailure("metadata", f"{snaps[0][0]}..{snaps[-1][0]}", f"cannot plan the metadata reads: "
+                                  f"{_short(e)}"))
+        log(f"pull: FAILED planning the metadata reads: {_short(e)}")
+        return ""
+    todo = list(plan.missing.items())
+    for n, (k, (positions, _codes)) in enumerate(todo):
+        d = plan.dates[k]
+        entry = store.entry("archive", d) or {}
+        try:
+            part = _pull_metadata(store, d, positions, base_meta, rule, endpoint=endpoint, retry=retry,
+                                  on_bytes=on_bytes, on_retry=on_retry)
+            pulled.append(f"metadata/{d} ({part['rows']:,} rows, part {part['part']})")
+            if d not in counted:  # a snapshot pulled by an earlier run: its file's size joins the bytes' base
+                counters["remote"] += int(entry.get("remote_size") or 0)
+        except Exception as e:
+            failed.append(PullFailure("metadata", d.isoformat(), _short(e)))
+            log(f"pull: FAILED metadata/{d}: {_short(e)}")
+            rest = [f"metadata/{plan.dates[x]}" for x, _ in todo[n + 1:]] + live_label
+            if is_disk_full(e):
+                reason = (f"the disk holding {store.raw_dir} is full (no space left on device); nothing is "
+                          "half-written; free space and run the pull again")
+                note(reason, rest)
+                return reason
+            if isinstance(e, PullDeadlineError) or isinstance(e.__cause__, PullDeadlineError):
+                reason = (f"its deadline of {cfg.pull.deadline:g} s (pull.deadline) passed; the next pull resumes "
+                          "with what is missing")
+                note(reason, rest)
+                return reason
+    return ""
 
 
 def _short(error: BaseException) -> str:
@@ -955,7 +1114,7 @@ def run(args: argparse.Namespace) -> int:
         for n in store.notes():
             print(f"verify: note: {n}")
         n = len(store.manifest_entries())
-        files = sum(len(store._files(k)) for k in ("archive", "live"))
+        files = sum(len(store._files(k)) for k in KINDS)
         print(f"verify: {files} raw files, {n} manifest entries, {len(problems)} problem(s) in {paths.raw_dir}")
         changes: list[str] = []
         if getattr(args, "remote", False):
