@@ -75,20 +75,24 @@ def _cmd_run(args) -> int:
 def _demo_hub(cfg, paths: Paths, log=print):
     """The simulated Hub of the demo, created if absent or if its parameters no longer match the config."""
     from .simulate import SimulationParams, load_truth, simulate_hub
-    from .simulate.hub import SIMULATED_MARKER
+    from .simulate.hub import HUB_GENERATOR_VERSION, SIMULATED_MARKER
 
     d = cfg.demo
     params = SimulationParams(models=d.models, weeks=d.weeks, start=d.start, crossover=d.crossover, seed=d.seed,
                               repo_id=cfg.archive.repo_id)
     hub = paths.sim_hub_dir
     if (hub / "truth.json").is_file():
-        old = load_truth(hub)["parameters"]
+        truth = load_truth(hub)
+        old = truth["parameters"]
         want = json.loads(json.dumps({k: (v.isoformat() if isinstance(v, dt.date) else v)
                                       for k, v in params.__dict__.items()}))
         marked = (hub / "datasets" / params.repo_id / SIMULATED_MARKER).is_file()
-        if old == want and marked:
+        current = truth.get("generator_version") == HUB_GENERATOR_VERSION
+        if old == want and marked and current:
             return hub
-        why = "the simulation parameters changed" if marked else f"the simulated Hub predates its {SIMULATED_MARKER}"
+        why = ("the simulation parameters changed" if old != want else
+               f"the simulated Hub predates its {SIMULATED_MARKER}" if not marked else
+               "the simulated Hub was made by another version of the simulator")
         log(f"demo: {why}; rebuilding the simulated Hub and its (simulated) raw pulls")
         for sub in (hub, paths.raw_dir):  # both are under data/demo/: simulated and regenerable
             if sub.exists() and paths.demo_dir in sub.parents:

@@ -42,3 +42,29 @@ def test_simulate_command_writes_a_hub_and_refuses_to_overwrite(tmp_path):
     assert "true crossover 2025-02-12" in r.stdout and (tmp_path / "hub" / "truth.json").is_file()
     r2 = _run(args, tmp_path)
     assert r2.returncode == 2 and "already there" in r2.stderr
+
+
+def test_a_demo_hub_made_by_another_simulator_version_is_rebuilt(tmp_path):
+    """A simulated Hub left by an older version of the simulator is not reused with the same parameters."""
+    import json as _json
+
+    from analysis.cli import _demo_hub
+    from analysis.config import load_config
+    from analysis.paths import Paths
+    from analysis.simulate.hub import HUB_GENERATOR_VERSION
+
+    cfg = load_config(overrides={"demo.models": 400, "demo.weeks": 30, "demo.start": "2024-07-24",
+                                 "demo.crossover": "2024-11-20"})
+    paths = Paths(tmp_path, simulated=True)
+    logs: list[str] = []
+    hub = _demo_hub(cfg, paths, log=logs.append)
+    truth = _json.loads((hub / "truth.json").read_text())
+    assert truth["generator_version"] == HUB_GENERATOR_VERSION
+    logs.clear()
+    _demo_hub(cfg, paths, log=logs.append)
+    assert logs == []                                      # same version and parameters: reused as it is
+    truth["generator_version"] = HUB_GENERATOR_VERSION - 1
+    (hub / "truth.json").write_text(_json.dumps(truth))
+    _demo_hub(cfg, paths, log=logs.append)
+    assert any("another version of the simulator" in line for line in logs)
+    assert _json.loads((hub / "truth.json").read_text())["generator_version"] == HUB_GENERATOR_VERSION

@@ -49,6 +49,10 @@ import pyarrow.parquet as pq
 from ..schema import ALLTIME_FROM, BASE_MODELS_TYPE, CREATED_AT_PLACEHOLDER
 from .shapes import SHAPES, TruthShape, measure_crossings, observe, place_crossing, underlying_crossings
 
+#: Version of what :func:`simulate_hub` generates for given parameters. Raise it whenever a change to this module
+#: changes the simulated Hub (accounts, tags, shapes, ...): a demo Hub made by another version is rebuilt.
+HUB_GENERATOR_VERSION = 2
+
 ARCHIVE_REPO = "hfmlsoc/hub_weekly_snapshots"
 
 #: File at the root of a simulated Hub's archive repository that says the Hub is simulated.
@@ -752,6 +756,7 @@ def simulate_hub(out: str | Path, params: SimulationParams | None = None, *, pro
 
     truth = {
         "description": "Truth of a SIMULATED Hugging Face Hub (not real data).",
+        "generator_version": HUB_GENERATOR_VERSION,
         "parameters": {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(p).items()},
         "crossover_date": crossover_date.isoformat(),
         "crossover_week": t_cross,
