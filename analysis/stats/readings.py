@@ -473,7 +473,11 @@ def _answer_text(a: Mapping) -> str:
 def scopes_reading(by_scope: Mapping, definition: Mapping) -> str:
     """The crossover for all models and for generative models side by side, and which one a claim means."""
     parts = [f"{SCOPE_WORDS.get(sc, sc)}: {_answer_text(a)}" for sc, a in by_scope.items()]
-    return ("Side by side (" + f"{definition.get('measure')}, {definition.get('rule')} rule): " + "; ".join(parts)
+    measure = MEASURE_LABELS.get(str(definition.get("measure")), str(definition.get("measure")))
+    rule = str(definition.get("rule"))
+    rule = rule.removesuffix("_alt") + " rule" + (", contested origins read the alternative way"
+                                                  if rule.endswith("_alt") else "")
+    return ("Side by side (" + f"{measure}, {rule}): " + "; ".join(parts)
             + ". A claim about \"AI models\" overtaking, as the trackers and the Hub's own reports make it, concerns "
               "generative models; \"all models\" also counts embedding, speech, vision and classic language models, "
               "where a few accounts (sentence-transformers, google-bert, BAAI) hold much of the downloads, and the "
