@@ -246,7 +246,7 @@ class Crossing:
                 f"{iso(self.upper) if self.upper else '+inf'}: unbounded)")
 
 
-def _pieces_of(h: Mapping) -> tuple | None:
+def pieces_of(h: Mapping) -> tuple | None:
     """The pieces of a set in dates (open ends as None) from a ``pieces_dates`` list and its open flags."""
     pd_ = h.get("pieces_dates")
     if not isinstance(pd_, (list, tuple)) or not pd_:
@@ -265,7 +265,7 @@ def headline_crossing(crossover: Mapping) -> Crossing:
     if not isinstance(h, Mapping):
         raise FigureInputError("crossover.json: lacks the 'headline' object; rerun notebook 05 (crossover)")
     return Crossing(str(h.get("method", "?")), date_or_none(h.get("estimate_date")), date_or_none(h.get("lower_date")),
-                    date_or_none(h.get("upper_date")), str(h.get("kind", "unbounded")), pieces=_pieces_of(h))
+                    date_or_none(h.get("upper_date")), str(h.get("kind", "unbounded")), pieces=pieces_of(h))
 
 
 def method_crossing(crossover: Mapping, method: str, scale: TimeScale) -> Crossing | None:

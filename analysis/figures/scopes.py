@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
-from .data import Crossing, _pieces_of, date_or_none, frame, interval_rows, missing_periods, series_row, with_gaps
+from .data import Crossing, pieces_of, date_or_none, frame, interval_rows, missing_periods, series_row, with_gaps
 from .labels import RULE_LABELS, SCOPE_LABELS, label, region_label
 from .plots import crossover_marks, finish, origin_lines
 from .registry import FigureContext, FigureSpec, register
@@ -55,7 +55,7 @@ def scope_shares_table(panel: pd.DataFrame, measure: str, rule: str, frequency: 
         a = by_scope.get(scope) or {}
         if a.get("estimate_date"):
             c = Crossing("local_linear", date_or_none(a.get("estimate_date")), date_or_none(a.get("lower_date")),
-                         date_or_none(a.get("upper_date")), str(a.get("kind", "bounded")), pieces=_pieces_of(a))
+                         date_or_none(a.get("upper_date")), str(a.get("kind", "bounded")), pieces=pieces_of(a))
             rows += interval_rows(c, scope, sel["date"].min(), sel["date"].max(), level)
         else:
             rows.append(series_row("no_crossing", scope, "CN=US", sel["date"].max(),
