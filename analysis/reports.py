@@ -518,8 +518,8 @@ def headline_notes(crossover_file: Path) -> list[str]:
            f"Contested origins: {h['contested_reading']}" if h.get("contested_reading") else ""]
     spread = h.get("definition_spread") or {}
     if spread.get("earliest_date"):
-        out.append(f"Across {spread.get('n_rows')} defensible definitions (measure, rule, scope, window start, "
-                   f"bandwidth) the date ranges from {spread['earliest_date']} to {spread['latest_date']}.")
+        from .stats.readings import spread_reading
+        out.append(spread_reading(spread))
     cum = h.get("cumulative") or {}
     if cum.get("reading") and cum.get("kind") != "no_data":
         out.append("Cumulative downloads: " + cum["reading"])

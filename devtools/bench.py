@@ -272,7 +272,12 @@ def staleness(snapshots, thin: pd.DataFrame, plan, *, workers: int, registry, ro
         codes = np.load(row_codes_dir / f"{date.isoformat()}.npy")
         dl = pq.read_table(path, columns=["downloads"])["downloads"].to_numpy().astype(float)
         weight += np.bincount(codes, weights=dl, minlength=len(ids))
-    w = pd.Series(weight, index=ids.to_numpy())
+    return {**tags_agreement(thin, exact, pd.Series(weight, index=ids.to_numpy())), "plan": plan.summary()}
+
+
+def tags_agreement(thin: pd.DataFrame, exact: pd.DataFrame, weight: pd.Series) -> dict:
+    """Model by model, whether :data:`STALENESS_COLUMNS` of ``thin`` equal those of ``exact`` (both with ``id``), and
+    the share of downloads (``weight``, indexed by id) of the models where all are equal."""
     a = thin.set_index("id")[STALENESS_COLUMNS]
     b = exact.set_index("id")[STALENESS_COLUMNS].reindex(a.index)
     same = pd.Series(True, index=a.index)
@@ -281,12 +286,11 @@ def staleness(snapshots, thin: pd.DataFrame, plan, *, workers: int, registry, ro
         eq = (a[c] == b[c]) | (a[c].isna() & b[c].isna())
         per_column[c] = int((~eq).sum())
         same &= eq
-    wt = w.reindex(a.index).fillna(0.0)
+    wt = weight.reindex(a.index).fillna(0.0)
     total = float(wt.sum())
     return {"models": len(a), "models_differing": int((~same).sum()), "differing_by_column": per_column,
             "share_of_downloads_identical": float(wt[same].sum() / total) if total > 0 else None,
-            "downloads_weight": "30-day downloads summed over every snapshot",
-            "plan": plan.summary()}
+            "downloads_weight": "30-day downloads summed over every snapshot"}
 
 
 def measure(snapshots: list[tuple[dt.date, Path]], *, workers: int = 2, row_codes_dir: Path | None = None,

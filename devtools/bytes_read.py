@@ -106,7 +106,7 @@ def loss(thin: RawStore, full: RawStore, metadata_every: int) -> dict:
     """Tags and lineage roots of the thin store's catalog (rule N) against the full store's under rule 1."""
     from analysis.origin import tag_models
 
-    from devtools.bench import STALENESS_COLUMNS
+    from devtools.bench import tags_agreement
 
     registry = store_registry()
 
@@ -115,24 +115,12 @@ def loss(thin: RawStore, full: RawStore, metadata_every: int) -> dict:
         tags = tag_models(cat, registry, None, merge_parent="first")
         return tags.merge(cat.select(["id", "pipeline_tag"]).to_pandas(), on="id", validate="one_to_one")
 
-    a = tagged(thin, metadata_every).set_index("id")[STALENESS_COLUMNS]
-    b = tagged(full, 1).set_index("id")[STALENESS_COLUMNS].reindex(a.index)
-    weight = pd.Series(0.0, index=a.index)
+    weight = pd.Series(dtype=float)
     for _, path in _snapshots(thin):
         t = pq.read_table(path, columns=["id", "downloads"]).to_pandas()
         weight = weight.add(t.groupby("id")["downloads"].sum().astype(float), fill_value=0.0)
-    weight = weight.reindex(a.index).fillna(0.0)
-    same = pd.Series(True, index=a.index)
-    per_column = {}
-    for c in STALENESS_COLUMNS:
-        eq = (a[c] == b[c]) | (a[c].isna() & b[c].isna())
-        per_column[c] = int((~eq).sum())
-        same &= eq
-    total = float(weight.sum())
-    return {"models": len(a), "models_differing": int((~same).sum()), "differing_by_column": per_column,
-            "share_of_downloads_identical": float(weight[same].sum() / total) if total > 0 else None,
-            "compared_with": "the full pull's store, catalog under metadata_every = 1 (each model's newest row)",
-            "downloads_weight": "30-day downloads summed over every snapshot"}
+    return {**tags_agreement(tagged(thin, metadata_every), tagged(full, 1), weight),
+            "compared_with": "the full pull's store, catalog under metadata_every = 1 (each model's newest row)"}
 
 
 def measure(models: int, weeks: int, metadata_every: int, row_groups: int, order: str, workdir: Path,

@@ -17,6 +17,7 @@ import matplotlib.dates as mdates
 import pandas as pd
 
 from ..schema import REGIONS
+from .data import pieces_from_json
 from .style import BAND_COLOR, CROSSOVER_COLOR, mark_simulated, origin_style
 
 CROSSOVER_LABEL = "Crossover estimate"
@@ -195,3 +196,22 @@ def wrap_words(text: str, width: int, max_lines: int | None = None) -> str:
             last = last.rsplit(" ", 1)[0]
         lines[-1] = last + " …"
     return "\n".join(lines)
+
+
+def interval_date_limits(table: pd.DataFrame) -> tuple:
+    """The date axis of an interval figure (Figures 6 and 7): every estimate, set end and piece end drawn, at most
+    two years beyond the estimates, padded by 5% (at least 20 days)."""
+    ends = [d for c in ("estimate_date", "lower_date", "upper_date") for d in table[c].dropna()]
+    for p in table["pieces"]:
+        ends += [x for a_b in pieces_from_json(p) for x in a_b if x is not None]
+    vals = pd.Series(pd.to_datetime(ends))
+    if vals.empty:
+        t = pd.Timestamp("2025-01-01")
+        return t - pd.Timedelta(days=365), t + pd.Timedelta(days=365)
+    lo, hi = vals.min(), vals.max()
+    ests = pd.to_datetime(table["estimate_date"].dropna())
+    if not ests.empty:
+        lo = max(lo, ests.min() - pd.Timedelta(days=730))
+        hi = min(hi, ests.max() + pd.Timedelta(days=730))
+    pad = max((hi - lo) * 0.05, pd.Timedelta(days=20))
+    return lo - pad, hi + pad

@@ -22,7 +22,8 @@ from ..contracts import COMPARISON_COLUMNS
 from .data import (INTERVAL_COLUMNS, SET_KINDS, date_or_none, lag_text, level_text,
                    our_crossings, pieces_from_json, pieces_json)
 from .labels import MEASURE_LABELS, METHOD_WORDS, RULE_LABELS, SCOPE_LABELS, label
-from .plots import date_axis, draw_set_row, finish, inset_limits, keyed_legend, level_of, set_handles, wrap_words
+from .plots import (date_axis, draw_set_row, finish, inset_limits, interval_date_limits, keyed_legend, level_of,
+                    set_handles, wrap_words)
 from .registry import FigureContext, FigureSpec, register
 from .style import TWO_COLUMN
 
@@ -170,22 +171,6 @@ def figure7_height(table: pd.DataFrame) -> float:
     return OVERHEAD + float((table["row"] + table["height"] / 2).max())
 
 
-def _limits(table: pd.DataFrame) -> tuple:
-    ends = [d for c in ("estimate_date", "lower_date", "upper_date") for d in table[c].dropna()]
-    for p in table["pieces"]:
-        ends += [x for a_b in pieces_from_json(p) for x in a_b if x is not None]
-    if not ends:
-        t = pd.Timestamp("2025-01-01")
-        return t - pd.Timedelta(days=365), t + pd.Timedelta(days=365)
-    lo, hi = min(ends), max(ends)
-    ests = table["estimate_date"].dropna()
-    if not ests.empty:
-        lo = max(lo, ests.min() - pd.Timedelta(days=730))
-        hi = min(hi, ests.max() + pd.Timedelta(days=730))
-    pad = max((hi - lo) * 0.05, pd.Timedelta(days=20))
-    return lo - pad, hi + pad
-
-
 def plot_published_comparison(table: pd.DataFrame, *, definition_label: str, simulated: bool = False):
     """Figure 7 from :func:`comparison_table`: each published period with our estimate right beneath it.
 
@@ -193,7 +178,7 @@ def plot_published_comparison(table: pd.DataFrame, *, definition_label: str, sim
     :data:`MIN_FONT` points at the printed size (7.2 in wide).
     """
     fig, ax = plt.subplots(figsize=(TWO_COLUMN, figure7_height(table)))
-    xlim = _limits(table)
+    xlim = interval_date_limits(table)
     ax.set_xlim(*xlim)
     lo, hi = xlim
     ilo, ihi = inset_limits(xlim, 0.012)

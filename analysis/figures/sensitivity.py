@@ -32,7 +32,8 @@ from .data import (INTERVAL_COLUMNS, METHOD_ORDER, Crossing, Definition, FigureI
                    lag_text, level_text, our_crossings, pieces_from_json, pieces_json)
 from .labels import (KIND_LABELS, MEASURE_LABELS, MEASURE_SHORT, METHOD_WORDS, PERIOD_WORDS, RULE_LABELS,
                      RULE_WORDS, SCOPE_LABELS, SCOPE_WORDS, label)
-from .plots import date_axis, draw_set_row, finish, inset_limits, keyed_legend, level_of, set_handles
+from .plots import (date_axis, draw_set_row, finish, inset_limits, interval_date_limits, keyed_legend, level_of,
+                    set_handles)
 from .registry import FigureContext, FigureSpec, register
 from .style import BAND_COLOR, CROSSOVER_COLOR, TWO_COLUMN
 
@@ -537,26 +538,6 @@ def figure6_height(n_a: int, n_b: int) -> float:
     return min(OVERHEAD + ROW_A * n_a + ROW_B * n_b, MAX_HEIGHT)
 
 
-def _limits(drawn: pd.DataFrame) -> tuple:
-    """The date axis: every estimate and finite end drawn, at most two years beyond the estimates, padded."""
-    ends = []
-    for _, r in drawn.iterrows():
-        for a, b in pieces_from_json(r["pieces"]):
-            ends += [x for x in (a, b) if x is not None]
-    vals = pd.Series(pd.to_datetime(list(drawn["estimate_date"].dropna()) + list(drawn["lower_date"].dropna())
-                                    + list(drawn["upper_date"].dropna()) + ends))
-    if vals.empty:
-        t = pd.Timestamp("2025-01-01")
-        return t - pd.Timedelta(days=365), t + pd.Timedelta(days=365)
-    lo, hi = vals.min(), vals.max()
-    ests = drawn["estimate_date"].dropna()
-    if not ests.empty:
-        lo = max(lo, ests.min() - pd.Timedelta(days=730))
-        hi = min(hi, ests.max() + pd.Timedelta(days=730))
-    pad = max((hi - lo) * 0.05, pd.Timedelta(days=20))
-    return lo - pad, hi + pad
-
-
 def _draw_rows(ax, rows: pd.DataFrame, xlim: tuple) -> None:
     lo, hi = xlim
     for _, r in rows.iterrows():
@@ -629,7 +610,7 @@ def plot_sensitivity_forest(table: pd.DataFrame, *, definition_label: str, simul
     ax_a = fig.add_subplot(gs[0])
     ax_b = fig.add_subplot(gs[1], sharex=ax_a)
     drawn = pd.concat([a, b[b["kind"] != RANGE_KIND], ticks])
-    xlim = _limits(drawn)
+    xlim = interval_date_limits(drawn)
     ax_a.set_xlim(*xlim)
     lo, hi = xlim
     level = level_of(pd.concat([a, b]))
