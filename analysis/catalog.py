@@ -238,7 +238,7 @@ class _IdRelay:
 class _Part:
     """What a worker hands back for one snapshot: its ids and how its rows map to the next newer file."""
 
-    ids: pa.ChunkedArray            # the snapshot's ids, in file order
+    ids: pa.Array                   # the snapshot's ids, in file order
     rows: int                       # rows in the file
     fresh: np.ndarray | None        # positions of the rows absent from the newer file (None: the newest file)
     newer_row: np.ndarray | None    # for every row, its row in the next newer file (-1: absent); None for the newest
@@ -280,17 +280,30 @@ MATCH_WINDOW = 16_384
 MATCH_SLACK = 2_048
 
 
+#: Rows looked up around the expected place after a difference in the row-by-row comparison (see :func:`match_rows`).
+MATCH_RESYNC = 64
+
+#: Rows compared at a time by the row-by-row comparison (see :func:`match_rows`).
+MATCH_CHUNK = 2_048
+
+#: Differences resolved row by row in a window before the rest of the window is looked up as a whole.
+MATCH_RESYNCS_PER_WINDOW = 32
+
+
 def match_rows(ids: pa.Array, newer: pa.Array, window: int = MATCH_WINDOW, slack: int = MATCH_SLACK) -> np.ndarray:
     """The row of each id in ``newer`` (-1 where absent): ``pyarrow.compute.index_in``, computed window by window.
 
     Consecutive snapshots list most models in the same order (the archive lists them in creation order, and a week
-    adds models and removes a few). Each window of ``window`` rows of ``ids`` is therefore looked up among the rows
-    of ``newer`` around the place where the previous window's last match points (``slack`` rows on each side),
-    which keeps Arrow's hash table small enough to stay in the processor's cache: several times faster than one
-    look-up of a whole snapshot in another. The ids not found there are looked up among the rows of ``newer`` that
-    no window matched (ids are unique in a snapshot, so a row matched once cannot be another id's row). The result
-    is the same as ``index_in(ids, value_set=newer)`` for files with unique ids, in any order; when the first
-    windows find little (files in unrelated orders) the whole look-up is done at once instead.
+    adds models and removes a few). So each window of ``window`` rows of ``ids`` is first compared row by row with
+    the rows of ``newer`` at the current offset (Arrow's ``equal``: no hashing), and the rows before the first
+    difference are matched; at a difference, the next :data:`MATCH_RESYNC` ids are looked up among the rows of
+    ``newer`` around the expected place, which gives the new offset (a removed model shifts it by one), and the
+    comparison resumes. A window with many differences is looked up as a whole among the rows of ``newer`` around
+    the place where the previous window's last match points (``slack`` rows on each side), which keeps Arrow's hash
+    table small enough to stay in the processor's cache. The ids not found there are looked up among the rows of
+    ``newer`` that nothing matched (ids are unique in a snapshot, so a row matched once cannot be another id's row).
+    The result is the same as ``index_in(ids, value_set=newer)`` for files with unique ids, in any order; when the
+    first windows find little (files in unrelated orders) the whole look-up is done at once instead.
 
     Parameters
     ----------
@@ -311,8 +324,8 @@ def match_rows(ids: pa.Array, newer: pa.Array, window: int = MATCH_WINDOW, slack
     offset = 0
     poor = 0
 
-    def lookup(start: int, stop: int) -> np.ndarray:
-        lo, hi = max(start + offset - slack, 0), min(stop + offset + slack, m)
+    def lookup(start: int, stop: int, margin: int = slack) -> np.ndarray:
+        lo, hi = max(start + offset - margin, 0), min(stop + offset + margin, m)
         if hi <= lo:
             return np.zeros(0, dtype=np.int64)
         ix = np.asarray(pc.index_in(ids.slice(start, stop - start), value_set=newer.slice(lo, hi - lo))
@@ -321,23 +334,63 @@ def match_rows(ids: pa.Array, newer: pa.Array, window: int = MATCH_WINDOW, slack
         out[start + hit] = ix[hit] + lo
         return hit
 
-    for k, start in enumerate(range(0, n, window)):
+    def aligned(start: int, stop: int) -> int:
+        """Match rows from ``start`` row by row at the current offset; the first row left unmatched."""
+        nonlocal offset
+        p, resyncs = start, 0
+        while p < stop and resyncs <= MATCH_RESYNCS_PER_WINDOW:
+            q = p + offset
+            length = min(stop - p, m - q, MATCH_CHUNK) if 0 <= q < m else 0
+            if length <= 0:
+                return p
+            same = pc.equal(ids.slice(p, length), newer.slice(q, length)).to_numpy(zero_copy_only=False)
+            diff = np.flatnonzero(~same)
+            k = int(diff[0]) if diff.size else length
+            out[p:p + k] = np.arange(q, q + k)
+            p += k
+            if p >= stop or not diff.size:
+                continue
+            resyncs += 1
+            q = p + offset
+            # the usual difference: a few models of the older file are gone from the newer one
+            gone = next((d for d in range(1, 4) if p + d + 1 < n and q + 1 < m and ids[p + d] == newer[q]
+                         and ids[p + d + 1] == newer[q + 1]), 0)
+            if gone:
+                offset -= gone
+                p += gone          # the gone rows stay unmatched: the final look-up confirms they are absent
+                continue
+            e = min(p + MATCH_RESYNC, stop)
+            hit = lookup(p, e, margin=4 * MATCH_RESYNC)
+            if not hit.size:
+                return e
+            offset = int(out[p + hit[-1]]) - int(p + hit[-1])
+            p = e
+        return p
+
+    k = 0
+    for start in range(0, n, window):
         stop = min(start + window, n)
         if poor > 8 and poor > k // 4:      # unrelated orders: one whole look-up of the rest is cheaper
-            out[start:] = np.asarray(pc.index_in(ids.slice(start), value_set=newer).fill_null(-1), dtype=np.int64)
+            rest = np.flatnonzero(out[start:] < 0) + start
+            ix = np.asarray(pc.index_in(ids.take(pa.array(rest)), value_set=newer).fill_null(-1), dtype=np.int64)
+            out[rest] = ix
             break
-        hit = lookup(start, stop)
-        if 2 * hit.size < stop - start:     # the newer file's rows moved: find where a sample of this window went
+        k += 1
+        begin = aligned(start, stop)
+        if begin >= stop:
+            continue
+        hit = lookup(begin, stop)
+        if 2 * hit.size < stop - begin:     # the newer file's rows moved: find where a sample of this window went
             poor += 1
-            step = max((stop - start) // 16, 1)
-            sample = ids.slice(start, stop - start).take(pa.array(np.arange(0, stop - start, step)))
+            step = max((stop - begin) // 16, 1)
+            sample = ids.slice(begin, stop - begin).take(pa.array(np.arange(0, stop - begin, step)))
             where = np.asarray(pc.index_in(newer, value_set=sample).fill_null(-1), dtype=np.int64)
             at = np.flatnonzero(where >= 0)
             if at.size:
-                offset = int(np.median(at - (start + where[at] * step)))
-                hit = lookup(start, stop)
+                offset = int(np.median(at - (begin + where[at] * step)))
+                hit = lookup(begin, stop)
         if hit.size:
-            offset = int(out[start + hit[-1]]) - int(start + hit[-1])
+            offset = int(out[begin + hit[-1]]) - int(begin + hit[-1])
     rest = np.flatnonzero(out < 0)
     if rest.size:
         used = np.zeros(m, dtype=bool)
@@ -355,7 +408,7 @@ def _compare(job: tuple) -> _Part:
     """The ids of snapshot ``i`` (newest first) and, for ``i > 0``, each row's row in the next newer snapshot."""
     i, date, path, relay = job
     try:
-        ids = _read(path, date, ["id"])["id"]
+        ids = _read(path, date, ["id"])["id"].combine_chunks()   # once: both comparisons of this file use it
     except BaseException as e:
         relay.put(i, None, e)
         raise
@@ -372,8 +425,8 @@ def _compare(job: tuple) -> _Part:
         try:
             newer_ids = relay.take(i - 1)
         except CatalogError:  # the newer file's own job reports its error first (results come in order)
-            return _Part(pa.chunked_array([], pa.string()), 0, np.zeros(0, np.int64), None)
-        newer_row = match_rows(ids.combine_chunks(), newer_ids.combine_chunks())
+            return _Part(pa.array([], pa.string()), 0, np.zeros(0, np.int64), None)
+        newer_row = match_rows(ids, newer_ids)
         fresh = np.flatnonzero(newer_row < 0)
     return _Part(ids, len(ids), fresh, newer_row, thin)
 
@@ -543,17 +596,22 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
             found = part.newer_row >= 0
             codes[found] = newer_codes[part.newer_row[found]]
         fresh_ids = part.ids.take(pa.array(fresh)) if part.fresh is not None else part.ids
-        new_pos: list[int] = []
-        for j, x in zip(fresh.tolist(), fresh_ids.to_pylist()):  # rows absent from the newer file
-            code = seen.get(x)
-            if code is None:
-                code = seen[x] = len(seen)
-                new_pos.append(j)
-            codes[j] = code
-        if new_pos:
+        new_pos: list[int] | np.ndarray = []
+        if not seen and pc.count_distinct(fresh_ids).as_py() == len(fresh_ids):  # the newest file, distinct ids
+            seen.update(zip(fresh_ids.to_pylist(), range(len(fresh_ids))))
+            codes[fresh] = np.arange(len(fresh_ids))
+            new_pos = fresh
+        else:
+            for j, x in zip(fresh.tolist(), fresh_ids.to_pylist()):  # rows absent from the newer file
+                code = seen.get(x)
+                if code is None:
+                    code = seen[x] = len(seen)
+                    new_pos.append(j)
+                codes[j] = code
+        if len(new_pos):
             pos = np.asarray(new_pos, dtype=np.int64)
-            id_parts.append(part.ids.take(pa.array(pos)).combine_chunks() if part.fresh is not None or
-                            len(pos) != part.rows else part.ids.combine_chunks())
+            id_parts.append(part.ids.take(pa.array(pos)) if part.fresh is not None or len(pos) != part.rows
+                            else part.ids)
             last_seen.extend(np.full(pos.size, i))
             last_row.extend(pos)
             source.extend(np.full(pos.size, -1))
@@ -746,3 +804,50 @@ def build_catalog(snapshots: Sequence[tuple[dt.date, Path]], columns: Sequence[s
     out["last_seen"] = dates.take(pa.array(plan.last_seen[code]))
     out["metadata_date"] = dates.take(pa.array(plan.source[code]))
     return pa.table(out)
+
+
+def attach_descriptors(tags, catalog: pa.Table, columns: Sequence[str] | None = None):
+    """The tagged models with the catalog's descriptor columns (notebook 02's ``models`` table).
+
+    Parameters
+    ----------
+    tags : pandas.DataFrame
+        :func:`analysis.origin.tag_models` of ``catalog`` (one row per catalog row, same order).
+    catalog : pyarrow.Table
+        :func:`build_catalog`'s table.
+    columns : sequence of str, optional
+        Catalog columns to attach (default :data:`analysis.contracts.MODEL_EXTRA_COLUMNS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``tags`` with ``columns`` appended. Rows are matched by id: positionally when ``tags`` lists the catalog's
+        ids in the catalog's order (what :func:`analysis.origin.tag_models` returns, checked id by id), else by a
+        one-to-one join on ``id``.
+
+    Raises
+    ------
+    CatalogError
+        A column the catalog lacks, or ids that do not match one to one.
+    """
+    import pandas as pd
+
+    from .contracts import MODEL_EXTRA_COLUMNS
+
+    cols = list(MODEL_EXTRA_COLUMNS if columns is None else columns)
+    lacking = [c for c in cols if c not in catalog.column_names]
+    if lacking:
+        raise CatalogError(f"the catalog lacks column(s) {lacking}; rebuild it with analysis.catalog.build_catalog")
+    ids = catalog["id"].combine_chunks() if catalog.num_rows else pa.array([], pa.string())
+    same = len(tags) == len(ids) and (len(ids) == 0 or pc.all(pc.equal(
+        pa.array(tags["id"].array, pa.string()), ids)).as_py())
+    extra = catalog.select(cols).to_pandas()
+    if same:
+        extra.index = tags.index
+        return pd.concat([tags, extra], axis=1)
+    extra.insert(0, "id", catalog.select(["id"]).to_pandas()["id"])
+    try:
+        return tags.merge(extra, on="id", how="left", validate="one_to_one")
+    except pd.errors.MergeError as e:
+        raise CatalogError(f"the tagged models and the catalog do not match one to one by id ({e}); "
+                           "tag the catalog built from the same snapshots") from None

@@ -170,12 +170,20 @@ class _Groups:
 
 
 def _orgs(names: pd.Series, regions: np.ndarray) -> _Orgs:
-    frame = pd.DataFrame({"o": names.astype(object).where(names.notna(), None).to_numpy(), "r": regions})
-    codes = frame.groupby(["o", "r"], sort=True, dropna=True).ngroup().to_numpy()
-    codes = np.where(frame["o"].isna().to_numpy(), -1, codes).astype(np.int64)
-    first = pd.Series(np.arange(len(frame)))[codes >= 0].groupby(codes[codes >= 0]).first()
-    return _Orgs(codes=np.append(codes, -1), names=frame["o"].to_numpy()[first.to_numpy()],
-                 regions=regions[first.to_numpy()])
+    """Organisation codes: one per distinct (name, region) pair, with Arrow's hash kernel (no Python strings)."""
+    arr = pa.array(names.array if hasattr(names.array, "__arrow_array__") else names.astype(object), pa.string(),
+                   from_pandas=True)
+    enc = pc.dictionary_encode(arr).combine_chunks() if isinstance(arr, pa.ChunkedArray) else \
+        pc.dictionary_encode(arr)
+    name_ix = np.asarray(enc.indices.fill_null(-1), dtype=np.int64)
+    valid = name_ix >= 0
+    pair = name_ix * len(REGIONS) + regions
+    uniq, inv = np.unique(pair[valid], return_inverse=True)
+    codes = np.full(name_ix.size, -1, dtype=np.int64)
+    codes[valid] = inv
+    return _Orgs(codes=np.append(codes, -1),
+                 names=np.asarray(enc.dictionary.take(pa.array(uniq // len(REGIONS))).to_pylist(), dtype=object),
+                 regions=(uniq % len(REGIONS)).astype(np.int64))
 
 
 def _prepare_groups(tags: pd.DataFrame) -> _Groups:

@@ -129,7 +129,22 @@ class CleanSnapshot:
 
 def _first_rows(keys: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
     """Boolean mask of the first row of each key, or None when every key is distinct."""
-    if len(keys) == 0 or pc.count_distinct(keys, mode="all").as_py() == len(keys):
+    if len(keys) == 0:
+        return None
+    if pa.types.is_integer(keys.type) and keys.null_count == 0:
+        # integer keys (row codes): a bitmap over their range instead of a hash table, when the range is small
+        codes = np.asarray(keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys, dtype=np.int64)
+        lo, hi = int(codes.min()), int(codes.max())
+        if hi - lo < 8 * codes.size + 1024:
+            seen = np.zeros(hi - lo + 1, dtype=bool)
+            seen[codes - lo] = True
+            if int(np.count_nonzero(seen)) == codes.size:
+                return None
+            _, first = np.unique(codes, return_index=True)
+            mask = np.zeros(codes.size, dtype=bool)
+            mask[first] = True
+            return mask
+    if pc.count_distinct(keys, mode="all").as_py() == len(keys):
         return None
     group = pc.index_in(keys, value_set=pc.unique(keys)).to_numpy(zero_copy_only=False)
     _, first = np.unique(group, return_index=True)

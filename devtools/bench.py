@@ -145,7 +145,8 @@ def _read_columns(snapshots: list[tuple[dt.date, Path]], metadata_every: int):
 def _pass(snapshots, *, workers: int, row_codes_dir: Path | None, outputs_dir: Path, metadata_every: int,
           registry, timings: dict) -> tuple:
     """One run of the timed pass (catalog, tagging, aggregation); stage timings go to ``timings``."""
-    from analysis.catalog import build_catalog, plan_metadata
+    from analysis.catalog import attach_descriptors, build_catalog, plan_metadata
+    from analysis.contracts import MODEL_EXTRA_COLUMNS
     from analysis.origin import tag_models
     from analysis.panel import build_panel
 
@@ -159,9 +160,7 @@ def _pass(snapshots, *, workers: int, row_codes_dir: Path | None, outputs_dir: P
 
     def tagging():
         tags = tag_models(catalog, registry, None, merge_parent="first")
-        extra = catalog.select(["id", "createdAt", "pipeline_tag", "library_name", "last_seen",
-                                "metadata_date"]).to_pandas()
-        out = tags.merge(extra, on="id", how="left", validate="one_to_one")
+        out = attach_descriptors(tags, catalog, [*MODEL_EXTRA_COLUMNS, "metadata_date"])
         out.to_parquet(outputs_dir / "models.parquet", index=False)
         return out
 

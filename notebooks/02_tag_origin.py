@@ -41,8 +41,7 @@ import warnings
 
 from IPython.display import Markdown, display
 
-from analysis.catalog import build_catalog
-from analysis.contracts import MODEL_EXTRA_COLUMNS
+from analysis.catalog import attach_descriptors, build_catalog
 from analysis.display import captured_warnings, facts, notes, show_table
 from analysis.origin.coverage import decision_coverage_by_snapshot, registry_candidates, tagging_coverage
 from analysis.origin.registry import load_overrides, load_registry
@@ -68,8 +67,7 @@ overrides = load_overrides(paths.overrides_file)
 with captured_warnings() as caught:
     tags = tag_models(catalog, registry, overrides, merge_parent=origin_merge_parent)
 display(notes(caught, "Notes from tagging"))
-extra = catalog.select(["id", *MODEL_EXTRA_COLUMNS]).to_pandas()
-models = tags.merge(extra, on="id", how="left", validate="one_to_one")
+models = attach_descriptors(tags, catalog)
 out = stage.write_table("models", models)
 print(f"wrote {out.relative_to(paths.root)}: {len(models):,} models")
 

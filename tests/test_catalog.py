@@ -229,3 +229,23 @@ def test_thin_catalog_equals_a_plain_reference(tmp_path):
     exact = build_catalog(snaps, metadata_every=1, lineage_tags_only=False).to_pandas().set_index("id").sort_index()
     changed = got["pipeline_tag"].fillna("-") != exact["pipeline_tag"].fillna("-")
     assert changed.sum() > 0 and (~stale[changed]).sum() == 0      # only models read from an older anchor differ
+
+
+def test_descriptors_attach_row_for_row_whatever_the_order_of_the_tags(three):
+    from analysis.catalog import attach_descriptors
+    from analysis.origin import tag_models
+    from analysis.simulate.store import store_registry
+
+    cat = build_catalog(three, metadata_every=1)
+    tags = tag_models(cat, store_registry())
+    cols = ["pipeline_tag", "last_seen"]
+    want = tags.merge(cat.select(["id", *cols]).to_pandas(), on="id", how="left", validate="one_to_one")
+    pd.testing.assert_frame_equal(attach_descriptors(tags, cat, cols), want)              # positional
+    shuffled = tags.iloc[::-1].reset_index(drop=True)
+    got = attach_descriptors(shuffled, cat, cols).set_index("id").sort_index()            # by id
+    pd.testing.assert_frame_equal(got, want.set_index("id").sort_index())
+    assert got.loc["o/c", "pipeline_tag"] == "v1" and got.loc["o/a", "pipeline_tag"] == "v3"
+    with pytest.raises(CatalogError, match="one to one"):
+        attach_descriptors(pd.concat([tags, tags.iloc[:1]], ignore_index=True), cat, cols)
+    with pytest.raises(CatalogError, match="lacks column"):
+        attach_descriptors(tags, cat, ["no_such_column"])

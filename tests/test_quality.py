@@ -69,6 +69,19 @@ def test_any_key_column_dedupes_without_names():
     assert out.table["downloads"].to_pylist() == [5, 6] and out.quality.duplicate_ids == ()
 
 
+@pytest.mark.parametrize("spread", [10, 10**9])  # a dense range (bitmap) and a sparse one (hash)
+def test_integer_keys_keep_the_first_row_of_each_code_whatever_their_range(spread):
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 50, 400) * spread
+    t = pa.table({"code": pa.array(codes, pa.int64()), "downloads": np.arange(400)})
+    out = clean_snapshot(t, key="code")
+    _, first = np.unique(codes, return_index=True)
+    assert out.table["downloads"].to_pylist() == sorted(first.tolist())
+    assert out.quality.duplicate_rows == 400 - len(first)
+    distinct = pa.table({"code": pa.array(rng.permutation(1000) * spread, pa.int64()), "downloads": np.ones(1000)})
+    assert clean_snapshot(distinct, key="code").quality.duplicate_rows == 0
+
+
 # --- through the pull, the catalog, the tags and the panel ----------------------------------------------------
 @pytest.fixture(scope="module")
 def faulty_root(hub_root, tmp_path_factory):
