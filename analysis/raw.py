@@ -33,7 +33,9 @@ Invariants, each tested:
   leaves the file and its pending entry, which :meth:`RawStore.recover_pending` records in the manifest at the
   start of the next pull. A pulled file is thus never left without its provenance, and never deleted.
   A file deleted by hand and pulled again gets a second entry that says so (``restores``: the SHA-256 of the lost
-  file, and whether the new bytes are identical); verify checks the newest entry.
+  file, and whether the new bytes are identical); verify checks the newest entry. A metadata part deleted by hand
+  is fetched again into a new part, whose entry names the lost one (``restores_parts``); verify then accepts its
+  absence.
 * **What the Hub served is kept as served.** Each entry records the snapshot's implausible rows
   (``quality``, see :mod:`analysis.quality`); the rule is applied when snapshots are read, never to the file.
 * **A full disk stops the write cleanly** (:class:`RawStoreFullError`): the partial file is removed.
@@ -934,6 +936,9 @@ class RawStore:
         (:meth:`notes` lists them).
         """
         entries, problems = self._read_manifest()
+        # metadata parts lost and fetched again into a later part (``restores_parts`` of that part's entry)
+        restored = {(r.get("file"), r.get("sha256")) for e in entries if e.get("kind") == "metadata"
+                    for r in (e.get("restores_parts") or []) if isinstance(r, dict)}
         by_file: dict[str, list[dict[str, Any]]] = {}
         for e in entries:
             rel = e.get("file")
@@ -951,6 +956,8 @@ class RawStore:
                                     "say which entry they restore)")
                     break
             e = es[-1]
+            if not p.is_file() and (rel, e.get("sha256")) in restored:
+                continue   # its rows were fetched again into a later part, whose entry says so
             if not p.is_file():
                 problems.append(f"{p}: listed in the manifest but missing (the next pull pulls an archive snapshot "
                                 "again; a listing of a past day cannot be pulled again)")

@@ -228,3 +228,21 @@ def test_on_a_hub_that_edits_metadata_the_thin_store_serves_its_rule_and_refuses
     assert thin.verify() == []
     # the bytes: every column of the raw schema read every week costs several times the thin pull
     assert thin_bytes < full_bytes < archive / 3  # (the bytes bound: tests/test_bench.py, devtools.bytes_read)
+
+
+def test_a_metadata_part_deleted_by_hand_is_fetched_again_and_verify_accepts_its_absence(hub_root, tmp_path):
+    with FakeHub(hub_root) as hub:
+        _pull(hub.endpoint, tmp_path, 13, **{"study.end": "2025-01-22"})
+        store = _store(tmp_path)
+        part = next(e for e in store.manifest_entries() if e["kind"] == "metadata")
+        (store.raw_dir / part["file"]).unlink()                 # lost by hand; its manifest entry stays
+        assert any("listed in the manifest but missing" in p for p in store.verify())
+        with pytest.raises(CatalogError, match="python -m analysis pull"):
+            build_catalog(_snaps(store), metadata_every=13)
+        report = _pull(hub.endpoint, tmp_path, 13, **{"study.end": "2025-01-22"})
+    assert report.ok and len(report.metadata_pulled) == 1
+    again = [e for e in store.manifest_entries() if e["kind"] == "metadata"][-1]
+    assert again["file"] != part["file"] and again["rows"] == part["rows"]
+    assert again["restores_parts"] == [{"file": part["file"], "sha256": part["sha256"]}]
+    assert store.verify() == []
+    assert build_catalog(_snaps(store), metadata_every=13).num_rows == part["rows"]

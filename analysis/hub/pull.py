@@ -612,6 +612,9 @@ def _pull_metadata(store: RawStore, date: dt.date, positions: np.ndarray, base_m
     part = 1 + max([int(e.get("part", 0)) for e in taken] + [0])
     while store.metadata_path(date, version, part).exists():
         part += 1
+    # parts listed in the manifest whose file was lost (deleted by hand): this part fetches their rows again
+    lost = [{"file": e["file"], "sha256": e.get("sha256")} for e in taken
+            if e.get("file") and not (store.raw_dir / e["file"]).is_file()]
     drift: list[str] = []
     meta = {**base_meta, "source": f"hf://datasets/{repo_id}/{path_in_repo}", "repo_id": repo_id,
             "revision": entry.get("revision"), "commit": commit, "path": path_in_repo,
@@ -619,6 +622,8 @@ def _pull_metadata(store: RawStore, date: dt.date, positions: np.ndarray, base_m
             "for_file": entry["file"], "for_sha256": entry["sha256"], "part": part, "thin": dict(rule),
             "metadata_every": rule["metadata_every"], "columns_read": list(snap.columns),
             "row_groups_read": groups, "row_groups_total": len(snap.row_group_rows)}
+    if lost:
+        meta["restores_parts"] = lost
     with store.open_writer("metadata", date, meta, version, part=part) as w:
         for g, table in zip(groups, snap.iter_tables(drift, groups)):
             lo, hi = np.searchsorted(positions, [bounds[g], bounds[g + 1]])
