@@ -494,3 +494,44 @@ def test_lineage_absent_flag(contested_models, contested_registry):
     assert "lineage rule gives exactly the uploader rule's answer" in flat_rep.lineage_warning
     assert flat_rep.region_share["lineage"] == flat_rep.region_share["uploader"]
     assert json.loads(json.dumps(flat_rep.to_dict()))["lineage_absent"] is True
+
+
+@pytest.mark.parametrize("merge_parent", ["first", "last", "none"])
+def test_lineage_from_the_parents_matched_once_equals_matching_them_again(models, registry, merge_parent):
+    """tag_models hands the parent positions found while choosing parents to resolve_lineage; the lineage must be
+    what resolving the chosen parent ids from scratch gives (cycles, self references, dangling and case matches)."""
+    from analysis.origin.lineage import resolve_lineage
+    from analysis.origin.tagging import extract_parents
+
+    models = pd.concat([models, pd.DataFrame([row("u/case-ft", bm("finetune", QWEN.lower())),
+                                              row("u/case-tags", tags=["base_model:finetune:" + QWEN.upper()])])],
+                       ignore_index=True)
+    got = tag_models(models, registry, merge_parent=merge_parent)
+    parents = extract_parents(models, merge_parent=merge_parent)
+    want = resolve_lineage(parents["id"], parents["parent"])
+    assert got["lineage_root"].tolist() == want.root_ids.to_pylist()
+    assert got["lineage_depth"].tolist() == want.depth.tolist()
+    for col in ("cycle", "self_reference", "dangling", "root_dangling"):
+        assert got[col].tolist() == getattr(want, col).tolist(), col
+    assert got.attrs["lineage"] == want.counts()
+    assert want.n_case_matched > 0 and want.n_cycles > 0 and want.n_self_references > 0
+
+
+def test_a_null_basemodels_struct_gives_no_parent_even_if_its_lists_hold_values(registry):
+    """Arrow lets a null struct keep child values in memory; they must not become parents (nor shift others)."""
+    from analysis.schema import BASE_MODELS_TYPE
+
+    full = pa.array([{"relation": "finetune", "models": [{"id": LLAMA}]},
+                     {"relation": "finetune", "models": [{"id": QWEN}]},
+                     {"relation": "merge", "models": None},
+                     {"relation": "merge", "models": [{"id": LLAMA}, {"id": QWEN}]}], BASE_MODELS_TYPE)
+    masked = pa.StructArray.from_arrays([full.field(i) for i in range(full.type.num_fields)],
+                                        fields=list(full.type), mask=pa.array([True, False, False, False]))
+    ids = ["u/null-struct", "u/ft", "u/no-list", "u/merge"]
+    frame = pa.table({"id": ids + [QWEN, LLAMA], "author": ["u"] * 4 + ["Qwen", "meta-llama"],
+                      "tags": pa.array([[]] * 6, pa.list_(pa.string())),
+                      "baseModels": pa.concat_arrays([masked, pa.nulls(2, BASE_MODELS_TYPE)])})
+    t = tag_models(frame, registry).set_index("id")
+    assert t.loc["u/null-struct", "relation"] == "base" and pd.isna(t.loc["u/null-struct", "parent"])
+    assert t.loc["u/ft", "parent"] == QWEN and pd.isna(t.loc["u/no-list", "parent"])
+    assert (t.loc["u/merge", "parent"], t.loc["u/merge", "n_parents"], t.loc["u/merge", "relation"]) == (LLAMA, 2, "merge")

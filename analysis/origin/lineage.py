@@ -279,7 +279,7 @@ def _cycle_representatives(parent: np.ndarray, members: np.ndarray, ids: pa.Arra
     return reps
 
 
-def resolve_lineage(ids, parents) -> LineageResult:
+def resolve_lineage(ids, parents, parent_positions: np.ndarray | None = None) -> LineageResult:
     """Resolve each model's lineage root, depth and flags on the whole graph at once.
 
     Parameters
@@ -289,6 +289,9 @@ def resolve_lineage(ids, parents) -> LineageResult:
     parents : sequence of str or None, pandas.Series or pyarrow.Array
         The parent id of each model (aligned with ``ids``), null for a model without a parent.
         With several parents (a merge) pass the one your merge rule chose.
+    parent_positions : numpy.ndarray, optional
+        The position in ``ids`` of each parent as :meth:`IdIndex.match` finds it (``-1`` for none), when the
+        caller has already matched the parents (:func:`analysis.origin.tag_models` has): saves a second look-up.
 
     Returns
     -------
@@ -320,7 +323,18 @@ def resolve_lineage(ids, parents) -> LineageResult:
             "(keep the latest snapshot's metadata) first."
         )
     has_parent = np.asarray(parents.is_valid())
-    pidx, case_matched = IdIndex(ids).match(parents)
+    if parent_positions is None:
+        pidx, case_matched = IdIndex(ids).match(parents)
+    else:
+        pidx = np.asarray(parent_positions, dtype=np.int64)
+        if pidx.shape != (n,) or (pidx >= n).any() or (~has_parent & (pidx >= 0)).any():
+            raise ValueError("resolve_lineage: parent_positions must give one position (or -1) per model, "
+                             "-1 where the parent is null")
+        case_matched = np.zeros(n, dtype=bool)
+        hit = np.flatnonzero(pidx >= 0)
+        if hit.size:   # a match whose id differs from the parent string matched only case-insensitively
+            case_matched[hit] = ~np.asarray(pc.equal(ids.take(pa.array(pidx[hit])), parents.take(pa.array(hit)))
+                                            .to_numpy(zero_copy_only=False), dtype=bool)
     parent = np.full(n, NO_PARENT, dtype=np.int64)
     parent[has_parent] = DANGLING
     hit = pidx >= 0

@@ -167,7 +167,7 @@ def _to_table(models) -> pa.Table:
 
 
 def _pick_from_lists(parent_rows: np.ndarray, values: pa.Array, n: int, which: str,
-                     positions: np.ndarray | None = None):
+                     positions: np.ndarray | None = None, with_positions: bool = False):
     """First/last non-empty value per row, and the number of distinct values per row.
 
     ``parent_rows`` gives the row of each value (ascending), as from ``list_parent_indices``.
@@ -176,6 +176,8 @@ def _pick_from_lists(parent_rows: np.ndarray, values: pa.Array, n: int, which: s
     value matching another model chooses among those values only, so a self reference or a
     dangling id never wins over a listed parent that resolves; a row whose values are all self
     references or dangling chooses among all of them. The count is over all listed values.
+    With ``with_positions``, also returns the position of each row's chosen value (``-1``: none,
+    or no ``positions`` given).
     """
     values = values.cast(pa.string())
     ok = np.asarray(pc.and_(pc.is_valid(values), pc.greater(pc.utf8_length(values), 0)).fill_null(False))
@@ -184,17 +186,21 @@ def _pick_from_lists(parent_rows: np.ndarray, values: pa.Array, n: int, which: s
     chosen = pa.nulls(n, pa.string())
     count = np.zeros(n, dtype=np.int64)
     if rows.size == 0:
-        return chosen, count
+        return (chosen, count, np.full(n, -1, dtype=np.int64)) if with_positions else (chosen, count)
     # ``rows`` is ascending: each row's values form one run
     starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
     uniq = rows[starts]
-    if starts.size == rows.size:  # one value per row (the common case)
-        count[uniq] = 1
-    else:  # distinct (row, value) pairs
-        codes = np.asarray(pc.dictionary_encode(vals).indices, dtype=np.int64)
+    count[uniq] = 1
+    if starts.size != rows.size:  # rows listing several values: count their distinct values
+        run = np.diff(np.r_[starts, rows.size])
+        multi = np.repeat(run > 1, run)
+        m_rows = rows[multi]
+        codes = np.asarray(pc.dictionary_encode(vals.filter(pa.array(multi))).indices, dtype=np.int64)
         width = int(codes.max()) + 1
-        pairs = np.unique(rows * width + codes)
-        count = np.bincount(pairs // width, minlength=n).astype(np.int64)
+        pairs = np.unique(m_rows * width + codes)
+        count[np.unique(m_rows)] = 0
+        count += np.bincount(pairs // width, minlength=n).astype(np.int64)
+    pos = None
     if positions is not None:
         pos = np.asarray(positions, dtype=np.int64)[ok]
         good = (pos >= 0) & (pos != rows)
@@ -204,6 +210,7 @@ def _pick_from_lists(parent_rows: np.ndarray, values: pa.Array, n: int, which: s
         if not keep.all():
             rows = rows[keep]
             vals = vals.filter(pa.array(keep))
+            pos = pos[keep]
             starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
             uniq = rows[starts]
     pick = np.r_[starts[1:] - 1, rows.size - 1] if which == "last" else starts
@@ -212,6 +219,11 @@ def _pick_from_lists(parent_rows: np.ndarray, values: pa.Array, n: int, which: s
     idx[uniq] = np.arange(uniq.size)
     take = pa.array(np.where(idx >= 0, idx, 0))
     chosen = pc.if_else(pa.array(idx >= 0), picked.take(take) if len(picked) else chosen, chosen)
+    if with_positions:
+        chosen_pos = np.full(n, -1, dtype=np.int64)
+        if pos is not None:
+            chosen_pos[uniq] = pos[pick]
+        return chosen, count, chosen_pos
     return chosen, count
 
 
@@ -220,10 +232,14 @@ def _base_model_lists(table: pa.Table):
     bm = table["baseModels"].combine_chunks() if table.num_rows else pa.array([], BASE_MODELS_TYPE)
     relation = pc.struct_field(bm, "relation")
     models = pc.struct_field(bm, "models")
-    # a null struct may still carry child lists in memory: null them so flatten and parent indices agree
-    models = pc.if_else(bm.is_valid(), models, pa.scalar(None, models.type))
-    flat = pc.list_flatten(models)
+    flat = pc.list_flatten(models)           # skips the values of null lists (and of null structs)
     rows = np.asarray(pc.list_parent_indices(models), dtype=np.int64)
+    if models.null_count and rows.size:
+        # parent indices also count the values a null list (or a null struct) still carries in memory: drop them,
+        # so that flatten and parent indices agree
+        rows = rows[np.asarray(models.is_valid(), dtype=bool)[rows]]
+    if rows.size != len(flat):  # pragma: no cover - would mean Arrow changed what flatten skips
+        raise RuntimeError("tag_models: baseModels lists and their rows disagree; please report this input")
     ids = pc.struct_field(flat, "id") if len(flat) else pa.array([], pa.string())
     return rows, ids.cast(pa.string()), relation
 
@@ -339,7 +355,9 @@ def _uploader(ids: pa.Array, author_field: pa.Array) -> tuple[pa.Array, pa.Array
     return uploader, mismatch
 
 
-def _extract(table: pa.Table, merge_parent: str) -> pa.Table:
+def _extract(table: pa.Table, merge_parent: str, with_positions: bool = False):
+    """Each model's uploader, chosen parent, relation and parent count (with ``with_positions``, also the position
+    of each chosen parent among the model ids, ``-1`` for none or a dangling one)."""
     n = table.num_rows
     which = "last" if merge_parent == "last" else "first"
     ids = table["id"].combine_chunks() if n else pa.array([], pa.string())
@@ -358,41 +376,42 @@ def _extract(table: pa.Table, merge_parent: str) -> pa.Table:
     has_bm[bm_rows[bm_ok]] = True
     tag_rows, tag_vals, tag_rel = _tag_lists(table, ~has_bm)
     pos, _ = index.match(pa.concat_arrays([bm_vals, tag_vals.cast(pa.string())]))
-    p_bm, c_bm = _pick_from_lists(bm_rows, bm_vals, n, which, pos[:len(bm_vals)])
-    p_tag, c_tag = _pick_from_lists(tag_rows, tag_vals, n, which, pos[len(bm_vals):])
+    p_bm, c_bm, i_bm = _pick_from_lists(bm_rows, bm_vals, n, which, pos[:len(bm_vals)], with_positions=True)
+    p_tag, c_tag, i_tag = _pick_from_lists(tag_rows, tag_vals, n, which, pos[len(bm_vals):], with_positions=True)
     r_tag, _ = _pick_from_lists(tag_rows, tag_rel, n, "first")
     has_tag = np.asarray(p_tag.is_valid()) & ~has_bm
     card_rows, card_vals, r_card = _card_lists(table, ~has_bm & ~has_tag)
     card_pos = index.match(card_vals)[0] if len(card_vals) else None
-    p_card, c_card = _pick_from_lists(card_rows, card_vals, n, which, card_pos)
+    p_card, c_card, i_card = _pick_from_lists(card_rows, card_vals, n, which, card_pos, with_positions=True)
     has_card = np.asarray(p_card.is_valid()) & ~has_bm & ~has_tag
 
     parent = pc.if_else(pa.array(has_bm), p_bm, pc.if_else(pa.array(has_tag), p_tag, p_card))
+    parent_pos = np.where(has_bm, i_bm, np.where(has_tag, i_tag, np.where(has_card, i_card, -1)))
     n_parents = np.where(has_bm, c_bm, np.where(has_tag, c_tag, np.where(has_card, c_card, 0)))
-    source = np.full(n, None, dtype=object)
-    source[has_bm] = "baseModels"
-    source[has_tag] = "tags"
-    source[has_card] = "cardData"
+    source_code = np.where(has_bm, 0, np.where(has_tag, 1, np.where(has_card, 2, -1)))
+    source = pa.array(["baseModels", "tags", "cardData"]).take(pa.array(source_code, mask=source_code < 0))
     stated = pc.if_else(pa.array(has_bm), r_bm, pc.if_else(pa.array(has_tag), r_tag, r_card))
     stated = pc.utf8_lower(stated)
-    known = np.asarray(pc.is_in(stated, value_set=pa.array(list(RELATIONS[1:]))).fill_null(False))
-    stated_np = np.asarray(stated.to_numpy(zero_copy_only=False), dtype=object)
+    known = pc.is_in(stated, value_set=pa.array(list(RELATIONS[1:]))).fill_null(False)
     has_parent = has_bm | has_tag | has_card
-    relation = np.where(known, stated_np, np.where(n_parents > 1, "merge", "finetune"))
-    relation = np.where(has_parent, relation, "base").astype(object)
+    fallback = pa.array(["finetune", "merge", "base"]).take(pa.array(np.where(has_parent, (n_parents > 1).astype(np.int8),
+                                                                              2)))
+    relation = pc.if_else(pc.and_(known, pa.array(has_parent)), stated, fallback)
     if merge_parent == "none":
         parent = pc.if_else(pa.array(n_parents > 1), pa.scalar(None, pa.string()), parent)
-    return pa.table(
+        parent_pos = np.where(n_parents > 1, -1, parent_pos)
+    out = pa.table(
         {
             "id": ids,
             "author": author,
             "author_mismatch": author_mismatch,
-            "relation": pa.array(relation, pa.string()),
+            "relation": relation.cast(pa.string()),
             "parent": parent,
             "n_parents": pa.array(n_parents, pa.int64()),
-            "parent_source": pa.array(source, pa.string()),
+            "parent_source": source,
         }
     )
+    return (out, parent_pos) if with_positions else out
 
 
 def _apply_overrides(out: pd.DataFrame, overrides: pd.DataFrame | None) -> pd.DataFrame:
@@ -488,15 +507,16 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
         raise ValueError(f"merge_parent={merge_parent!r} is not supported; choose one of {list(MERGE_PARENT_RULES)}.")
     check_contested(contested)
     table = _to_table(models)
-    ext = _extract(table, merge_parent)
+    ext, parent_pos = _extract(table, merge_parent, with_positions=True)
     parents = ext["parent"]
     if overrides is not None and len(overrides):
         # a model with a lineage override is a lineage root: its derivatives inherit the overridden origin
         cut = overrides.loc[overrides["rule"].isin(["lineage", "all"]), "model_id"].astype(str).tolist()
         if cut:
-            parents = pc.if_else(pc.is_in(ext["id"], value_set=pa.array(cut, pa.string())),
-                                 pa.scalar(None, pa.string()), parents)
-    lin: LineageResult = resolve_lineage(ext["id"], parents)
+            is_cut = pc.is_in(ext["id"], value_set=pa.array(cut, pa.string()))
+            parents = pc.if_else(is_cut, pa.scalar(None, pa.string()), parents)
+            parent_pos = np.where(np.asarray(is_cut.to_numpy(zero_copy_only=False), dtype=bool), -1, parent_pos)
+    lin: LineageResult = resolve_lineage(ext["id"], parents, parent_positions=parent_pos)
     author = ext["author"].combine_chunks() if ext.num_rows else pa.array([], pa.string())
     root_author = author.take(pa.array(lin.root_index))
     dang_ns = pc.list_element(pc.split_pattern(pc.fill_null(lin.dangling_parent, ""), "/", max_splits=1), 0)
