@@ -179,29 +179,50 @@ def _read(path: Path, date: dt.date, columns: Sequence[str]) -> pa.Table:
                            "run `python -m analysis pull --verify`") from None
 
 
-def lineage_tags(tags: pa.Array | pa.ChunkedArray) -> pa.Array:
+def lineage_tags(tags: pa.Array | pa.ChunkedArray, rows: np.ndarray | None = None) -> pa.Array:
     """Keep, in each list of tags, only the lineage tags (``base_model:...``), in their order; nulls stay null.
 
     These are the only tags :func:`analysis.origin.tag_models` reads; the others (library, licence, languages, ...)
     are most of the column's size.
+
+    Parameters
+    ----------
+    tags : pyarrow.Array or pyarrow.ChunkedArray
+        ``list<string>`` (or ``large_list``).
+    rows : numpy.ndarray, optional
+        Rows to return, in this order (default all).
+
+    Returns
+    -------
+    pyarrow.ListArray
+        ``list<string>``, one per row.
     """
     arr = tags.combine_chunks() if isinstance(tags, pa.ChunkedArray) else tags
     if isinstance(arr.type, pa.LargeListType):
         arr = arr.cast(pa.list_(arr.type.value_type))
-    lengths = np.asarray(pc.list_value_length(arr).fill_null(0), dtype=np.int64)
-    flat = pc.list_flatten(arr)
-    keep = pc.starts_with(flat, LINEAGE_TAG_PREFIX).fill_null(False)
-    rows = np.repeat(np.arange(len(arr)), lengths)[np.asarray(keep, dtype=bool)]
-    offsets = np.zeros(len(arr) + 1, dtype=np.int32)
-    np.cumsum(np.bincount(rows, minlength=len(arr)), out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), flat.filter(keep), mask=pc.is_null(arr))
+    rows = np.arange(len(arr)) if rows is None else np.asarray(rows, dtype=np.int64)
+    offsets = np.asarray(arr.offsets, dtype=np.int64)            # absolute positions into arr.values
+    valid = np.asarray(arr.is_valid(), dtype=bool)[rows] if arr.null_count else np.ones(rows.size, dtype=bool)
+    starts = offsets[rows]
+    lengths = np.where(valid, offsets[rows + 1] - starts, 0)
+    ends = np.cumsum(lengths)
+    pos = np.arange(int(ends[-1]) if ends.size else 0) + np.repeat(starts - (ends - lengths), lengths)
+    picked = arr.values.take(pa.array(pos))
+    keep = np.asarray(pc.starts_with(picked, LINEAGE_TAG_PREFIX).fill_null(False), dtype=bool)
+    kept = picked.filter(pa.array(keep)).cast(pa.string())
+    owner = np.repeat(np.arange(rows.size), lengths)[keep]
+    out_offsets = np.zeros(rows.size + 1, dtype=np.int32)
+    np.cumsum(np.bincount(owner, minlength=rows.size), out=out_offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(out_offsets), kept, mask=pa.array(~valid))
 
 
-def _trim(table: pa.Table, trim_tags: bool) -> pa.Table:
+def _trim(table: pa.Table, trim_tags: bool, rows: np.ndarray | None = None) -> pa.Table:
+    """Some rows (None: all) of a table, with only the lineage tags kept in ``tags`` when ``trim_tags``."""
     if trim_tags and "tags" in table.column_names:
-        i = table.column_names.index("tags")
-        return table.set_column(i, "tags", lineage_tags(table["tags"]))
-    return table
+        cols = {c: (lineage_tags(table[c], rows) if c == "tags" else
+                    table[c] if rows is None else table[c].take(pa.array(rows))) for c in table.column_names}
+        return pa.table(cols)
+    return table if rows is None else table.take(pa.array(rows))
 
 
 class _IdRelay:
@@ -264,9 +285,9 @@ def _read_rows(path: Path, date: dt.date, columns: Sequence[str], rows: np.ndarr
             lo, hi = np.searchsorted(rows, [bounds[g], bounds[g + 1]])
             if hi > lo:
                 part = pf.read_row_group(g, columns=list(columns))
-                pieces.append(_trim(part.take(pa.array(rows[lo:hi] - bounds[g])), trim_tags))
+                pieces.append(_trim(part, trim_tags, rows[lo:hi] - bounds[g]))
         if not pieces:
-            return pf.schema_arrow.empty_table().select(list(columns))
+            return _trim(pf.schema_arrow.empty_table().select(list(columns)), trim_tags)
         return pa.concat_tables(pieces)
     except (OSError, pa.ArrowInvalid) as e:
         raise CatalogError(f"{path}: cannot read raw snapshot of {date} ({e}); "

@@ -249,3 +249,15 @@ def test_descriptors_attach_row_for_row_whatever_the_order_of_the_tags(three):
         attach_descriptors(pd.concat([tags, tags.iloc[:1]], ignore_index=True), cat, cols)
     with pytest.raises(CatalogError, match="lacks column"):
         attach_descriptors(tags, cat, ["no_such_column"])
+
+
+def test_lineage_tags_of_chosen_rows():
+    tags = pa.array([["gguf", "base_model:a/b", "en", "base_model:quantized:a/b"], None, [], ["en", None],
+                     ["base_model:c/d"], ["x", "base_model:a/b"]], pa.list_(pa.string()))
+    sliced = tags.slice(1)  # offsets that do not start at zero
+    got = lineage_tags(sliced, np.array([4, 0, 3, 2]))
+    assert got.type == pa.list_(pa.string())
+    assert got.to_pylist() == [["base_model:a/b"], None, ["base_model:c/d"], []]
+    assert lineage_tags(tags).to_pylist() == [["base_model:a/b", "base_model:quantized:a/b"], None, [], [],
+                                              ["base_model:c/d"], ["base_model:a/b"]]
+    assert lineage_tags(tags, np.zeros(0, dtype=np.int64)).to_pylist() == []
