@@ -26,10 +26,11 @@ downloads whose tags and lineage roots are identical to those of reading every w
 How it streams
 --------------
 :func:`plan_metadata` reads the ``id`` column of every snapshot, newest first, once, and compares each with the
-next newer one (:func:`match_rows`: Arrow's ``index_in``, window by window, since consecutive snapshots list most
-models in the same order); a row absent from the newer file is looked up among the models already seen. This gives
-every raw row its catalog row (the *row codes*, written for the panel pass with ``row_codes_dir``), every model's
-last-seen snapshot and row, and the rule's plan: which rows of which snapshot to read the metadata of.
+next newer one (:func:`match_rows`: row by row with Arrow's ``equal`` where both files list the models in the same
+order, with small hash look-ups where they differ); a row absent from the newer file is looked up among the models
+already seen. This gives every raw row its catalog row (the *row codes*, written for the panel pass with
+``row_codes_dir``), every model's last-seen snapshot and row, and the rule's plan: which rows of which snapshot to
+read the metadata of.
 :func:`build_catalog` then reads those rows' metadata columns, row group by row group (a row group without a
 planned row is skipped). Files are read by a small pool of threads and consumed in order, so the result does not
 depend on the number of threads. By default ``tags`` keeps only the lineage tags (``base_model:...``, the only ones

@@ -378,23 +378,28 @@ def _load(job: tuple) -> _Snapshot:
 
 
 def _expand(date: dt.date, measure: str, sums: np.ndarray, counts: np.ndarray, groups: _Groups,
-            rules: Sequence[str], scopes: Sequence[str]) -> list[dict]:
-    """Panel rows of one date and measure from the sums and counts per group (see ``_Groups.key``)."""
-    rows = []
+            rules: Sequence[str], scopes: Sequence[str]) -> dict[str, np.ndarray]:
+    """Panel rows of one date and measure (as columns, in :data:`PANEL_COLUMNS` order) from the sums and counts per
+    group (see ``_Groups.key``): one row per rule, scope and region, in that nesting."""
     nreg = len(REGIONS)
+    by_region, n = [], []
     for rule in rules:
         region = groups.key_region[rule]
         for scope in scopes:
             keep = groups.key_scope[scope] & (region >= 0)
-            by_region = np.bincount(region[keep], weights=sums[keep], minlength=nreg)
-            n = np.bincount(region[keep], weights=counts[keep], minlength=nreg)
-            total = by_region.sum()
-            for k, name in enumerate(REGIONS):
-                rows.append({"date": date, "measure": measure, "rule": rule, "scope": scope, "region": name,
-                             "downloads": float(by_region[k]),
-                             "share": float(by_region[k] / total) if total > 0 else np.nan,
-                             "n_models": int(round(n[k]))})
-    return rows
+            by_region.append(np.bincount(region[keep], weights=sums[keep], minlength=nreg))
+            n.append(np.bincount(region[keep], weights=counts[keep], minlength=nreg))
+    downloads = np.stack(by_region).astype(float)
+    total = downloads.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, downloads / np.where(total > 0, total, 1.0), np.nan)
+    k = len(rules) * len(scopes) * nreg
+    return {"date": np.full(k, date, dtype=object), "measure": np.full(k, measure, dtype=object),
+            "rule": np.repeat(np.asarray(rules, dtype=object), len(scopes) * nreg),
+            "scope": np.tile(np.repeat(np.asarray(scopes, dtype=object), nreg), len(rules)),
+            "region": np.tile(np.asarray(REGIONS, dtype=object), len(rules) * len(scopes)),
+            "downloads": downloads.ravel(), "share": share.ravel(),
+            "n_models": np.rint(np.stack(n)).astype(np.int64).ravel()}
 
 
 def _rankings(snap: _Snapshot, groups: _Groups) -> list[dict]:
@@ -471,7 +476,7 @@ def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *
     n_tags = groups.n_tags
     want_30d = "downloads_30d" in measures
     want_alltime = "downloads_alltime_increment" in measures
-    rows: list[dict] = []
+    rows: list[dict[str, np.ndarray]] = []
     rank_rows: list[dict] = []
     org_rows: list[dict] = []
     prev_alltime: np.ndarray | None = None
@@ -489,7 +494,7 @@ def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *
         by_codes += snap.matched_by_codes
         untagged += snap.untagged
         if want_30d:
-            rows += _expand(date, "downloads_30d", snap.group_sums, snap.group_counts, groups, rules, scopes)
+            rows.append(_expand(date, "downloads_30d", snap.group_sums, snap.group_counts, groups, rules, scopes))
             rank_rows += _rankings(snap, groups)
             org_rows += _top_orgs(date, snap.org_sums, groups)
         if want_alltime:
@@ -504,14 +509,16 @@ def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *
                     negatives += int(np.sum(diff < 0))
                     grew = np.flatnonzero(diff > 0)
                 keys = groups.key[grew]
-                rows += _expand(date, "downloads_alltime_increment",
-                                np.bincount(keys, weights=diff[grew] / weeks, minlength=n_groups),
-                                np.bincount(keys, minlength=n_groups), groups, rules, scopes)
+                rows.append(_expand(date, "downloads_alltime_increment",
+                                    np.bincount(keys, weights=diff[grew] / weeks, minlength=n_groups),
+                                    np.bincount(keys, minlength=n_groups), groups, rules, scopes))
             prev_alltime, prev_date = cur, date
         if progress is not None:
             progress(i + 1, len(snaps), date)
-    panel = pd.DataFrame(rows, columns=list(PANEL_COLUMNS))
+    panel = pd.DataFrame({c: np.concatenate([r[c] for r in rows]) if rows else [] for c in PANEL_COLUMNS},
+                         columns=list(PANEL_COLUMNS))
     panel["date"] = pd.to_datetime(panel["date"])
+    panel["n_models"] = panel["n_models"].astype(np.int64)
     rankings = pd.DataFrame(rank_rows, columns=list(RANKING_COLUMNS))
     rankings["date"] = pd.to_datetime(rankings["date"])
     rankings["top_n"] = rankings["top_n"].astype(np.int64)

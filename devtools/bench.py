@@ -4,7 +4,7 @@ Usage::
 
     python -m devtools.bench [--models 2500000] [--weeks 104] [--out data/bench] [--seed 0] [--workers 2]
                              [--metadata-every N] [--duckdb] [--duckdb-memory-limit 12GB] [--duckdb-threads 2]
-                             [--repeat K] [--loss] [--no-row-codes]
+                             [--repeat K] [--loss] [--floor] [--no-row-codes]
 
 What it does
 ------------
@@ -39,6 +39,10 @@ What it does
    checks its panel against the project's to 1e-9 (shares absolute, downloads relative, counts exact).
 4. With ``--loss``, measures what the rule loses against reading every week's metadata
    (:func:`staleness`): the share of all downloads whose tags and lineage roots are identical.
+   With ``--floor``, times the least a pass that follows models from week to week does: the yardstick read plus
+   matching each file's ids to the next newer file's (:func:`analysis.catalog.match_rows`), nothing else; its
+   ``ratio_to_read`` is the ``ratio_to_read`` the pass would have if metadata, tagging, aggregation and writing
+   cost nothing.
 5. Prints one JSON object: per stage wall and CPU seconds, rows per second and peak RSS; ``pass_seconds``
    (median), ``ratio_to_read`` = pass / raw_read, ``ratio_to_duckdb`` = pass / DuckDB (both medians; the
    ``_cpu`` ratios divide CPU seconds, all threads, which depend less on what else the machine runs),
@@ -295,7 +299,7 @@ def tags_agreement(thin: pd.DataFrame, exact: pd.DataFrame, weight: pd.Series) -
 def measure(snapshots: list[tuple[dt.date, Path]], *, workers: int = 2, row_codes_dir: Path | None = None,
             outputs_dir: Path | None = None, metadata_every: int | None = None, duckdb: bool = False,
             duckdb_memory_limit: str = "12GB", duckdb_threads: int = 2, repeat: int = 1,
-            loss: bool = False, scratch: Path | None = None) -> dict:
+            loss: bool = False, scratch: Path | None = None, floor: bool = False) -> dict:
     """Time every stage of the raw-to-panel chain on ``snapshots`` (see the module docstring).
 
     Parameters
@@ -319,6 +323,8 @@ def measure(snapshots: list[tuple[dt.date, Path]], *, workers: int = 2, row_code
         Runs of the pass (and of the yardstick), alternating; medians are reported.
     loss : bool
         Also measure what the thin-read rule loses (:func:`staleness`), after the timings.
+    floor : bool
+        Also time the floor: the yardstick read plus the week-to-week id matching, nothing else.
     scratch : Path, optional
         Folder for DuckDB's output and spill files (default a temporary folder).
 
@@ -340,6 +346,20 @@ def measure(snapshots: list[tuple[dt.date, Path]], *, workers: int = 2, row_code
         for path, cols in read_plan:
             names = pq.read_schema(path).names
             rows += pq.read_table(path, columns=[c for c in cols if c in names]).num_rows
+        return rows
+
+    def read_and_match():
+        """The yardstick read, and each file's ids matched to the next newer file's (newest first)."""
+        from analysis.catalog import match_rows
+
+        rows, newer = 0, None
+        for path, cols in read_plan:
+            names = pq.read_schema(path).names
+            table = pq.read_table(path, columns=[c for c in cols if c in names])
+            ids = table["id"].combine_chunks()
+            if newer is not None:
+                match_rows(ids, newer)
+            newer, rows = ids, rows + table.num_rows
         return rows
 
     own_outputs = outputs_dir is None
@@ -370,6 +390,9 @@ def measure(snapshots: list[tuple[dt.date, Path]], *, workers: int = 2, row_code
     pass_peak = peak_rss_mb()
     _, t_read_after, c_read_after = _timed(read_all, "raw read (after the pass)")
     t_read, c_read = min(t_read_before, t_read_after), min(c_read_before, c_read_after)
+    t_floor = c_floor = None
+    if floor:
+        _, t_floor, c_floor = _timed(read_and_match, "read and match (the floor)")
 
     def med(stage: str, i: int) -> float:
         return float(np.median([r[stage][i] for r in runs]))
@@ -424,6 +447,14 @@ def measure(snapshots: list[tuple[dt.date, Path]], *, workers: int = 2, row_code
         "ns_per_raw_row": round(pass_seconds / raw_rows * 1e9, 1) if raw_rows else None,
         "peak_rss_mb": pass_peak,
     })
+    if floor:
+        report["floor"] = {"seconds": round(t_floor, 3), "cpu_seconds": round(c_floor, 3),
+                           "ratio_to_read": round(t_floor / t_read, 3) if t_read > 0 else None,
+                           "pass_ratio_to_floor": round(pass_seconds / t_floor, 3) if t_floor > 0 else None}
+        notes["floor"] = ("the yardstick read plus matching each file's ids to the next newer file's "
+                          "(analysis.catalog.match_rows), nothing else: the least a pass that follows models from week "
+                          "to week does. floor.ratio_to_read is what ratio_to_read would be if metadata, tagging, "
+                          "aggregation and writing cost nothing")
     if loss:
         if row_codes_dir is None:
             raise BenchError("--loss needs the row codes (drop --no-row-codes)")
@@ -466,6 +497,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="runs of the pass and of the yardstick, alternating; medians reported (default 1)")
     parser.add_argument("--loss", action="store_true",
                         help="also measure what the thin-read rule loses against reading every week's metadata")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time the floor: the yardstick read plus matching each file's ids to the next "
+                             "newer file's, nothing else")
 
 
 
@@ -517,7 +551,7 @@ def run(args: argparse.Namespace) -> int:
         report.update(measure(snaps, workers=args.workers, row_codes_dir=codes, metadata_every=args.metadata_every,
                               duckdb=args.duckdb, duckdb_memory_limit=args.duckdb_memory_limit,
                               duckdb_threads=args.duckdb_threads, repeat=args.repeat, loss=args.loss,
-                              scratch=scratch))
+                              scratch=scratch, floor=args.floor))
     finally:
         for folder_ in (codes, scratch):
             if folder_ is not None and folder_.exists():

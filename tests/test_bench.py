@@ -111,9 +111,12 @@ def test_bench_prints_one_json_report(tmp_path, capsys):
     assert not list((tmp_path / "m400-s0").glob("row-codes-*"))                 # temporary codes removed
     first_build = report["store_build_seconds"]
     # a second run reuses the store
-    assert run(_args(tmp_path, weeks=10)) == 0
+    assert run(_args(tmp_path, ["--floor"], weeks=10)) == 0
     again = json.loads(capsys.readouterr().out.strip())
     assert again["snapshots"] == 10 and again["store_build_seconds"] < first_build
+    floor = again["floor"]                       # the read plus the week-to-week matching, timed in the same run
+    assert floor["seconds"] > 0 and floor["ratio_to_read"] > 0 and "floor" not in report
+    assert floor["pass_ratio_to_floor"] == pytest.approx(again["pass_seconds"] / floor["seconds"], rel=0.05)
     # matching ids instead of using the row codes gives the same outputs
     assert run(_args_no_codes(tmp_path)) == 0
     plain = json.loads(capsys.readouterr().out.strip())

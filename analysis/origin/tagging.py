@@ -394,8 +394,8 @@ def _extract(table: pa.Table, merge_parent: str, with_positions: bool = False):
     stated = pc.utf8_lower(stated)
     known = pc.is_in(stated, value_set=pa.array(list(RELATIONS[1:]))).fill_null(False)
     has_parent = has_bm | has_tag | has_card
-    fallback = pa.array(["finetune", "merge", "base"]).take(pa.array(np.where(has_parent, (n_parents > 1).astype(np.int8),
-                                                                              2)))
+    fallback_code = np.where(has_parent, (n_parents > 1).astype(np.int8), 2)
+    fallback = pa.array(["finetune", "merge", "base"]).take(pa.array(fallback_code))
     relation = pc.if_else(pc.and_(known, pa.array(has_parent)), stated, fallback)
     if merge_parent == "none":
         parent = pc.if_else(pa.array(n_parents > 1), pa.scalar(None, pa.string()), parent)
