@@ -14,11 +14,16 @@ Thin reads: the rule
 ``metadata_every = N > 1``
     Anchors are the newest snapshot of each block of N weeks counted from :data:`METADATA_EPOCH` (the archive's
     first week; a fixed origin, so the anchors of past weeks stay anchors when a week is added), plus the newest
-    and the oldest snapshot of the window. A model's metadata is its row in the newest anchor holding it; a model
-    no anchor holds (created and gone between two anchors, an *orphan*) takes its row in its last-seen snapshot.
+    and the oldest snapshot of the window. A model's metadata is its row in the newest anchor holding it. The
+    models no anchor holds (created and gone between two anchors, *orphans*) are read from as few snapshots as
+    hold them all: going forward in time, the orphan last seen earliest that no chosen snapshot holds yet has its
+    last-seen snapshot chosen (the greedy cover of intervals by points, which uses the fewest), and each orphan
+    takes its row in the newest chosen snapshot holding it. (Reading an orphan's row costs a whole row group of
+    metadata columns, ``tags`` above all, for a handful of rows: the cover reads about half as many snapshots as
+    reading each orphan's last-seen one.)
 
 What N > 1 loses: only models gone from the newest snapshot can differ, and only if they changed their metadata
-in the (at most N - 1) weeks between the newest anchor holding them and their last week. ``metadata_date`` says
+in the (at most N - 1) weeks between the snapshot their metadata comes from and their last week. ``metadata_date`` says
 which snapshot each model's metadata comes from. ``python -m devtools.bench --loss`` measures the share of
 downloads whose tags and lineage roots are identical to those of reading every week (module
 :mod:`devtools.bench`).
@@ -49,8 +54,8 @@ Parquet range reads of column chunks:
    columns (``author, createdAt, likes, pipeline_tag, library_name, tags, baseModels`` and ``params_total`` from the
    ``total`` leaves of ``safetensors`` and ``gguf``: every column the catalog and notebook 06 read) of the row
    groups holding a row the plan reads that the store lacks (``MetadataPlan.missing``): every row group of a new
-   newest snapshot; for older anchors, those holding models gone before the next newer anchor; anywhere, those
-   holding an orphan's last row. The planned rows, with their row numbers, go to a metadata file
+   newest snapshot; for older anchors, those holding models gone before the next newer anchor; in the snapshots
+   the rule chooses for orphans, those holding their rows. The planned rows, with their row numbers, go to a metadata file
    ``metadata/<date>.part<K>.parquet`` with its own manifest entry (the rule, the row groups read, the file and
    SHA-256 of the snapshot it belongs to).
 
@@ -501,7 +506,8 @@ class MetadataPlan:
         Index (newest first) of the newest snapshot holding each catalog row's model.
     source : numpy.ndarray
         Index of the snapshot the model's metadata is read from: the newest anchor holding it, or, for a
-        model no anchor holds, its last-seen snapshot (equal to ``last_seen`` when every snapshot is an anchor).
+        model no anchor holds, the newest snapshot of the orphans' cover holding it (module docstring; equal to
+        ``last_seen`` when every snapshot is an anchor).
     reads : dict
         Snapshot index -> (row positions in the file, sorted; their catalog rows): the rows whose metadata
         columns are read from that snapshot. Snapshots absent from it are read for their weekly columns only.
@@ -539,7 +545,7 @@ class MetadataPlan:
 
     @property
     def orphans(self) -> int:
-        """Models that no anchor holds (their metadata comes from their last-seen snapshot)."""
+        """Models that no anchor holds (their metadata comes from the orphans' cover, module docstring)."""
         return int(np.sum(~self.anchor[self.source]))
 
     def summary(self) -> dict:
@@ -602,8 +608,8 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
     seen: dict[str, int] = {}                   # id -> catalog row
     id_parts: list[pa.Array] = []
     last_seen = _Grow(np.int32)
-    last_row = _Grow(np.int64)                  # row of each catalog row's model in its last-seen snapshot
     source = _Grow(np.int32)
+    pending: list[tuple[int, np.ndarray, np.ndarray]] = []   # (snapshot, rows, codes) still unsourced there
     reads: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     missing: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     thin: dict[int, ThinSnapshot] = {}
@@ -635,14 +641,14 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
             id_parts.append(part.ids.take(pa.array(pos)) if part.fresh is not None or len(pos) != part.rows
                             else part.ids)
             last_seen.extend(np.full(pos.size, i))
-            last_row.extend(pos)
             source.extend(np.full(pos.size, -1))
         if part.thin is None:
-            if anchor[i]:  # rows of models no newer anchor holds
-                need = np.flatnonzero(source.values[codes] < 0)
-                if need.size:
-                    source.values[codes[need]] = i
-                    reads[i] = (need, codes[need])
+            need = np.flatnonzero(source.values[codes] < 0)    # rows of models no newer anchor holds
+            if need.size and anchor[i]:
+                reads[i] = _first_of_each(need, codes[need])
+                source.values[reads[i][1]] = i
+            elif need.size:
+                pending.append((i, need, codes[need]))
         else:  # a thin snapshot: the rows its parts hold, and (at an anchor) the rows they should hold
             thin[i] = part.thin
             unsourced = source.values[codes] < 0
@@ -650,13 +656,14 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
             held[part.thin.stored[part.thin.stored < part.rows]] = True
             use = np.flatnonzero(unsourced & held)
             if use.size:
-                source.values[codes[use]] = i
-                reads[i] = (use, codes[use])
-            if anchor[i]:
-                lack = np.flatnonzero(unsourced & ~held)
-                if lack.size:
-                    source.values[codes[lack]] = i
-                    missing[i] = (lack, codes[lack])
+                reads[i] = _first_of_each(use, codes[use])
+                source.values[reads[i][1]] = i
+            lack = np.flatnonzero(unsourced & ~held & (source.values[codes] < 0))
+            if lack.size and anchor[i]:
+                missing[i] = _first_of_each(lack, codes[lack])
+                source.values[missing[i][1]] = i
+            elif lack.size:
+                pending.append((i, lack, codes[lack]))
         if want_codes:
             _save_codes(row_codes_dir, date, codes)
             stamps[date.isoformat()] = _stamp(path) | {"rows": int(part.rows)}
@@ -668,16 +675,10 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
     ids = pa.concat_arrays(id_parts)
     last = last_seen.values.astype(np.int64)
     src = source.values.astype(np.int64)
-    orphan = np.flatnonzero(src < 0)   # held by no anchor: read from the last-seen snapshot, at the row it has there
-    if orphan.size:
-        src[orphan] = last[orphan]
-        pos_all = last_row.values
-        for k in np.unique(last[orphan]):
-            members = orphan[last[orphan] == k]
-            pos = pos_all[members]
-            order = np.argsort(pos)
-            # a thin snapshot's parts cannot hold them (they would have been used above): missing
-            (missing if int(k) in thin else reads)[int(k)] = (pos[order], members[order])
+    for k, (pos, members) in _orphan_sources(pending, src).items():   # models held by no anchor
+        src[members] = k
+        # a thin snapshot's parts cannot hold them (they would have been used above): missing
+        (missing if k in thin else reads)[k] = (pos, members)
     if want_codes:
         pq.write_table(pa.table({"id": ids}), row_codes_dir / ROW_CODES_IDS)
         index = {"catalog_rows": len(ids), "ids_file": ROW_CODES_IDS, "snapshots": stamps}
@@ -686,6 +687,71 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
                         reads=dict(sorted(reads.items())), rows=rows,
                         codes_written=len(snaps) if want_codes else 0, missing=dict(sorted(missing.items())),
                         thin=thin)
+
+
+def _first_of_each(rows: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (ascending) and their catalog rows, keeping the first row of a model listed twice in a file."""
+    if codes.size < 2 or np.bincount(codes).max() < 2:
+        return rows, codes
+    _, first = np.unique(codes, return_index=True)
+    first.sort()
+    return rows[first], codes[first]
+
+
+def _orphan_sources(pending: list[tuple[int, np.ndarray, np.ndarray]],
+                    source: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Where the models no anchor holds (orphans) take their metadata: the fewest snapshots that hold them all.
+
+    Parameters
+    ----------
+    pending : list of (snapshot, rows, catalog rows)
+        For each snapshot (newest first) that is no anchor, the rows of the models no newer anchor held there.
+    source : numpy.ndarray
+        Snapshot each catalog row's metadata comes from so far (-1: none yet; these are the orphans).
+
+    Returns
+    -------
+    dict
+        Snapshot -> (rows, sorted; their catalog rows), every orphan once.
+
+    Notes
+    -----
+    Going forward in time, the orphan last seen earliest that no chosen snapshot holds yet has its last-seen snapshot
+    chosen (the classic greedy cover of intervals by points: the fewest snapshots holding every orphan); each orphan
+    then takes its row in the newest chosen snapshot that holds it. Orphans are models created and gone between two
+    anchors, so an orphan's metadata comes from a snapshot at most ``N - 1`` weeks before its last week, as with the
+    models an anchor holds.
+    """
+    if not pending:
+        return {}
+    snap = np.concatenate([np.full(r.size, i, dtype=np.int64) for i, r, _ in pending])
+    pos = np.concatenate([r for _, r, _ in pending])
+    code = np.concatenate([c for _, _, c in pending])
+    keep = source[code] < 0
+    snap, pos, code = snap[keep], pos[keep], code[keep]
+    if not code.size:
+        return {}
+    models, inv = np.unique(code, return_inverse=True)
+    last = np.full(models.size, np.iinfo(np.int64).max)
+    np.minimum.at(last, inv, snap)                       # newest-first index: the smallest is the last-seen
+    order = np.argsort(snap, kind="stable")
+    bounds = np.searchsorted(snap[order], np.arange(snap.max() + 2))
+    holds = lambda k: inv[order[bounds[k]:bounds[k + 1]]]  # noqa: E731 - orphans with a row in snapshot k
+    covered = np.zeros(models.size, dtype=bool)
+    chosen = []
+    for j in np.argsort(-last, kind="stable"):           # last seen earliest first
+        if not covered[j]:
+            chosen.append(int(last[j]))
+            covered[holds(int(last[j]))] = True
+    in_chosen = np.isin(snap, chosen)
+    best = np.full(models.size, np.iinfo(np.int64).max)
+    np.minimum.at(best, inv[in_chosen], snap[in_chosen])  # the newest chosen snapshot holding each orphan
+    out = {}
+    for k in sorted(set(chosen)):
+        sel = np.flatnonzero((snap == k) & (best[inv] == k))
+        sel = sel[np.argsort(pos[sel], kind="stable")]
+        out[k] = _first_of_each(pos[sel], code[sel])
+    return out
 
 
 class _Grow:
@@ -784,7 +850,8 @@ def build_catalog(snapshots: Sequence[tuple[dt.date, Path]], columns: Sequence[s
     metadata_every : int
         The thin-read rule (module docstring): 1 reads each model's metadata from the newest snapshot holding it
         (what reading every week's metadata gives); N > 1 reads it from the newest anchor (the newest snapshot and
-        every N-th before it) holding the model, or from its last-seen snapshot if no anchor holds it.
+        every N-th before it) holding the model, or, if no anchor holds it, from the orphans' cover (module
+        docstring).
     plan : MetadataPlan, optional
         A plan already made by :func:`plan_metadata` on the same snapshots (then ``metadata_every`` and
         ``row_codes_dir`` are those of the plan).

@@ -8,8 +8,9 @@ the child, rows. DuckDB is an optional, bench-only dependency (``pip install -e 
 The SQL is what a user would write instead of the project's pass, with the project's definitions:
 
 1. metadata of each model: the newest anchor snapshot holding it (``arg_max(..., date)``); every snapshot is an
-   anchor under ``metadata_every = 1`` (the plain "newest metadata" union); a model no anchor holds takes its row
-   in the newest snapshot holding it;
+   anchor under ``metadata_every = 1`` (the plain "newest metadata" union); the models no anchor holds (orphans)
+   take their row in the newest of the fewest weeks that hold them all, chosen greedily forward in time by a
+   recursive CTE (the catalog's rule, :func:`analysis.catalog.plan_metadata`);
 2. parents: the ``baseModels`` ids, else the ``base_model:`` tags, in order; the first one that is another known
    model (matched exactly, then case-insensitively to the smallest id), else the first listed;
 3. lineage roots by a recursive CTE (self references and dangling parents end a chain; a cycle's root is its
@@ -38,7 +39,6 @@ def panel_sql(spec: dict) -> list[str]:
     """The statements computing the panel into the table ``panel`` (see the module docstring)."""
     files = spec["files"]            # [[date, path, is_anchor], ...]
     anchors = [p for _, p, a in files if a]
-    every = len(anchors) == len(files)
     rules = spec["rules"]
     scopes = spec["scopes"]
     llm = ", ".join("'" + t + "'" for t in spec["llm_pipeline_tags"])
@@ -58,14 +58,32 @@ def panel_sql(spec: dict) -> list[str]:
             FROM read_parquet({_sql_list(anchors)}, filename = true) m JOIN files f ON f.path = m.filename
             GROUP BY m.id""",
     ]
-    if not every:  # models no anchor holds: their newest row anywhere
-        stmts.append(f"""INSERT INTO meta_rows
-            SELECT m.id, arg_max({{'author': m.author, 'pipeline_tag': m.pipeline_tag, 'tags': m.tags,
-                                   'baseModels': m.baseModels}}, f.date)
-            FROM read_parquet({_sql_list([p for _, p, _ in files])}, filename = true) m
-            JOIN files f ON f.path = m.filename
-            WHERE NOT f.anchor AND m.id NOT IN (SELECT id FROM meta_rows)
-            GROUP BY m.id""")
+    others = [p for _, p, a in files if not a]
+    if others:  # models no anchor holds (orphans): the fewest weeks that hold them all, chosen greedily
+        stmts += [
+            f"""CREATE TEMP TABLE orphan_rows AS
+            SELECT m.id, f.date, {{'author': m.author, 'pipeline_tag': m.pipeline_tag, 'tags': m.tags,
+                                  'baseModels': m.baseModels}} AS r
+            FROM read_parquet({_sql_list(others)}, filename = true) m JOIN files f ON f.path = m.filename
+            WHERE m.id NOT IN (SELECT id FROM meta_rows)""",
+            "CREATE TEMP TABLE orphan_last AS SELECT id, max(date) AS k FROM orphan_rows GROUP BY id",
+            # going forward in time, the orphan last seen earliest that no chosen week holds has its last week
+            # chosen; each orphan then takes its row in the newest chosen week holding it
+            """CREATE TEMP TABLE chosen AS
+            WITH RECURSIVE g(p, picks) AS (
+                SELECT min(k), [min(k)] FROM orphan_last HAVING count(*) > 0
+                UNION ALL
+                SELECT n.k, list_append(n.picks, n.k) FROM (
+                    SELECT (SELECT min(o.k) FROM orphan_last o
+                            WHERE o.k > g.p AND NOT EXISTS (SELECT 1 FROM orphan_rows r
+                                                            WHERE r.id = o.id AND list_contains(g.picks, r.date)))
+                           AS k, g.picks FROM g) n
+                WHERE n.k IS NOT NULL)
+            SELECT DISTINCT unnest(picks) AS date FROM g""",
+            """INSERT INTO meta_rows
+            SELECT r.id, arg_max(r.r, r.date) FROM orphan_rows r WHERE r.date IN (SELECT date FROM chosen)
+            GROUP BY r.id""",
+        ]
     stmts.append("CREATE TEMP TABLE meta AS SELECT id, unnest(r) FROM meta_rows")
     stmts += [
         # 2. parents

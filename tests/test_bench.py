@@ -193,3 +193,43 @@ def test_bytes_read_measures_the_real_thin_pull_below_the_bound(tmp_path):
     assert 0 < m["metadata_row_groups_read"] < m["row_groups_total"] / 3
     assert m["bytes_per_row_newest"]["cardData"] > 100          # heavy columns sized as assumed
     assert m["loss"]["share_of_downloads_identical"] >= MIN_IDENTICAL and m["loss"]["models_differing"] > 0
+
+
+def test_the_sql_yardstick_reads_each_models_metadata_where_the_catalog_does(tmp_path):
+    """The SQL's metadata step follows the catalog's thin-read rule, orphans included (the greedy cover of the
+    weeks that hold them), on a store where models edit their metadata and many are created and gone between
+    anchors."""
+    duckdb = pytest.importorskip("duckdb")
+    from analysis.catalog import anchors, build_catalog
+    from analysis.schema import LLM_PIPELINE_TAGS, REGIONS, RULES, SCOPES
+    from devtools.duckdb_sql import panel_sql
+
+    spec = StoreSpec(models=20000, seed=6)
+    folder = generate_store(spec, tmp_path, 40, log=lambda *a: None)
+    snaps = [(spec.date(w), folder / "archive" / f"{spec.date(w).isoformat()}.parquet") for w in range(40)]
+    newest_first = sorted(snaps, reverse=True)
+    for every in (1, 10):
+        flags = anchors([d for d, _ in newest_first], every)
+        sql = panel_sql({"files": [[d.isoformat(), str(p), bool(a)] for (d, p), a in zip(newest_first, flags)],
+                         "rules": list(RULES), "scopes": list(SCOPES), "regions": list(REGIONS),
+                         "llm_pipeline_tags": list(LLM_PIPELINE_TAGS)})
+        con = duckdb.connect()
+        for stmt in sql[:next(i for i, x in enumerate(sql) if "TABLE meta AS" in x) + 1]:
+            con.execute(stmt)
+        theirs = con.execute("SELECT id, pipeline_tag, baseModels FROM meta ORDER BY id").df().set_index("id")
+        cat = build_catalog(snaps, metadata_every=every).to_pandas().set_index("id").sort_index()
+        assert theirs.index.tolist() == cat.index.tolist()
+        assert theirs["pipeline_tag"].fillna("-").tolist() == cat["pipeline_tag"].fillna("-").tolist()
+        parents = lambda col: [None if not isinstance(x, dict) else  # noqa: E731
+                               (x["relation"], tuple(m["id"] for m in (x["models"] if x["models"] is not None else [])))
+                               for x in col]
+        assert parents(theirs["baseModels"]) == parents(cat["baseModels"])
+        if every > 1:   # the orphans: the SQL reads each from the week the catalog does
+            weeks = con.execute("""SELECT r.id, max(r.date) AS week FROM orphan_rows r
+                                   WHERE r.date IN (SELECT date FROM chosen) GROUP BY r.id""").df().set_index("id")
+            anchor_weeks = {d for (d, _), a in zip(newest_first, flags) if a}
+            orphans = cat[~cat["metadata_date"].isin(anchor_weeks)]
+            assert sorted(weeks.index) == sorted(orphans.index)
+            assert [w.date() for w in pd.to_datetime(weeks.loc[orphans.index, "week"])] == \
+                orphans["metadata_date"].tolist()
+            assert (orphans["metadata_date"] != orphans["last_seen"]).any()   # some are read before their last week

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis.simulate.store import StoreSpec, generate_store
-from analysis.catalog import CATALOG_COLUMNS, CatalogError, build_catalog, lineage_tags, ordered_map
+from analysis.catalog import CATALOG_COLUMNS, CatalogError, build_catalog, lineage_tags, ordered_map, plan_metadata
 from analysis.schema import RAW_SCHEMA
 
 D = [dt.date(2025, 1, 1) + dt.timedelta(weeks=w) for w in range(3)]
@@ -184,7 +184,7 @@ def test_thin_rule_known_answers(tmp_path):
         0: [_meta("o/a", "0"), _meta("o/old", "0")],
         1: [_meta("o/a", "1"), _meta("o/old", "1"), _meta("o/orphan", "1")],
         2: [_meta("o/a", "2"), _meta("o/gone", "2")],
-        3: [_meta("o/a", "3"), _meta("o/gone", "3"), _meta("o/orphan2", "3")],
+        3: [_meta("o/a", "3"), _meta("o/gone", "3"), _meta("o/orphan2", "3"), _meta("o/brief", "3")],
         4: [_meta("o/a", "4"), _meta("o/gone", "4"), _meta("o/orphan2", "4")],
         5: [_meta("o/a", "5")],
     }
@@ -192,12 +192,16 @@ def test_thin_rule_known_answers(tmp_path):
     thin = build_catalog(snaps, metadata_every=3).to_pandas().set_index("id")
     exact = build_catalog(snaps, metadata_every=1).to_pandas().set_index("id")
     assert exact["pipeline_tag"].to_dict() == {"o/a": "v5", "o/old": "v1", "o/orphan": "v1", "o/gone": "v4",
-                                               "o/orphan2": "v4"}
+                                               "o/orphan2": "v4", "o/brief": "v3"}
     assert thin["pipeline_tag"].to_dict() == {"o/a": "v5", "o/old": "v0",      # newest anchor holding it: week 0
                                               "o/orphan": "v1",                # in no anchor: its last week
                                               "o/gone": "v2",                  # stale: anchor 2, last seen in 4
-                                              "o/orphan2": "v4"}
+                                              "o/brief": "v3",                 # in no anchor: its last week, which
+                                              "o/orphan2": "v3"}               # also holds this one (read once)
     assert thin.loc["o/gone", "metadata_date"] == d[2] and thin.loc["o/gone", "last_seen"] == d[4]
+    assert thin.loc["o/orphan2", "metadata_date"] == d[3] and thin.loc["o/orphan2", "last_seen"] == d[4]
+    plan = plan_metadata(snaps, 3)
+    assert sorted(plan.dates[k] for k in plan.reads) == [d[0], d[1], d[2], d[3], d[5]]   # not week 4
     assert (exact["metadata_date"] == exact["last_seen"]).all()
 
 
@@ -215,9 +219,18 @@ def test_thin_catalog_equals_a_plain_reference(tmp_path):
     allrows = pd.concat(frames).sort_values("date", ascending=False, kind="stable")
     last_seen = allrows.drop_duplicates("id").set_index("id")["date"]
     ref = allrows[allrows["anchor"]].drop_duplicates("id").set_index("id")
-    orphans = allrows[~allrows["id"].isin(ref.index)].drop_duplicates("id").set_index("id")
+    # orphans (held by no anchor): going forward in time, the orphan last seen earliest that no chosen week holds
+    # has its last week chosen; each orphan then takes its row in the newest chosen week holding it
+    orph = allrows[~allrows["id"].isin(ref.index)]
+    alive = orph.groupby("id")["date"].agg(set)
+    chosen: list = []
+    for mid, last in orph.groupby("id")["date"].max().sort_values(kind="stable").items():
+        if not any(d in alive[mid] for d in chosen):
+            chosen.append(last)
+    pick = {m: max(d for d in days if d in chosen) for m, days in alive.items()}
+    orphans = orph[orph["date"] == orph["id"].map(pick)].drop_duplicates("id").set_index("id")
     ref = pd.concat([ref, orphans]).sort_index()
-    assert len(orphans) > 0
+    assert len(orphans) > 0 and len(chosen) < orph.drop_duplicates("id")["date"].nunique()  # fewer weeks read
     got = build_catalog(snaps, metadata_every=10, lineage_tags_only=False).to_pandas().set_index("id").sort_index()
     assert got.index.tolist() == ref.index.tolist()
     for col in ("pipeline_tag", "tags", "baseModels", "author", "createdAt", "library_name"):
@@ -261,3 +274,13 @@ def test_lineage_tags_of_chosen_rows():
     assert lineage_tags(tags).to_pylist() == [["base_model:a/b", "base_model:quantized:a/b"], None, [], [],
                                               ["base_model:c/d"], ["base_model:a/b"]]
     assert lineage_tags(tags, np.zeros(0, dtype=np.int64)).to_pylist() == []
+
+
+@pytest.mark.parametrize("every", [1, 13])
+def test_a_model_listed_twice_in_its_last_file_keeps_its_first_row(tmp_path, every):
+    d = [dt.date(2025, 1, 1) + dt.timedelta(weeks=k) for k in range(3)]
+    snaps = [(d[0], _write(tmp_path / "0.parquet", [_meta("a/x", "0"), _meta("a/y", "0"), _meta("a/y", "9")])),
+             (d[1], _write(tmp_path / "1.parquet", [_meta("a/x", "1"), _meta("a/x", "8"), _meta("a/z", "1")])),
+             (d[2], _write(tmp_path / "2.parquet", [_meta("a/x", "2")]))]
+    cat = build_catalog(snaps, metadata_every=every).to_pandas().set_index("id")
+    assert cat["pipeline_tag"].to_dict() == {"a/x": "v2", "a/y": "v0", "a/z": "v1"}
