@@ -69,7 +69,7 @@ def panel_sql(spec: dict) -> list[str]:
             "CREATE TEMP TABLE orphan_last AS SELECT id, max(date) AS k FROM orphan_rows GROUP BY id",
             # going forward in time, the orphan last seen earliest that no chosen week holds has its last week
             # chosen; each orphan then takes its row in the newest chosen week holding it
-            """CREATE TEMP TABLE chosen AS
+            """CREATE TEMP TABLE orphan_weeks AS
             WITH RECURSIVE g(p, picks) AS (
                 SELECT min(k), [min(k)] FROM orphan_last HAVING count(*) > 0
                 UNION ALL
@@ -81,7 +81,7 @@ def panel_sql(spec: dict) -> list[str]:
                 WHERE n.k IS NOT NULL)
             SELECT DISTINCT unnest(picks) AS date FROM g""",
             """INSERT INTO meta_rows
-            SELECT r.id, arg_max(r.r, r.date) FROM orphan_rows r WHERE r.date IN (SELECT date FROM chosen)
+            SELECT r.id, arg_max(r.r, r.date) FROM orphan_rows r WHERE r.date IN (SELECT date FROM orphan_weeks)
             GROUP BY r.id""",
         ]
     stmts.append("CREATE TEMP TABLE meta AS SELECT id, unnest(r) FROM meta_rows")

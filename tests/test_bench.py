@@ -226,7 +226,7 @@ def test_the_sql_yardstick_reads_each_models_metadata_where_the_catalog_does(tmp
         assert parents(theirs["baseModels"]) == parents(cat["baseModels"])
         if every > 1:   # the orphans: the SQL reads each from the week the catalog does
             weeks = con.execute("""SELECT r.id, max(r.date) AS week FROM orphan_rows r
-                                   WHERE r.date IN (SELECT date FROM chosen) GROUP BY r.id""").df().set_index("id")
+                                   WHERE r.date IN (SELECT date FROM orphan_weeks) GROUP BY r.id""").df().set_index("id")
             anchor_weeks = {d for (d, _), a in zip(newest_first, flags) if a}
             orphans = cat[~cat["metadata_date"].isin(anchor_weeks)]
             assert sorted(weeks.index) == sorted(orphans.index)
