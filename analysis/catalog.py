@@ -112,9 +112,9 @@ DEFAULT_WORKERS = 2
 
 #: The thin-read rule's default (module docstring, "Thin reads"): metadata from one anchor snapshot in 13 weeks (a
 #: quarter), plus the newest and the oldest. Measured on the simulated store (10% of models editing their metadata
-#: once): tags and lineage roots identical to reading every week's metadata for 99.96% of downloads at 0.5 million
-#: models x 104 weeks and 99.986% at 2.5 million x 104 (``python -m devtools.bench --loss``). 1 reads each model's
-#: newest row (exact).
+#: once): tags, lineage roots and pipeline tags identical to reading every week's metadata for 99.96% of downloads at
+#: 0.5 million models x 104 weeks and 99.97% at 2.5 million x 104 (``python -m devtools.bench --loss``). 1 reads each
+#: model's newest row (exact).
 DEFAULT_METADATA_EVERY = 13
 
 _COLUMN_TYPES = {f.name: f.type for f in RAW_SCHEMA}
