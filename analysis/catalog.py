@@ -735,14 +735,14 @@ def _orphan_sources(pending: list[tuple[int, np.ndarray, np.ndarray]],
     last = np.full(models.size, np.iinfo(np.int64).max)
     np.minimum.at(last, inv, snap)                       # newest-first index: the smallest is the last-seen
     order = np.argsort(snap, kind="stable")
-    bounds = np.searchsorted(snap[order], np.arange(snap.max() + 2))
-    holds = lambda k: inv[order[bounds[k]:bounds[k + 1]]]  # noqa: E731 - orphans with a row in snapshot k
+    bounds = np.searchsorted(snap[order], np.arange(snap.max() + 2))   # the rows of snapshot k: bounds[k]:bounds[k+1]
     covered = np.zeros(models.size, dtype=bool)
     chosen = []
     for j in np.argsort(-last, kind="stable"):           # last seen earliest first
         if not covered[j]:
-            chosen.append(int(last[j]))
-            covered[holds(int(last[j]))] = True
+            k = int(last[j])
+            chosen.append(k)
+            covered[inv[order[bounds[k]:bounds[k + 1]]]] = True   # every orphan with a row in snapshot k
     in_chosen = np.isin(snap, chosen)
     best = np.full(models.size, np.iinfo(np.int64).max)
     np.minimum.at(best, inv[in_chosen], snap[in_chosen])  # the newest chosen snapshot holding each orphan

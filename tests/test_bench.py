@@ -195,6 +195,13 @@ def test_bytes_read_measures_the_real_thin_pull_below_the_bound(tmp_path):
     assert m["loss"]["share_of_downloads_identical"] >= MIN_IDENTICAL and m["loss"]["models_differing"] > 0
 
 
+def _parents(column) -> list:
+    """Each baseModels struct as (relation, parent ids), whichever library built it (None for a null)."""
+    return [None if not isinstance(x, dict) else
+            (x["relation"], tuple(m["id"] for m in (x["models"] if x["models"] is not None else [])))
+            for x in column]
+
+
 def test_the_sql_yardstick_reads_each_models_metadata_where_the_catalog_does(tmp_path):
     """The SQL's metadata step follows the catalog's thin-read rule, orphans included (the greedy cover of the
     weeks that hold them), on a store where models edit their metadata and many are created and gone between
@@ -220,10 +227,7 @@ def test_the_sql_yardstick_reads_each_models_metadata_where_the_catalog_does(tmp
         cat = build_catalog(snaps, metadata_every=every).to_pandas().set_index("id").sort_index()
         assert theirs.index.tolist() == cat.index.tolist()
         assert theirs["pipeline_tag"].fillna("-").tolist() == cat["pipeline_tag"].fillna("-").tolist()
-        parents = lambda col: [None if not isinstance(x, dict) else  # noqa: E731
-                               (x["relation"], tuple(m["id"] for m in (x["models"] if x["models"] is not None else [])))
-                               for x in col]
-        assert parents(theirs["baseModels"]) == parents(cat["baseModels"])
+        assert _parents(theirs["baseModels"]) == _parents(cat["baseModels"])
         if every > 1:   # the orphans: the SQL reads each from the week the catalog does
             weeks = con.execute("""SELECT r.id, max(r.date) AS week FROM orphan_rows r
                                    WHERE r.date IN (SELECT date FROM orphan_weeks) GROUP BY r.id""").df().set_index("id")
