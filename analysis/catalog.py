@@ -22,11 +22,10 @@ Thin reads: the rule
     metadata columns, ``tags`` above all, for a handful of rows: the cover reads about half as many snapshots as
     reading each orphan's last-seen one.)
 
-What N > 1 loses: only models gone from the newest snapshot can differ, and only if they changed their metadata
-in the (at most N - 1) weeks between the snapshot their metadata comes from and their last week. ``metadata_date`` says
-which snapshot each model's metadata comes from. ``python -m devtools.bench --loss`` measures the share of
-downloads whose tags and lineage roots are identical to those of reading every week (module
-:mod:`devtools.bench`).
+What N > 1 loses: only models gone from the newest snapshot can differ, and only if they changed their metadata in
+the (at most N - 1) weeks between the snapshot their metadata comes from and their last week. ``metadata_date`` says
+which snapshot each model's metadata comes from. ``python -m devtools.bench --loss`` measures the share of downloads
+whose tags and lineage roots are identical to those of reading every week (module :mod:`devtools.bench`).
 
 How it streams
 --------------
@@ -54,9 +53,9 @@ Parquet range reads of column chunks:
    columns (``author, createdAt, likes, pipeline_tag, library_name, tags, baseModels`` and ``params_total`` from the
    ``total`` leaves of ``safetensors`` and ``gguf``: every column the catalog and notebook 06 read) of the row
    groups holding a row the plan reads that the store lacks (``MetadataPlan.missing``): every row group of a new
-   newest snapshot; for older anchors, those holding models gone before the next newer anchor; in the snapshots
-   the rule chooses for orphans, those holding their rows. The planned rows, with their row numbers, go to a metadata file
-   ``metadata/<date>.part<K>.parquet`` with its own manifest entry (the rule, the row groups read, the file and
+   newest snapshot; for older anchors, those holding models gone before the next newer anchor; in the snapshots the
+   rule chooses for orphans, those holding their rows. The planned rows, with their row numbers, go to a metadata
+   file ``metadata/<date>.part<K>.parquet`` with its own manifest entry (the rule, the row groups read, the file and
    SHA-256 of the snapshot it belongs to).
 
 A backfill thus pulls the weekly columns of the whole window first, then plans and fetches the metadata. An
