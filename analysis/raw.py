@@ -577,13 +577,13 @@ class RawStore:
         """
         p = self._existing(kind, date)
         try:
-            rule = thin_rule(pq.read_schema(p))
+            schema = pq.read_schema(p)
         except (pa.ArrowInvalid, OSError) as e:
             raise RawStoreError(f"{p}: unreadable raw file ({e}); run `python -m analysis pull --verify`") from None
-        if rule is not None:
-            return self._read_thin(p, columns)
+        if thin_rule(schema) is not None:
+            return self._read_thin(p, columns, schema)
         try:
-            present = pq.read_schema(p).names
+            present = schema.names
             want = list(RAW_SCHEMA.names) if columns is None else list(columns)
             table = pq.read_table(p, columns=[c for c in want if c in present or c not in LATER_COLUMNS],
                                   page_checksum_verification=True)
@@ -592,8 +592,9 @@ class RawStore:
         check_raw_schema(table.schema, str(p), columns, written=True)
         return _with_later_columns(table, want)
 
-    def _read_thin(self, p: Path, columns: list[str] | None) -> pa.Table:
-        """A thin snapshot as RAW_SCHEMA columns: the metadata of the rows its parts hold, nulls for the others."""
+    def _read_thin(self, p: Path, columns: list[str] | None, schema: pa.Schema) -> pa.Table:
+        """A thin snapshot (file ``p`` with ``schema``) as RAW_SCHEMA columns: the metadata of the rows its parts hold,
+        nulls for the others."""
         want = list(RAW_SCHEMA.names) if columns is None else list(columns)
         check_raw_schema(RAW_SCHEMA, str(p), want)
         try:
@@ -601,21 +602,20 @@ class RawStore:
                                    page_checksum_verification=True)
         except (pa.ArrowInvalid, OSError) as e:
             raise RawStoreError(f"{p}: unreadable raw file ({e}); run `python -m analysis pull --verify`") from None
-        _check_exact(pq.read_schema(p), WEEKLY_SCHEMA, str(p))
+        _check_exact(schema, WEEKLY_SCHEMA, str(p))
         meta_cols = [c for c in want if c not in WEEKLY_COLUMNS]
         n = weekly.num_rows
         filled: dict[str, pa.Array] = {}
         if meta_cols:
             thin = thin_snapshot(p)
             got = thin.read_rows(thin.stored, meta_cols) if thin is not None else None
-            for c in meta_cols:
-                typ = RAW_SCHEMA.field(c).type
-                if got is None or not got.num_rows:
-                    filled[c] = pa.nulls(n, typ)
-                    continue
+            if got is None or not got.num_rows:
+                filled = {c: pa.nulls(n, RAW_SCHEMA.field(c).type) for c in meta_cols}
+            else:
                 slot = np.full(n, -1, dtype=np.int64)      # row -> its place among the stored rows (-1: none)
                 slot[thin.stored] = np.arange(thin.stored.size)
-                filled[c] = got[c].combine_chunks().take(pa.array(slot, mask=slot < 0))
+                take = pa.array(slot, mask=slot < 0)
+                filled = {c: got[c].combine_chunks().take(take) for c in meta_cols}
         return pa.Table.from_arrays([weekly[c] if c in WEEKLY_COLUMNS else filled[c] for c in want],
                                     schema=pa.schema([RAW_SCHEMA.field(c) for c in want]))
 
@@ -623,8 +623,9 @@ class RawStore:
                      batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
         """Yield record batches of one raw file, checked against RAW_SCHEMA (later columns it predates: nulls)."""
         p = self._existing(kind, date)
-        if thin_rule(pq.read_schema(p)) is not None:
-            yield from self._read_thin(p, columns).to_batches(max_chunksize=batch_size)
+        schema = pq.read_schema(p)
+        if thin_rule(schema) is not None:
+            yield from self._read_thin(p, columns, schema).to_batches(max_chunksize=batch_size)
             return
         pf = pq.ParquetFile(p)
         check_raw_schema(pf.schema_arrow, str(p), columns, written=True)

@@ -107,19 +107,12 @@ def pull_notes(paths: Paths, dates: list[dt.date], window: list[dt.date] | None 
     A thin pull reads the metadata columns (``params_total`` among them) into metadata parts, whose entries carry
     the notes of what they read; a model's metadata may come from any snapshot of the window.
     """
-    from .raw import RawStore
-
-    store = RawStore(paths.raw_dir)
     out: dict[str, list[str]] = {}
     for e in raw_entries(paths, dates):
         out.setdefault(e["date"], []).extend(e.get("schema_drift") or [])
-    for d in window or dates:
-        e = store.entry("archive", d)
-        if e is None:
-            continue
-        for part in store.metadata_entries(d, int(e.get("version", 1))):
-            notes = [n for n in part.get("schema_drift") or [] if n not in out.get(d.isoformat(), [])]
-            out.setdefault(d.isoformat(), []).extend(notes)
+    for part in metadata_entries(paths, window or dates):
+        notes = [n for n in part.get("schema_drift") or [] if n not in out.get(part["date"], [])]
+        out.setdefault(part["date"], []).extend(notes)
     return out
 
 

@@ -262,12 +262,12 @@ def staleness(snapshots, thin: pd.DataFrame, plan, *, workers: int, registry, ro
     tags it, and compares, model by model, :data:`STALENESS_COLUMNS` with the thin pass's tags. Each model weighs
     its 30-day downloads summed over every snapshot (through the row codes of the thin pass).
     """
-    from analysis.catalog import ROW_CODES_IDS, build_catalog
+    from analysis.catalog import ROW_CODES_IDS, attach_descriptors, build_catalog
     from analysis.origin import tag_models
 
     exact_cat = build_catalog(snapshots, workers=workers, metadata_every=1)
-    exact = tag_models(exact_cat, registry, None, merge_parent="first")
-    exact = exact.merge(exact_cat.select(["id", "pipeline_tag"]).to_pandas(), on="id", validate="one_to_one")
+    exact = attach_descriptors(tag_models(exact_cat, registry, None, merge_parent="first"), exact_cat,
+                               ["pipeline_tag"])
     del exact_cat
     ids = pq.read_table(row_codes_dir / ROW_CODES_IDS)["id"].to_pandas()
     weight = np.zeros(len(ids))

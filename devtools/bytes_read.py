@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from analysis.catalog import build_catalog, plan_metadata
+from analysis.catalog import attach_descriptors, build_catalog, plan_metadata
 from analysis.config import load_config
 from analysis.hub import RetryPolicy
 from analysis.hub.pull import pull_all
@@ -112,8 +112,7 @@ def loss(thin: RawStore, full: RawStore, metadata_every: int) -> dict:
 
     def tagged(store: RawStore, every: int) -> pd.DataFrame:
         cat = build_catalog(_snapshots(store), metadata_every=every)
-        tags = tag_models(cat, registry, None, merge_parent="first")
-        return tags.merge(cat.select(["id", "pipeline_tag"]).to_pandas(), on="id", validate="one_to_one")
+        return attach_descriptors(tag_models(cat, registry, None, merge_parent="first"), cat, ["pipeline_tag"])
 
     weight = pd.Series(dtype=float)
     for _, path in _snapshots(thin):

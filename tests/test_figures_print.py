@@ -222,13 +222,19 @@ def forest():
     plt.close(fig)
 
 
-def test_figure6_fits_a_page_and_reads_at_printed_size(forest):
-    table, fig = forest
+def _reads_at_printed_size(fig) -> None:
+    """Two columns wide, at most a page high, no text below the smallest printed size, none outside the figure,
+    every mark keyed in the legend."""
     w, h = fig.get_size_inches()
-    assert w == pytest.approx(TWO_COLUMN) and h <= MAX_IN  # 48 definitions x 6 methods on one page
+    assert w == pytest.approx(TWO_COLUMN) and h <= MAX_IN
     assert not small_texts(fig), small_texts(fig)
     assert not texts_outside(fig), texts_outside(fig)
     assert not unkeyed_marks(fig), unkeyed_marks(fig)
+
+
+def test_figure6_fits_a_page_and_reads_at_printed_size(forest):
+    table, fig = forest
+    _reads_at_printed_size(fig)  # 48 definitions x 6 methods on one page
 
 
 def test_figure6_panels_hold_the_methods_and_one_change_at_a_time(forest):
@@ -329,11 +335,7 @@ def pairs():
 
 def test_figure7_reads_at_printed_size_and_keys_every_mark(pairs):
     table, fig = pairs
-    w, h = fig.get_size_inches()
-    assert w == pytest.approx(TWO_COLUMN) and h <= MAX_IN
-    assert not small_texts(fig), small_texts(fig)
-    assert not texts_outside(fig), texts_outside(fig)
-    assert not unkeyed_marks(fig), unkeyed_marks(fig)
+    _reads_at_printed_size(fig)
     legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
     assert {"Published period, read in the source", "Published period, seen only in secondary reports",
             "Published period open on that side", "No crossover date given (claim quoted)",

@@ -564,12 +564,17 @@ def _pull_archive_date(store: RawStore, listing: ArchiveListing, date: dt.date, 
     with store.open_writer("archive", date, meta, version, thin=thin) as w:
         for table in snap.iter_tables(drift):
             w.write(table)
-        w.meta["bytes_read"] = fobj.bytes_read
-        w.meta["range_requests"] = fobj.requests
-        w.meta["schema_drift"] = drift
-        w.meta["reread_row_groups"] = list(snap.rereads)
+        _record_transfer(w, fobj, snap, drift)
     assert w.entry is not None
     return w.entry
+
+
+def _record_transfer(w, fobj, snap, drift: list[str]) -> None:
+    """What reading a remote file took, into the manifest entry of the raw file written from it."""
+    w.meta["bytes_read"] = fobj.bytes_read
+    w.meta["range_requests"] = fobj.requests
+    w.meta["schema_drift"] = drift
+    w.meta["reread_row_groups"] = list(snap.rereads)
 
 
 #: The columns a thin pull reads for the rows the rule plans (normalised like the full pull's).
@@ -608,7 +613,7 @@ def _pull_metadata(store: RawStore, date: dt.date, positions: np.ndarray, base_m
         raise PullError(f"{where}: rows {positions[0]}..{positions[-1]} outside the file's {bounds[-1]} rows")
     groups = sorted(set((np.searchsorted(bounds, positions, side="right") - 1).tolist()))
     ids = pq.read_table(store.raw_dir / entry["file"], columns=["id"])["id"].combine_chunks()
-    taken = [e for e in store.metadata_entries(date, version)]
+    taken = store.metadata_entries(date, version)
     part = 1 + max([int(e.get("part", 0)) for e in taken] + [0])
     while store.metadata_path(date, version, part).exists():
         part += 1
@@ -631,10 +636,7 @@ def _pull_metadata(store: RawStore, date: dt.date, positions: np.ndarray, base_m
             picked = table.take(pa.array(rows - bounds[g]))
             w.write(pa.Table.from_arrays([pa.array(rows, pa.int64()), ids.take(pa.array(rows))]
                                          + [picked[c] for c in METADATA_COLUMNS], schema=METADATA_SCHEMA))
-        w.meta["bytes_read"] = fobj.bytes_read
-        w.meta["range_requests"] = fobj.requests
-        w.meta["schema_drift"] = drift
-        w.meta["reread_row_groups"] = list(snap.rereads)
+        _record_transfer(w, fobj, snap, drift)
     assert w.entry is not None
     return w.entry
 
