@@ -35,9 +35,10 @@ order, with small hash look-ups where they differ); a row absent from the newer 
 already seen. This gives every raw row its catalog row (the *row codes*, written for the panel pass with
 ``row_codes_dir``), every model's last-seen snapshot and row, and the rule's plan: which rows of which snapshot to
 read the metadata of.
-:func:`build_catalog` then reads those rows' metadata columns, row group by row group (a row group without a
-planned row is skipped). Files are read by a small pool of threads and consumed in order, so the result does not
-depend on the number of threads. By default ``tags`` keeps only the lineage tags (``base_model:...``, the only ones
+:func:`build_catalog` reads those rows' metadata columns, row group by row group (a row group without a planned
+row is skipped), by a second small pool of threads, each snapshot as soon as the id pass has decided its rows (an
+anchor's while older snapshots' ids are still being compared, the orphans' at the end), so the two passes overlap.
+Files are read by pools of threads and consumed in order, so the result does not depend on the number of threads. By default ``tags`` keeps only the lineage tags (``base_model:...``, the only ones
 tagging reads), which makes the catalog several times smaller.
 
 What the pull fetches under the same rule (:mod:`analysis.hub.pull`)
@@ -205,20 +206,43 @@ def lineage_tags(tags: pa.Array | pa.ChunkedArray, rows: np.ndarray | None = Non
     arr = tags.combine_chunks() if isinstance(tags, pa.ChunkedArray) else tags
     if isinstance(arr.type, pa.LargeListType):
         arr = arr.cast(pa.list_(arr.type.value_type))
-    rows = np.arange(len(arr)) if rows is None else np.asarray(rows, dtype=np.int64)
-    offsets = np.asarray(arr.offsets, dtype=np.int64)            # absolute positions into arr.values
-    valid = np.asarray(arr.is_valid(), dtype=bool)[rows] if arr.null_count else np.ones(rows.size, dtype=bool)
-    starts = offsets[rows]
-    lengths = np.where(valid, offsets[rows + 1] - starts, 0)
-    ends = np.cumsum(lengths)
-    pos = np.arange(int(ends[-1]) if ends.size else 0) + np.repeat(starts - (ends - lengths), lengths)
-    picked = arr.values.take(pa.array(pos))
-    keep = np.asarray(pc.starts_with(picked, LINEAGE_TAG_PREFIX).fill_null(False), dtype=bool)
-    kept = picked.filter(pa.array(keep)).cast(pa.string())
-    owner = np.repeat(np.arange(rows.size), lengths)[keep]
+    n = len(arr)
+    rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    offsets = arr.offsets.to_numpy().astype(np.int64)           # absolute positions into arr.values
+    valid = np.asarray(arr.is_valid(), dtype=bool) if arr.null_count else np.ones(n, dtype=bool)
+    if 4 * rows.size < n or (rows.size > 1 and not (rows[1:] > rows[:-1]).all()):
+        # a few rows, or rows in another order: the tags of those rows only, then the lineage ones among them
+        starts = offsets[rows]
+        lengths = np.where(valid[rows], offsets[rows + 1] - starts, 0)
+        ends = np.cumsum(lengths)
+        pos = np.arange(int(ends[-1]) if ends.size else 0) + np.repeat(starts - (ends - lengths), lengths)
+        picked = arr.values.take(pa.array(pos))
+        keep = np.asarray(pc.starts_with(picked, LINEAGE_TAG_PREFIX).fill_null(False), dtype=bool)
+        kept = picked.filter(pa.array(keep)).cast(pa.string())
+        slot = np.repeat(np.arange(rows.size), lengths)[keep]
+    else:
+        # most rows, in order: the lineage tags of the whole array (few), each with its row, then those of the rows
+        # asked for (no copy of the other tags)
+        kept, slot = _lineage_of_rows(arr, offsets, valid, rows)
     out_offsets = np.zeros(rows.size + 1, dtype=np.int32)
-    np.cumsum(np.bincount(owner, minlength=rows.size), out=out_offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(out_offsets), kept, mask=pa.array(~valid))
+    np.cumsum(np.bincount(slot, minlength=rows.size), out=out_offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(out_offsets), kept, mask=pa.array(~valid[rows]))
+
+
+def _lineage_of_rows(arr: pa.ListArray, offsets: np.ndarray, valid: np.ndarray,
+                     rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """The lineage tags of ``rows`` (ascending, distinct) and, for each, its place in ``rows``."""
+    n = len(arr)
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    values = arr.values.slice(lo, hi - lo)
+    hit = np.flatnonzero(np.asarray(pc.starts_with(values, LINEAGE_TAG_PREFIX).fill_null(False), dtype=bool))
+    owner = np.searchsorted(offsets, hit + lo, side="right") - 1
+    wanted = np.zeros(n, dtype=bool)
+    wanted[rows] = True
+    wanted &= valid
+    keep = wanted[owner]
+    hit, owner = hit[keep], owner[keep]
+    return values.take(pa.array(hit)).cast(pa.string()), np.searchsorted(rows, owner)
 
 
 def _trim(table: pa.Table, trim_tags: bool, rows: np.ndarray | None = None) -> pa.Table:
@@ -309,7 +333,8 @@ MATCH_SLACK = 2_048
 #: Rows looked up around the expected place after a difference in the row-by-row comparison (see :func:`match_rows`).
 MATCH_RESYNC = 64
 
-#: Rows compared at a time by the row-by-row comparison (see :func:`match_rows`).
+#: Rows compared at a time by the row-by-row comparison after a difference (see :func:`match_rows`); doubled after
+#: each run of equal rows.
 MATCH_CHUNK = 2_048
 
 #: Differences resolved row by row in a window before the rest of the window is looked up as a whole.
@@ -363,10 +388,10 @@ def match_rows(ids: pa.Array, newer: pa.Array, window: int = MATCH_WINDOW, slack
     def aligned(start: int, stop: int) -> int:
         """Match rows from ``start`` row by row at the current offset; the first row left unmatched."""
         nonlocal offset
-        p, resyncs = start, 0
+        p, resyncs, chunk = start, 0, MATCH_CHUNK
         while p < stop and resyncs <= MATCH_RESYNCS_PER_WINDOW:
             q = p + offset
-            length = min(stop - p, m - q, MATCH_CHUNK) if 0 <= q < m else 0
+            length = min(stop - p, m - q, chunk) if 0 <= q < m else 0
             if length <= 0:
                 return p
             same = pc.equal(ids.slice(p, length), newer.slice(q, length)).to_numpy(zero_copy_only=False)
@@ -375,7 +400,9 @@ def match_rows(ids: pa.Array, newer: pa.Array, window: int = MATCH_WINDOW, slack
             out[p:p + k] = np.arange(q, q + k)
             p += k
             if p >= stop or not diff.size:
+                chunk *= 2      # a run of equal rows: compare more at a time (fewer calls)
                 continue
+            chunk = MATCH_CHUNK
             resyncs += 1
             q = p + offset
             # the usual difference: a few models of the older file are gone from the newer one
@@ -560,7 +587,7 @@ class MetadataPlan:
 
 def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int = 1, *,
                   workers: int = DEFAULT_WORKERS, row_codes_dir: Path | None = None,
-                  progress=None) -> MetadataPlan:
+                  progress=None, on_read: Callable | None = None) -> MetadataPlan:
     """Read the ids of every snapshot once and decide which rows' metadata to read (the thin-read rule).
 
     Parameters
@@ -583,6 +610,11 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
         Where to write each snapshot's row codes (see :func:`build_catalog`).
     progress : callable, optional
         ``progress(i, n, date)`` after each snapshot.
+    on_read : callable, optional
+        ``on_read(k, positions, codes, rows, thin)`` as soon as the rows to read from snapshot ``k`` (newest first)
+        are final, with the entry of ``reads`` and the snapshot's row count and :class:`ThinSnapshot` (or None): an
+        anchor's during the id pass, the orphans' cover at its end. :func:`build_catalog` starts reading them
+        there, while the id pass goes on.
 
     Returns
     -------
@@ -624,12 +656,16 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
             codes[found] = newer_codes[part.newer_row[found]]
         fresh_ids = part.ids.take(pa.array(fresh)) if part.fresh is not None else part.ids
         new_pos: list[int] | np.ndarray = []
-        if not seen and pc.count_distinct(fresh_ids).as_py() == len(fresh_ids):  # the newest file, distinct ids
-            seen.update(zip(fresh_ids.to_pylist(), range(len(fresh_ids))))
-            codes[fresh] = np.arange(len(fresh_ids))
+        names = fresh_ids.to_pylist()
+        if not seen:   # the newest file: its ids in one go when they are distinct (a dict is cheaper than Arrow's hash)
+            seen.update(zip(names, range(len(names))))
+            if len(seen) != len(names):
+                seen.clear()
+        if seen and len(seen) == len(names) and not id_parts:
+            codes[fresh] = np.arange(len(names))
             new_pos = fresh
         else:
-            for j, x in zip(fresh.tolist(), fresh_ids.to_pylist()):  # rows absent from the newer file
+            for j, x in zip(fresh.tolist(), names):  # rows absent from the newer file
                 code = seen.get(x)
                 if code is None:
                     code = seen[x] = len(seen)
@@ -646,6 +682,8 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
             if need.size and anchor[i]:
                 reads[i] = _first_of_each(need, codes[need])
                 source.values[reads[i][1]] = i
+                if on_read is not None:
+                    on_read(i, *reads[i], part.rows, None)
             elif need.size:
                 pending.append((i, need, codes[need]))
         else:  # a thin snapshot: the rows its parts hold, and (at an anchor) the rows they should hold
@@ -657,6 +695,8 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
             if use.size:
                 reads[i] = _first_of_each(use, codes[use])
                 source.values[reads[i][1]] = i
+                if on_read is not None:
+                    on_read(i, *reads[i], part.rows, part.thin)
             lack = np.flatnonzero(unsourced & ~held & (source.values[codes] < 0))
             if lack.size and anchor[i]:
                 missing[i] = _first_of_each(lack, codes[lack])
@@ -678,6 +718,8 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
         src[members] = k
         # a thin snapshot's parts cannot hold them (they would have been used above): missing
         (missing if k in thin else reads)[k] = (pos, members)
+        if k not in thin and on_read is not None:
+            on_read(k, pos, members, int(rows[k]), None)
     if want_codes:
         pq.write_table(pa.table({"id": ids}), row_codes_dir / ROW_CODES_IDS)
         index = {"catalog_rows": len(ids), "ids_file": ROW_CODES_IDS, "snapshots": stamps}
@@ -869,16 +911,51 @@ def build_catalog(snapshots: Sequence[tuple[dt.date, Path]], columns: Sequence[s
     CatalogError
         No snapshots, a file that cannot be read or has no ``id`` column, or ``metadata_every < 1``.
     """
+    return catalog_with_plan(snapshots, columns, progress=progress, workers=workers,
+                             lineage_tags_only=lineage_tags_only, row_codes_dir=row_codes_dir,
+                             metadata_every=metadata_every, plan=plan)[0]
+
+
+def catalog_with_plan(snapshots: Sequence[tuple[dt.date, Path]], columns: Sequence[str] = CATALOG_COLUMNS, *,
+                      progress=None, workers: int = DEFAULT_WORKERS, lineage_tags_only: bool = True,
+                      row_codes_dir: Path | None = None, metadata_every: int = DEFAULT_METADATA_EVERY,
+                      plan: MetadataPlan | None = None) -> tuple[pa.Table, MetadataPlan]:
+    """:func:`build_catalog` (same parameters), and the :class:`MetadataPlan` it followed.
+
+    Without a ``plan``, the metadata rows of each snapshot are read by a second pool of ``workers`` threads as soon as
+    the id pass has decided them (``plan_metadata(on_read=...)``: an anchor's while the older snapshots' ids are
+    still being read, the orphans' at the end), so the two passes overlap; the result is the same as reading them
+    after the plan.
+    """
     cols = ["id"] + [c for c in columns if c != "id"]
     snaps = sorted(snapshots, key=lambda s: s[0], reverse=True)
+
+    def job(k: int, pos: np.ndarray, codes: np.ndarray, n_rows: int, thin: ThinSnapshot | None) -> tuple:
+        return snaps[k][0], snaps[k][1], cols, pos, codes, lineage_tags_only, int(n_rows), thin
+
     if plan is None:
-        plan = plan_metadata(snaps, metadata_every, workers=workers, row_codes_dir=row_codes_dir,
-                             progress=progress)
-    if plan.missing:
-        raise CatalogError(missing_message(plan, metadata_every))
-    jobs = [(snaps[k][0], snaps[k][1], cols, pos, codes, lineage_tags_only, int(plan.rows[k]), plan.thin.get(k))
-            for k, (pos, codes) in plan.reads.items()]
-    parts = list(ordered_map(_metadata_rows, jobs, workers))
+        started: dict[int, Future] = {}
+        with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+            def on_read(k: int, *args) -> None:
+                started[k] = pool.submit(_metadata_rows, job(k, *args))
+            try:
+                plan = plan_metadata(snaps, metadata_every, workers=workers, row_codes_dir=row_codes_dir,
+                                     progress=progress, on_read=on_read)
+                if plan.missing:
+                    raise CatalogError(missing_message(plan, metadata_every))
+                if set(started) != set(plan.reads):
+                    raise CatalogError("internal error: the metadata reads started differ from the plan's; "
+                                       "please report it")
+                parts = [started[k].result() for k in plan.reads]
+            except BaseException:
+                for f in started.values():
+                    f.cancel()
+                raise
+    else:
+        if plan.missing:
+            raise CatalogError(missing_message(plan, metadata_every))
+        jobs = [job(k, pos, codes, plan.rows[k], plan.thin.get(k)) for k, (pos, codes) in plan.reads.items()]
+        parts = list(ordered_map(_metadata_rows, jobs, workers))
     meta = pa.concat_tables(parts, promote_options="default")
     code = np.asarray(meta["_code"].combine_chunks() if meta.num_rows else pa.array([], pa.int64()), dtype=np.int64)
     if code.size != len(plan.ids) or np.bincount(code, minlength=len(plan.ids)).max(initial=1) != 1:
@@ -891,7 +968,7 @@ def build_catalog(snapshots: Sequence[tuple[dt.date, Path]], columns: Sequence[s
         out[c] = meta[c] if c in meta.column_names else pa.nulls(len(code), _COLUMN_TYPES.get(c, pa.string()))
     out["last_seen"] = dates.take(pa.array(plan.last_seen[code]))
     out["metadata_date"] = dates.take(pa.array(plan.source[code]))
-    return pa.table(out)
+    return pa.table(out), plan
 
 
 def attach_descriptors(tags, catalog: pa.Table, columns: Sequence[str] | None = None):

@@ -193,7 +193,11 @@ def _prepare_groups(tags: pd.DataFrame) -> _Groups:
     if tags["id"].isna().any():
         row = int(np.flatnonzero(tags["id"].isna().to_numpy())[0])
         raise PanelError(f"tagged models table has a row without an id (row {row}); rerun notebook 02 (tag origin)")
-    if tags["id"].duplicated().any():
+    ids = pa.array(tags["id"].array if hasattr(tags["id"].array, "__arrow_array__") else tags["id"].astype(str),
+                   pa.string(), from_pandas=True)
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    if len(pc.dictionary_encode(ids).dictionary) != len(ids):   # Arrow's hash: cheaper than pandas' duplicated
         dup = tags.loc[tags["id"].duplicated(), "id"].iloc[0]
         raise PanelError(f"tagged models table has duplicate id {dup!r}; rerun notebook 02 (tag origin)")
     up = _region_codes(tags["uploader_region"].astype("string"))
@@ -238,7 +242,7 @@ def _prepare_groups(tags: pd.DataFrame) -> _Groups:
                   "first_party" + ALT_SUFFIX: np.where(g_fp, g_ua, -1)}
     key_scope = {"all": np.ones(g.size, dtype=bool), "llm": g_llm, "first_party_llm": g_llm & g_fp,
                  "no_redistributors": ~g_redis}
-    return _Groups(ids=pa.array(tags["id"].astype(str).to_numpy(), pa.string()),
+    return _Groups(ids=ids,
                    rule_codes=rule_codes, scope_masks=scope_masks, orgs=orgs, key=key, key_region=key_region,
                    key_scope=key_scope)
 
@@ -263,6 +267,27 @@ class _Snapshot:
 
 
 @dataclass(frozen=True)
+class _Slots:
+    """What a raw row's slot (a tags row, or a catalog row with row codes) gives the summing step."""
+
+    key: np.ndarray          # group (see _Groups.key) of each slot
+    org: dict                # rule -> organisation code + 1 of each slot (0: none)
+    untagged: np.ndarray     # the slot is no tagged model
+    any_untagged: bool
+
+
+def _slots(groups: _Groups, to_tag: np.ndarray | None = None) -> _Slots:
+    """The slots of the tags rows (``to_tag`` None, the last slot being the untagged one), or of the catalog rows
+    (``to_tag``: each catalog row's tags row), composed once so that a snapshot gathers each array once."""
+    pick = (lambda a: a) if to_tag is None else (lambda a: a[to_tag])
+    untagged = np.zeros(groups.n_tags + 1, dtype=bool)
+    untagged[groups.n_tags] = True
+    untagged = pick(untagged)
+    return _Slots(key=pick(groups.key), org={r: pick(o.codes + 1).astype(np.int32) for r, o in groups.orgs.items()},
+                  untagged=untagged, any_untagged=bool(untagged.any()))
+
+
+@dataclass(frozen=True)
 class _RowCodes:
     """Row codes written by the catalog pass (``build_catalog(row_codes_dir=...)``), mapped to the tags table."""
 
@@ -270,6 +295,7 @@ class _RowCodes:
     ids: pa.Array            # catalog ids, by catalog row
     to_tag: np.ndarray       # catalog row -> tags row (n_tags: not tagged)
     stamps: dict             # date -> {"file", "size", "mtime_ns", "rows"} of the raw file the codes belong to
+    slots: _Slots            # per catalog row: group, organisations, untagged
 
     def codes(self, date: dt.date, path: Path) -> np.ndarray | None:
         """The catalog row of each row of this raw file, or None if absent or written for another file."""
@@ -301,12 +327,13 @@ def _row_codes(folder: Path | None, groups: _Groups) -> _RowCodes | None:
     if len(ids) != index.get("catalog_rows"):
         return None
     to_tag = pc.fill_null(pc.index_in(ids, value_set=groups.ids), groups.n_tags).to_numpy().astype(np.int64)
-    return _RowCodes(folder=folder, ids=ids, to_tag=to_tag, stamps=index.get("snapshots", {}))
+    return _RowCodes(folder=folder, ids=ids, to_tag=to_tag, stamps=index.get("snapshots", {}),
+                     slots=_slots(groups, to_tag))
 
 
 def _load(job: tuple) -> _Snapshot:
     """Read, drop and match one snapshot (runs in a worker thread)."""
-    date, path, groups, need_alltime, top_k, row_codes = job
+    date, path, groups, need_alltime, top_k, row_codes, tag_slots = job
     try:
         names = set(pq.read_schema(path).names)
     except (OSError, pa.ArrowInvalid) as e:
@@ -342,13 +369,18 @@ def _load(job: tuple) -> _Snapshot:
             cat_rows = cat_rows[np.asarray(keep, dtype=bool)]
     if cat_rows is None:
         ix = pc.index_in(table["id"], value_set=groups.ids).to_numpy(zero_copy_only=False)
-        code_ix = np.where(pd.isna(ix), groups.n_tags, ix).astype(np.int64)
+        slot, slots = np.where(pd.isna(ix), groups.n_tags, ix).astype(np.int64), tag_slots
     else:
-        code_ix = row_codes.to_tag[cat_rows]
+        slot, slots = cat_rows, row_codes.slots
+
+    def tag_rows(of: np.ndarray) -> np.ndarray:
+        return of if cat_rows is None else row_codes.to_tag[of]
+
     dl = np.nan_to_num(table["downloads"].to_numpy(zero_copy_only=False).astype(float), nan=0.0)
     alltime = table["downloadsAllTime"].to_numpy(zero_copy_only=False).astype(float) if has_alltime else None
+    positive = dl > 0
     # candidates for the top-N: every row at least as downloaded as the top_k-th (ties kept), ordered by id
-    pos = np.flatnonzero(dl > 0)
+    pos = np.flatnonzero(positive)
     if pos.size > top_k:
         thresh = np.partition(dl[pos], pos.size - top_k)[pos.size - top_k]
         pos = pos[dl[pos] >= thresh]
@@ -356,40 +388,47 @@ def _load(job: tuple) -> _Snapshot:
         id_source = table["id"].take(pa.array(pos)) if cat_rows is None else row_codes.ids.take(pa.array(cat_rows[pos]))
         cand_ids = id_source.to_numpy(zero_copy_only=False)
         pos = pos[np.lexsort((cand_ids.astype(str), -dl[pos]))]
-    top_codes, top_downloads = code_ix[pos], dl[pos]
-    rows_used = code_ix.size
-    positive = dl > 0
-    codes_pos, dl_pos = code_ix[positive], dl[positive]
+    top_codes, top_downloads = tag_rows(slot[pos]), dl[pos]
+    rows_used = slot.size
+    # sums over every row: a row without 30-day downloads adds 0.0, which leaves each sum as it is
+    weight = dl if not (dl < 0).any() else np.where(positive, dl, 0.0)
     n_groups = groups.key_scope["all"].size
-    keys = groups.key[codes_pos]
-    org_sums = {}
-    for rule in RANKING_RULES:
-        org = groups.orgs[rule]
-        oc = org.codes[codes_pos]
-        keep = oc >= 0
-        org_sums[rule] = np.bincount(oc[keep], weights=dl_pos[keep], minlength=len(org.names))
-    if alltime is None:   # only the all-time measure needs the rows themselves
-        code_ix = None
+    keys = slots.key[slot]
+    org_sums = {rule: np.bincount(slots.org[rule][slot], weights=weight,
+                                  minlength=len(groups.orgs[rule].names) + 1)[1:] for rule in RANKING_RULES}
+    untagged = int(np.count_nonzero(slots.untagged[slot] & positive)) if slots.any_untagged else 0
+    # only the all-time measure needs each row's tags row
+    code_ix = tag_rows(slot) if alltime is not None else None
     return _Snapshot(date=date, rows_read=rows_read, code_ix=code_ix, downloads=None, alltime=alltime,
                      top_codes=top_codes, top_downloads=top_downloads, matched_by_codes=cat_rows is not None,
-                     untagged=int(np.sum(codes_pos == groups.n_tags)), rows_used=rows_used,
-                     group_sums=np.bincount(keys, weights=dl_pos, minlength=n_groups),
-                     group_counts=np.bincount(keys, minlength=n_groups), org_sums=org_sums)
+                     untagged=untagged, rows_used=rows_used,
+                     group_sums=np.bincount(keys, weights=weight, minlength=n_groups),
+                     group_counts=np.bincount(keys[positive], minlength=n_groups), org_sums=org_sums)
 
 
-def _expand(date: dt.date, measure: str, sums: np.ndarray, counts: np.ndarray, groups: _Groups,
+def _targets(groups: _Groups, rules: Sequence[str], scopes: Sequence[str]) -> np.ndarray:
+    """Per group (rows) and rule x scope (columns, rule by rule): the region code its sums go to (-1: left out)."""
+    cols = [np.where(groups.key_scope[scope] & (groups.key_region[rule] >= 0), groups.key_region[rule], -1)
+            for rule in rules for scope in scopes]
+    return np.stack(cols, axis=1) if cols else np.zeros((groups.key_scope["all"].size, 0), dtype=np.int64)
+
+
+def _expand(date: dt.date, measure: str, sums: np.ndarray, counts: np.ndarray, targets: np.ndarray,
             rules: Sequence[str], scopes: Sequence[str]) -> dict[str, np.ndarray]:
     """Panel rows of one date and measure (as columns, in :data:`PANEL_COLUMNS` order) from the sums and counts per
-    group (see ``_Groups.key``): one row per rule, scope and region, in that nesting."""
+    group (see ``_Groups.key``; ``targets`` from :func:`_targets`): one row per rule, scope and region, in that
+    nesting. Each region's sum adds its groups in group order, as a sum per rule and scope would."""
     nreg = len(REGIONS)
-    by_region, n = [], []
-    for rule in rules:
-        region = groups.key_region[rule]
-        for scope in scopes:
-            keep = groups.key_scope[scope] & (region >= 0)
-            by_region.append(np.bincount(region[keep], weights=sums[keep], minlength=nreg))
-            n.append(np.bincount(region[keep], weights=counts[keep], minlength=nreg))
-    downloads = np.stack(by_region).astype(float)
+    k = len(rules) * len(scopes)
+    nz = np.flatnonzero(counts)              # a group without rows has nothing to add
+    t = targets[nz]
+    valid = t >= 0
+    bins = (np.arange(k) * nreg + t)[valid]   # row by row (group order), then rule x scope
+    downloads = np.bincount(bins, weights=np.broadcast_to(sums[nz, None], t.shape)[valid],
+                            minlength=k * nreg).reshape(k, nreg)
+    n = np.bincount(bins, weights=np.broadcast_to(counts[nz, None], t.shape)[valid],
+                    minlength=k * nreg).reshape(k, nreg)
+    downloads = downloads.astype(float)
     total = downloads.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(total > 0, downloads / np.where(total > 0, total, 1.0), np.nan)
@@ -399,7 +438,7 @@ def _expand(date: dt.date, measure: str, sums: np.ndarray, counts: np.ndarray, g
             "scope": np.tile(np.repeat(np.asarray(scopes, dtype=object), nreg), len(rules)),
             "region": np.tile(np.asarray(REGIONS, dtype=object), len(rules) * len(scopes)),
             "downloads": downloads.ravel(), "share": share.ravel(),
-            "n_models": np.rint(np.stack(n)).astype(np.int64).ravel()}
+            "n_models": np.rint(n).astype(np.int64).ravel()}
 
 
 def _rankings(snap: _Snapshot, groups: _Groups) -> list[dict]:
@@ -484,7 +523,9 @@ def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *
     rows_read = rows_used = untagged = negatives = 0
     snaps = sorted(snapshots, key=lambda s: s[0])
     row_codes = _row_codes(row_codes_dir, groups)
-    jobs = ((date, path, groups, want_alltime, max(TOP_N), row_codes) for date, path in snaps)
+    tag_slots = _slots(groups)
+    targets = _targets(groups, rules, scopes)
+    jobs = ((date, path, groups, want_alltime, max(TOP_N), row_codes, tag_slots) for date, path in snaps)
     by_codes = 0
     n_groups = groups.key_scope["all"].size
     for i, snap in enumerate(ordered_map(_load, jobs, workers)):
@@ -494,7 +535,7 @@ def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *
         by_codes += snap.matched_by_codes
         untagged += snap.untagged
         if want_30d:
-            rows.append(_expand(date, "downloads_30d", snap.group_sums, snap.group_counts, groups, rules, scopes))
+            rows.append(_expand(date, "downloads_30d", snap.group_sums, snap.group_counts, targets, rules, scopes))
             rank_rows += _rankings(snap, groups)
             org_rows += _top_orgs(date, snap.org_sums, groups)
         if want_alltime:
@@ -511,7 +552,7 @@ def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *
                 keys = groups.key[grew]
                 rows.append(_expand(date, "downloads_alltime_increment",
                                     np.bincount(keys, weights=diff[grew] / weeks, minlength=n_groups),
-                                    np.bincount(keys, minlength=n_groups), groups, rules, scopes))
+                                    np.bincount(keys, minlength=n_groups), targets, rules, scopes))
             prev_alltime, prev_date = cur, date
         if progress is not None:
             progress(i + 1, len(snaps), date)

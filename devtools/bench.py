@@ -23,8 +23,9 @@ What it does
        files), one file at a time, done once before and once after the pass; the faster of the two counts (so the
        pass is not the only side to meet a warm page cache). Not part of the pass.
    ``catalog``
-       :func:`analysis.catalog.plan_metadata` (every file's ids, once; the row codes) and
-       :func:`analysis.catalog.build_catalog` (the planned metadata reads): notebook 02.
+       :func:`analysis.catalog.catalog_with_plan`: :func:`analysis.catalog.plan_metadata` (every file's ids, once;
+       the row codes) and, overlapping it, the planned metadata reads (what :func:`analysis.catalog.build_catalog`
+       does in notebook 02).
    ``tagging``
        :func:`analysis.origin.tag_models` on the catalog plus the join of the catalog columns, and writing
        ``models.parquet`` (notebook 02).
@@ -149,15 +150,15 @@ def _read_columns(snapshots: list[tuple[dt.date, Path]], metadata_every: int):
 def _pass(snapshots, *, workers: int, row_codes_dir: Path | None, outputs_dir: Path, metadata_every: int,
           registry, timings: dict) -> tuple:
     """One run of the timed pass (catalog, tagging, aggregation); stage timings go to ``timings``."""
-    from analysis.catalog import attach_descriptors, build_catalog, plan_metadata
+    from analysis.catalog import attach_descriptors, catalog_with_plan
     from analysis.contracts import MODEL_EXTRA_COLUMNS
     from analysis.origin import tag_models
     from analysis.panel import build_panel
 
     def catalog_stage():
-        plan = plan_metadata(snapshots, metadata_every, workers=workers, row_codes_dir=row_codes_dir,
-                             progress=_every("catalog ids"))
-        return plan, build_catalog(snapshots, workers=workers, plan=plan)
+        catalog, plan = catalog_with_plan(snapshots, workers=workers, row_codes_dir=row_codes_dir,
+                                          metadata_every=metadata_every, progress=_every("catalog ids"))
+        return plan, catalog
 
     (plan, catalog), t_cat, c_cat = _timed(catalog_stage, "catalog")
     timings["catalog"] = (t_cat, c_cat, peak_rss_mb())
@@ -406,7 +407,8 @@ def measure(snapshots: list[tuple[dt.date, Path]], *, workers: int = 2, row_code
     for stage in ("catalog", "tagging", "aggregation"):
         stages[stage] = StageTiming(med(stage, 0), med(stage, 1), rows_of[stage],
                                     max(r[stage][2] for r in runs)).as_dict()
-    notes["catalog"] = "plan_metadata (every file's ids, row codes) + build_catalog's metadata reads (the plan)"
+    notes["catalog"] = ("catalog_with_plan: plan_metadata (every file's ids, row codes) and, overlapping it, the "
+                        "metadata reads of the plan")
     notes["tagging"] = "tag_models + join of the catalog columns + writing models.parquet"
     notes["aggregation"] = "build_panel: panel + rankings + top organisations in one streaming pass, and writing them"
     pass_runs = [sum(r[s][0] for s in ("catalog", "tagging", "aggregation")) for r in runs]

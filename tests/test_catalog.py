@@ -284,3 +284,43 @@ def test_a_model_listed_twice_in_its_last_file_keeps_its_first_row(tmp_path, eve
              (d[2], _write(tmp_path / "2.parquet", [_meta("a/x", "2")]))]
     cat = build_catalog(snaps, metadata_every=every).to_pandas().set_index("id")
     assert cat["pipeline_tag"].to_dict() == {"a/x": "v2", "a/y": "v0", "a/z": "v1"}
+
+
+def test_lineage_tags_of_most_rows_equal_those_of_a_few_rows_at_a_time():
+    """Most rows in order are trimmed from the lineage tags of the whole array; a few rows (or rows out of order)
+    from their own tags: both give the same lists."""
+    rng = np.random.default_rng(11)
+    words = ["en", "base_model:a/b", "gguf", "base_model:finetune:c/d", "license:mit", None]
+    lists = [None if rng.random() < 0.1 else [words[k] for k in rng.integers(0, len(words), rng.integers(0, 6))]
+             for _ in range(400)]
+    tags = pa.array(lists, pa.list_(pa.string())).slice(7, 380)
+
+    def want(rows):
+        out = []
+        for r in rows:
+            v = lists[7 + r]
+            out.append(None if v is None else [t for t in v if t is not None and t.startswith("base_model:")])
+        return out
+
+    most = np.sort(rng.choice(380, 300, replace=False))          # more than a quarter, ascending: whole-array path
+    few = np.sort(rng.choice(380, 20, replace=False))
+    shuffled = rng.permutation(380)[:200]
+    for rows in (np.arange(380), most, few, shuffled, np.array([5, 5, 2])):
+        assert lineage_tags(tags, rows).to_pylist() == want(rows)
+    assert lineage_tags(tags).to_pylist() == want(range(380))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_metadata_read_while_the_ids_are_compared_equals_reading_after_the_plan(tmp_path, workers):
+    from analysis.catalog import catalog_with_plan
+
+    spec = StoreSpec(models=20000, seed=6)
+    folder = generate_store(spec, tmp_path, 40, log=lambda *a: None)
+    snaps = [(spec.date(w), folder / "archive" / f"{spec.date(w).isoformat()}.parquet") for w in range(40)]
+    plan = plan_metadata(snaps, 10)
+    assert plan.orphans > 0 and sum(plan.anchor) > 2                   # anchors read during the id pass, orphans after
+    after = build_catalog(snaps, plan=plan, workers=workers)
+    during, plan2 = catalog_with_plan(snaps, metadata_every=10, workers=workers)
+    assert during.equals(after)
+    assert plan2.summary() == plan.summary() and set(plan2.reads) == set(plan.reads)
+    assert build_catalog(snaps, metadata_every=10, workers=workers).equals(after)

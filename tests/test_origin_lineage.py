@@ -163,3 +163,30 @@ def test_long_tail_into_a_cycle():
     f = res.to_frame().set_index("id")
     assert f.loc["t/099", "lineage_root"] == "c/x" and f.loc["t/099", "lineage_depth"] == 100
     assert f.loc["c/y", "lineage_depth"] == 1 and not f.loc["t/050", "cycle"]
+
+
+def test_the_id_index_finds_repeats_while_matching_and_matches_like_index_in():
+    import pyarrow.compute as pc
+
+    from analysis.origin.lineage import IdIndex
+
+    rng = np.random.default_rng(3)
+    ids = pa.array([f"o/m{i}" for i in rng.permutation(500)])
+    values = pa.array([f"o/m{i}" if i % 7 else None for i in rng.integers(0, 600, 2000)])
+    index = IdIndex(ids)
+    pos, case = index.match(values)
+    want = np.asarray(pc.index_in(values, value_set=ids).fill_null(-1), dtype=np.int64)
+    assert np.array_equal(pos, want) and not case.any() and index.distinct
+    twice = pa.concat_arrays([ids, ids.slice(10, 5)])            # five ids listed twice: their first position
+    index = IdIndex(twice)
+    pos, _ = index.match(values)
+    assert np.array_equal(pos, want) and not index.distinct
+    assert not IdIndex(twice).distinct and IdIndex(ids).distinct  # without a match, hashed on demand
+    # repeats are refused also when the caller hands its own parent positions and index
+    parents = pa.nulls(len(twice), pa.string())
+    with pytest.raises(ValueError, match="5 id\\(s\\) repeat"):
+        resolve_lineage(twice, parents, parent_positions=np.full(len(twice), -1), index=index)
+    # an index of other ids is not trusted
+    res = resolve_lineage(ids, pa.nulls(len(ids), pa.string()), parent_positions=np.full(len(ids), -1),
+                          index=IdIndex(pa.array(["x/y"])))
+    assert res.n_models == 500

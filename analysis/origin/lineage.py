@@ -167,6 +167,34 @@ class IdIndex:
     def __init__(self, ids: pa.Array):
         self.ids = ids
         self._lower: pa.Array | None = None
+        self._distinct: bool | None = None
+
+    @property
+    def distinct(self) -> bool:
+        """Whether the ids are distinct (found by the first :meth:`match` at no extra cost, else hashed here)."""
+        if self._distinct is None:
+            self._distinct = len(pc.unique(self.ids)) == len(self.ids)
+        return self._distinct
+
+    def _exact(self, values: pa.Array) -> np.ndarray:
+        """Position of the first model id equal to each value (-1 for none and for nulls).
+
+        The ids and the values are hashed together by one dictionary encoding (ids first): an id's dictionary
+        entry is its first occurrence, so the same pass tells whether the ids are distinct.
+        """
+        m = len(self.ids)
+        enc = pc.dictionary_encode(pa.concat_arrays([self.ids, values.cast(self.ids.type)]))
+        ix = np.asarray(enc.indices.fill_null(-1), dtype=np.int64)
+        first = np.full(len(enc.dictionary), -1, dtype=np.int64)   # dictionary entry -> first position in ids
+        own = ix[:m]
+        if self._distinct is None:
+            self._distinct = bool(np.array_equal(own, np.arange(m)))
+        if self._distinct:
+            first[:m] = np.arange(m)
+        else:
+            first[own[::-1]] = np.arange(m - 1, -1, -1)
+        vals = ix[m:]
+        return np.where(vals >= 0, first[vals], -1)
 
     def _lower_ids(self) -> pa.Array:
         if self._lower is None:
@@ -192,7 +220,7 @@ class IdIndex:
         case = np.zeros(n, dtype=bool)
         if n == 0 or len(self.ids) == 0:
             return np.full(n, -1, dtype=np.int64), case
-        pos = np.asarray(pc.index_in(values, value_set=self.ids).fill_null(-1), dtype=np.int64)
+        pos = self._exact(values)
         miss = np.flatnonzero((pos < 0) & np.asarray(values.is_valid(), dtype=bool))
         if miss.size == 0:
             return pos, case
@@ -279,7 +307,8 @@ def _cycle_representatives(parent: np.ndarray, members: np.ndarray, ids: pa.Arra
     return reps
 
 
-def resolve_lineage(ids, parents, parent_positions: np.ndarray | None = None) -> LineageResult:
+def resolve_lineage(ids, parents, parent_positions: np.ndarray | None = None,
+                    index: IdIndex | None = None) -> LineageResult:
     """Resolve each model's lineage root, depth and flags on the whole graph at once.
 
     Parameters
@@ -292,6 +321,9 @@ def resolve_lineage(ids, parents, parent_positions: np.ndarray | None = None) ->
     parent_positions : numpy.ndarray, optional
         The position in ``ids`` of each parent as :meth:`IdIndex.match` finds it (``-1`` for none), when the
         caller has already matched the parents (:func:`analysis.origin.tag_models` has): saves a second look-up.
+    index : IdIndex, optional
+        The :class:`IdIndex` of ``ids`` the caller matched with: whether the ids are distinct is then known
+        without hashing them again (an index of other ids is ignored).
 
     Returns
     -------
@@ -315,7 +347,12 @@ def resolve_lineage(ids, parents, parent_positions: np.ndarray | None = None) ->
         raise ValueError(f"resolve_lineage: ids has {n} entries but parents has {len(parents)}; pass one parent per id.")
     if ids.null_count:
         raise ValueError(f"resolve_lineage: ids contains {ids.null_count} null(s); every model needs an id.")
-    if len(pc.unique(ids)) != n:
+    if index is None or len(index.ids) != n or not index.ids.equals(ids):
+        index = IdIndex(ids)
+    pidx = case_matched = None
+    if parent_positions is None:
+        pidx, case_matched = index.match(parents)   # also finds whether the ids are distinct
+    if not index.distinct:
         vc = pc.value_counts(ids)
         dup = pc.filter(vc.field("values"), pc.greater(vc.field("counts"), 1))
         raise ValueError(
@@ -323,9 +360,7 @@ def resolve_lineage(ids, parents, parent_positions: np.ndarray | None = None) ->
             "(keep the latest snapshot's metadata) first."
         )
     has_parent = np.asarray(parents.is_valid())
-    if parent_positions is None:
-        pidx, case_matched = IdIndex(ids).match(parents)
-    else:
+    if parent_positions is not None:
         pidx = np.asarray(parent_positions, dtype=np.int64)
         if pidx.shape != (n,) or (pidx >= n).any() or (~has_parent & (pidx >= 0)).any():
             raise ValueError("resolve_lineage: parent_positions must give one position (or -1) per model, "

@@ -357,7 +357,7 @@ def _uploader(ids: pa.Array, author_field: pa.Array) -> tuple[pa.Array, pa.Array
 
 def _extract(table: pa.Table, merge_parent: str, with_positions: bool = False):
     """Each model's uploader, chosen parent, relation and parent count (with ``with_positions``, also the position
-    of each chosen parent among the model ids, ``-1`` for none or a dangling one)."""
+    of each chosen parent among the model ids, ``-1`` for none or a dangling one, and the ids' :class:`IdIndex`)."""
     n = table.num_rows
     which = "last" if merge_parent == "last" else "first"
     ids = table["id"].combine_chunks() if n else pa.array([], pa.string())
@@ -411,7 +411,7 @@ def _extract(table: pa.Table, merge_parent: str, with_positions: bool = False):
             "parent_source": source,
         }
     )
-    return (out, parent_pos) if with_positions else out
+    return (out, parent_pos, index) if with_positions else out
 
 
 def _apply_overrides(out: pd.DataFrame, overrides: pd.DataFrame | None) -> pd.DataFrame:
@@ -507,7 +507,7 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
         raise ValueError(f"merge_parent={merge_parent!r} is not supported; choose one of {list(MERGE_PARENT_RULES)}.")
     check_contested(contested)
     table = _to_table(models)
-    ext, parent_pos = _extract(table, merge_parent, with_positions=True)
+    ext, parent_pos, index = _extract(table, merge_parent, with_positions=True)
     parents = ext["parent"]
     if overrides is not None and len(overrides):
         # a model with a lineage override is a lineage root: its derivatives inherit the overridden origin
@@ -516,7 +516,7 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
             is_cut = pc.is_in(ext["id"], value_set=pa.array(cut, pa.string()))
             parents = pc.if_else(is_cut, pa.scalar(None, pa.string()), parents)
             parent_pos = np.where(np.asarray(is_cut.to_numpy(zero_copy_only=False), dtype=bool), -1, parent_pos)
-    lin: LineageResult = resolve_lineage(ext["id"], parents, parent_positions=parent_pos)
+    lin: LineageResult = resolve_lineage(index.ids, parents, parent_positions=parent_pos, index=index)
     author = ext["author"].combine_chunks() if ext.num_rows else pa.array([], pa.string())
     root_author = author.take(pa.array(lin.root_index))
     dang_ns = pc.list_element(pc.split_pattern(pc.fill_null(lin.dangling_parent, ""), "/", max_splits=1), 0)
@@ -534,18 +534,21 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
                           .astype(object).tolist(), pa.string())
     decision_u = pa.array(registry.decision_of(accounts.to_pylist()).astype(object).tolist(), pa.string())
 
-    def per(col: pa.Array, values: pa.Array, missing: str | None) -> pa.Array:
-        found = values.take(pc.index_in(col, value_set=accounts))
+    at_author = pc.index_in(author, value_set=accounts)          # each account looked up once per column
+    at_root = pc.index_in(root_author, value_set=accounts)
+
+    def per(at: pa.Array, values: pa.Array, missing: str | None) -> pa.Array:
+        found = values.take(at)
         return pc.fill_null(found, missing) if missing is not None else found
 
-    uploader_kind = per(author, kind_u, None)
-    root_kind = per(root_author, kind_u, None)
-    uploader_decision = per(author, decision_u, "unknown")
-    root_decision = per(root_author, decision_u, "unknown")
-    uploader_region = per(author, region_u, "UNKNOWN")
-    lineage_region = per(root_author, region_u, "UNKNOWN")
-    uploader_region_alt = per(author, region_alt, "UNKNOWN")
-    lineage_region_alt = per(root_author, region_alt, "UNKNOWN")
+    uploader_kind = per(at_author, kind_u, None)
+    root_kind = per(at_root, kind_u, None)
+    uploader_decision = per(at_author, decision_u, "unknown")
+    root_decision = per(at_root, decision_u, "unknown")
+    uploader_region = per(at_author, region_u, "UNKNOWN")
+    lineage_region = per(at_root, region_u, "UNKNOWN")
+    uploader_region_alt = per(at_author, region_alt, "UNKNOWN")
+    lineage_region_alt = per(at_root, region_alt, "UNKNOWN")
     org = pc.is_in(uploader_kind, value_set=pa.array(list(ORGANISATION_KINDS)))
     first_party = pc.and_(org, pc.is_in(uploader_region, value_set=pa.array(list(REGISTRY_REGIONS))))
     extra = pa.table({
