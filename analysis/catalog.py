@@ -75,7 +75,10 @@ Row codes
 ---------
 With ``row_codes_dir`` the id pass writes, for each snapshot, the catalog row of each of its rows (one int32 per
 raw row, about 4 bytes per row on disk), and :func:`analysis.panel.build_panel` then sums the snapshots without
-reading or hashing their ids again.
+reading or hashing their ids again. :func:`build_catalog` adds ``catalog_order.npy``, the catalog row (in
+``catalog_ids.parquet``) of each row of the table it returns: the panel then maps catalog rows to the tagged models,
+which notebook 02 keeps in that order, without hashing ids (it checks the ids row by row, and hashes them when they
+differ).
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ LINEAGE_TAG_PREFIX = "base_model:"
 #: Files of a row-codes folder (see ``build_catalog(row_codes_dir=...)``).
 ROW_CODES_INDEX = "index.json"
 ROW_CODES_IDS = "catalog_ids.parquet"
+ROW_CODES_ORDER = "catalog_order.npy"
 
 #: Threads used to prepare snapshots (reading and hashing); results never depend on it.
 DEFAULT_WORKERS = 2
@@ -634,6 +638,7 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
         row_codes_dir = Path(row_codes_dir)
         row_codes_dir.mkdir(parents=True, exist_ok=True)
         (row_codes_dir / ROW_CODES_INDEX).unlink(missing_ok=True)  # written last: no index, no valid codes
+        (row_codes_dir / ROW_CODES_ORDER).unlink(missing_ok=True)  # written by build_catalog, after the metadata
     relay = _IdRelay()
     jobs = [(i, d, p, relay) for i, (d, p) in enumerate(snaps)]
     seen: dict[str, int] = {}                   # id -> catalog row
@@ -822,10 +827,13 @@ def _stamp(path: Path) -> dict:
 
 
 def _save_codes(codes_dir: Path, date: dt.date, codes: np.ndarray) -> None:
-    f = codes_dir / f"{date.isoformat()}.npy"
-    tmp = codes_dir / f".{date.isoformat()}.npy.tmp"
+    _save_array(codes_dir / f"{date.isoformat()}.npy", codes.astype(np.int32))
+
+
+def _save_array(f: Path, values: np.ndarray) -> None:
+    tmp = f.with_name(f".{f.name}.tmp")
     with open(tmp, "wb") as fh:
-        np.save(fh, codes.astype(np.int32))
+        np.save(fh, values)
     os.replace(tmp, f)
 
 
@@ -929,6 +937,7 @@ def catalog_with_plan(snapshots: Sequence[tuple[dt.date, Path]], columns: Sequen
     """
     cols = ["id"] + [c for c in columns if c != "id"]
     snaps = sorted(snapshots, key=lambda s: s[0], reverse=True)
+    given = plan is not None
 
     def job(k: int, pos: np.ndarray, codes: np.ndarray, n_rows: int, thin: ThinSnapshot | None) -> tuple:
         return snaps[k][0], snaps[k][1], cols, pos, codes, lineage_tags_only, int(n_rows), thin
@@ -968,6 +977,8 @@ def catalog_with_plan(snapshots: Sequence[tuple[dt.date, Path]], columns: Sequen
         out[c] = meta[c] if c in meta.column_names else pa.nulls(len(code), _COLUMN_TYPES.get(c, pa.string()))
     out["last_seen"] = dates.take(pa.array(plan.last_seen[code]))
     out["metadata_date"] = dates.take(pa.array(plan.source[code]))
+    if row_codes_dir is not None and plan.codes_written and not given:
+        _save_array(Path(row_codes_dir) / ROW_CODES_ORDER, code.astype(np.int32))
     return pa.table(out), plan
 
 

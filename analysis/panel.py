@@ -69,7 +69,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import timegrid
-from .catalog import DEFAULT_WORKERS, ROW_CODES_INDEX, ordered_map
+from .catalog import DEFAULT_WORKERS, ROW_CODES_INDEX, ROW_CODES_ORDER, ordered_map
 from .contracts import PANEL_COLUMNS, RANKING_COLUMNS, TOP_ORG_COLUMNS
 from .quality import clean_snapshot
 from .schema import ALT_SUFFIX, LLM_PIPELINE_TAGS, MEASURES, REGIONS, RULES, SCOPES
@@ -315,6 +315,23 @@ class _RowCodes:
         return codes
 
 
+def _in_catalog_order(folder: Path, ids: pa.Array, groups: _Groups) -> np.ndarray | None:
+    """Catalog row -> tags row, when the tagged models are the catalog table's rows in its order (what notebook 02
+    writes; ``catalog_order.npy`` gives each table row's catalog row): checked id by id, no hashing. None otherwise."""
+    try:
+        order = np.load(folder / ROW_CODES_ORDER)
+    except (OSError, ValueError):
+        return None
+    n = groups.n_tags
+    if order.ndim != 1 or order.size != n or (n and (order.min() < 0 or order.max() >= len(ids))):
+        return None
+    if n and not pc.all(pc.equal(ids.take(pa.array(order)), groups.ids)).as_py():
+        return None
+    to_tag = np.full(len(ids), n, dtype=np.int64)
+    to_tag[order] = np.arange(n)
+    return to_tag
+
+
 def _row_codes(folder: Path | None, groups: _Groups) -> _RowCodes | None:
     if folder is None:
         return None
@@ -326,7 +343,9 @@ def _row_codes(folder: Path | None, groups: _Groups) -> _RowCodes | None:
         return None  # no usable codes: every snapshot is matched by id
     if len(ids) != index.get("catalog_rows"):
         return None
-    to_tag = pc.fill_null(pc.index_in(ids, value_set=groups.ids), groups.n_tags).to_numpy().astype(np.int64)
+    to_tag = _in_catalog_order(folder, ids, groups)
+    if to_tag is None:   # the tagged models are not the catalog's rows in its order: match them by id
+        to_tag = pc.fill_null(pc.index_in(ids, value_set=groups.ids), groups.n_tags).to_numpy().astype(np.int64)
     return _RowCodes(folder=folder, ids=ids, to_tag=to_tag, stamps=index.get("snapshots", {}),
                      slots=_slots(groups, to_tag))
 

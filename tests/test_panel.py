@@ -330,3 +330,29 @@ def test_row_codes_of_another_file_are_not_used(small_hub, tmp_path):
     panel, rankings, top_orgs, _ = reference(copies, models)
     _same(built.panel, panel, ["date", "measure", "rule", "scope", "region"])
     _same(built.rankings, rankings, ["date", "rule", "top_n", "region"])
+
+
+def test_tagged_models_in_catalog_order_are_mapped_without_hashing_and_give_the_same_panel(small_hub):
+    """Notebook 02 keeps the catalog's order: catalog_order.npy then maps catalog rows to tagged models (checked id by
+    id); a shuffled or partial table (the fixture's) falls back to matching ids. Both give the reference panel."""
+    from analysis.catalog import ROW_CODES_ORDER, build_catalog
+    from analysis.origin import tag_models
+    from analysis.panel import _in_catalog_order, _prepare_groups
+
+    snaps, shuffled, codes = small_hub
+    catalog = build_catalog(snaps)                 # the same catalog, in the order the row-codes pass wrote down
+    models = tag_models(catalog, store_registry()).merge(
+        catalog.select(["id", "pipeline_tag"]).to_pandas(), on="id", how="left", validate="one_to_one")
+    assert (codes / ROW_CODES_ORDER).is_file()
+    ids = pq.read_table(codes / "catalog_ids.parquet")["id"].combine_chunks()
+    assert _in_catalog_order(codes, ids, _prepare_groups(models)) is not None
+    assert _in_catalog_order(codes, ids, _prepare_groups(shuffled)) is None
+    swapped = models.copy()
+    swapped.loc[[0, 1], "id"] = swapped.loc[[1, 0], "id"].to_numpy()         # same ids, two rows swapped
+    assert _in_catalog_order(codes, ids, _prepare_groups(swapped)) is None
+    built = build_panel(snaps, models, row_codes_dir=codes)
+    assert built.snapshots_matched_by_codes == len(snaps) and built.untagged_rows == 0
+    panel, rankings, top_orgs, _ = reference(snaps, models)
+    _same(built.panel, panel, ["date", "measure", "rule", "scope", "region"])
+    _same(built.rankings, rankings, ["date", "rule", "top_n", "region"])
+    _same(built.top_orgs, top_orgs, ["date", "rule", "rank"])

@@ -524,15 +524,24 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
                       pc.is_in(pc.utf8_lower(dang_ns), value_set=pa.array(list(registry.table.index), pa.string())))
     root_author = pc.if_else(dang_ok.fill_null(False), dang_ns, root_author)
 
-    # Registry look-ups on the distinct accounts only, mapped back with Arrow's hash kernels.
+    # Registry look-ups on the distinct accounts only, mapped back with Arrow's hash kernels. The registry answers
+    # the same for every account it does not hold, so it is asked about its own accounts and one other.
     accounts = pc.unique(pc.drop_null(pa.concat_arrays([author, root_author.cast(pa.string())])))
-    info = registry.lookup(accounts.to_pylist())
-    kind_u = pa.array(info["kind"].astype(object).where(info["registered"], "unregistered").tolist(), pa.string())
-    region_u = pa.array(registry.region_of_uploader(accounts.to_pylist(), contested=contested)
-                        .astype(object).tolist(), pa.string())
-    region_alt = pa.array(registry.region_of_uploader(accounts.to_pylist(), contested="alternative")
-                          .astype(object).tolist(), pa.string())
-    decision_u = pa.array(registry.decision_of(accounts.to_pylist()).astype(object).tolist(), pa.string())
+    held = np.asarray(pc.is_in(pc.utf8_lower(accounts), value_set=pa.array(list(registry.table.index), pa.string()))
+                      .fill_null(False), dtype=bool)
+    ask = np.concatenate([np.flatnonzero(held), np.flatnonzero(~held)[:1]])
+    answer = np.full(len(accounts), ask.size - 1, dtype=np.int64)     # the one other account's answer
+    answer[ask[:int(held.sum())]] = np.arange(int(held.sum()))
+    asked = accounts.take(pa.array(ask)).to_pylist()
+
+    def answers(values: pd.Series) -> pa.Array:
+        return pa.array(values.astype(object).tolist(), pa.string()).take(pa.array(answer))
+
+    info = registry.lookup(asked)
+    kind_u = answers(info["kind"].astype(object).where(info["registered"], "unregistered"))
+    region_u = answers(registry.region_of_uploader(asked, contested=contested))
+    region_alt = answers(registry.region_of_uploader(asked, contested="alternative"))
+    decision_u = answers(registry.decision_of(asked))
 
     at_author = pc.index_in(author, value_set=accounts)          # each account looked up once per column
     at_root = pc.index_in(root_author, value_set=accounts)
