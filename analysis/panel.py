@@ -12,12 +12,14 @@ right after the read whenever no result can depend on them (every file when only
 files without ``downloadsAllTime``); the all-time measure needs every row of a file, since a model's count in one
 week is the baseline of its increment the next week. The remaining rows are matched to the tagged models by
 integer codes. Every tagged model belongs to one *group*, the combination of what the rules and scopes read (its
-uploader region, lineage region, first-party flag, LLM flag and redistributor flag: at most 288 groups); a
-snapshot's downloads are summed once per group with ``numpy.bincount``, and the groups are then summed per rule,
-scope and region (the same sums, added in another order: equal to a direct sum to rounding). The codes come either from the catalog pass
+uploader and lineage region under both readings of contested origins, first-party, LLM and redistributor flags: at
+most 6^4 x 8 combinations, far fewer in practice); a snapshot's downloads are summed once per group with
+``numpy.bincount``, and the groups with rows are then summed per rule, scope and region (the same sums, added in
+another order: equal to a direct sum to rounding). The codes come either from the catalog pass
 (``row_codes_dir``: :func:`analysis.catalog.build_catalog` already finds every raw row's model when it compares
 consecutive snapshots, and can write that down, so this pass then reads no ids at all; each file's codes are used
-only if its name, size, modification time and row count are those the codes were written for) or, for any
+only if its name, size, modification time and row count are those the codes were written for; catalog rows are
+mapped to tagged models through ``catalog_order.npy`` when the table keeps the catalog's order, else by id) or, for any
 snapshot without valid codes, from matching ids (``pyarrow.compute.index_in``). A small pool of threads
 reads and matches the next snapshots while the current one is summed (Arrow releases the GIL), and snapshots are
 summed strictly in date order, so the results do not depend on the number of threads. Memory: the tagged models'
