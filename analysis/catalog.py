@@ -35,11 +35,12 @@ order, with small hash look-ups where they differ); a row absent from the newer 
 already seen. This gives every raw row its catalog row (the *row codes*, written for the panel pass with
 ``row_codes_dir``), every model's last-seen snapshot and row, and the rule's plan: which rows of which snapshot to
 read the metadata of.
-:func:`build_catalog` reads those rows' metadata columns, row group by row group (a row group without a planned
-row is skipped), by a second small pool of threads, each snapshot as soon as the id pass has decided its rows (an
+:func:`build_catalog` reads those rows' metadata columns, row group by row group (a row group without a planned row
+is skipped), by a second small pool of threads, each snapshot as soon as the id pass has decided its rows (an
 anchor's while older snapshots' ids are still being compared, the orphans' at the end), so the two passes overlap.
-Files are read by pools of threads and consumed in order, so the result does not depend on the number of threads. By default ``tags`` keeps only the lineage tags (``base_model:...``, the only ones
-tagging reads), which makes the catalog several times smaller.
+Files are read by pools of threads and consumed in order, so the result does not depend on the number of threads. By
+default ``tags`` keeps only the lineage tags (``base_model:...``, the only ones tagging reads), which makes the
+catalog several times smaller.
 
 What the pull fetches under the same rule (:mod:`analysis.hub.pull`)
 --------------------------------------------------------------------

@@ -134,3 +134,30 @@ def test_truth_check_and_conclusion_read_the_results():
     assert "3 of them show no overtaking yet" in text
     gone = {**cross, "headline": {"estimate_date": None, "kind": "no_crossing"}}
     assert "do not show models of Chinese origin ahead" in conclusion(gone)
+
+
+def test_the_coverage_tool_writes_its_rows_and_settings_and_the_committed_file_is_its_output(tmp_path):
+    """The measured coverage of the cumulative crossing is read from a file the tool writes, never typed."""
+    import json
+    from pathlib import Path
+
+    from devtools.cumulative_coverage import SHAPES, main, run
+
+    out = tmp_path / "cc.json"
+    assert main(["--worlds", "2", "--reps", "100", "--phi", "0.5", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["rows"] == json.loads(json.dumps(run(104, 0.5, 2, 100)))          # seeded: the same rows again
+    assert (doc["worlds"], doc["reps"], doc["phi"], doc["n"]) == (2, 100, [0.5], 104)
+    committed = json.loads((Path(__file__).resolve().parents[1] / "data" / "reference"
+                            / "cumulative_calibration.json").read_text())
+    assert committed["command"] == ("python -m devtools.cumulative_coverage --out "
+                                    "data/reference/cumulative_calibration.json")     # the defaults
+    assert (committed["worlds"], committed["reps"], committed["phi"]) == (100, 1000, [0.5, 0.8])
+    rows = {(r["shape"], r["phi"]): r for r in committed["rows"]}
+    assert set(rows) == {(s, p) for s in (*SHAPES, "after_window") for p in (0.5, 0.8)}
+    for (shape, _), r in rows.items():
+        assert r["worlds"] == 100
+        if shape == "after_window":
+            assert 0 <= r["false_claim"] <= 1
+        else:
+            assert 0 <= r["coverage"] <= 1 and r["median_width_weeks"] > 0
