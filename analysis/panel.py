@@ -62,7 +62,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -153,14 +153,14 @@ class _Orgs:
 
 @dataclass(frozen=True)
 class _Groups:
-    """Per tagged model: region code under each rule (-1 = excluded), scope masks and organisations.
+    """Per tagged model: region code under each rule (-1 = excluded), group and organisations; per group: region
+    under each rule and membership of each scope.
 
     Every array has one extra slot at the end for rows whose id is not in the tags table.
     """
 
     ids: pa.Array
     rule_codes: dict
-    scope_masks: dict
     orgs: dict
     key: np.ndarray          # per tagged model (+ the untagged slot): its group, the same for every rule and scope
     key_region: dict         # rule -> region code of each group (-1 = excluded)
@@ -208,7 +208,6 @@ def _prepare_groups(tags: pd.DataFrame) -> _Groups:
     up_alt = _region_codes(tags.get("uploader_region_alt", tags["uploader_region"]).astype("string"))
     lin_alt = _region_codes(tags.get("lineage_region_alt", tags["lineage_region"]).astype("string"))
     fp = tags["first_party"].fillna(False).to_numpy(dtype=bool)
-    n = len(tags)
     rule_codes = {
         "uploader": np.append(up, _UNKNOWN),
         "lineage": np.append(lin, _UNKNOWN),
@@ -219,12 +218,6 @@ def _prepare_groups(tags: pd.DataFrame) -> _Groups:
     }
     llm = tags["pipeline_tag"].isin(LLM_PIPELINE_TAGS).to_numpy(dtype=bool)
     redis = tags["is_redistributor"].fillna(False).to_numpy(dtype=bool)
-    scope_masks = {
-        "all": np.ones(n + 1, dtype=bool),
-        "llm": np.append(llm, False),
-        "first_party_llm": np.append(llm & fp, False),
-        "no_redistributors": np.append(~redis, True),
-    }
     orgs = {"uploader": _orgs(tags["author"], up), "lineage": _orgs(tags["root_author"], lin)}
     # one group per combination of what rules and scopes read: uploader and lineage region under both readings,
     # first party, LLM, redistributor; a snapshot is summed once per group, then the groups are summed per rule
@@ -245,7 +238,7 @@ def _prepare_groups(tags: pd.DataFrame) -> _Groups:
     key_scope = {"all": np.ones(g.size, dtype=bool), "llm": g_llm, "first_party_llm": g_llm & g_fp,
                  "no_redistributors": ~g_redis}
     return _Groups(ids=ids,
-                   rule_codes=rule_codes, scope_masks=scope_masks, orgs=orgs, key=key, key_region=key_region,
+                   rule_codes=rule_codes, orgs=orgs, key=key, key_region=key_region,
                    key_scope=key_scope)
 
 
