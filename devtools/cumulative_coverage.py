@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -31,9 +30,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.stats.cumulative import cumulative_crossing, last_crossing
+from devtools import write_json
 
 SHAPES = ("line", "jump", "saturation", "s_curve")
 START = pd.Timestamp("2024-01-07")
+
+#: Seed of the worlds (each shape starts from it).
+SEED = 1
 
 
 def world(shape: str, n: int, phi: float, rng: np.random.Generator, sd: float = 0.08):
@@ -57,7 +60,7 @@ def world(shape: str, n: int, phi: float, rng: np.random.Generator, sd: float = 
     return cn, us, cn * np.exp(market + ar()), us * np.exp(market + ar())
 
 
-def run(n: int, phi: float, worlds: int, reps: int, seed: int = 1) -> list[dict]:
+def run(n: int, phi: float, worlds: int, reps: int, seed: int = SEED) -> list[dict]:
     """One row per shape: coverage, median absolute error and median width (weeks); and the false-claim rate of a
     world crossing after the window."""
     out = []
@@ -118,12 +121,9 @@ def main(argv: list[str] | None = None) -> int:
                        "of the noise-free cumulative totals, on worlds unlike its model; median absolute error and "
                        "median width in weeks; for after_window, the share of worlds where a bounded interval claims a "
                        "crossing inside the window",
-               "n": args.n, "phi": args.phi, "worlds": args.worlds, "reps": args.reps, "seed": 1,
+               "n": args.n, "phi": args.phi, "worlds": args.worlds, "reps": args.reps, "seed": SEED,
                "seconds": round(time.perf_counter() - t0, 1), "rows": rows}
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_name(args.out.name + ".tmp")
-        tmp.write_text(json.dumps(doc, indent=1) + "\n")
-        os.replace(tmp, args.out)
+        write_json(args.out, doc)
     if args.json:
         print(json.dumps(rows, indent=1))
     else:

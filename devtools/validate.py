@@ -49,6 +49,7 @@ from analysis.stats.noise import fit_noise
 from analysis.stats.readings import current_settings
 from analysis.stats.report import BREAK_PLAUSIBLE, break_lags
 from analysis.stats.results import to_jsonable
+from devtools import write_json
 
 CORE_TRUTHS = ("line", "release_jump", "s_curve", "saturation")
 NS = (52, 104)
@@ -424,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = table({kind: [res]}).split("\n")[1:-1]
         print("\n".join(rows) + f"   [{res.get('seconds')}s]", flush=True)
         if out is not None:
-            _write(out.with_suffix(out.suffix + ".partial"), doc)
+            write_json(out.with_suffix(out.suffix + ".partial"), doc)
 
     if args.jobs > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -445,19 +446,12 @@ def main(argv: list[str] | None = None) -> int:
     doc["seconds"] = round(time.time() - start, 1)
     print(table(doc), flush=True)
     if out is not None:
-        _write(out, doc)
+        write_json(out, doc)
         partial = out.with_suffix(out.suffix + ".partial")
         if partial.exists():
             partial.unlink()
         print(f"wrote {out}")
     return 0
-
-
-def _write(path: Path, doc: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(to_jsonable(doc), indent=1, allow_nan=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
 
 
 if __name__ == "__main__":

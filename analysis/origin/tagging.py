@@ -519,16 +519,16 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
     lin: LineageResult = resolve_lineage(index.ids, parents, parent_positions=parent_pos, index=index)
     author = ext["author"].combine_chunks() if ext.num_rows else pa.array([], pa.string())
     root_author = author.take(pa.array(lin.root_index))
+    registered = pa.array(list(registry.table.index), pa.string())    # lower-cased accounts the registry holds
     dang_ns = pc.list_element(pc.split_pattern(pc.fill_null(lin.dangling_parent, ""), "/", max_splits=1), 0)
     dang_ok = pc.and_(pc.and_(lin.dangling_parent.is_valid(), pc.match_substring(lin.dangling_parent, "/")),
-                      pc.is_in(pc.utf8_lower(dang_ns), value_set=pa.array(list(registry.table.index), pa.string())))
+                      pc.is_in(pc.utf8_lower(dang_ns), value_set=registered))
     root_author = pc.if_else(dang_ok.fill_null(False), dang_ns, root_author)
 
     # Registry look-ups on the distinct accounts only, mapped back with Arrow's hash kernels. The registry answers
     # the same for every account it does not hold, so it is asked about its own accounts and one other.
     accounts = pc.unique(pc.drop_null(pa.concat_arrays([author, root_author.cast(pa.string())])))
-    held = np.asarray(pc.is_in(pc.utf8_lower(accounts), value_set=pa.array(list(registry.table.index), pa.string()))
-                      .fill_null(False), dtype=bool)
+    held = np.asarray(pc.is_in(pc.utf8_lower(accounts), value_set=registered).fill_null(False), dtype=bool)
     ask = np.concatenate([np.flatnonzero(held), np.flatnonzero(~held)[:1]])
     answer = np.full(len(accounts), ask.size - 1, dtype=np.int64)     # the one other account's answer
     answer[ask[:int(held.sum())]] = np.arange(int(held.sum()))
