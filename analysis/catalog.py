@@ -29,12 +29,12 @@ whose tags and lineage roots are identical to those of reading every week (modul
 
 How it streams
 --------------
-:func:`plan_metadata` reads the ``id`` column of every snapshot, newest first, once, and compares each with the
-next newer one (:func:`match_rows`: row by row with Arrow's ``equal`` where both files list the models in the same
-order, with small hash look-ups where they differ); a row absent from the newer file is looked up among the models
-already seen. This gives every raw row its catalog row (the *row codes*, written for the panel pass with
-``row_codes_dir``), every model's last-seen snapshot and row, and the rule's plan: which rows of which snapshot to
-read the metadata of.
+:func:`plan_metadata` reads the ``id`` column of every snapshot, newest first, once, and compares each with the next
+newer one (:func:`match_rows`: runs of rows compared as bytes, offsets and characters, where both files list the
+models in the same order, with small hash look-ups where they differ); a row absent from the newer file is looked up
+among the models already seen. This gives every raw row its catalog row (the *row codes*, written for the panel pass
+with ``row_codes_dir``), every model's last-seen snapshot and row, and the rule's plan: which rows of which snapshot
+to read the metadata of.
 :func:`build_catalog` reads those rows' metadata columns, row group by row group (a row group without a planned row
 is skipped), by a second small pool of threads, each snapshot as soon as the id pass has decided its rows (an
 anchor's while older snapshots' ids are still being compared, the orphans' at the end), so the two passes overlap.
@@ -84,6 +84,7 @@ differ).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import os
@@ -293,7 +294,7 @@ class _IdRelay:
 class _Part:
     """What a worker hands back for one snapshot: its ids and how its rows map to the next newer file."""
 
-    ids: pa.Array                   # the snapshot's ids, in file order
+    ids: pa.ChunkedArray            # the snapshot's ids, in file order (one chunk per row group)
     rows: int                       # rows in the file
     fresh: np.ndarray | None        # positions of the rows absent from the newer file (None: the newest file)
     newer_row: np.ndarray | None    # for every row, its row in the next newer file (-1: absent); None for the newest
@@ -345,25 +346,107 @@ MATCH_CHUNK = 2_048
 #: Differences resolved row by row in a window before the rest of the window is looked up as a whole.
 MATCH_RESYNCS_PER_WINDOW = 32
 
+#: The most rows the row-by-row comparison compares at a time (it doubles from :data:`MATCH_CHUNK` up to this).
+MATCH_CHUNK_MAX = 262_144
 
-def match_rows(ids: pa.Array, newer: pa.Array, window: int = MATCH_WINDOW, slack: int = MATCH_SLACK) -> np.ndarray:
+
+class _Strings:
+    """A string array's offsets and bytes as numpy views (no copy), to compare runs of rows as bytes.
+
+    Two runs of rows hold the same strings exactly when their lengths are the same row by row and their bytes are
+    the same; both are checked without making a Python or Arrow value per row. A chunked array is kept in its chunks
+    (a run compared at once stays inside one chunk of each side): joining them would copy every id.
+    """
+
+    def __init__(self, arr: pa.Array | pa.ChunkedArray) -> None:
+        chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+        self.off, self.data, self.bytes = [], [], []
+        for c in chunks:
+            if not (pa.types.is_string(c.type) or pa.types.is_large_string(c.type)):
+                c = c.cast(pa.string())
+            if c.null_count:
+                raise CatalogError("internal error: ids to match hold a null; please report it")
+            _, offsets, data = c.buffers()
+            width = np.int64 if pa.types.is_large_string(c.type) else np.int32
+            self.off.append(np.frombuffer(offsets, dtype=width)[c.offset:c.offset + len(c) + 1])
+            data = data if data is not None else pa.py_buffer(b"")
+            self.data.append(data)
+            self.bytes.append(np.frombuffer(data, dtype=np.uint8))
+        self.starts = np.cumsum([0] + [len(c) for c in chunks]).tolist()
+
+    def _at(self, i: int) -> tuple[int, int]:
+        """Chunk holding row ``i``, and the row's place in it."""
+        c = bisect.bisect_right(self.starts, i) - 1
+        return c, i - self.starts[c]
+
+    def equal_prefix(self, p: int, other: "_Strings", q: int, length: int) -> tuple[int, int]:
+        """Rows compared from row ``p`` with ``other``'s from row ``q`` (at most ``length``, fewer at the end of a
+        chunk of either side), and how many of them, from the first, are equal."""
+        ca, i = self._at(p)
+        cb, j = other._at(q)
+        span = min(length, len(self.off[ca]) - 1 - i, len(other.off[cb]) - 1 - j)
+        a, b = self.off[ca][i:i + span + 1], other.off[cb][j:j + span + 1]
+        rel_a, rel_b = a - a[0], b - b[0]
+        differ = np.flatnonzero(rel_a != rel_b)
+        k = int(differ[0]) - 1 if differ.size else span     # rows before k have the same lengths
+        nbytes, a0, b0 = int(rel_a[k]), int(a[0]), int(b[0])
+        if nbytes == 0 or self.data[ca].slice(a0, nbytes).equals(other.data[cb].slice(b0, nbytes)):
+            return k, span
+        first = int(np.argmax(self.bytes[ca][a0:a0 + nbytes] != other.bytes[cb][b0:b0 + nbytes]))
+        return int(np.searchsorted(rel_a[:k + 1], first, side="right")) - 1, span   # the row of that byte
+
+    def same(self, p: int, other: "_Strings", q: int, rows: int) -> bool:
+        """Whether ``rows`` rows from ``p`` equal ``other``'s from ``q`` (across chunks)."""
+        while rows > 0:
+            k, span = self.equal_prefix(p, other, q, rows)
+            if k < span:
+                return False
+            p, q, rows = p + span, q + span, rows - span
+        return True
+
+
+def _take(arr: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
+    """``arr.take(rows)`` as one array; a chunked array is taken from chunk by chunk (Arrow's ``take`` on a chunked
+    array first joins its chunks, a copy of every value, for however few rows)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if not isinstance(arr, pa.ChunkedArray):
+        return arr.take(pa.array(rows))
+    order = None if rows.size < 2 or bool((rows[1:] >= rows[:-1]).all()) else np.argsort(rows, kind="stable")
+    ordered = rows if order is None else rows[order]
+    starts = np.cumsum([0] + [len(c) for c in arr.chunks])
+    if ordered.size and (ordered[0] < 0 or ordered[-1] >= starts[-1]):
+        raise IndexError(f"rows out of range for an array of {starts[-1]} rows")
+    bounds = np.searchsorted(ordered, starts)
+    parts = [arr.chunk(c).take(pa.array(ordered[bounds[c]:bounds[c + 1]] - starts[c]))
+             for c in range(arr.num_chunks) if bounds[c + 1] > bounds[c]]
+    out = pa.concat_arrays(parts) if parts else pa.array([], arr.type)
+    if order is None:
+        return out
+    back = np.empty_like(order)
+    back[order] = np.arange(order.size)
+    return out.take(pa.array(back))
+
+
+def match_rows(ids: pa.Array | pa.ChunkedArray, newer: pa.Array | pa.ChunkedArray, window: int = MATCH_WINDOW,
+               slack: int = MATCH_SLACK) -> np.ndarray:
     """The row of each id in ``newer`` (-1 where absent): ``pyarrow.compute.index_in``, computed window by window.
 
     Consecutive snapshots list most models in the same order (the archive lists them in creation order, and a week
     adds models and removes a few). So each window of ``window`` rows of ``ids`` is first compared row by row with
-    the rows of ``newer`` at the current offset (Arrow's ``equal``: no hashing), and the rows before the first
-    difference are matched; at a difference, the next :data:`MATCH_RESYNC` ids are looked up among the rows of
-    ``newer`` around the expected place, which gives the new offset (a removed model shifts it by one), and the
-    comparison resumes. A window with many differences is looked up as a whole among the rows of ``newer`` around
-    the place where the previous window's last match points (``slack`` rows on each side), which keeps Arrow's hash
-    table small enough to stay in the processor's cache. The ids not found there are looked up among the rows of
-    ``newer`` that nothing matched (ids are unique in a snapshot, so a row matched once cannot be another id's row).
-    The result is the same as ``index_in(ids, value_set=newer)`` for files with unique ids, in any order; when the
-    first windows find little (files in unrelated orders) the whole look-up is done at once instead.
+    the rows of ``newer`` at the current offset (as bytes, see :class:`_Strings`: no hashing), and the rows before
+    the first difference are matched; at a difference, the next :data:`MATCH_RESYNC` ids are looked up among the
+    rows of ``newer`` around the expected place, which gives the new offset (a removed model shifts it by one), and
+    the comparison resumes. A window with many differences is looked up as a whole among the rows of ``newer``
+    around the place where the previous window's last match points (``slack`` rows on each side), which keeps
+    Arrow's hash table small enough to stay in the processor's cache. The ids not found there are looked up among
+    the rows of ``newer`` that nothing matched (ids are unique in a snapshot, so a row matched once cannot be
+    another id's row). The result is the same as ``index_in(ids, value_set=newer)`` for files with unique ids, in
+    any order; when the first windows find little (files in unrelated orders) the whole look-up is done at once
+    instead.
 
     Parameters
     ----------
-    ids, newer : pyarrow.Array
+    ids, newer : pyarrow.Array or pyarrow.ChunkedArray
         Ids of the older and of the newer snapshot (strings, no nulls).
     window, slack : int
         Window size and margin (the result does not depend on them).
@@ -377,6 +460,7 @@ def match_rows(ids: pa.Array, newer: pa.Array, window: int = MATCH_WINDOW, slack
     out = np.full(n, -1, dtype=np.int64)
     if n == 0 or m == 0:
         return out
+    old_s, new_s = _Strings(ids), _Strings(newer)
     offset = 0
     poor = 0
 
@@ -399,20 +483,18 @@ def match_rows(ids: pa.Array, newer: pa.Array, window: int = MATCH_WINDOW, slack
             length = min(stop - p, m - q, chunk) if 0 <= q < m else 0
             if length <= 0:
                 return p
-            same = pc.equal(ids.slice(p, length), newer.slice(q, length)).to_numpy(zero_copy_only=False)
-            diff = np.flatnonzero(~same)
-            k = int(diff[0]) if diff.size else length
+            k, span = old_s.equal_prefix(p, new_s, q, length)
             out[p:p + k] = np.arange(q, q + k)
             p += k
-            if p >= stop or not diff.size:
-                chunk *= 2      # a run of equal rows: compare more at a time (fewer calls)
+            if p >= stop or k == span:
+                chunk = min(2 * chunk, MATCH_CHUNK_MAX)   # a run of equal rows: compare more at a time
                 continue
             chunk = MATCH_CHUNK
             resyncs += 1
             q = p + offset
             # the usual difference: a few models of the older file are gone from the newer one
-            gone = next((d for d in range(1, 4) if p + d + 1 < n and q + 1 < m and ids[p + d] == newer[q]
-                         and ids[p + d + 1] == newer[q + 1]), 0)
+            gone = next((d for d in range(1, 4) if p + d + 1 < n and q + 1 < m
+                         and old_s.same(p + d, new_s, q, 2)), 0)
             if gone:
                 offset -= gone
                 p += gone          # the gone rows stay unmatched: the final look-up confirms they are absent
@@ -430,7 +512,7 @@ def match_rows(ids: pa.Array, newer: pa.Array, window: int = MATCH_WINDOW, slack
         stop = min(start + window, n)
         if poor > 8 and poor > k // 4:      # unrelated orders: one whole look-up of the rest is cheaper
             rest = np.flatnonzero(out[start:] < 0) + start
-            ix = np.asarray(pc.index_in(ids.take(pa.array(rest)), value_set=newer).fill_null(-1), dtype=np.int64)
+            ix = np.asarray(pc.index_in(_take(ids, rest), value_set=newer).fill_null(-1), dtype=np.int64)
             out[rest] = ix
             break
         k += 1
@@ -441,7 +523,7 @@ def match_rows(ids: pa.Array, newer: pa.Array, window: int = MATCH_WINDOW, slack
         if 2 * hit.size < stop - begin:     # the newer file's rows moved: find where a sample of this window went
             poor += 1
             step = max((stop - begin) // 16, 1)
-            sample = ids.slice(begin, stop - begin).take(pa.array(np.arange(0, stop - begin, step)))
+            sample = _take(ids, np.arange(begin, stop, step))
             where = np.asarray(pc.index_in(newer, value_set=sample).fill_null(-1), dtype=np.int64)
             at = np.flatnonzero(where >= 0)
             if at.size:
@@ -455,7 +537,7 @@ def match_rows(ids: pa.Array, newer: pa.Array, window: int = MATCH_WINDOW, slack
         used[out[out >= 0]] = True
         free = np.flatnonzero(~used)
         if free.size:
-            ix = np.asarray(pc.index_in(ids.take(pa.array(rest)), value_set=newer.take(pa.array(free)))
+            ix = np.asarray(pc.index_in(_take(ids, rest), value_set=_take(newer, free))
                             .fill_null(-1), dtype=np.int64)
             hit = ix >= 0
             out[rest[hit]] = free[ix[hit]]
@@ -466,7 +548,7 @@ def _compare(job: tuple) -> _Part:
     """The ids of snapshot ``i`` (newest first) and, for ``i > 0``, each row's row in the next newer snapshot."""
     i, date, path, relay = job
     try:
-        ids = _read(path, date, ["id"])["id"].combine_chunks()   # once: both comparisons of this file use it
+        ids = _read(path, date, ["id"])["id"]   # once: both comparisons of this file use it; kept in its chunks
     except BaseException as e:
         relay.put(i, None, e)
         raise
@@ -643,7 +725,7 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
     relay = _IdRelay()
     jobs = [(i, d, p, relay) for i, (d, p) in enumerate(snaps)]
     seen: dict[str, int] = {}                   # id -> catalog row
-    id_parts: list[pa.Array] = []
+    id_parts: list[pa.ChunkedArray] = []
     last_seen = _Grow(np.int32)
     source = _Grow(np.int32)
     pending: list[tuple[int, np.ndarray, np.ndarray]] = []   # (snapshot, rows, codes) still unsourced there
@@ -656,11 +738,12 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
     for i, ((date, path), part) in enumerate(zip(snaps, ordered_map(_compare, jobs, workers))):
         rows[i] = part.rows
         fresh = np.arange(part.rows) if part.fresh is None else part.fresh
-        codes = np.empty(part.rows, dtype=np.int64)
-        if part.newer_row is not None:
-            found = part.newer_row >= 0
-            codes[found] = newer_codes[part.newer_row[found]]
-        fresh_ids = part.ids.take(pa.array(fresh)) if part.fresh is not None else part.ids
+        if part.newer_row is not None and newer_codes.size:
+            # rows absent from the newer file (-1) take its last row's code here, and their own below
+            codes = newer_codes[part.newer_row]
+        else:
+            codes = np.empty(part.rows, dtype=np.int32)
+        fresh_ids = _take(part.ids, fresh) if part.fresh is not None else part.ids
         new_pos: list[int] | np.ndarray = []
         names = fresh_ids.to_pylist()
         if not seen:   # the newest file: its ids in one go when they are distinct (a dict is cheaper than Arrow's hash)
@@ -668,7 +751,7 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
             if len(seen) != len(names):
                 seen.clear()
         if seen and len(seen) == len(names) and not id_parts:
-            codes[fresh] = np.arange(len(names))
+            codes[fresh] = np.arange(len(names), dtype=np.int32)
             new_pos = fresh
         else:
             for j, x in zip(fresh.tolist(), names):  # rows absent from the newer file
@@ -679,7 +762,7 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
                 codes[j] = code
         if len(new_pos):
             pos = np.asarray(new_pos, dtype=np.int64)
-            id_parts.append(part.ids.take(pa.array(pos)) if part.fresh is not None or len(pos) != part.rows
+            id_parts.append(_take(part.ids, pos) if part.fresh is not None or len(pos) != part.rows
                             else part.ids)
             last_seen.extend(np.full(pos.size, i))
             source.extend(np.full(pos.size, -1))
@@ -717,7 +800,8 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
             progress(i + 1, len(snaps), date)
     if not seen:
         raise CatalogError("the raw snapshots hold no rows; run notebook 01 (pull) first")
-    ids = pa.concat_arrays(id_parts)
+    ids = pa.chunked_array([c for part in id_parts for c in getattr(part, "chunks", [part])],
+                           id_parts[0].type).combine_chunks()
     last = last_seen.values.astype(np.int64)
     src = source.values.astype(np.int64)
     for k, (pos, members) in _orphan_sources(pending, src).items():   # models held by no anchor
@@ -727,7 +811,9 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
         if k not in thin and on_read is not None:
             on_read(k, pos, members, int(rows[k]), None)
     if want_codes:
-        pq.write_table(pa.table({"id": ids}), row_codes_dir / ROW_CODES_IDS)
+        # every id once: a dictionary would not shrink it, and statistics would not be read
+        pq.write_table(pa.table({"id": ids}), row_codes_dir / ROW_CODES_IDS, use_dictionary=False,
+                       write_statistics=False)
         index = {"catalog_rows": len(ids), "ids_file": ROW_CODES_IDS, "snapshots": stamps}
         (row_codes_dir / ROW_CODES_INDEX).write_text(json.dumps(index, indent=1) + "\n")
     return MetadataPlan(dates=[d for d, _ in snaps], anchor=anchor, ids=ids, last_seen=last, source=src,
@@ -828,7 +914,7 @@ def _stamp(path: Path) -> dict:
 
 
 def _save_codes(codes_dir: Path, date: dt.date, codes: np.ndarray) -> None:
-    _save_array(codes_dir / f"{date.isoformat()}.npy", codes.astype(np.int32))
+    _save_array(codes_dir / f"{date.isoformat()}.npy", codes.astype(np.int32, copy=False))
 
 
 def _save_array(f: Path, values: np.ndarray) -> None:

@@ -393,8 +393,9 @@ def _load(job: tuple) -> _Snapshot:
     dl = np.nan_to_num(table["downloads"].to_numpy(zero_copy_only=False).astype(float), nan=0.0)
     alltime = table["downloadsAllTime"].to_numpy(zero_copy_only=False).astype(float) if has_alltime else None
     positive = dl > 0
+    used = np.flatnonzero(positive)          # the rows that add to a sum: a row without downloads adds nothing
     # candidates for the top-N: every row at least as downloaded as the top_k-th (ties kept), ordered by id
-    pos = np.flatnonzero(positive)
+    pos = used
     if pos.size > top_k:
         thresh = np.partition(dl[pos], pos.size - top_k)[pos.size - top_k]
         pos = pos[dl[pos] >= thresh]
@@ -404,20 +405,20 @@ def _load(job: tuple) -> _Snapshot:
         pos = pos[np.lexsort((cand_ids.astype(str), -dl[pos]))]
     top_codes, top_downloads = tag_rows(slot[pos]), dl[pos]
     rows_used = slot.size
-    # sums over every row: a row without 30-day downloads adds 0.0, which leaves each sum as it is
-    weight = dl if not (dl < 0).any() else np.where(positive, dl, 0.0)
+    # sums over the rows with downloads, in row order: the same sums as over every row with the others adding 0.0
+    used_slot, weight = slot[used], dl[used]
     n_groups = groups.key_scope["all"].size
-    keys = slots.key[slot]
-    org_sums = {rule: np.bincount(slots.org[rule][slot], weights=weight,
+    keys = slots.key[used_slot]
+    org_sums = {rule: np.bincount(slots.org[rule][used_slot], weights=weight,
                                   minlength=len(groups.orgs[rule].names) + 1)[1:] for rule in RANKING_RULES}
-    untagged = int(np.count_nonzero(slots.untagged[slot] & positive)) if slots.any_untagged else 0
+    untagged = int(np.count_nonzero(slots.untagged[used_slot])) if slots.any_untagged else 0
     # only the all-time measure needs each row's tags row
     code_ix = tag_rows(slot) if alltime is not None else None
     return _Snapshot(date=date, rows_read=rows_read, code_ix=code_ix, downloads=None, alltime=alltime,
                      top_codes=top_codes, top_downloads=top_downloads, matched_by_codes=cat_rows is not None,
                      untagged=untagged, rows_used=rows_used,
                      group_sums=np.bincount(keys, weights=weight, minlength=n_groups),
-                     group_counts=np.bincount(keys[positive], minlength=n_groups), org_sums=org_sums)
+                     group_counts=np.bincount(keys, minlength=n_groups), org_sums=org_sums)
 
 
 def _targets(groups: _Groups, rules: Sequence[str], scopes: Sequence[str]) -> np.ndarray:
@@ -533,6 +534,9 @@ def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *
     rank_rows: list[dict] = []
     org_rows: list[dict] = []
     prev_alltime: np.ndarray | None = None
+    spare: np.ndarray | None = None          # the all-time buffer of two weeks ago, filled again
+    has_prev = False
+    diff_buf = np.empty(n_tags + 1) if want_alltime else None
     prev_date: dt.date | None = None
     rows_read = rows_used = untagged = negatives = 0
     snaps = sorted(snapshots, key=lambda s: s[0])
@@ -553,20 +557,24 @@ def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *
             rank_rows += _rankings(snap, groups)
             org_rows += _top_orgs(date, snap.org_sums, groups)
         if want_alltime:
-            cur = np.full(n_tags + 1, np.nan)
+            # each week's all-time counts by tags row (NaN: no count), in one of two buffers used in turn
+            cur = spare if spare is not None else np.empty(n_tags + 1)
+            cur.fill(np.nan)
             if snap.alltime is not None:
                 cur[snap.code_ix] = snap.alltime
                 cur[n_tags] = np.nan
-            if prev_alltime is not None and not np.all(np.isnan(cur)) and np.any(~np.isnan(prev_alltime)):
+            has_cur = not np.isnan(cur).all()
+            if prev_alltime is not None and has_cur and has_prev:
                 weeks = max((date - prev_date).days / 7.0, 1e-9)
+                diff = np.subtract(cur, prev_alltime, out=diff_buf)
                 with np.errstate(invalid="ignore"):
-                    diff = cur - prev_alltime
-                    negatives += int(np.sum(diff < 0))
+                    negatives += int(np.count_nonzero(diff < 0))
                     grew = np.flatnonzero(diff > 0)
                 keys = groups.key[grew]
                 rows.append(_expand(date, "downloads_alltime_increment",
                                     np.bincount(keys, weights=diff[grew] / weeks, minlength=n_groups),
                                     np.bincount(keys, minlength=n_groups), targets, rules, scopes))
+            spare, has_prev = prev_alltime, has_cur
             prev_alltime, prev_date = cur, date
         if progress is not None:
             progress(i + 1, len(snaps), date)

@@ -156,6 +156,38 @@ def test_match_rows_is_index_in_for_any_order(order):
     assert (want < 0).sum() == 540
 
 
+def test_match_rows_compares_strings_not_just_their_bytes():
+    """Runs compared as bytes: equal bytes split differently, prefixes, empty and non-ASCII ids, sliced, chunked
+    and large-string arrays all give index_in's answer."""
+    from analysis.catalog import match_rows
+
+    rng = np.random.default_rng(5)
+    base = [f"org{i % 7}/m-{i:05d}" + ("é" if i % 11 == 0 else "") for i in range(20_000)]
+    newer = list(base)
+    older = list(base)
+    older[100:102] = ["ab", "c"]          # same bytes as newer's 100:102 below, split differently
+    newer[100:102] = ["a", "bc"]
+    older[5_000] = newer[5_000] + "x"     # a longer id with the same start
+    older[7_000] = newer[7_000][:-1]      # a shorter one
+    older[9_000], newer[9_000] = "", ""   # empty ids are equal
+    older[12_000] = newer[12_000][:-1] + "Z"   # same length, last byte differs
+    for i in rng.choice(np.arange(13_000, 20_000), 50, replace=False):
+        older[i] = f"gone/{i}"
+    a, b = pa.array(older, pa.string()), pa.array(newer, pa.string())
+    want = np.asarray(pc.index_in(a, value_set=b).fill_null(-1), dtype=np.int64)
+    assert (want < 0).sum() == 2 + 3 + 50 and want[9_000] == 9_000
+    cases = {
+        "plain": (a, b),
+        "sliced": (pa.array(["pad"] * 3 + older, pa.string()).slice(3), pa.array(["x"] + newer, pa.string()).slice(1)),
+        "large": (a.cast(pa.large_string()), b.cast(pa.large_string())),
+        "chunked": (pa.chunked_array([a.slice(0, 7_777), a.slice(7_777)]),
+                    pa.chunked_array([b.slice(0, 12_345), b.slice(12_345)])),
+    }
+    for name, (x, y) in cases.items():
+        for window, slack in ((1_000, 50), (16_384, 2_048)):
+            np.testing.assert_array_equal(match_rows(x, y, window=window, slack=slack), want, err_msg=name)
+
+
 def test_anchors_are_a_fixed_grid_plus_the_newest_and_the_oldest():
     from analysis.catalog import METADATA_EPOCH, anchors
 
@@ -324,3 +356,18 @@ def test_metadata_read_while_the_ids_are_compared_equals_reading_after_the_plan(
     assert during.equals(after)
     assert plan2.summary() == plan.summary() and set(plan2.reads) == set(plan.reads)
     assert build_catalog(snaps, metadata_every=10, workers=workers).equals(after)
+
+
+def test_take_from_chunks_is_arrows_take():
+    from analysis.catalog import _take
+
+    rng = np.random.default_rng(8)
+    values = [f"m/{i}" for i in range(1_000)]
+    chunked = pa.chunked_array([pa.array(values[:10]), pa.array([], pa.string()), pa.array(values[10:700]),
+                                pa.array(values[700:])])
+    for rows in (np.arange(0, 1_000, 7), rng.integers(0, 1_000, 300), np.array([999, 0, 10, 9, 10]),
+                 np.zeros(0, dtype=np.int64)):
+        got = _take(chunked, rows)
+        assert isinstance(got, pa.Array) and got.to_pylist() == [values[r] for r in rows]
+    with pytest.raises(IndexError):
+        _take(chunked, np.array([1_000]))
