@@ -261,6 +261,15 @@ class ThinSnapshot:
     stored: np.ndarray
     _where: tuple = ()  # (part index, row within the part) of each stored row
 
+    def parts_holding(self, positions: np.ndarray) -> list[Path]:
+        """The metadata parts holding any of the stored rows ``positions`` (those :meth:`read_rows` reads)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if not positions.size or not self.stored.size:
+            return []
+        ix = np.minimum(np.searchsorted(self.stored, positions), self.stored.size - 1)
+        held = set(self._where[0][ix[self.stored[ix] == positions]].tolist())
+        return [part for k, part in enumerate(self.parts) if k in held]
+
     def read_rows(self, positions: np.ndarray, columns: list[str] | tuple[str, ...]) -> pa.Table:
         """The metadata ``columns`` of the rows ``positions`` (stored rows), in the order given.
 

@@ -297,13 +297,7 @@ class Stage:
         path = self.path(key)
         tmp = path.with_name(path.name + ".tmp")
         if f.format == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            t = pa.Table.from_pandas(table, preserve_index=False)
-            meta = dict(t.schema.metadata or {})
-            meta[C.PARQUET_PROVENANCE_KEY] = json.dumps(prov, sort_keys=True).encode()
-            pq.write_table(t.replace_schema_metadata(meta), tmp)
+            write_parquet(table, tmp, {C.PARQUET_PROVENANCE_KEY: json.dumps(prov, sort_keys=True)})
             os.replace(tmp, path)
         elif f.format == "csv":
             table.to_csv(tmp, index=False)
@@ -380,6 +374,35 @@ def stale_stages(paths: Paths, params: Mapping[str, Any], simulated: bool) -> di
             problems += C.file_problems(f, paths.locate(f), stage.state, stage.current_hash)
         out[number] = problems
     return out
+
+
+def write_parquet(table: pd.DataFrame, path: Path, metadata: Mapping[str | bytes, str] | None = None) -> None:
+    """Write a data frame to parquet the way every stage output is written (not atomically: see
+    :meth:`Stage.write_table`).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Written without its index.
+    path : Path
+        The file.
+    metadata : mapping of str (or bytes) to str, optional
+        Added to the schema's key-value metadata (e.g. the provenance).
+
+    Notes
+    -----
+    No column statistics are written: the study's readers read whole columns, and computing them is about a
+    quarter of the time it takes to write the tagged models (measured on 400,000 models).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = pa.Table.from_pandas(table, preserve_index=False)
+    if metadata:
+        meta = dict(t.schema.metadata or {})
+        meta.update({k.encode() if isinstance(k, str) else k: v.encode() for k, v in metadata.items()})
+        t = t.replace_schema_metadata(meta)
+    pq.write_table(t, path, write_statistics=False)
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -88,7 +88,9 @@ def test_bench_prints_one_json_report(tmp_path, capsys):
     assert len(out) == 1
     report = json.loads(out[0])
     stages = report["stages"]
-    assert set(stages) == {"raw_read", "catalog", "tagging", "aggregation"}
+    assert set(stages) == {"raw_read", "raw_read_anchor_files", "catalog", "tagging", "aggregation"}
+    assert report["ratio_to_read_anchor_files"] == pytest.approx(
+        report["pass_seconds"] / stages["raw_read_anchor_files"]["seconds"], rel=0.1)
     assert stages["raw_read"]["rows"] == stages["aggregation"]["rows"] == report["raw_rows"] > 34 * 300
     assert stages["tagging"]["rows"] == report["models_in_union"]
     for s in stages.values():
@@ -240,3 +242,33 @@ def test_the_sql_yardstick_reads_each_models_metadata_where_the_catalog_does(tmp
             assert [w.date() for w in pd.to_datetime(weeks.loc[orphans.index, "week"])] == \
                 orphans["metadata_date"].tolist()
             assert (orphans["metadata_date"] != orphans["last_seen"]).any()   # some are read before their last week
+
+
+def test_yardstick_reads_the_row_groups_the_catalog_reads(tmp_path):
+    """The yardstick's metadata reads are the row groups holding the plan's rows: every planned row is in one of them,
+    and each of them holds a planned row (so it reads what the pass reads, no more, no less)."""
+    from analysis.catalog import plan_metadata
+    from devtools.bench import WEEKLY_COLUMNS, _read_planned, _read_plain
+    spec = StoreSpec(models=10_000, seed=2)
+    folder = generate_store(spec, tmp_path, 40, log=lambda *a: None)
+    snaps = []
+    for w, f in enumerate(_files(folder, spec, 40)):
+        pq.write_table(pq.read_table(f), f, row_group_size=1_000)        # several row groups per file
+        snaps.append((spec.date(w), f))
+    plan = plan_metadata(snaps, 13)
+    assert plan.summary()["orphans"] > 0 and len(plan.reads) > plan.summary()["anchors"]
+    read_plan = _read_planned(snaps, plan)
+    assert len(read_plan) == 40 and all(cols == WEEKLY_COLUMNS for _, cols, _ in read_plan)
+    newest_first = sorted(snaps, key=lambda s: s[0], reverse=True)
+    for k, (path, _, reads) in enumerate(read_plan):
+        assert path == newest_first[k][1]
+        if k not in plan.reads:
+            assert reads == []
+            continue
+        (f, groups, cols), = reads
+        meta = pq.ParquetFile(f).metadata
+        bounds = np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
+        rows = plan.reads[k][0]
+        in_group = np.searchsorted(bounds, rows, side="right") - 1
+        assert sorted(set(in_group.tolist())) == groups and "tags" in cols and "id" not in cols
+    assert _read_plain(read_plan) == sum(pq.ParquetFile(p).metadata.num_rows for _, p in snaps)

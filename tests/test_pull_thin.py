@@ -162,6 +162,27 @@ def test_an_incremental_pull_reads_all_the_metadata_of_the_new_week(hub_root, tm
     assert store.verify() == []
 
 
+def test_bench_yardstick_reads_the_thin_parts_the_catalog_reads(tiny_pulls):
+    """On a thin store the yardstick's metadata reads are the parts holding the plan's rows."""
+    from devtools.bench import _read_plain, _read_planned
+
+    store = tiny_pulls["thin"]
+    snaps = _snaps(store)
+    plan = plan_metadata(snaps, 13)
+    read_plan = _read_planned(snaps, plan)
+    newest_first = sorted(snaps, key=lambda s: s[0], reverse=True)
+    for k, (path, _, reads) in enumerate(read_plan):
+        if k not in plan.reads:
+            assert reads == []
+            continue
+        thin = plan.thin[k]
+        assert [f for f, _, _ in reads] == thin.parts_holding(plan.reads[k][0]) != []
+        day = newest_first[k][0].isoformat()
+        assert all(f.parent.name == "metadata" and f.name.startswith(day) for f, _, _ in reads)
+    assert thin.parts_holding(np.array([10**9])) == []                    # a row no part holds
+    assert _read_plain(read_plan) == sum(store.entry("archive", d)["rows"] for d in store.snapshot_dates("archive"))
+
+
 def test_a_pull_stopped_before_its_metadata_resumes_with_exactly_the_missing_rows(hub_root, tmp_path):
     with FakeHub(hub_root) as hub:
         _pull(hub.endpoint, tmp_path, 13, **{"study.end": "2025-01-22"})
