@@ -74,8 +74,10 @@ local Hub stand-in and measures its bytes against the archive's size (and, with 
 
 Row codes
 ---------
-With ``row_codes_dir`` the id pass writes, for each snapshot, the catalog row of each of its rows (one int32 per
-raw row, about 4 bytes per row on disk), and :func:`analysis.panel.build_panel` then sums the snapshots without
+With ``row_codes_dir`` the id pass writes, for each snapshot, the catalog row of each of its rows (int32, in file
+order; consecutive snapshots list most models in the same order, so the codes come in runs of consecutive values,
+and a file whose runs are at least four rows long on average stores where each run starts and its first code
+instead: :func:`load_row_codes` reads either), and :func:`analysis.panel.build_panel` then sums the snapshots without
 reading or hashing their ids again. :func:`build_catalog` adds ``catalog_order.npy``, the catalog row (in
 ``catalog_ids.parquet``) of each row of the table it returns: the panel then maps catalog rows to the tagged models,
 which notebook 02 keeps in that order, without hashing ids (it checks the ids row by row, and hashes them when they
@@ -395,14 +397,11 @@ class _Strings:
         first = int(np.argmax(self.bytes[ca][a0:a0 + nbytes] != other.bytes[cb][b0:b0 + nbytes]))
         return int(np.searchsorted(rel_a[:k + 1], first, side="right")) - 1, span   # the row of that byte
 
-    def same(self, p: int, other: "_Strings", q: int, rows: int) -> bool:
-        """Whether ``rows`` rows from ``p`` equal ``other``'s from ``q`` (across chunks)."""
-        while rows > 0:
-            k, span = self.equal_prefix(p, other, q, rows)
-            if k < span:
-                return False
-            p, q, rows = p + span, q + span, rows - span
-        return True
+    def value(self, i: int) -> bytes:
+        """Row ``i``'s bytes."""
+        c, j = self._at(i)
+        off = self.off[c]
+        return self.bytes[c][off[j]:off[j + 1]].tobytes()
 
 
 def _take(arr: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
@@ -494,7 +493,8 @@ def match_rows(ids: pa.Array | pa.ChunkedArray, newer: pa.Array | pa.ChunkedArra
             q = p + offset
             # the usual difference: a few models of the older file are gone from the newer one
             gone = next((d for d in range(1, 4) if p + d + 1 < n and q + 1 < m
-                         and old_s.same(p + d, new_s, q, 2)), 0)
+                         and old_s.value(p + d) == new_s.value(q)
+                         and old_s.value(p + d + 1) == new_s.value(q + 1)), 0)
             if gone:
                 offset -= gone
                 p += gone          # the gone rows stay unmatched: the final look-up confirms they are absent
@@ -914,7 +914,55 @@ def _stamp(path: Path) -> dict:
 
 
 def _save_codes(codes_dir: Path, date: dt.date, codes: np.ndarray) -> None:
-    _save_array(codes_dir / f"{date.isoformat()}.npy", codes.astype(np.int32, copy=False))
+    codes = codes.astype(np.int32, copy=False)
+    starts = np.flatnonzero(np.diff(codes) != 1) + 1 if codes.size else np.zeros(0, dtype=np.int64)
+    if 4 * (starts.size + 1) < codes.size:     # runs of consecutive codes: store where each run starts
+        starts = np.concatenate([[0], starts])
+        # each run's first row and code, then (rows, -1): the end, which says how many rows the codes are for
+        codes = np.stack([np.append(starts, codes.size), np.append(codes[starts], -1)], axis=1).astype(np.int32)
+    _save_array(codes_dir / f"{date.isoformat()}.npy", codes)
+
+
+def load_row_codes(codes_dir: Path, date: dt.date, rows: int, n_catalog: int) -> np.ndarray | None:
+    """The row codes of one snapshot (module docstring, "Row codes"), or None if absent or inconsistent.
+
+    Parameters
+    ----------
+    codes_dir : Path
+        The row-codes folder.
+    date : datetime.date
+        The snapshot.
+    rows : int
+        Its number of rows (from the folder's ``index.json``).
+    n_catalog : int
+        Catalog rows (models in ``catalog_ids.parquet``): every code must be below it.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        int32, the catalog row of each row of the snapshot in file order.
+    """
+    try:
+        stored = np.load(Path(codes_dir) / f"{date.isoformat()}.npy")
+    except (OSError, ValueError):
+        return None
+    if stored.dtype != np.int32:
+        return None
+    if stored.ndim == 1:
+        codes = stored
+    elif stored.ndim == 2 and stored.shape[1] == 2 and stored.shape[0] > 1 and stored[0, 0] == 0 and \
+            tuple(stored[-1]) == (rows, -1):
+        starts, first = stored[:-1, 0].astype(np.int64), stored[:-1, 1]
+        lengths = np.diff(stored[:, 0].astype(np.int64))
+        if (lengths <= 0).any():
+            return None
+        codes = np.repeat(first - starts.astype(np.int32), lengths)
+        codes += np.arange(rows, dtype=np.int32)
+    else:
+        return None
+    if codes.size != rows or (codes.size and (codes.min() < 0 or codes.max() >= n_catalog)):
+        return None
+    return codes
 
 
 def _save_array(f: Path, values: np.ndarray) -> None:

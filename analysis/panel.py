@@ -71,7 +71,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import timegrid
-from .catalog import DEFAULT_WORKERS, ROW_CODES_INDEX, ROW_CODES_ORDER, ordered_map
+from .catalog import DEFAULT_WORKERS, ROW_CODES_INDEX, ROW_CODES_ORDER, load_row_codes, ordered_map
 from .contracts import PANEL_COLUMNS, RANKING_COLUMNS, TOP_ORG_COLUMNS
 from .quality import clean_snapshot
 from .schema import ALT_SUFFIX, LLM_PIPELINE_TAGS, MEASURES, REGIONS, RULES, SCOPES
@@ -295,19 +295,14 @@ class _RowCodes:
     def codes(self, date: dt.date, path: Path) -> np.ndarray | None:
         """The catalog row of each row of this raw file, or None if absent or written for another file."""
         want = self.stamps.get(date.isoformat())
-        f = self.folder / f"{date.isoformat()}.npy"
         try:
             st = Path(path).stat()
-            if want is None or not f.is_file() or want.get("file") != Path(path).name or \
-                    want.get("size") != st.st_size or want.get("mtime_ns") != st.st_mtime_ns:
-                return None
-            codes = np.load(f)
-        except (OSError, ValueError):
+        except OSError:
             return None
-        if codes.ndim != 1 or codes.size != want.get("rows") or (codes.size and
-                                                                 (codes.min() < 0 or codes.max() >= len(self.ids))):
+        if want is None or want.get("file") != Path(path).name or want.get("size") != st.st_size or \
+                want.get("mtime_ns") != st.st_mtime_ns or not isinstance(want.get("rows"), int):
             return None
-        return codes
+        return load_row_codes(self.folder, date, want["rows"], len(self.ids))
 
 
 def _in_catalog_order(folder: Path, ids: pa.Array, groups: _Groups) -> np.ndarray | None:

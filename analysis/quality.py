@@ -133,11 +133,11 @@ def _first_rows(keys: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
         return None
     if pa.types.is_integer(keys.type) and keys.null_count == 0:
         # integer keys (row codes): a bitmap over their range instead of a hash table, when the range is small
-        codes = np.asarray(keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys, dtype=np.int64)
+        codes = np.asarray(keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys)
         lo, hi = int(codes.min()), int(codes.max())
         if hi - lo < 8 * codes.size + 1024:
             seen = np.zeros(hi - lo + 1, dtype=bool)
-            seen[codes - lo] = True
+            seen[codes - lo if lo else codes] = True
             if int(np.count_nonzero(seen)) == codes.size:
                 return None
             _, first = np.unique(codes, return_index=True)
@@ -191,6 +191,10 @@ def clean_snapshot(table: pa.Table, *, key: str = "id") -> CleanSnapshot:
         values = table[col]
         if not pa.types.is_integer(values.type) and not pa.types.is_floating(values.type):
             continue
+        if pa.types.is_integer(values.type):   # the usual case, in one pass: every count within [0, ceiling]
+            bounds = pc.min_max(values)
+            if bounds["min"].as_py() is None or (bounds["min"].as_py() >= 0 and bounds["max"].as_py() <= ceiling):
+                continue
         low = pc.fill_null(pc.less(values, 0), False)
         high = pc.fill_null(pc.greater(values, ceiling), False)
         n_low, n_high = int(pc.sum(low).as_py() or 0), int(pc.sum(high).as_py() or 0)

@@ -317,7 +317,7 @@ def staleness(snapshots, thin: pd.DataFrame, plan, *, workers: int, registry, ro
     tags it, and compares, model by model, :data:`STALENESS_COLUMNS` with the thin pass's tags. Each model weighs
     its 30-day downloads summed over every snapshot (through the row codes of the thin pass).
     """
-    from analysis.catalog import ROW_CODES_IDS, attach_descriptors, build_catalog
+    from analysis.catalog import ROW_CODES_IDS, attach_descriptors, build_catalog, load_row_codes
     from analysis.origin import tag_models
 
     exact_cat = build_catalog(snapshots, workers=workers, metadata_every=1)
@@ -327,8 +327,8 @@ def staleness(snapshots, thin: pd.DataFrame, plan, *, workers: int, registry, ro
     ids = pq.read_table(row_codes_dir / ROW_CODES_IDS)["id"].to_pandas()
     weight = np.zeros(len(ids))
     for date, path in snapshots:
-        codes = np.load(row_codes_dir / f"{date.isoformat()}.npy")
         dl = pq.read_table(path, columns=["downloads"])["downloads"].to_numpy().astype(float)
+        codes = load_row_codes(row_codes_dir, date, len(dl), len(ids))
         weight += np.bincount(codes, weights=dl, minlength=len(ids))
     return {**tags_agreement(thin, exact, pd.Series(weight, index=ids.to_numpy())), "plan": plan.summary()}
 

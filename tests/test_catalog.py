@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis.simulate.store import StoreSpec, generate_store
-from analysis.catalog import CATALOG_COLUMNS, CatalogError, build_catalog, lineage_tags, ordered_map, plan_metadata
+from analysis.catalog import (CATALOG_COLUMNS, CatalogError, build_catalog, lineage_tags, load_row_codes, ordered_map,
+                              plan_metadata)
 from analysis.schema import RAW_SCHEMA
 
 D = [dt.date(2025, 1, 1) + dt.timedelta(weeks=w) for w in range(3)]
@@ -129,7 +130,7 @@ def test_row_codes_point_every_row_to_its_catalog_row(three, tmp_path):
     code_ids = pq.read_table(codes_dir / index["ids_file"])["id"]
     assert sorted(code_ids.to_pylist()) == sorted(cat["id"].to_pylist())          # every model once
     for d, p in three:
-        codes = np.load(codes_dir / f"{d.isoformat()}.npy")
+        codes = load_row_codes(codes_dir, d, index["snapshots"][d.isoformat()]["rows"], cat.num_rows)
         assert codes.dtype == np.int32 and index["snapshots"][d.isoformat()]["rows"] == codes.size
         assert code_ids.take(pa.array(codes)).to_pylist() == pq.read_table(p, columns=["id"])["id"].to_pylist()
 
@@ -371,3 +372,34 @@ def test_take_from_chunks_is_arrows_take():
         assert isinstance(got, pa.Array) and got.to_pylist() == [values[r] for r in rows]
     with pytest.raises(IndexError):
         _take(chunked, np.array([1_000]))
+
+
+@pytest.mark.parametrize("kind", ["runs", "shuffled", "empty", "one"])
+def test_row_codes_round_trip_as_runs_or_plain(tmp_path, kind):
+    """Codes in long runs of consecutive values are stored as runs, others as they are; both read back exactly, and
+    a file that does not fit the snapshot (rows, range, shape) reads as None."""
+    from analysis.catalog import _save_codes
+
+    rng = np.random.default_rng(4)
+    day = dt.date(2025, 1, 1)
+    if kind == "runs":     # a week later: a few models gone, a few new ones appended, one re-listed far away
+        codes = np.concatenate([np.arange(0, 4_000), np.arange(4_003, 9_000), [12_345], np.arange(9_001, 10_000),
+                                np.arange(20_000, 20_050)])
+    elif kind == "shuffled":
+        codes = rng.permutation(10_000)
+    elif kind == "empty":
+        codes = np.zeros(0, dtype=np.int64)
+    else:
+        codes = np.array([7])
+    _save_codes(tmp_path, day, codes)
+    stored = np.load(tmp_path / f"{day.isoformat()}.npy")
+    assert stored.ndim == (2 if kind == "runs" else 1)
+    if kind == "runs":
+        assert stored.shape == (5 + 1, 2)                 # five runs and the end
+    n_catalog = 30_000
+    got = load_row_codes(tmp_path, day, codes.size, n_catalog)
+    assert got.dtype == np.int32 and got.tolist() == codes.tolist()
+    assert load_row_codes(tmp_path, day, codes.size + 1, n_catalog) is None          # another file's row count
+    if codes.size:
+        assert load_row_codes(tmp_path, day, codes.size, int(codes.max())) is None   # codes beyond the catalog
+    assert load_row_codes(tmp_path, dt.date(2025, 1, 8), codes.size, n_catalog) is None   # no file
