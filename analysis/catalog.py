@@ -382,8 +382,8 @@ class _Strings:
         return c, i - self.starts[c]
 
     def equal_prefix(self, p: int, other: "_Strings", q: int, length: int) -> tuple[int, int]:
-        """Rows compared from row ``p`` with ``other``'s from row ``q`` (at most ``length``, fewer at the end of a
-        chunk of either side), and how many of them, from the first, are equal."""
+        """How many rows from row ``p`` are equal to ``other``'s from row ``q``, counted from the first, and how many
+        were compared (``length``, or fewer at the end of a chunk of either side)."""
         ca, i = self._at(p)
         cb, j = other._at(q)
         span = min(length, len(self.off[ca]) - 1 - i, len(other.off[cb]) - 1 - j)
