@@ -404,6 +404,78 @@ class _Strings:
         return self.bytes[c][off[j]:off[j + 1]].tobytes()
 
 
+#: Random 64-bit values per byte value for the id keys (:func:`_id_keys`): fixed, so a key does not depend on the run.
+_KEY_TABLES = np.random.default_rng(20260822).integers(1, 2**63, size=(3, 256), dtype=np.uint64)
+
+
+def _id_keys(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A 64-bit key per id, from its bytes (a sum of random values per byte), its first and last byte and its length.
+
+    Equal ids have equal keys; different ids rarely share one (ids that hold the same bytes in another order between
+    the same first and last byte can), and every match on a key is checked on the bytes. Two passes over the bytes,
+    no Python object per id.
+    """
+    strings = _Strings(arr)
+    parts = []
+    for off, data in zip(strings.off, strings.bytes):
+        off = off.astype(np.int64)
+        lengths = np.diff(off)
+        key = lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        full = np.flatnonzero(lengths > 0)
+        if full.size:
+            first, last = off[:-1][full], off[1:][full] - 1
+            key[full] += np.add.reduceat(_KEY_TABLES[0][data[off[0]:off[-1]]], first - off[0])
+            key[full] ^= _KEY_TABLES[1][data[first]] + _KEY_TABLES[2][data[last]]
+        parts.append(key)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+
+
+class _SeenIds:
+    """The ids given a catalog row so far: the newest file's, kept as Arrow strings and found by their keys
+    (:func:`_id_keys`, sorted once: no Python object per id), and the few met later, in a dict."""
+
+    def __init__(self) -> None:
+        self.extra: dict[str, int] = {}
+        self.bulk: _Strings | None = None
+        self.keys = np.zeros(0, dtype=np.uint64)
+        self.order = np.zeros(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.order) + len(self.extra)
+
+    def load(self, ids: pa.ChunkedArray) -> bool:
+        """Take the newest file's ids as catalog rows 0, 1, ... if they are distinct (else take none: False)."""
+        keys = _id_keys(ids)
+        order = np.argsort(keys)
+        ordered = keys[order]
+        strings = _Strings(ids)
+        shared = ordered[1:] == ordered[:-1]      # a shared key: the same id twice, or (rarely) different ids
+        if shared.any():
+            edges = np.diff(np.r_[False, shared, False].astype(np.int8))
+            for a, b in zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()):
+                values = [strings.value(int(r)) for r in order[a:b + 1]]   # sorted keys a..b are one key
+                if len(set(values)) < len(values):
+                    return False
+        self.bulk, self.keys, self.order = strings, ordered, order
+        return True
+
+    def lookup(self, names: list[str], keys: np.ndarray) -> list[int | None]:
+        """The catalog row of each id (None: not seen); ``keys`` are their :func:`_id_keys`."""
+        at = np.searchsorted(self.keys, keys).tolist()
+        out: list[int | None] = []
+        for name, key, p in zip(names, keys.tolist(), at):
+            code = self.extra.get(name)
+            if code is None and self.bulk is not None:
+                raw = name.encode()
+                while p < len(self.keys) and int(self.keys[p]) == key:
+                    if self.bulk.value(int(self.order[p])) == raw:
+                        code = int(self.order[p])
+                        break
+                    p += 1
+            out.append(code)
+        return out
+
+
 def _take(arr: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
     """``arr.take(rows)`` as one array; a chunked array is taken from chunk by chunk (Arrow's ``take`` on a chunked
     array first joins its chunks, a copy of every value, for however few rows)."""
@@ -724,7 +796,7 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
         (row_codes_dir / ROW_CODES_ORDER).unlink(missing_ok=True)  # written by build_catalog, after the metadata
     relay = _IdRelay()
     jobs = [(i, d, p, relay) for i, (d, p) in enumerate(snaps)]
-    seen: dict[str, int] = {}                   # id -> catalog row
+    seen = _SeenIds()                           # id -> catalog row
     id_parts: list[pa.ChunkedArray] = []
     last_seen = _Grow(np.int32)
     source = _Grow(np.int32)
@@ -745,19 +817,16 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
             codes = np.empty(part.rows, dtype=np.int32)
         fresh_ids = _take(part.ids, fresh) if part.fresh is not None else part.ids
         new_pos: list[int] | np.ndarray = []
-        names = fresh_ids.to_pylist()
-        if not seen:   # the newest file: its ids in one go when they are distinct (a dict is cheaper than Arrow's hash)
-            seen.update(zip(names, range(len(names))))
-            if len(seen) != len(names):
-                seen.clear()
-        if seen and len(seen) == len(names) and not id_parts:
-            codes[fresh] = np.arange(len(names), dtype=np.int32)
+        if not len(seen) and part.rows and seen.load(part.ids):   # the newest file, its ids distinct: in one go
+            codes[fresh] = np.arange(part.rows, dtype=np.int32)
             new_pos = fresh
-        else:
-            for j, x in zip(fresh.tolist(), names):  # rows absent from the newer file
-                code = seen.get(x)
+        elif len(fresh):
+            names = fresh_ids.to_pylist()
+            for j, x, code in zip(fresh.tolist(), names, seen.lookup(names, _id_keys(fresh_ids))):
+                if code is None:               # rows absent from the newer file, and from every newer one
+                    code = seen.extra.get(x)   # (or listed twice in this file)
                 if code is None:
-                    code = seen[x] = len(seen)
+                    code = seen.extra[x] = len(seen)
                     new_pos.append(j)
                 codes[j] = code
         if len(new_pos):
@@ -798,7 +867,7 @@ def plan_metadata(snapshots: Sequence[tuple[dt.date, Path]], metadata_every: int
         newer_codes = codes
         if progress is not None:
             progress(i + 1, len(snaps), date)
-    if not seen:
+    if not len(seen):
         raise CatalogError("the raw snapshots hold no rows; run notebook 01 (pull) first")
     ids = pa.chunked_array([c for part in id_parts for c in getattr(part, "chunks", [part])],
                            id_parts[0].type).combine_chunks()

@@ -403,3 +403,39 @@ def test_row_codes_round_trip_as_runs_or_plain(tmp_path, kind):
     if codes.size:
         assert load_row_codes(tmp_path, day, codes.size, int(codes.max())) is None   # codes beyond the catalog
     assert load_row_codes(tmp_path, dt.date(2025, 1, 8), codes.size, n_catalog) is None   # no file
+
+
+@pytest.mark.parametrize("keys", ["hashed", "colliding"])
+def test_catalog_rows_follow_first_appearance_newest_first(tmp_path, monkeypatch, keys):
+    """Every id gets the catalog row of its first appearance, files newest first and rows in file order: with ids
+    that leave and come back, are listed twice (in the newest file too) and share a hash key (forced)."""
+    import analysis.catalog as catalog
+
+    if keys == "colliding":   # every id of the same length shares a key: matches must be checked on the bytes
+        monkeypatch.setattr(catalog, "_id_keys", lambda arr: np.asarray(
+            pc.utf8_length(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr), dtype=np.uint64))
+    rng = np.random.default_rng(11)
+    pool = [f"org{i % 5}/m{i:04d}" for i in range(400)]
+    weeks = []
+    for w in range(6):                       # oldest first; each week lists a random subset in creation order
+        listed = [x for x in pool if rng.random() < 0.7]
+        if w == 5:
+            listed = listed[:50] + [listed[3]] + listed[50:]          # the newest file lists an id twice
+        if w == 2:
+            listed = listed + [listed[0]]                              # so does an older one
+        weeks.append(listed)
+    snaps = []
+    for w, listed in enumerate(weeks):
+        d = dt.date(2025, 1, 1) + dt.timedelta(weeks=w)
+        f = tmp_path / f"{d.isoformat()}.parquet"
+        pq.write_table(pa.table({"id": pa.array(listed, pa.string())}), f, row_group_size=64)
+        snaps.append((d, f))
+    ref: dict[str, int] = {}
+    for listed in reversed(weeks):
+        for x in listed:
+            ref.setdefault(x, len(ref))
+    codes_dir = tmp_path / "codes"
+    plan = plan_metadata(snaps, 1, row_codes_dir=codes_dir)
+    assert plan.ids.to_pylist() == list(ref)
+    for (d, _), listed in zip(snaps, weeks):
+        assert load_row_codes(codes_dir, d, len(listed), len(ref)).tolist() == [ref[x] for x in listed]
