@@ -303,6 +303,18 @@ class _Part:
     thin: ThinSnapshot | None = None  # a thin snapshot's metadata parts (None: a full file)
 
 
+def _row_group_bounds(meta: pq.FileMetaData) -> np.ndarray:
+    """First row of each row group, and the file's row count after them."""
+    return np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
+
+
+def row_groups_holding(meta: pq.FileMetaData, rows: np.ndarray) -> list[int]:
+    """The row groups of a file (its parquet metadata) holding any of ``rows`` (sorted): those the catalog reads
+    the metadata of (``devtools.bench`` reads the same ones for its yardstick)."""
+    bounds = _row_group_bounds(meta)
+    return np.unique(np.searchsorted(bounds, np.asarray(rows, dtype=np.int64), side="right") - 1).tolist()
+
+
 def _read_rows(path: Path, date: dt.date, columns: Sequence[str], rows: np.ndarray | None,
                trim_tags: bool) -> pa.Table:
     """Some rows (None: all) of some columns, read row group by row group; groups without a wanted row are skipped.
@@ -313,16 +325,15 @@ def _read_rows(path: Path, date: dt.date, columns: Sequence[str], rows: np.ndarr
     try:
         pf = pq.ParquetFile(path)
         meta = pf.metadata
-        bounds = np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
+        bounds = _row_group_bounds(meta)
         pieces = []
-        for g in range(meta.num_row_groups):
+        for g in range(meta.num_row_groups) if rows is None else row_groups_holding(meta, rows):
+            part = pf.read_row_group(g, columns=list(columns))
             if rows is None:
-                pieces.append(_trim(pf.read_row_group(g, columns=list(columns)), trim_tags))
+                pieces.append(_trim(part, trim_tags))
                 continue
             lo, hi = np.searchsorted(rows, [bounds[g], bounds[g + 1]])
-            if hi > lo:
-                part = pf.read_row_group(g, columns=list(columns))
-                pieces.append(_trim(part, trim_tags, rows[lo:hi] - bounds[g]))
+            pieces.append(_trim(part, trim_tags, rows[lo:hi] - bounds[g]))
         if not pieces:
             return _trim(pf.schema_arrow.empty_table().select(list(columns)), trim_tags)
         return pa.concat_tables(pieces)

@@ -139,18 +139,16 @@ def _every(name: str, k: int = 10):
     return progress
 
 
-def _read_columns(snapshots: list[tuple[dt.date, Path]], metadata_every: int):
-    """The first yardstick's read (``raw_read_anchor_files``): every file's weekly columns, and the metadata columns
-    of the whole anchor files."""
+def _read_columns(snapshots: list[tuple[dt.date, Path]], metadata_every: int) -> list[tuple[Path, list, list]]:
+    """The earlier yardstick's read (``raw_read_anchor_files``), in :func:`_read_planned`'s form: every file's weekly
+    columns, and the metadata columns of the whole anchor files."""
     from analysis.catalog import CATALOG_COLUMNS, anchors
 
+    meta_cols = [c for c in CATALOG_COLUMNS if c != "id"]
     newest_first = sorted(snapshots, key=lambda s: s[0], reverse=True)
     is_anchor = anchors([d for d, _ in newest_first], metadata_every)
-    plan = []
-    for (date, path), anchor in zip(newest_first, is_anchor):
-        cols = WEEKLY_COLUMNS + ([c for c in CATALOG_COLUMNS if c != "id"] if anchor else [])
-        plan.append((path, cols))
-    return plan
+    return [(path, WEEKLY_COLUMNS, [(path, None, meta_cols)] if anchor else [])
+            for (date, path), anchor in zip(newest_first, is_anchor)]
 
 
 def _read_planned(snapshots: list[tuple[dt.date, Path]], plan) -> list[tuple[Path, list, list]]:
@@ -163,7 +161,7 @@ def _read_planned(snapshots: list[tuple[dt.date, Path]], plan) -> list[tuple[Pat
     list of (path, weekly columns, metadata reads)
         A metadata read is (file, row groups or None for the whole file, columns).
     """
-    from analysis.catalog import CATALOG_COLUMNS
+    from analysis.catalog import CATALOG_COLUMNS, row_groups_holding
 
     meta_cols = [c for c in CATALOG_COLUMNS if c != "id"]
     newest_first = sorted(snapshots, key=lambda s: s[0], reverse=True)
@@ -171,15 +169,12 @@ def _read_planned(snapshots: list[tuple[dt.date, Path]], plan) -> list[tuple[Pat
     for k, (date, path) in enumerate(newest_first):
         reads = []
         if k in plan.reads:
-            rows = np.asarray(plan.reads[k][0], dtype=np.int64)
+            rows = plan.reads[k][0]
             thin = plan.thin.get(k)
             if thin is not None:
                 reads += [(part, None, meta_cols) for part in thin.parts_holding(rows)]
             else:
-                meta = pq.ParquetFile(path).metadata
-                bounds = np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
-                groups = np.unique(np.searchsorted(bounds, rows, side="right") - 1).tolist()
-                reads.append((path, groups, meta_cols))
+                reads.append((path, row_groups_holding(pq.ParquetFile(path).metadata, rows), meta_cols))
         out.append((path, WEEKLY_COLUMNS, reads))
     return out
 
@@ -404,22 +399,16 @@ def measure(snapshots: list[tuple[dt.date, Path]], *, workers: int = 2, row_code
         return _read_plain(read_plan)
 
     def read_anchor_files():
-        rows = 0
-        for path, cols in anchor_plan:
-            names = pq.read_schema(path).names
-            rows += pq.read_table(path, columns=[c for c in cols if c in names]).num_rows
-        return rows
+        return _read_plain(anchor_plan)
 
     def read_and_match():
         """The yardstick read, and each file's ids matched to the next newer file's (newest first)."""
         from analysis.catalog import match_rows
 
         rows, newer = 0, None
-        for entry in read_plan:
-            path, cols, _ = entry
-            names = pq.read_schema(path).names
-            ids = pq.read_table(path, columns=[c for c in cols if c in names])["id"]   # in its row-group chunks
-            _read_plain([(path, [c for c in cols if c != "id"], entry[2])])            # the rest of the read
+        for path, cols, reads in read_plan:
+            ids = pq.read_table(path, columns=["id"])["id"]                      # in its row-group chunks
+            _read_plain([(path, [c for c in cols if c != "id"], reads)])        # the rest of the read
             if newer is not None:
                 match_rows(ids, newer)
             newer, rows = ids, rows + len(ids)
