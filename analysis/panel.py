@@ -180,15 +180,27 @@ def _orgs(names: pd.Series, regions: np.ndarray) -> _Orgs:
     name_ix = np.asarray(enc.indices.fill_null(-1), dtype=np.int64)
     valid = name_ix >= 0
     pair = name_ix * len(REGIONS) + regions
-    uniq, inv = np.unique(pair[valid], return_inverse=True)
-    codes = np.full(name_ix.size, -1, dtype=np.int64)
-    codes[valid] = inv
+    # the pairs present, in increasing order, and each model's rank among them: what np.unique(return_inverse=True)
+    # gives, from a table over the (small) range of pairs instead of a sort of every model's pair
+    present = np.zeros(len(enc.dictionary) * len(REGIONS), dtype=bool)
+    present[pair[valid]] = True
+    uniq = np.flatnonzero(present)
+    rank = np.cumsum(present) - 1
+    codes = np.where(valid, rank[np.where(valid, pair, 0)], -1) if present.size else np.full(name_ix.size, -1)
     return _Orgs(codes=np.append(codes, -1),
                  names=np.asarray(enc.dictionary.take(pa.array(uniq // len(REGIONS))).to_pylist(), dtype=object),
                  regions=(uniq % len(REGIONS)).astype(np.int64))
 
 
+def _check_distinct(groups: _Groups, tags: pd.DataFrame) -> None:
+    """Raise if a tagged model's id is listed twice."""
+    if len(pc.dictionary_encode(groups.ids).dictionary) != len(groups.ids):   # Arrow's hash: cheaper than pandas'
+        dup = tags.loc[tags["id"].duplicated(), "id"].iloc[0]
+        raise PanelError(f"tagged models table has duplicate id {dup!r}; rerun notebook 02 (tag origin)")
+
+
 def _prepare_groups(tags: pd.DataFrame) -> _Groups:
+    """The groups of the tagged models (their ids are not checked to be distinct here: see :func:`_check_distinct`)."""
     missing = [c for c in MODEL_COLUMNS_USED if c not in tags.columns]
     if missing:
         raise PanelError(f"tagged models table lacks columns {missing}; rerun notebook 02 (tag origin)")
@@ -199,9 +211,6 @@ def _prepare_groups(tags: pd.DataFrame) -> _Groups:
                    pa.string(), from_pandas=True)
     if isinstance(ids, pa.ChunkedArray):
         ids = ids.combine_chunks()
-    if len(pc.dictionary_encode(ids).dictionary) != len(ids):   # Arrow's hash: cheaper than pandas' duplicated
-        dup = tags.loc[tags["id"].duplicated(), "id"].iloc[0]
-        raise PanelError(f"tagged models table has duplicate id {dup!r}; rerun notebook 02 (tag origin)")
     up = _region_codes(tags["uploader_region"].astype("string"))
     lin = _region_codes(tags["lineage_region"].astype("string"))
     # the alternative reading of contested origins (tables made before it existed: the same as the primary)
@@ -289,6 +298,8 @@ class _RowCodes:
     folder: Path
     ids: pa.Array            # catalog ids, by catalog row
     to_tag: np.ndarray       # catalog row -> tags row (n_tags: not tagged)
+    in_order: bool           # the tags rows are the catalog rows in catalog order (checked id by id)
+    same_rows: bool          # ... and every catalog row, in the same places: to_tag is the identity
     stamps: dict             # date -> {"file", "size", "mtime_ns", "rows"} of the raw file the codes belong to
     slots: _Slots            # per catalog row: group, organisations, untagged
 
@@ -307,13 +318,19 @@ class _RowCodes:
 
 def _in_catalog_order(folder: Path, ids: pa.Array, groups: _Groups) -> np.ndarray | None:
     """Catalog row -> tags row, when the tagged models are the catalog table's rows in its order (what notebook 02
-    writes; ``catalog_order.npy`` gives each table row's catalog row): checked id by id, no hashing. None otherwise."""
+    writes; ``catalog_order.npy`` gives each table row's catalog row): checked id by id, no hashing. None otherwise.
+
+    The tags rows are then distinct catalog rows, so their ids are distinct: the catalog gives each id one row."""
     try:
         order = np.load(folder / ROW_CODES_ORDER)
     except (OSError, ValueError):
         return None
     n = groups.n_tags
     if order.ndim != 1 or order.size != n or (n and (order.min() < 0 or order.max() >= len(ids))):
+        return None
+    seen = np.zeros(len(ids), dtype=bool)
+    seen[order] = True
+    if int(np.count_nonzero(seen)) != n:     # a catalog row given twice
         return None
     if n and not pc.all(pc.equal(ids.take(pa.array(order)), groups.ids)).as_py():
         return None
@@ -334,10 +351,12 @@ def _row_codes(folder: Path | None, groups: _Groups) -> _RowCodes | None:
     if len(ids) != index.get("catalog_rows"):
         return None
     to_tag = _in_catalog_order(folder, ids, groups)
-    if to_tag is None:   # the tagged models are not the catalog's rows in its order: match them by id
+    in_order = to_tag is not None
+    if not in_order:   # the tagged models are not the catalog's rows in its order: match them by id
         to_tag = pc.fill_null(pc.index_in(ids, value_set=groups.ids), groups.n_tags).to_numpy().astype(np.int64)
-    return _RowCodes(folder=folder, ids=ids, to_tag=to_tag, stamps=index.get("snapshots", {}),
-                     slots=_slots(groups, to_tag))
+    same_rows = in_order and len(ids) == groups.n_tags and bool(np.array_equal(to_tag, np.arange(len(ids))))
+    return _RowCodes(folder=folder, ids=ids, to_tag=to_tag, in_order=in_order, same_rows=same_rows,
+                     stamps=index.get("snapshots", {}), slots=_slots(groups, to_tag))
 
 
 def _load(job: tuple) -> _Snapshot:
@@ -383,10 +402,10 @@ def _load(job: tuple) -> _Snapshot:
         slot, slots = cat_rows, row_codes.slots
 
     def tag_rows(of: np.ndarray) -> np.ndarray:
-        return of if cat_rows is None else row_codes.to_tag[of]
+        return of if cat_rows is None or row_codes.same_rows else row_codes.to_tag[of]
 
-    dl = np.nan_to_num(table["downloads"].to_numpy(zero_copy_only=False).astype(float), nan=0.0)
-    alltime = table["downloadsAllTime"].to_numpy(zero_copy_only=False).astype(float) if has_alltime else None
+    dl = pc.fill_null(table["downloads"], 0).to_numpy().astype(float)     # a missing count adds nothing
+    alltime = np.asarray(table["downloadsAllTime"].to_numpy(zero_copy_only=False), dtype=float) if has_alltime else None
     positive = dl > 0
     used = np.flatnonzero(positive)          # the rows that add to a sum: a row without downloads adds nothing
     # candidates for the top-N: every row at least as downloaded as the top_k-th (ties kept), ordered by id
@@ -536,6 +555,9 @@ def build_panel(snapshots: Sequence[tuple[dt.date, Path]], tags: pd.DataFrame, *
     rows_read = rows_used = untagged = negatives = 0
     snaps = sorted(snapshots, key=lambda s: s[0])
     row_codes = _row_codes(row_codes_dir, groups)
+    if row_codes is None or not row_codes.in_order:
+        # (tags rows equal to the catalog's rows, in order, are distinct: the catalog gives each id one row)
+        _check_distinct(groups, tags)
     tag_slots = _slots(groups)
     targets = _targets(groups, rules, scopes)
     jobs = ((date, path, groups, want_alltime, max(TOP_N), row_codes, tag_slots) for date, path in snaps)

@@ -356,3 +356,28 @@ def test_tagged_models_in_catalog_order_are_mapped_without_hashing_and_give_the_
     _same(built.panel, panel, ["date", "measure", "rule", "scope", "region"])
     _same(built.rankings, rankings, ["date", "rule", "top_n", "region"])
     _same(built.top_orgs, top_orgs, ["date", "rule", "rank"])
+
+
+def test_a_tagged_model_listed_twice_is_refused_with_row_codes_in_catalog_order(small_hub, tmp_path):
+    """With row codes, the tags' ids are checked distinct only through catalog_order.npy (distinct catalog rows):
+    a table and an order file that both repeat a model must still be refused, as without row codes."""
+    import shutil
+
+    from analysis.catalog import ROW_CODES_ORDER, build_catalog
+    from analysis.origin import tag_models
+
+    snaps, _, codes = small_hub
+    catalog = build_catalog(snaps)
+    models = tag_models(catalog, store_registry()).merge(
+        catalog.select(["id", "pipeline_tag"]).to_pandas(), on="id", how="left", validate="one_to_one")
+    folder = tmp_path / "codes"
+    shutil.copytree(codes, folder)
+    order = np.load(folder / ROW_CODES_ORDER)
+    twice = models.copy()
+    twice.iloc[1] = twice.iloc[0]                    # the first model listed twice, the second one lost
+    order[1] = order[0]
+    np.save(folder / ROW_CODES_ORDER, order)
+    with pytest.raises(PanelError, match="duplicate id"):
+        build_panel(snaps, twice, row_codes_dir=folder)
+    with pytest.raises(PanelError, match="duplicate id"):
+        build_panel(snaps, twice)
