@@ -275,6 +275,21 @@ def test_base_models_win_over_tags_and_card(registry):
     assert (t.parent_source, t.parent, t.lineage_region) == ("baseModels", LLAMA, "US")
 
 
+def test_work_run_beside_gives_its_result_and_its_error():
+    import threading
+
+    from analysis.origin.tagging import _beside
+
+    assert _beside(lambda a, b: (a + b, threading.get_ident()), 2, 3).result()[0] == 5
+    assert _beside(threading.get_ident).result() != threading.get_ident()      # another thread did it
+
+    def fail():
+        raise ValueError("bad input named here")
+
+    with pytest.raises(ValueError, match="bad input named here"):
+        _beside(fail).result()
+
+
 # --- uploader = the id's namespace -------------------------------------------------------------
 
 def test_uploader_is_the_id_namespace_not_the_author_field(registry):

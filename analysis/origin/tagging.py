@@ -90,6 +90,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -336,6 +337,16 @@ def extract_parents(models, merge_parent: str = "first") -> pd.DataFrame:
     return _extract(table, merge_parent).to_pandas()
 
 
+def _beside(fn, *args) -> Future:
+    """Start ``fn(*args)`` in a thread of its own and return its future. Arrow's kernels let go of the GIL, so the
+    calling thread's Arrow work goes on at the same time, on another core."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)       # the thread ends with its task
+
+
 def _uploader(ids: pa.Array, author_field: pa.Array) -> tuple[pa.Array, pa.Array]:
     """The uploading account of each model and whether the ``author`` field disagrees with it.
 
@@ -365,7 +376,7 @@ def _extract(table: pa.Table, merge_parent: str, with_positions: bool = False):
         bad = np.flatnonzero(~np.asarray(ids.is_valid()))[:5] + 1
         raise ValueError(f"tag_models: {ids.null_count} model(s) without an id (rows {bad.tolist()}...); every row needs an id.")
     author_field = table["author"].combine_chunks() if n else pa.array([], pa.string())
-    author, author_mismatch = _uploader(ids, author_field)
+    uploader = _beside(_uploader, ids, author_field)      # beside the parents' extraction
     index = IdIndex(ids)
 
     # Candidates of baseModels, then of the tags of the rows baseModels leaves without a parent:
@@ -400,6 +411,7 @@ def _extract(table: pa.Table, merge_parent: str, with_positions: bool = False):
     if merge_parent == "none":
         parent = pc.if_else(pa.array(n_parents > 1), pa.scalar(None, pa.string()), parent)
         parent_pos = np.where(n_parents > 1, -1, parent_pos)
+    author, author_mismatch = uploader.result()
     out = pa.table(
         {
             "id": ids,
@@ -517,6 +529,7 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
             parents = pc.if_else(is_cut, pa.scalar(None, pa.string()), parents)
             parent_pos = np.where(np.asarray(is_cut.to_numpy(zero_copy_only=False), dtype=bool), -1, parent_pos)
     lin: LineageResult = resolve_lineage(index.ids, parents, parent_positions=parent_pos, index=index)
+    root_ids = _beside(lambda: lin.root_ids)                 # beside the registry look-ups
     author = ext["author"].combine_chunks() if ext.num_rows else pa.array([], pa.string())
     root_author = author.take(pa.array(lin.root_index))
     registered = pa.array(list(registry.table.index), pa.string())    # lower-cased accounts the registry holds
@@ -543,25 +556,23 @@ def tag_models(models, registry: Registry, overrides: pd.DataFrame | None = None
     region_alt = answers(registry.region_of_uploader(asked, contested="alternative"))
     decision_u = answers(registry.decision_of(asked))
 
-    at_author = pc.index_in(author, value_set=accounts)          # each account looked up once per column
-    at_root = pc.index_in(root_author, value_set=accounts)
-
     def per(at: pa.Array, values: pa.Array, missing: str | None) -> pa.Array:
         found = values.take(at)
         return pc.fill_null(found, missing) if missing is not None else found
 
-    uploader_kind = per(at_author, kind_u, None)
-    root_kind = per(at_root, kind_u, None)
-    uploader_decision = per(at_author, decision_u, "unknown")
-    root_decision = per(at_root, decision_u, "unknown")
-    uploader_region = per(at_author, region_u, "UNKNOWN")
-    lineage_region = per(at_root, region_u, "UNKNOWN")
-    uploader_region_alt = per(at_author, region_alt, "UNKNOWN")
-    lineage_region_alt = per(at_root, region_alt, "UNKNOWN")
+    def columns_of(accounts_: pa.Array) -> tuple[pa.Array, ...]:
+        """Kind, decision, region and alternative region of each account (each distinct account looked up once)."""
+        at = pc.index_in(accounts_, value_set=accounts)
+        return (per(at, kind_u, None), per(at, decision_u, "unknown"), per(at, region_u, "UNKNOWN"),
+                per(at, region_alt, "UNKNOWN"))
+
+    of_roots = _beside(columns_of, root_author)               # the root authors' beside the uploaders'
+    uploader_kind, uploader_decision, uploader_region, uploader_region_alt = columns_of(author)
+    root_kind, root_decision, lineage_region, lineage_region_alt = of_roots.result()
     org = pc.is_in(uploader_kind, value_set=pa.array(list(ORGANISATION_KINDS)))
     first_party = pc.and_(org, pc.is_in(uploader_region, value_set=pa.array(list(REGISTRY_REGIONS))))
     extra = pa.table({
-        "lineage_root": lin.root_ids,
+        "lineage_root": root_ids.result(),
         "lineage_depth": pa.array(lin.depth.astype(np.int64)),
         "root_author": root_author,
         "uploader_kind": uploader_kind,
