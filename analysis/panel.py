@@ -299,7 +299,6 @@ class _RowCodes:
     ids: pa.Array            # catalog ids, by catalog row
     to_tag: np.ndarray       # catalog row -> tags row (n_tags: not tagged)
     in_order: bool           # the tags rows are the catalog rows in catalog order (checked id by id)
-    same_rows: bool          # ... and every catalog row, in the same places: to_tag is the identity
     stamps: dict             # date -> {"file", "size", "mtime_ns", "rows"} of the raw file the codes belong to
     slots: _Slots            # per catalog row: group, organisations, untagged
 
@@ -354,9 +353,8 @@ def _row_codes(folder: Path | None, groups: _Groups) -> _RowCodes | None:
     in_order = to_tag is not None
     if not in_order:   # the tagged models are not the catalog's rows in its order: match them by id
         to_tag = pc.fill_null(pc.index_in(ids, value_set=groups.ids), groups.n_tags).to_numpy().astype(np.int64)
-    same_rows = in_order and len(ids) == groups.n_tags and bool(np.array_equal(to_tag, np.arange(len(ids))))
-    return _RowCodes(folder=folder, ids=ids, to_tag=to_tag, in_order=in_order, same_rows=same_rows,
-                     stamps=index.get("snapshots", {}), slots=_slots(groups, to_tag))
+    return _RowCodes(folder=folder, ids=ids, to_tag=to_tag, in_order=in_order, stamps=index.get("snapshots", {}),
+                     slots=_slots(groups, to_tag))
 
 
 def _load(job: tuple) -> _Snapshot:
@@ -402,7 +400,7 @@ def _load(job: tuple) -> _Snapshot:
         slot, slots = cat_rows, row_codes.slots
 
     def tag_rows(of: np.ndarray) -> np.ndarray:
-        return of if cat_rows is None or row_codes.same_rows else row_codes.to_tag[of]
+        return of if cat_rows is None else row_codes.to_tag[of]
 
     dl = pc.fill_null(table["downloads"], 0).to_numpy().astype(float)     # a missing count adds nothing
     alltime = np.asarray(table["downloadsAllTime"].to_numpy(zero_copy_only=False), dtype=float) if has_alltime else None
