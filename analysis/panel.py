@@ -404,8 +404,7 @@ def _load(job: tuple) -> _Snapshot:
 
     dl = pc.fill_null(table["downloads"], 0).to_numpy().astype(float)     # a missing count adds nothing
     alltime = np.asarray(table["downloadsAllTime"].to_numpy(zero_copy_only=False), dtype=float) if has_alltime else None
-    positive = dl > 0
-    used = np.flatnonzero(positive)          # the rows that add to a sum: a row without downloads adds nothing
+    used = np.flatnonzero(dl > 0)            # the rows that add to a sum: a row without downloads adds nothing
     # candidates for the top-N: every row at least as downloaded as the top_k-th (ties kept), ordered by id
     pos = used
     if pos.size > top_k:
