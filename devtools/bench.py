@@ -4,7 +4,7 @@ Usage::
 
     python -m devtools.bench [--models 2500000] [--weeks 104] [--out data/bench] [--seed 0] [--workers 2]
                              [--metadata-every N] [--duckdb] [--duckdb-memory-limit 12GB] [--duckdb-threads 2]
-                             [--repeat K] [--loss] [--floor] [--no-row-codes]
+                             [--repeat K] [--loss] [--floor] [--no-row-codes] [--thin-store]
 
 What it does
 ------------
@@ -14,6 +14,15 @@ What it does
    10% of them editing their metadata once (:mod:`analysis.simulate.store`). The store is generated in a child
    process, so the memory it needs does not count in the measured peak. A store with at least ``--weeks``
    snapshots for the same models and seed is reused (its first ``--weeks`` snapshots are used).
+   With ``--thin-store``, the pass runs instead on a raw store written by the default (thin) pull itself: the
+   store's weeks are written as the archive's files, heavy columns included
+   (:func:`analysis.simulate.store.write_archive`), served by the local Hub stand-in and pulled with
+   :func:`analysis.hub.pull.pull_all` under ``--metadata-every`` (huggingface_hub over HTTP on loopback). The raw
+   store, ``<out>/m<models>-s<seed>/thin-<weeks>w-every<N>/``, is kept and reused; the archive's files are deleted
+   once pulled (they are about 550 bytes a row). Its snapshot files hold the weekly columns only, and the metadata
+   sits in small part files beside them, as in a real study's store (``raw_read_anchor_files`` then reads the
+   weekly columns only). ``--duckdb`` and ``--loss`` need the archive store (the SQL reads metadata from the
+   snapshot files; the loss needs every week's metadata).
 2. Times, in this process, each stage of the chain from the raw files to the panel, with the calls notebooks 02
    and 03 make, under the thin-read rule ``--metadata-every`` (:mod:`analysis.catalog`):
 
@@ -78,7 +87,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis.simulate.store import StoreSpec, store_dates, store_registry
+from analysis.simulate.store import StoreSpec, store_dates, store_registry, write_archive
 
 #: Columns every snapshot is read for (the weekly ones); the metadata columns are read from the anchors only.
 WEEKLY_COLUMNS = ["id", "downloads", "downloadsAllTime"]
@@ -556,6 +565,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="runs of the pass and of the yardstick, alternating; medians reported (default 1)")
     parser.add_argument("--loss", action="store_true",
                         help="also measure what the thin-read rule loses against reading every week's metadata")
+    parser.add_argument("--thin-store", action="store_true",
+                        help="run the pass on a raw store written by the default thin pull (built once through the "
+                             "local Hub stand-in; needs disk for the archive's files while it is built)")
     parser.add_argument("--floor", action="store_true",
                         help="also time the floor: the yardstick read plus matching each file's ids to the next "
                              "newer file's, nothing else")
@@ -563,20 +575,74 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 
-def _generate_in_child(spec: StoreSpec, out: Path, weeks: int) -> None:
-    """Build the store in a child process, so its memory does not count in this process's peak RSS."""
+def _run_child(code: str, args: list, what: str) -> None:
+    """Run ``python -c code args`` with the repo importable (for building stores in a child process, so their
+    memory does not count in this process's peak RSS); its messages go to stderr."""
     from analysis.paths import REPO_ROOT
 
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    done = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env, stdout=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise BenchError(f"{what} failed (exit {done.returncode}); see the messages above")
+
+
+def _generate_in_child(spec: StoreSpec, out: Path, weeks: int) -> None:
+    """Build the store in a child process, so its memory does not count in this process's peak RSS."""
     code = ("import sys; from pathlib import Path; from analysis.simulate.store import StoreSpec, generate_store; "
             "generate_store(StoreSpec(int(sys.argv[1]), int(sys.argv[2])), Path(sys.argv[3]), int(sys.argv[4]), "
             "log=lambda m: print(m, file=sys.stderr, flush=True))")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    done = subprocess.run([sys.executable, "-c", code, str(spec.models), str(spec.seed), str(out), str(weeks)],
-                          env=env, stdout=subprocess.DEVNULL)
-    if done.returncode != 0:
-        raise BenchError(f"building the simulated store in {spec.folder(out)} failed (exit {done.returncode}); "
-                         "see the messages above")
+    _run_child(code, [spec.models, spec.seed, out, weeks], f"building the simulated store in {spec.folder(out)}")
+
+
+def _thin_folder(spec: StoreSpec, out: Path, weeks: int, metadata_every: int) -> Path:
+    return spec.folder(out) / f"thin-{weeks}w-every{metadata_every}"
+
+
+def build_thin_store(spec: StoreSpec, out: Path, weeks: int, metadata_every: int) -> None:
+    """Write the store's first ``weeks`` weeks as the archive's files (heavy columns included), serve them with the
+    local Hub stand-in and run the project's pull into the thin store's folder; the archive's files are deleted
+    afterwards, and ``complete.json`` marks the store as whole."""
+    from devtools.bytes_read import REPO_ID, pull_store
+    from devtools.fakehub import FakeHub
+
+    folder = _thin_folder(spec, out, weeks, metadata_every)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    hub_dir = Path(tempfile.mkdtemp(prefix="bench-archive-", dir=spec.folder(out)))
+    try:
+        write_archive(spec, hub_dir, weeks, REPO_ID, log=_log)
+        t0 = time.perf_counter()
+        with FakeHub(hub_dir) as hub:
+            pulled = pull_store(hub, folder, metadata_every, spec.date(0))
+        _log(f"pulled {pulled['served']:,} bytes in {time.perf_counter() - t0:.0f} s")
+    finally:
+        shutil.rmtree(hub_dir, ignore_errors=True)
+    (folder / "complete.json").write_text(json.dumps({"weeks": weeks, "metadata_every": metadata_every,
+                                                      "bytes_pulled": pulled["served"]}))
+
+
+def thin_store(spec: StoreSpec, out: Path, weeks: int, metadata_every: int) -> list[tuple[dt.date, Path]]:
+    """The snapshots of a raw store written by the default pull under ``metadata_every``: built once, in a child
+    process (so its memory does not count in the measured peak), by :func:`build_thin_store`, then reused. A store
+    left incomplete (no ``complete.json``) is built again."""
+    from analysis.paths import Paths
+    from analysis.raw import RawStore
+
+    folder = _thin_folder(spec, out, weeks, metadata_every)
+    if not (folder / "complete.json").is_file():
+        _log(f"building {folder} with the thin pull (the archive written, served and pulled; minutes at Hub scale)")
+        spec.folder(out).mkdir(parents=True, exist_ok=True)
+        code = ("import sys; from pathlib import Path; from analysis.simulate.store import StoreSpec; "
+                "from devtools.bench import build_thin_store; build_thin_store(StoreSpec(int(sys.argv[1]), "
+                "int(sys.argv[2])), Path(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))")
+        _run_child(code, [spec.models, spec.seed, out, weeks, metadata_every], f"building the thin store {folder}")
+    store = RawStore(Paths(folder, simulated=False).raw_dir)
+    snaps = [(d, store.path("archive", d)) for d in store.snapshot_dates("archive")]
+    if len(snaps) != weeks:
+        raise BenchError(f"{folder}: {len(snaps)} snapshots where {weeks} were pulled; delete the folder and rerun")
+    return snaps
 
 
 def run(args: argparse.Namespace) -> int:
@@ -589,16 +655,33 @@ def run(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else Paths.default().root / "data" / "bench"
     spec = StoreSpec(models=args.models, seed=args.seed)
     t0 = time.perf_counter()
-    have = store_dates(spec, out)
-    if len(have) < args.weeks or any(spec.date(w) not in set(have) for w in range(args.weeks)):
-        print(f"bench: building the simulated store {spec.folder(out)} ({args.weeks} weeks)", file=sys.stderr)
-        _generate_in_child(spec, out, args.weeks)
-    build_seconds = time.perf_counter() - t0
+    if args.thin_store and (args.duckdb or args.loss):
+        print("error: --duckdb and --loss run on the archive store only; leave out --thin-store for them",
+              file=sys.stderr)
+        return 2
     folder = spec.folder(out)
-    snaps = [(spec.date(w), folder / "archive" / f"{spec.date(w).isoformat()}.parquet") for w in range(args.weeks)]
+    if args.thin_store:
+        from analysis.catalog import DEFAULT_METADATA_EVERY
+
+        every = DEFAULT_METADATA_EVERY if args.metadata_every is None else args.metadata_every
+        if every < 1:
+            print("error: --metadata-every must be at least 1 with --thin-store (the thin pull)", file=sys.stderr)
+            return 2
+        snaps = thin_store(spec, out, args.weeks, every)
+        store_folder = _thin_folder(spec, out, args.weeks, every)
+        store_bytes = sum(p.stat().st_size for p in store_folder.rglob("*.parquet"))   # metadata parts included
+    else:
+        have = store_dates(spec, out)
+        if len(have) < args.weeks or any(spec.date(w) not in set(have) for w in range(args.weeks)):
+            print(f"bench: building the simulated store {spec.folder(out)} ({args.weeks} weeks)", file=sys.stderr)
+            _generate_in_child(spec, out, args.weeks)
+        snaps = [(spec.date(w), folder / "archive" / f"{spec.date(w).isoformat()}.parquet")
+                 for w in range(args.weeks)]
+        store_folder, store_bytes = folder, sum(p.stat().st_size for _, p in snaps)
+    build_seconds = time.perf_counter() - t0
     report = {"models": args.models, "weeks": args.weeks, "seed": args.seed, "workers": args.workers,
-              "row_codes": bool(args.row_codes),
-              "store": str(folder), "store_bytes": sum(p.stat().st_size for _, p in snaps),
+              "row_codes": bool(args.row_codes), "thin_store": bool(args.thin_store),
+              "store": str(store_folder), "store_bytes": store_bytes,
               "store_build_seconds": round(build_seconds, 1)}
     if args.duckdb:
         if importlib.util.find_spec("duckdb") is None:

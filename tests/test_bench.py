@@ -272,3 +272,49 @@ def test_yardstick_reads_the_row_groups_the_catalog_reads(tmp_path):
         in_group = np.searchsorted(bounds, rows, side="right") - 1
         assert sorted(set(in_group.tolist())) == groups and "tags" in cols and "id" not in cols
     assert _read_plain(read_plan) == sum(pq.ParquetFile(p).metadata.num_rows for _, p in snaps)
+
+
+def test_bench_on_a_store_written_by_the_thin_pull_gives_the_archive_stores_outputs(tmp_path, capsys):
+    """``--thin-store``: the project's pull writes the store through the Hub stand-in (weekly columns in the
+    snapshot files, metadata in part files); the timed pass on it gives the same outputs as on the archive store."""
+    from devtools.bench import measure, thin_store
+
+    spec = StoreSpec(models=600, seed=0)
+    thin = thin_store(spec, tmp_path, 8, 3)
+    folder = tmp_path / "m600-s0" / "thin-8w-every3"
+    assert (folder / "complete.json").is_file()
+    assert not list((tmp_path / "m600-s0").glob("bench-archive-*"))            # the archive's files are deleted
+    assert "tags" not in pq.read_schema(thin[-1][1]).names                       # weekly columns only
+    snapshot_files = {p for _, p in thin}
+    assert [p for p in folder.rglob("*.parquet") if p not in snapshot_files]    # and the metadata parts
+    archive = generate_store(spec, tmp_path, 8, log=lambda *a: None)
+    full = [(spec.date(w), f) for w, f in enumerate(_files(archive, spec, 8))]
+    assert [d for d, _ in thin] == [d for d, _ in full]
+    outs = {}
+    for name, snaps in (("thin", thin), ("archive", full)):
+        report = measure(snaps, outputs_dir=tmp_path / f"out-{name}", row_codes_dir=tmp_path / f"codes-{name}",
+                         metadata_every=3)
+        assert report["checks"]["metadata_plan"]["thin_snapshots"] == (8 if name == "thin" else 0)
+        outs[name] = report
+    assert outs["thin"]["raw_rows"] == outs["archive"]["raw_rows"]
+    for table in ("models", "panel", "rankings", "top_orgs"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out-thin" / f"{table}.parquet"),
+                                      pd.read_parquet(tmp_path / "out-archive" / f"{table}.parquet"))
+
+
+def test_bench_thin_store_option_builds_once_and_refuses_the_archive_only_yardsticks(tmp_path, capsys):
+    argv = ["--thin-store", "--metadata-every", "2"]
+    assert run(_args(tmp_path, argv, models=300, weeks=5)) == 0
+    report = json.loads(capsys.readouterr().out.strip())
+    assert report["thin_store"] and report["snapshots"] == 5
+    assert report["checks"]["metadata_plan"]["thin_snapshots"] == 5
+    assert report["checks"]["shares_sum_to_one"] and report["checks"]["all_rows_tagged"]
+    done = tmp_path / "m300-s0" / "thin-5w-every2" / "complete.json"
+    stamp = done.stat().st_mtime_ns
+    assert run(_args(tmp_path, argv, models=300, weeks=5)) == 0                   # reused, not pulled again
+    assert json.loads(capsys.readouterr().out.strip())["raw_rows"] == report["raw_rows"]
+    assert done.stat().st_mtime_ns == stamp
+    assert not (tmp_path / "m300-s0" / "archive").exists()                        # no archive store was built
+    for extra in ("--duckdb", "--loss"):
+        assert run(_args(tmp_path, [*argv, extra], models=300, weeks=5)) == 2
+        assert "archive store only" in capsys.readouterr().err
