@@ -15,11 +15,12 @@ What it does
    process, so the memory it needs does not count in the measured peak. A store with at least ``--weeks``
    snapshots for the same models and seed is reused (its first ``--weeks`` snapshots are used).
    With ``--thin-store``, the pass runs instead on a raw store written by the default (thin) pull itself: the
-   store's weeks are written as the archive's files, heavy columns included
-   (:func:`analysis.simulate.store.write_archive`), served by the local Hub stand-in and pulled with
-   :func:`analysis.hub.pull.pull_all` under ``--metadata-every`` (huggingface_hub over HTTP on loopback). The raw
-   store, ``<out>/m<models>-s<seed>/thin-<weeks>w-every<N>/``, is kept and reused; the archive's files are deleted
-   once pulled (they are about 550 bytes a row). Its snapshot files hold the weekly columns only, and the metadata
+   store's weeks are written as the archive's files (:func:`analysis.simulate.store.write_archive`; the columns
+   the study never reads are the light ones of :func:`analysis.simulate.store.light_columns`, so that Hub-scale
+   archives fit on the disk: the pull reads the same columns either way), served by the local Hub stand-in and
+   pulled with :func:`analysis.hub.pull.pull_all` under ``--metadata-every`` (huggingface_hub over HTTP on
+   loopback). The raw store, ``<out>/m<models>-s<seed>/thin-<weeks>w-every<N>/``, is kept and reused; the archive's
+   files are deleted once pulled. Its snapshot files hold the weekly columns only, and the metadata
    sits in small part files beside them, as in a real study's store (``raw_read_anchor_files`` then reads the
    weekly columns only). ``--duckdb`` and ``--loss`` need the archive store (the SQL reads metadata from the
    snapshot files; the loss needs every week's metadata).
@@ -600,7 +601,7 @@ def _thin_folder(spec: StoreSpec, out: Path, weeks: int, metadata_every: int) ->
 
 
 def build_thin_store(spec: StoreSpec, out: Path, weeks: int, metadata_every: int) -> None:
-    """Write the store's first ``weeks`` weeks as the archive's files (heavy columns included), serve them with the
+    """Write the store's first ``weeks`` weeks as the archive's files (with the light columns), serve them with the
     local Hub stand-in and run the project's pull into the thin store's folder; the archive's files are deleted
     afterwards, and ``complete.json`` marks the store as whole."""
     from devtools.bytes_read import REPO_ID, pull_store
@@ -612,7 +613,7 @@ def build_thin_store(spec: StoreSpec, out: Path, weeks: int, metadata_every: int
     folder.mkdir(parents=True)
     hub_dir = Path(tempfile.mkdtemp(prefix="bench-archive-", dir=spec.folder(out)))
     try:
-        write_archive(spec, hub_dir, weeks, REPO_ID, log=_log)
+        write_archive(spec, hub_dir, weeks, REPO_ID, heavy=False, log=_log)
         t0 = time.perf_counter()
         with FakeHub(hub_dir) as hub:
             pulled = pull_store(hub, folder, metadata_every, spec.date(0))
@@ -620,7 +621,7 @@ def build_thin_store(spec: StoreSpec, out: Path, weeks: int, metadata_every: int
     finally:
         shutil.rmtree(hub_dir, ignore_errors=True)
     (folder / "complete.json").write_text(json.dumps({"weeks": weeks, "metadata_every": metadata_every,
-                                                      "bytes_pulled": pulled["served"]}))
+                                                      "archive_columns": "light", "bytes_pulled": pulled["served"]}))
 
 
 def thin_store(spec: StoreSpec, out: Path, weeks: int, metadata_every: int) -> list[tuple[dt.date, Path]]:

@@ -274,6 +274,21 @@ def test_yardstick_reads_the_row_groups_the_catalog_reads(tmp_path):
     assert _read_plain(read_plan) == sum(pq.ParquetFile(p).metadata.num_rows for _, p in snaps)
 
 
+def test_light_archive_columns_have_the_heavy_ones_schema_at_a_fraction_of_the_bytes(tmp_path):
+    from analysis.simulate.store import write_archive
+
+    spec = StoreSpec(models=500, seed=0)
+    heavy = write_archive(spec, tmp_path / "heavy", 3, "o/r", log=lambda *a: None)
+    light = write_archive(spec, tmp_path / "light", 3, "o/r", heavy=False, log=lambda *a: None)
+    raw = [f.name for f in RAW_SCHEMA if f.name != "params_total"]
+    for h, li in zip(heavy, light):
+        assert pq.read_schema(li).equals(pq.read_schema(h))          # what the pull sees is the same columns
+        assert pq.read_table(li, columns=raw).equals(pq.read_table(h, columns=raw))
+        assert li.stat().st_size < h.stat().st_size / 4
+        totals = pc.struct_field(pq.read_table(li, columns=["safetensors"])["safetensors"], "total")
+        assert 0.15 < totals.is_valid().to_numpy(zero_copy_only=False).mean() < 0.3   # counts on about 23%
+
+
 def test_bench_on_a_store_written_by_the_thin_pull_gives_the_archive_stores_outputs(tmp_path, capsys):
     """``--thin-store``: the project's pull writes the store through the Hub stand-in (weekly columns in the
     snapshot files, metadata in part files); the timed pass on it gives the same outputs as on the archive store."""

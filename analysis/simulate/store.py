@@ -561,14 +561,37 @@ def heavy_columns(rows: pa.Table, week: int, seed: int) -> dict[str, pa.Array]:
             "config": config, "safetensors": safetensors, "gguf": gguf}
 
 
+def light_columns(rows: pa.Table, week: int, seed: int) -> dict[str, pa.Array]:
+    """The columns :func:`heavy_columns` adds, with the same names and types but next to no content: null
+    ``cardData``, ``siblings`` and ``config``, no chat templates, and parameter totals (``safetensors`` on about 23% of
+    models, ``gguf`` on GGUF repositories) drawn from their own random stream, so they differ from the heavy
+    columns' totals. For timing what the pull writes, which reads only the ``total`` leaves of these columns, at
+    sizes where heavy files would not fit on the disk."""
+    n = rows.num_rows
+    rng = np.random.default_rng([seed, 47, week])
+    has_st = rng.random(n) < 0.23
+    total = np.where(has_st, np.floor(10 ** rng.uniform(6, 11, n)), 0).astype(np.int64)
+    safetensors = pa.StructArray.from_arrays([pa.array(total), pa.array(total)], ["total", "BF16"],
+                                             mask=pa.array(~has_st))
+    is_gguf = np.asarray(pc.equal(pc.fill_null(rows["library_name"], ""), "gguf").to_numpy(zero_copy_only=False),
+                         dtype=bool)
+    gguf = pa.StructArray.from_arrays([pa.array(total), pa.array(["llama"] * n, pa.string()), pa.nulls(n, pa.string())],
+                                      ["total", "architecture", "chat_template"], mask=pa.array(~is_gguf))
+    created = rows["createdAt"].combine_chunks() if isinstance(rows["createdAt"], pa.ChunkedArray) else rows["createdAt"]
+    return {"lastModified": created, "trendingScore": pa.array(np.zeros(n)), "cardData": pa.nulls(n, pa.string()),
+            "siblings": pa.nulls(n, pa.list_(pa.struct([("rfilename", pa.string())]))),
+            "config": pa.nulls(n, pa.string()), "safetensors": safetensors, "gguf": gguf}
+
+
 def write_archive(spec: StoreSpec, root: Path, weeks: int, repo_id: str, *, order: str = "creation",
-                  row_group_size: int = ROW_GROUP_SIZE, log=print) -> list[Path]:
+                  row_group_size: int = ROW_GROUP_SIZE, heavy: bool = True, log=print) -> list[Path]:
     """Write the store's weeks as the archive's files, heavy columns included, for the local Hub stand-in.
 
     Files go to ``<root>/datasets/<repo_id>/models/<YYYY-MM-DD>/models.parquet`` (the archive's layout), with the
     raw schema's columns and :func:`heavy_columns`. ``order`` is ``"creation"`` (models listed in creation order,
     as in the raw store) or ``"shuffled"`` (a new random order every week: the worst case for reading some rows
-    of a file, since they are then spread over every row group).
+    of a file, since they are then spread over every row group). ``heavy=False`` writes :func:`light_columns`
+    instead of :func:`heavy_columns` (same schema, next to no bytes).
 
     Returns
     -------
@@ -584,7 +607,7 @@ def write_archive(spec: StoreSpec, root: Path, weeks: int, repo_id: str, *, orde
         table = _week_table(hub, spec, w)
         if order == "shuffled":
             table = table.take(pa.array(np.random.default_rng([spec.seed, 53, w]).permutation(table.num_rows)))
-        for name, col in heavy_columns(table, w, spec.seed).items():
+        for name, col in (heavy_columns if heavy else light_columns)(table, w, spec.seed).items():
             table = table.append_column(name, col)
         f = folder / spec.date(w).isoformat() / "models.parquet"
         f.parent.mkdir(parents=True, exist_ok=True)
