@@ -1058,7 +1058,7 @@ def _metadata_rows(job: tuple) -> pa.Table:
     if thin is not None:
         rest = [c for c in cols if c != "id" and c in _COLUMN_TYPES]
         try:
-            table = _trim(thin.read_rows(positions, rest), trim_tags)
+            table = thin.read_rows(positions, rest, transform=lambda t: _trim(t, trim_tags))   # row group by row group
         except RawStoreError as e:
             raise CatalogError(str(e)) from None
         return table.append_column("_code", pa.array(codes, pa.int64()))

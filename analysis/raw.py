@@ -66,7 +66,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -270,8 +270,23 @@ class ThinSnapshot:
         held = set(self._where[0][ix[self.stored[ix] == positions]].tolist())
         return [part for k, part in enumerate(self.parts) if k in held]
 
-    def read_rows(self, positions: np.ndarray, columns: list[str] | tuple[str, ...]) -> pa.Table:
+    def read_rows(self, positions: np.ndarray, columns: list[str] | tuple[str, ...],
+                  transform: Callable[[pa.Table], pa.Table] | None = None) -> pa.Table:
         """The metadata ``columns`` of the rows ``positions`` (stored rows), in the order given.
+
+        Parts are read row group by row group, and only the row groups holding a wanted row: a reader holds one
+        row group's columns at a time, not a whole part (the newest snapshot's part holds all its rows).
+
+        Parameters
+        ----------
+        positions : numpy.ndarray
+            Row numbers in the snapshot, each stored.
+        columns : list of str
+            Metadata columns (``row`` is left out).
+        transform : callable, optional
+            Applied to the wanted rows of each row group as soon as they are read (a row-wise change that makes
+            them smaller, e.g. keeping only some tags), so the untransformed columns of one row group at most are
+            held at a time.
 
         Raises
         ------
@@ -293,18 +308,36 @@ class ThinSnapshot:
             sel = np.flatnonzero(part_of[ix] == k)
             if not sel.size:
                 continue
+            rows = row_in[ix[sel]]
+            by_row = np.argsort(rows, kind="stable")
+            rows = rows[by_row]
             try:
-                t = pq.read_table(part, columns=cols, page_checksum_verification=True)
+                pf = pq.ParquetFile(part, page_checksum_verification=True)
+                sizes = [pf.metadata.row_group(g).num_rows for g in range(pf.metadata.num_row_groups)]
+                bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+                cut = np.searchsorted(rows, bounds)
+                for g in np.flatnonzero(np.diff(cut) > 0):
+                    piece = pf.read_row_group(int(g), columns=cols)
+                    want = rows[cut[g]:cut[g + 1]] - bounds[g]
+                    if want.size != piece.num_rows:
+                        piece = piece.take(pa.array(want))
+                    pieces.append(transform(piece) if transform is not None else piece)
             except (pa.ArrowInvalid, OSError) as e:
                 raise RawStoreError(f"{part}: unreadable metadata part ({e}); run `python -m analysis pull "
                                     "--verify`") from None
-            pieces.append(t.take(pa.array(row_in[ix[sel]])))
-            order.append(sel)
+            if cut[-1] != rows.size:
+                raise RawStoreError(f"{part}: fewer rows than its manifest entry says; run `python -m analysis pull "
+                                    "--verify`")
+            order.append(sel[by_row])
         if not pieces:
-            return pa.schema([METADATA_SCHEMA.field(c) for c in cols]).empty_table()
+            empty = pa.schema([METADATA_SCHEMA.field(c) for c in cols]).empty_table()
+            return transform(empty) if transform is not None else empty
         out = pa.concat_tables(pieces)
+        done = np.concatenate(order)
+        if np.array_equal(done, np.arange(positions.size)):
+            return out                                  # read in the order given
         back = np.empty(positions.size, dtype=np.int64)
-        back[np.concatenate(order)] = np.arange(positions.size)
+        back[done] = np.arange(positions.size)
         return out.take(pa.array(back))
 
 

@@ -107,6 +107,41 @@ def test_thin_store_holds_the_weekly_columns_of_every_week_and_the_planned_metad
     assert tiny_pulls["thin_report"].bytes_read == tiny_pulls["thin_bytes"]
 
 
+def test_metadata_parts_are_read_row_group_by_row_group_in_the_order_asked(tmp_path):
+    """``ThinSnapshot.read_rows`` reads only the row groups holding a wanted row, hands each one's wanted rows to
+    ``transform`` at once, and returns the rows in the order given, across parts."""
+    from analysis.raw import RawStoreError, ThinSnapshot
+
+    def part(path, rows, group):
+        pq.write_table(pa.table({"row": pa.array(rows, pa.int64()), "id": [f"o/m{r}" for r in rows],
+                                 "tags": [[f"t{r}", "base_model:x"] for r in rows]}), path, row_group_size=group)
+        return path
+
+    even, odd = list(range(0, 40, 2)), [1, 3, 5]
+    parts = (part(tmp_path / "a.parquet", even, 6), part(tmp_path / "b.parquet", odd, 2))
+    stored = np.array(sorted(even + odd))
+    where = (np.array([0 if r % 2 == 0 else 1 for r in stored]),
+             np.array([even.index(r) if r % 2 == 0 else odd.index(r) for r in stored]))
+    ts = ThinSnapshot(path=tmp_path / "s.parquet", rule={}, parts=parts, stored=stored, _where=where)
+    seen = []
+
+    def keep_first_tag(t):
+        seen.append(t.num_rows)
+        return t.set_column(t.column_names.index("tags"), "tags", pa.array([x[:1] for x in t["tags"].to_pylist()]))
+
+    asked = np.array([32, 1, 4, 5, 20, 0, 38, 22])
+    got = ts.read_rows(asked, ["row", "id", "tags"], transform=keep_first_tag)
+    assert got.column_names == ["id", "tags"]
+    assert got["id"].to_pylist() == [f"o/m{r}" for r in asked]
+    assert got["tags"].to_pylist() == [[f"t{r}"] for r in asked]
+    # part a's row groups hold rows 0-10, 12-22, 24-34 and 36-38 (wanted: 0 4 | 20 22 | 32 | 38); part b's, 1-3
+    # and 5 (wanted: 1 | 5): each row group's wanted rows, transformed as read
+    assert seen == [2, 2, 1, 1, 1, 1]
+    assert ts.read_rows(stored, ["id"])["id"].to_pylist() == [f"o/m{r}" for r in stored]
+    with pytest.raises(RawStoreError, match="do not hold row 7"):
+        ts.read_rows(np.array([7]), ["id"])
+
+
 def test_thin_store_gives_the_full_pulls_catalog_tags_panel_and_factors(tiny_pulls, tmp_path):
     """Known answer: no model of this Hub changes its metadata, so every rule gives the same catalog."""
     thin, full = _snaps(tiny_pulls["thin"]), _snaps(tiny_pulls["full"])
