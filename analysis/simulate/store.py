@@ -520,6 +520,19 @@ def _soup(rng: np.random.Generator, n: int, mean_words: float, unique: float = 0
     return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), flat), " ")
 
 
+def _parameter_counts(rng: np.random.Generator, rows: pa.Table) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """``safetensors`` (parameter counts on about 23% of models), each row's total, and which rows are GGUF
+    repositories (whose ``gguf`` column carries the same total)."""
+    n = rows.num_rows
+    has_st = rng.random(n) < 0.23
+    total = np.where(has_st, np.floor(10 ** rng.uniform(6, 11, n)), 0).astype(np.int64)
+    safetensors = pa.StructArray.from_arrays([pa.array(total), pa.array(total)], ["total", "BF16"],
+                                             mask=pa.array(~has_st))
+    is_gguf = np.asarray(pc.equal(pc.fill_null(rows["library_name"], ""), "gguf").to_numpy(zero_copy_only=False),
+                         dtype=bool)
+    return safetensors, total, is_gguf
+
+
 def heavy_columns(rows: pa.Table, week: int, seed: int) -> dict[str, pa.Array]:
     """The archive's other columns for the rows of one weekly table (see :data:`HEAVY_COLUMNS`).
 
@@ -541,12 +554,7 @@ def heavy_columns(rows: pa.Table, week: int, seed: int) -> dict[str, pa.Array]:
     sib = pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(n_files)]).astype(np.int32)),
                                    pa.StructArray.from_arrays([names], ["rfilename"]))
     config = _join(const('{"architectures": ["'), _soup(rng, n, 13.0), const('"], "model_type": "llama"}'))
-    has_st = rng.random(n) < 0.23
-    total = np.where(has_st, np.floor(10 ** rng.uniform(6, 11, n)), 0).astype(np.int64)
-    safetensors = pa.StructArray.from_arrays([pa.array(total), pa.array(total)], ["total", "BF16"],
-                                             mask=pa.array(~has_st))
-    is_gguf = np.asarray(pc.equal(pc.fill_null(rows["library_name"], ""), "gguf").to_numpy(zero_copy_only=False),
-                         dtype=bool)
+    safetensors, total, is_gguf = _parameter_counts(rng, rows)
     at = np.flatnonzero(is_gguf)
     slot = np.full(n, at.size, dtype=np.int64)   # rows that are not GGUF point at a trailing empty template
     slot[at] = np.arange(at.size)
@@ -569,12 +577,7 @@ def light_columns(rows: pa.Table, week: int, seed: int) -> dict[str, pa.Array]:
     sizes where heavy files would not fit on the disk."""
     n = rows.num_rows
     rng = np.random.default_rng([seed, 47, week])
-    has_st = rng.random(n) < 0.23
-    total = np.where(has_st, np.floor(10 ** rng.uniform(6, 11, n)), 0).astype(np.int64)
-    safetensors = pa.StructArray.from_arrays([pa.array(total), pa.array(total)], ["total", "BF16"],
-                                             mask=pa.array(~has_st))
-    is_gguf = np.asarray(pc.equal(pc.fill_null(rows["library_name"], ""), "gguf").to_numpy(zero_copy_only=False),
-                         dtype=bool)
+    safetensors, total, is_gguf = _parameter_counts(rng, rows)
     gguf = pa.StructArray.from_arrays([pa.array(total), pa.array(["llama"] * n, pa.string()), pa.nulls(n, pa.string())],
                                       ["total", "architecture", "chat_template"], mask=pa.array(~is_gguf))
     created = rows["createdAt"].combine_chunks() if isinstance(rows["createdAt"], pa.ChunkedArray) else rows["createdAt"]
