@@ -578,9 +578,11 @@ def light_columns(rows: pa.Table, week: int, seed: int) -> dict[str, pa.Array]:
     n = rows.num_rows
     rng = np.random.default_rng([seed, 47, week])
     safetensors, total, is_gguf = _parameter_counts(rng, rows)
-    gguf = pa.StructArray.from_arrays([pa.array(total), pa.array(["llama"] * n, pa.string()), pa.nulls(n, pa.string())],
+    gguf = pa.StructArray.from_arrays([pa.array(total), pa.array(["llama"] * n, pa.string()),
+                                       pa.nulls(n, pa.string())],
                                       ["total", "architecture", "chat_template"], mask=pa.array(~is_gguf))
-    created = rows["createdAt"].combine_chunks() if isinstance(rows["createdAt"], pa.ChunkedArray) else rows["createdAt"]
+    created = rows["createdAt"]
+    created = created.combine_chunks() if isinstance(created, pa.ChunkedArray) else created
     return {"lastModified": created, "trendingScore": pa.array(np.zeros(n)), "cardData": pa.nulls(n, pa.string()),
             "siblings": pa.nulls(n, pa.list_(pa.struct([("rfilename", pa.string())]))),
             "config": pa.nulls(n, pa.string()), "safetensors": safetensors, "gguf": gguf}
@@ -588,7 +590,7 @@ def light_columns(rows: pa.Table, week: int, seed: int) -> dict[str, pa.Array]:
 
 def write_archive(spec: StoreSpec, root: Path, weeks: int, repo_id: str, *, order: str = "creation",
                   row_group_size: int = ROW_GROUP_SIZE, heavy: bool = True, log=print) -> list[Path]:
-    """Write the store's weeks as the archive's files, heavy columns included, for the local Hub stand-in.
+    """Write the store's weeks as the archive's files, with the archive's other columns, for the local Hub stand-in.
 
     Files go to ``<root>/datasets/<repo_id>/models/<YYYY-MM-DD>/models.parquet`` (the archive's layout), with the
     raw schema's columns and :func:`heavy_columns`. ``order`` is ``"creation"`` (models listed in creation order,
