@@ -22,8 +22,8 @@ What it does
    loopback). The raw store, ``<out>/m<models>-s<seed>/thin-<weeks>w-every<N>/``, is kept and reused; the archive's
    files are deleted once pulled. Its snapshot files hold the weekly columns only, and the metadata
    sits in small part files beside them, as in a real study's store (``raw_read_anchor_files`` then reads the
-   weekly columns only). ``--duckdb`` and ``--loss`` need the archive store (the SQL reads metadata from the
-   snapshot files; the loss needs every week's metadata).
+   weekly columns only; the SQL yardstick reads each model's metadata from the newest part holding it).
+   ``--loss`` needs the archive store (it needs every week's metadata).
 2. Times, in this process, each stage of the chain from the raw files to the panel, with the calls notebooks 02
    and 03 make, under the thin-read rule ``--metadata-every`` (:mod:`analysis.catalog`):
 
@@ -262,11 +262,18 @@ def run_duckdb(snapshots, *, metadata_every: int, registry, out: Path, memory_li
     """Run the SQL yardstick (:mod:`devtools.duckdb_sql`) in a child process; its report, with the wall time seen."""
     from analysis.catalog import anchors
     from analysis.paths import REPO_ROOT
+    from analysis.raw import thin_snapshot
     from analysis.schema import LLM_PIPELINE_TAGS, REGIONS, RULES, SCOPES
 
     newest_first = sorted(snapshots, key=lambda s: s[0], reverse=True)
     flags = anchors([d for d, _ in newest_first], metadata_every)
+    thin = [thin_snapshot(p) for _, p in newest_first]
+    if any(t is None for t in thin) and any(t is not None for t in thin):
+        raise BenchError("the SQL yardstick reads a store of thin snapshots or of full ones, not both")
+    parts = [[d.isoformat(), str(Path(part).resolve())] for (d, _), t in zip(newest_first, thin) if t is not None
+             for part in t.parts]
     spec = {"files": [[d.isoformat(), str(Path(p).resolve()), bool(a)] for (d, p), a in zip(newest_first, flags)],
+            "metadata_parts": parts or None,
             "rules": list(RULES), "scopes": list(SCOPES), "regions": list(REGIONS),
             "llm_pipeline_tags": list(LLM_PIPELINE_TAGS), "registry": registry_rows(registry),
             "memory_limit": memory_limit, "threads": threads, "temp_directory": str(temp_directory),
@@ -656,9 +663,9 @@ def run(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else Paths.default().root / "data" / "bench"
     spec = StoreSpec(models=args.models, seed=args.seed)
     t0 = time.perf_counter()
-    if args.thin_store and (args.duckdb or args.loss):
-        print("error: --duckdb and --loss run on the archive store only; leave out --thin-store for them",
-              file=sys.stderr)
+    if args.thin_store and args.loss:
+        print("error: --loss runs on the archive store only (it needs every week's metadata); leave out "
+              "--thin-store for it", file=sys.stderr)
         return 2
     folder = spec.folder(out)
     if args.thin_store:

@@ -10,7 +10,9 @@ The SQL is what a user would write instead of the project's pass, with the proje
 1. metadata of each model: the newest anchor snapshot holding it (``arg_max(..., date)``); every snapshot is an
    anchor under ``metadata_every = 1`` (the plain "newest metadata" union); the models no anchor holds (orphans)
    take their row in the newest of the fewest weeks that hold them all, chosen greedily forward in time by a
-   recursive CTE (the catalog's rule, :func:`analysis.catalog.plan_metadata`);
+   recursive CTE (the catalog's rule, :func:`analysis.catalog.plan_metadata`). On a store written by the thin pull
+   (the spec's ``metadata_parts``: the pull has already applied the rule), each model's row in the newest metadata
+   part holding it;
 2. parents: the ``baseModels`` ids, else the ``base_model:`` tags, in order; the first one that is another known
    model (matched exactly, then case-insensitively to the smallest id), else the first listed;
 3. lineage roots by a recursive CTE (self references and dangling parents end a chain; a cycle's root is its
@@ -45,11 +47,26 @@ def panel_sql(spec: dict) -> list[str]:
     regions = ", ".join(f"('{r}')" for r in spec["regions"])
     rule_values = ", ".join(f"('{r}')" for r in rules)
     scope_values = ", ".join(f"('{s}')" for s in scopes)
-    meta_cols = "id, author, pipeline_tag, tags, baseModels"
     stmts = [
         "CREATE TEMP TABLE files AS SELECT * FROM (VALUES " +
         ", ".join(f"('{p}', DATE '{d}', {str(bool(a)).lower()})" for d, p, a in files) +
         ") t(path, date, anchor)",
+    ]
+    parts = spec.get("metadata_parts")       # [[date, path], ...] of a thin store, or None
+    if parts:
+        stmts += [
+            # 1. metadata: the newest part holding the model (the pull stored the rows the rule reads)
+            "CREATE TEMP TABLE parts AS SELECT * FROM (VALUES " +
+            ", ".join(f"('{p}', DATE '{d}')" for d, p in parts) + ") t(path, date)",
+            f"""CREATE TEMP TABLE meta_rows AS
+            SELECT m.id, arg_max({{'author': m.author, 'pipeline_tag': m.pipeline_tag, 'tags': m.tags,
+                                   'baseModels': m.baseModels}}, f.date) AS r
+            FROM read_parquet({_sql_list([p for _, p in parts])}, filename = true) m JOIN parts f ON f.path = m.filename
+            GROUP BY m.id""",
+            "CREATE TEMP TABLE meta AS SELECT id, unnest(r) FROM meta_rows",
+        ]
+        return stmts + _from_meta(files, llm, regions, rule_values, scope_values)
+    stmts += [
         # 1. metadata: newest anchor holding the model
         # one struct per row, so that a null field in the newest row is kept (arg_max skips null arguments)
         f"""CREATE TEMP TABLE meta_rows AS
@@ -85,7 +102,12 @@ def panel_sql(spec: dict) -> list[str]:
             GROUP BY r.id""",
         ]
     stmts.append("CREATE TEMP TABLE meta AS SELECT id, unnest(r) FROM meta_rows")
-    stmts += [
+    return stmts + _from_meta(files, llm, regions, rule_values, scope_values)
+
+
+def _from_meta(files, llm: str, regions: str, rule_values: str, scope_values: str) -> list[str]:
+    """The statements from the table ``meta`` (each model's metadata) to the table ``panel``: steps 2 to 4."""
+    return [
         # 2. parents
         """CREATE TEMP TABLE models AS
            SELECT id,
@@ -212,7 +234,6 @@ def panel_sql(spec: dict) -> list[str]:
                    n_models
             FROM joined""",
     ]
-    return stmts
 
 
 def run(spec: dict) -> dict:
