@@ -102,7 +102,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .raw import RawStoreError, ThinSnapshot, thin_snapshot
+from .raw import RawStoreError, ThinSnapshot, read_groups_holding, row_group_bounds, thin_snapshot
 from .schema import RAW_SCHEMA
 
 CATALOG_COLUMNS = ["id", "author", "createdAt", "pipeline_tag", "library_name", "tags", "baseModels"]
@@ -303,15 +303,10 @@ class _Part:
     thin: ThinSnapshot | None = None  # a thin snapshot's metadata parts (None: a full file)
 
 
-def _row_group_bounds(meta: pq.FileMetaData) -> np.ndarray:
-    """First row of each row group, and the file's row count after them."""
-    return np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
-
-
 def row_groups_holding(meta: pq.FileMetaData, rows: np.ndarray) -> list[int]:
     """The row groups of a file (its parquet metadata) holding any of ``rows`` (sorted): those the catalog reads
     the metadata of (``devtools.bench`` reads the same ones for its yardstick)."""
-    bounds = _row_group_bounds(meta)
+    bounds = row_group_bounds(meta)
     return np.unique(np.searchsorted(bounds, np.asarray(rows, dtype=np.int64), side="right") - 1).tolist()
 
 
@@ -324,16 +319,7 @@ def _read_rows(path: Path, date: dt.date, columns: Sequence[str], rows: np.ndarr
     """
     try:
         pf = pq.ParquetFile(path)
-        meta = pf.metadata
-        bounds = _row_group_bounds(meta)
-        pieces = []
-        for g in range(meta.num_row_groups) if rows is None else row_groups_holding(meta, rows):
-            part = pf.read_row_group(g, columns=list(columns))
-            if rows is None:
-                pieces.append(_trim(part, trim_tags))
-                continue
-            lo, hi = np.searchsorted(rows, [bounds[g], bounds[g + 1]])
-            pieces.append(_trim(part, trim_tags, rows[lo:hi] - bounds[g]))
+        pieces = read_groups_holding(pf, list(columns), rows, lambda group, wanted: _trim(group, trim_tags, wanted))
         if not pieces:
             return _trim(pf.schema_arrow.empty_table().select(list(columns)), trim_tags)
         return pa.concat_tables(pieces)

@@ -239,6 +239,30 @@ def check_written_file(schema: pa.Schema, where: str, kind: str) -> None:
         check_raw_schema(schema, where, written=True)
 
 
+def row_group_bounds(meta: pq.FileMetaData) -> np.ndarray:
+    """First row of each row group of a parquet file (its metadata), and the file's row count after them."""
+    return np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]).astype(np.int64)
+
+
+def read_groups_holding(pf: pq.ParquetFile, columns: list[str], rows: np.ndarray | None,
+                        pick: Callable[[pa.Table, np.ndarray | None], pa.Table]) -> list[pa.Table]:
+    """Read the row groups of ``pf`` holding any of ``rows`` (sorted, distinct, within the file; None: every row),
+    one at a time, and return ``pick(group, wanted)`` for each: ``wanted`` are the group's rows among ``rows``
+    (positions in the group), None when they are all of its rows. So a reader holds one row group's columns at a
+    time, and ``pick`` can take and shrink them at once."""
+    meta = pf.metadata
+    if rows is None:
+        return [pick(pf.read_row_group(g, columns=columns), None) for g in range(meta.num_row_groups)]
+    bounds = row_group_bounds(meta)
+    cut = np.searchsorted(rows, bounds)
+    out = []
+    for g in np.flatnonzero(np.diff(cut) > 0):
+        group = pf.read_row_group(int(g), columns=columns)
+        wanted = rows[cut[g]:cut[g + 1]] - bounds[g]
+        out.append(pick(group, None if wanted.size == group.num_rows else wanted))
+    return out
+
+
 @dataclasses.dataclass(frozen=True)
 class ThinSnapshot:
     """A thin snapshot's metadata parts: which of its rows hold metadata, and how to read them.
@@ -274,8 +298,9 @@ class ThinSnapshot:
                   transform: Callable[[pa.Table], pa.Table] | None = None) -> pa.Table:
         """The metadata ``columns`` of the rows ``positions`` (stored rows), in the order given.
 
-        Parts are read row group by row group, and only the row groups holding a wanted row: a reader holds one
-        row group's columns at a time, not a whole part (the newest snapshot's part holds all its rows).
+        Parts are read row group by row group, and only the row groups holding a wanted row
+        (:func:`read_groups_holding`): a reader holds one row group's columns at a time, not a whole part (the
+        newest snapshot's part holds all its rows).
 
         Parameters
         ----------
@@ -303,6 +328,11 @@ class ThinSnapshot:
                                 "the rows the thin-read rule needs")
         part_of, row_in = self._where
         cols = [c for c in columns if c != "row"]
+
+        def pick(group: pa.Table, wanted: np.ndarray | None) -> pa.Table:
+            rows = group if wanted is None else group.take(pa.array(wanted))
+            return transform(rows) if transform is not None else rows
+
         pieces, order = [], []
         for k, part in enumerate(self.parts):
             sel = np.flatnonzero(part_of[ix] == k)
@@ -313,21 +343,13 @@ class ThinSnapshot:
             rows = rows[by_row]
             try:
                 pf = pq.ParquetFile(part, page_checksum_verification=True)
-                sizes = [pf.metadata.row_group(g).num_rows for g in range(pf.metadata.num_row_groups)]
-                bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-                cut = np.searchsorted(rows, bounds)
-                for g in np.flatnonzero(np.diff(cut) > 0):
-                    piece = pf.read_row_group(int(g), columns=cols)
-                    want = rows[cut[g]:cut[g + 1]] - bounds[g]
-                    if want.size != piece.num_rows:
-                        piece = piece.take(pa.array(want))
-                    pieces.append(transform(piece) if transform is not None else piece)
+                if rows[-1] >= pf.metadata.num_rows:
+                    raise RawStoreError(f"{part}: fewer rows than its manifest entry says; run `python -m analysis "
+                                        "pull --verify`")
+                pieces += read_groups_holding(pf, cols, rows, pick)
             except (pa.ArrowInvalid, OSError) as e:
                 raise RawStoreError(f"{part}: unreadable metadata part ({e}); run `python -m analysis pull "
                                     "--verify`") from None
-            if cut[-1] != rows.size:
-                raise RawStoreError(f"{part}: fewer rows than its manifest entry says; run `python -m analysis pull "
-                                    "--verify`")
             order.append(sel[by_row])
         if not pieces:
             empty = pa.schema([METADATA_SCHEMA.field(c) for c in cols]).empty_table()
