@@ -317,20 +317,17 @@ def compare_panels(ours: pd.DataFrame, theirs: pd.DataFrame, tol: float = 1e-9) 
                           and max_rel <= tol)}
 
 
-#: Columns whose agreement the staleness check asks for (tags and lineage roots, and what the scopes read).
-STALENESS_COLUMNS = ["relation", "parent", "lineage_root", "root_author", "uploader_region", "lineage_region",
-                     "first_party", "is_redistributor", "pipeline_tag"]
-
-
 def staleness(snapshots, thin: pd.DataFrame, plan, *, workers: int, registry, row_codes_dir: Path) -> dict:
     """What the thin-read rule loses against reading every week's metadata, weighted by downloads.
 
     Builds the catalog with ``metadata_every=1`` (each model's newest row: what a read-every-week pull gives),
-    tags it, and compares, model by model, :data:`STALENESS_COLUMNS` with the thin pass's tags. Each model weighs
-    its 30-day downloads summed over every snapshot (through the row codes of the thin pass).
+    tags it, and compares, model by model, :data:`devtools.bytes_read.STALENESS_COLUMNS` with the thin pass's
+    tags. Each model weighs its 30-day downloads summed over every snapshot (through the row codes of the thin pass).
     """
     from analysis.catalog import ROW_CODES_IDS, attach_descriptors, build_catalog, load_row_codes
     from analysis.origin import tag_models
+
+    from devtools.bytes_read import tags_agreement
 
     exact_cat = build_catalog(snapshots, workers=workers, metadata_every=1)
     exact = attach_descriptors(tag_models(exact_cat, registry, None, merge_parent="first"), exact_cat,
@@ -343,24 +340,6 @@ def staleness(snapshots, thin: pd.DataFrame, plan, *, workers: int, registry, ro
         codes = load_row_codes(row_codes_dir, date, len(dl), len(ids))
         weight += np.bincount(codes, weights=dl, minlength=len(ids))
     return {**tags_agreement(thin, exact, pd.Series(weight, index=ids.to_numpy())), "plan": plan.summary()}
-
-
-def tags_agreement(thin: pd.DataFrame, exact: pd.DataFrame, weight: pd.Series) -> dict:
-    """Model by model, whether :data:`STALENESS_COLUMNS` of ``thin`` equal those of ``exact`` (both with ``id``), and
-    the share of downloads (``weight``, indexed by id) of the models where all are equal."""
-    a = thin.set_index("id")[STALENESS_COLUMNS]
-    b = exact.set_index("id")[STALENESS_COLUMNS].reindex(a.index)
-    same = pd.Series(True, index=a.index)
-    per_column = {}
-    for c in STALENESS_COLUMNS:
-        eq = (a[c] == b[c]) | (a[c].isna() & b[c].isna())
-        per_column[c] = int((~eq).sum())
-        same &= eq
-    wt = weight.reindex(a.index).fillna(0.0)
-    total = float(wt.sum())
-    return {"models": len(a), "models_differing": int((~same).sum()), "differing_by_column": per_column,
-            "share_of_downloads_identical": float(wt[same].sum() / total) if total > 0 else None,
-            "downloads_weight": "30-day downloads summed over every snapshot"}
 
 
 def measure(snapshots: list[tuple[dt.date, Path]], *, workers: int = 2, row_codes_dir: Path | None = None,

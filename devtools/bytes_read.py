@@ -17,7 +17,7 @@ counted the same), the per-column bytes of the newest file, the row groups read 
 With ``--loss`` it also builds, end to end, the catalog of each store as notebook 02 does (the thin store under
 rule N; the full store under rule 1, each model's newest row: what reading every week's metadata gives), tags both
 and reports the share of downloads (30-day downloads summed over every snapshot) whose tags and lineage roots
-(:data:`devtools.bench.STALENESS_COLUMNS`) are identical.
+(:data:`STALENESS_COLUMNS`) are identical.
 
 Usage::
 
@@ -69,6 +69,27 @@ METADATA_COLUMNS = list(RAW_METADATA_COLUMNS)
 MAX_FRACTION = 0.08
 #: Share of downloads whose tags and lineage roots must be identical to a read-every-week pull's.
 MIN_IDENTICAL = 0.999
+#: Columns whose agreement the staleness check asks for (tags and lineage roots, and what the scopes read).
+STALENESS_COLUMNS = ["relation", "parent", "lineage_root", "root_author", "uploader_region", "lineage_region",
+                     "first_party", "is_redistributor", "pipeline_tag"]
+
+
+def tags_agreement(thin: pd.DataFrame, exact: pd.DataFrame, weight: pd.Series) -> dict:
+    """Model by model, whether :data:`STALENESS_COLUMNS` of ``thin`` equal those of ``exact`` (both with ``id``), and
+    the share of downloads (``weight``, indexed by id) of the models where all are equal."""
+    a = thin.set_index("id")[STALENESS_COLUMNS]
+    b = exact.set_index("id")[STALENESS_COLUMNS].reindex(a.index)
+    same = pd.Series(True, index=a.index)
+    per_column = {}
+    for c in STALENESS_COLUMNS:
+        eq = (a[c] == b[c]) | (a[c].isna() & b[c].isna())
+        per_column[c] = int((~eq).sum())
+        same &= eq
+    wt = weight.reindex(a.index).fillna(0.0)
+    total = float(wt.sum())
+    return {"models": len(a), "models_differing": int((~same).sum()), "differing_by_column": per_column,
+            "share_of_downloads_identical": float(wt[same].sum() / total) if total > 0 else None,
+            "downloads_weight": "30-day downloads summed over every snapshot"}
 
 
 def column_bytes(path: Path) -> dict[str, float]:
@@ -105,8 +126,6 @@ def pull_store(hub: FakeHub, root: Path, metadata_every: int, start: dt.date) ->
 def loss(thin: RawStore, full: RawStore, metadata_every: int) -> dict:
     """Tags and lineage roots of the thin store's catalog (rule N) against the full store's under rule 1."""
     from analysis.origin import tag_models
-
-    from devtools.bench import tags_agreement
 
     registry = store_registry()
 

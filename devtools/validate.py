@@ -47,7 +47,7 @@ from analysis.stats.crossover import (FirstPassageResult, crossing_block_bootstr
                                       first_run_start, trend_crossing)
 from analysis.stats.noise import fit_noise
 from analysis.stats.readings import current_settings
-from analysis.stats.report import BREAK_PLAUSIBLE, break_lags
+from analysis.stats.report import break_lags
 from analysis.stats.results import to_jsonable
 from devtools import write_json
 
@@ -257,7 +257,7 @@ def run_break_size(n: int, phi: float, *, reps: int = 300, seed: int = 12345, si
         fitted = fit_noise(yo, to, window=window, lags=lags)
         design = BN.BreakNullDesign(tuple(float(v) for v in to - to[0]), window, lags, 0.15, int(0.45 * yo.size))
         observed = {k: float(v[0]) for k, v in BN.statistics(yo[:, None], design).items()}
-        res = BN.calibrated_p_values(observed, design, fitted.index, reps=mc_reps, tail=BREAK_PLAUSIBLE,
+        res = BN.calibrated_p_values(observed, design, fitted.index, reps=mc_reps, tail=BN.BREAK_PLAUSIBLE,
                                      iid_reps=mc_reps)
         for test, v in res.items():
             rej[test].append(v.p_value < 0.05)
@@ -268,7 +268,7 @@ def run_break_size(n: int, phi: float, *, reps: int = 300, seed: int = 12345, si
         rej["bai_perron_bic"].append(chosen > 0)
     BN._world.cache_clear()
     return {"n": n, "phi": phi, "reps": reps, "seed": seed, "mc_reps": mc_reps, "missing": list(missing),
-            "plausible_tail": BREAK_PLAUSIBLE, **{k: float(np.mean(v)) for k, v in rej.items()},
+            "plausible_tail": BN.BREAK_PLAUSIBLE, **{k: float(np.mean(v)) for k, v in rej.items()},
             "se": math.sqrt(0.05 * 0.95 / reps), "seconds": round(time.time() - start, 1)}
 
 

@@ -37,6 +37,9 @@ from .noise import PHI_GRID, ar_noise, fit_log_variogram, log_variogram, model_l
 
 #: Tests this module calibrates.
 TESTS = ("sup_f", "cusum", "pettitt", "chow")
+#: Tail probability that defines the noise coefficients over which the study maximises the break tests' calibrated
+#: p-values (``tail`` of :func:`calibrated_p_values`); chosen in the calibration study (devtools.validate).
+BREAK_PLAUSIBLE = 0.35
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def load_calibration(path: str | Path | None = None) -> dict | None:
 def current_settings() -> dict:
     """The settings of the headline method and the break tests that a calibration file must have been made with."""
     from . import local
-    from .report import BREAK_PLAUSIBLE
+    from .breaknull import BREAK_PLAUSIBLE
 
     return {"bandwidth_fraction": local.BANDWIDTH_FRACTION, "min_bandwidth": local.MIN_BANDWIDTH,
             "lags_rule": "max(3, round(h / 3))", "plausible_tail": local.PLAUSIBLE, "alpha": 0.05,

@@ -39,9 +39,6 @@ CHOW_DATE = "2025-01-20"
 #: Scopes whose crossover is given side by side with the headline (all models, generative models, the trackers'
 #: first-party generative models).
 SIDE_BY_SIDE_SCOPES = ("all", "llm", "first_party_llm")
-#: Tail probability that defines the noise coefficients over which the break tests' calibrated p-values are
-#: maximised (see :mod:`analysis.stats.breaknull`); chosen in the calibration study (devtools.validate).
-BREAK_PLAUSIBLE = 0.35
 
 
 def break_lags(n_span: int) -> int:
@@ -303,7 +300,7 @@ def run_trend_tests(series: pd.DataFrame, *, mk_method: str = "hamed_rao", mk_la
     for test, stat in observed.items():
         if reps[test] > 0:
             calibrated[test] = _bnull.calibrated_p_values({test: stat}, design, fitted.index, reps=reps[test],
-                                                          tail=BREAK_PLAUSIBLE, iid_reps=reps[test])[test]
+                                                          tail=_bnull.BREAK_PLAUSIBLE, iid_reps=reps[test])[test]
     p_values = {k: {"calibrated": v.p_value, "fitted": v.p_raw, "iid": v.p_iid} for k, v in calibrated.items()}
     plausible = next(iter(calibrated.values())).plausible_coefficients if calibrated else (fitted.phi,)
 
@@ -343,7 +340,7 @@ def run_trend_tests(series: pd.DataFrame, *, mk_method: str = "hamed_rao", mk_la
     for k, v in mk.items():
         readings[f"mk_{k}"] = _read.mk_reading(k, v)
     breaks = {"pettitt": pett, "chow": chow_res, "sup_f": supf, "cusum": cusum, "bai_perron": bp}
-    noise = {**fitted.describe(), "plausible_coefficients": list(plausible), "plausible_tail": BREAK_PLAUSIBLE,
+    noise = {**fitted.describe(), "plausible_coefficients": list(plausible), "plausible_tail": _bnull.BREAK_PLAUSIBLE,
              "p_value_rule": ("double bootstrap (Beran 1988): share of series simulated with a plausible noise "
                               "coefficient whose noise-model p-value is at most the observed one; the largest over "
                               "the plausible coefficients")}
