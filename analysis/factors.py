@@ -255,7 +255,6 @@ def classify_rows(tags: pa.Array | pa.ChunkedArray) -> RowFactors:
     # licence
     is_lic = np.asarray(pc.starts_with(flat, LICENCE_PREFIX).fill_null(False), dtype=bool)
     values = pc.utf8_slice_codeunits(flat.filter(pa.array(is_lic)), len(LICENCE_PREFIX))
-    classes = pa.array([LICENCE_MAP.get(k, "") for k in LICENCE_MAP], pa.string())
     idx = pc.index_in(values, value_set=pa.array(list(LICENCE_MAP), pa.string()))
     known = np.asarray(idx.is_valid(), dtype=bool)
     cls_of_key = np.array([LICENCE_CLASSES.index(LICENCE_MAP[k]) for k in LICENCE_MAP], dtype=np.int64)

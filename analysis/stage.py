@@ -324,7 +324,7 @@ class Stage:
 
     def seal_dir(self, key: str) -> Path:
         """Record the provenance of a declared folder (after the stage has filled it)."""
-        f = C.spec(key)
+        C.spec(key)                                  # an undeclared key: a clear error
         path = self.path(key)
         path.mkdir(parents=True, exist_ok=True)
         _write_text(path / "_provenance.json", json.dumps(self.provenance(key), indent=1, sort_keys=True) + "\n")

@@ -222,16 +222,16 @@ def _pass(snapshots, *, workers: int, row_codes_dir: Path | None, outputs_dir: P
     (plan, catalog), t_cat, c_cat = _timed(catalog_stage, "catalog")
     timings["catalog"] = (t_cat, c_cat, peak_rss_mb())
 
-    def tagging():
+    def tagging(catalog):
         tags = tag_models(catalog, registry, None, merge_parent="first")
         out = attach_descriptors(tags, catalog, [*MODEL_EXTRA_COLUMNS, "metadata_date"])
         write_parquet(out, outputs_dir / "models.parquet")      # as notebook 02 writes it
         return out
 
-    models, t_tag, c_tag = _timed(tagging, "tagging")
+    models, t_tag, c_tag = _timed(lambda: tagging(catalog), "tagging")
     timings["tagging"] = (t_tag, c_tag, peak_rss_mb())
     n_models = catalog.num_rows
-    del catalog
+    catalog = None                  # not held through the aggregation
 
     def aggregation():
         built = build_panel(snapshots, models, workers=workers, progress=_every("aggregation"),

@@ -18,14 +18,12 @@ test), coverage is close to nominal.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import shutil
 import subprocess
 import sys
 
-import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest

@@ -8,7 +8,6 @@ store gives under the same rule, and a finer rule is refused until a pull fetche
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import numpy as np

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 
 import nbformat

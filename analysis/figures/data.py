@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .. import timegrid
-from ..schema import PERIOD_DAYS, REGIONS
+from ..schema import PERIOD_DAYS
 from .labels import MEASURE_LABELS, RULE_LABELS, SCOPE_LABELS, label
 
 SERIES_COLUMNS = ["element", "panel", "group", "date", "date_end", "value", "lower", "upper", "n", "note"]

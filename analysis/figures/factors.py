@@ -32,7 +32,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 from .. import timegrid
 from ..contracts import FACTOR_COLUMNS
 from ..schema import REGIONS
-from .data import FigureInputError, frame as _frame, iso, level_text, read_json, read_table, series_row as _row
+from .data import FigureInputError, frame as _frame, level_text, read_json, read_table, series_row as _row
 from .style import CROSSOVER_COLOR, TWO_COLUMN, mark_simulated, origin_style
 from .registry import FigureSpec, register
 from .values import Value

@@ -194,7 +194,7 @@ def _calibration_values(head: Mapping) -> list[Value]:
                 Value(f"{pre}_coverage_max", r["max"], f"{100 * r['max']:.1f}%",
                       f"Highest coverage of the {what} over {r['cells']} scenarios ({src}){note}"),
                 Value(f"{pre}_coverage_se_max", r["se_max"], f"{100 * r['se_max']:.1f}",
-                      f"Largest Monte Carlo standard error of those coverages, in percentage points")]
+                      "Largest Monte Carlo standard error of those coverages, in percentage points")]
     if cal.get("after_window_false_claim_max") is not None:
         v = cal["after_window_false_claim_max"]
         out.append(Value("calibration_after_window_false_claim_max", v, f"{100 * v:.1f}%",
