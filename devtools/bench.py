@@ -58,7 +58,8 @@ What it does
    With ``--floor``, times the least a pass that follows models from week to week does: the yardstick read plus
    matching each file's ids to the next newer file's (:func:`analysis.catalog.match_rows`), nothing else; its
    ``ratio_to_read`` is the ``ratio_to_read`` the pass would have if metadata, tagging, aggregation and writing
-   cost nothing.
+   cost nothing, and ``cpu_seconds_left_at_ratio_1_5`` the CPU seconds a pass at ``ratio_to_read`` 1.5 would have
+   left for them with every core busy throughout (1.5 x the read's wall seconds x cores, less the floor's CPU).
 5. Prints one JSON object: per stage wall and CPU seconds, rows per second and peak RSS; ``pass_seconds``
    (median), ``ratio_to_read`` = pass / raw_read, ``ratio_to_duckdb`` = pass / DuckDB (both medians; the
    ``_cpu`` ratios divide CPU seconds, all threads, which depend less on what else the machine runs),
@@ -503,13 +504,21 @@ def measure(snapshots: list[tuple[dt.date, Path]], *, workers: int = 2, row_code
         "peak_rss_mb": pass_peak,
     })
     if floor:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        budget = {r: round(r * t_read * cores - c_floor, 3) for r in (1.5,)}
         report["floor"] = {"seconds": round(t_floor, 3), "cpu_seconds": round(c_floor, 3),
                            "ratio_to_read": round(t_floor / t_read, 3) if t_read > 0 else None,
-                           "pass_ratio_to_floor": round(pass_seconds / t_floor, 3) if t_floor > 0 else None}
+                           "pass_ratio_to_floor": round(pass_seconds / t_floor, 3) if t_floor > 0 else None,
+                           "cores": cores, "cpu_seconds_left_at_ratio_1_5": budget[1.5],
+                           "tagging_cpu_seconds": round(med("tagging", 1), 3)}
         notes["floor"] = ("the yardstick read plus matching each file's ids to the next newer file's "
                           "(analysis.catalog.match_rows), nothing else: the least a pass that follows models from week "
                           "to week does. floor.ratio_to_read is what ratio_to_read would be if metadata, tagging, "
-                          "aggregation and writing cost nothing")
+                          "aggregation and writing cost nothing. floor.cpu_seconds_left_at_ratio_1_5 = 1.5 x "
+                          "raw_read seconds x cores - floor CPU seconds: the CPU time a pass with ratio_to_read 1.5 "
+                          "would have, at best (every core busy throughout), for metadata, tagging (the pass's "
+                          "tagging_cpu_seconds, median), aggregation and writing; below tagging_cpu_seconds, no "
+                          "pass doing this tagging can reach 1.5 on this machine")
     if loss:
         if row_codes_dir is None:
             raise BenchError("--loss needs the row codes (drop --no-row-codes)")

@@ -122,6 +122,11 @@ def test_bench_prints_one_json_report(tmp_path, capsys):
     rounding = 0.0006 / floor["seconds"] + 0.0006 / again["pass_seconds"]
     assert floor["pass_ratio_to_floor"] == pytest.approx(again["pass_seconds"] / floor["seconds"],
                                                          rel=0.01 + rounding)
+    # the CPU a pass at ratio_to_read 1.5 would have left beyond the floor, every core busy
+    read = again["stages"]["raw_read"]["seconds"]
+    assert floor["cores"] >= 1 and floor["tagging_cpu_seconds"] > 0
+    assert floor["cpu_seconds_left_at_ratio_1_5"] == pytest.approx(
+        1.5 * read * floor["cores"] - floor["cpu_seconds"], abs=0.002 * floor["cores"] + 0.002)
     # matching ids instead of using the row codes gives the same outputs
     assert run(_args_no_codes(tmp_path)) == 0
     plain = json.loads(capsys.readouterr().out.strip())
