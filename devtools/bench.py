@@ -505,11 +505,11 @@ def measure(snapshots: list[tuple[dt.date, Path]], *, workers: int = 2, row_code
     })
     if floor:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        budget = {r: round(r * t_read * cores - c_floor, 3) for r in (1.5,)}
+        left = 1.5 * t_read * cores - c_floor       # CPU a pass at ratio_to_read 1.5 has beyond the floor
         report["floor"] = {"seconds": round(t_floor, 3), "cpu_seconds": round(c_floor, 3),
                            "ratio_to_read": round(t_floor / t_read, 3) if t_read > 0 else None,
                            "pass_ratio_to_floor": round(pass_seconds / t_floor, 3) if t_floor > 0 else None,
-                           "cores": cores, "cpu_seconds_left_at_ratio_1_5": budget[1.5],
+                           "cores": cores, "cpu_seconds_left_at_ratio_1_5": round(left, 3),
                            "tagging_cpu_seconds": round(med("tagging", 1), 3)}
         notes["floor"] = ("the yardstick read plus matching each file's ids to the next newer file's "
                           "(analysis.catalog.match_rows), nothing else: the least a pass that follows models from week "

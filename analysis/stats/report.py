@@ -340,7 +340,8 @@ def run_trend_tests(series: pd.DataFrame, *, mk_method: str = "hamed_rao", mk_la
     for k, v in mk.items():
         readings[f"mk_{k}"] = _read.mk_reading(k, v)
     breaks = {"pettitt": pett, "chow": chow_res, "sup_f": supf, "cusum": cusum, "bai_perron": bp}
-    noise = {**fitted.describe(), "plausible_coefficients": list(plausible), "plausible_tail": _bnull.BREAK_PLAUSIBLE,
+    noise = {**fitted.describe(), "plausible_coefficients": list(plausible),
+             "plausible_tail": _bnull.BREAK_PLAUSIBLE,
              "p_value_rule": ("double bootstrap (Beran 1988): share of series simulated with a plausible noise "
                               "coefficient whose noise-model p-value is at most the observed one; the largest over "
                               "the plausible coefficients")}
